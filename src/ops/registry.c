@@ -1,0 +1,210 @@
+/* The op registry and the helpers every op uses. */
+#include <string.h>
+
+#include "ops/op.h"
+#include "util/alloc.h"
+
+/* Op families; each file set exports one table ending with a zeroed entry. */
+extern const ox_op_def ox_ops_elementwise[];
+extern const ox_op_def ox_ops_tensor[];
+extern const ox_op_def ox_ops_nn[];
+extern const ox_op_def ox_ops_reduce[];
+
+static const ox_op_def *const families[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn, ox_ops_reduce};
+
+const ox_op_def *ox_op_find(const char *domain, const char *name, int64_t opset) {
+    if (!domain || strcmp(domain, "ai.onnx") == 0) domain = "";
+    for (size_t f = 0; f < sizeof families / sizeof *families; f++) {
+        for (const ox_op_def *d = families[f]; d->name; d++) {
+            if (strcmp(d->name, name) == 0 && strcmp(d->domain, domain) == 0 &&
+                opset >= d->since_version)
+                return d;
+        }
+    }
+    return NULL;
+}
+
+const ox_op_def *const *ox_op_all(size_t *n) {
+    static const ox_op_def *all[1024];
+    static size_t count;
+    if (!count) {
+        size_t k = 0;
+        for (size_t f = 0; f < sizeof families / sizeof *families; f++)
+            for (const ox_op_def *d = families[f]; d->name && k < 1024; d++) all[k++] = d;
+        count = k;
+    }
+    *n = count;
+    return all;
+}
+
+/* ---- attributes ---------------------------------------------------------- */
+
+static const char *attr_type_name(int t) {
+    static const char *names[] = {"undefined", "float",   "int",     "string",
+                                  "tensor",    "graph",   "floats",  "ints",
+                                  "strings",   "tensors", "graphs",  "sparse_tensor",
+                                  "sparse_tensors", "type_proto", "type_protos"};
+    return t >= 0 && t <= 14 ? names[t] : "unknown";
+}
+
+const ox_attr *ox_attr_get(ox_op_ctx *c, const char *name) { return ox_node_attr(c->node, name); }
+
+static const ox_attr *attr_typed(ox_op_ctx *c, const char *name, int type) {
+    const ox_attr *a = ox_node_attr(c->node, name);
+    if (!a) return NULL;
+    if (a->type != type) {
+        if (c->status == ONYX_OK)
+            c->status = ox_error(ONYX_ERR_INVALID_MODEL, "attribute '%s' is %s, expected %s", name,
+                                 attr_type_name(a->type), attr_type_name(type));
+        return NULL;
+    }
+    return a;
+}
+
+int64_t ox_attr_int(ox_op_ctx *c, const char *name, int64_t def) {
+    const ox_attr *a = attr_typed(c, name, OX_ATTR_INT);
+    return a ? a->i : def;
+}
+
+float ox_attr_float(ox_op_ctx *c, const char *name, float def) {
+    const ox_attr *a = attr_typed(c, name, OX_ATTR_FLOAT);
+    return a ? a->f : def;
+}
+
+const char *ox_attr_str(ox_op_ctx *c, const char *name, const char *def) {
+    const ox_attr *a = attr_typed(c, name, OX_ATTR_STRING);
+    return a ? a->s.data : def;
+}
+
+const int64_t *ox_attr_ints(ox_op_ctx *c, const char *name, size_t *n) {
+    const ox_attr *a = attr_typed(c, name, OX_ATTR_INTS);
+    *n = a ? a->n : 0;
+    return a ? a->ints : NULL;
+}
+
+const float *ox_attr_floats(ox_op_ctx *c, const char *name, size_t *n) {
+    const ox_attr *a = attr_typed(c, name, OX_ATTR_FLOATS);
+    *n = a ? a->n : 0;
+    return a ? a->floats : NULL;
+}
+
+const ox_tensor_proto *ox_attr_tensor(ox_op_ctx *c, const char *name) {
+    const ox_attr *a = attr_typed(c, name, OX_ATTR_TENSOR);
+    return a ? a->t : NULL;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+onyx_status ox_norm_axis(int64_t axis, int32_t rank, int32_t *out) {
+    if (axis < -(int64_t)rank || axis >= (int64_t)rank)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "axis %lld is out of range for rank %d",
+                        (long long)axis, rank);
+    *out = (int32_t)(axis < 0 ? axis + rank : axis);
+    return ONYX_OK;
+}
+
+void ox_set_shape(ox_tensor *out, int32_t dtype, int32_t rank, const int64_t *dims) {
+    out->dtype = dtype;
+    out->rank = rank;
+    for (int32_t i = 0; i < rank; i++) out->dims[i] = dims[i];
+}
+
+int64_t ox_tensor_get_int(const ox_tensor *t, size_t i) {
+    const void *d = t->data;
+    switch (t->dtype) {
+    case ONYX_DTYPE_INT8: return ((const int8_t *)d)[i];
+    case ONYX_DTYPE_INT16: return ((const int16_t *)d)[i];
+    case ONYX_DTYPE_INT32: return ((const int32_t *)d)[i];
+    case ONYX_DTYPE_INT64: return ((const int64_t *)d)[i];
+    case ONYX_DTYPE_UINT8:
+    case ONYX_DTYPE_BOOL: return ((const uint8_t *)d)[i];
+    case ONYX_DTYPE_UINT16: return ((const uint16_t *)d)[i];
+    case ONYX_DTYPE_UINT32: return ((const uint32_t *)d)[i];
+    case ONYX_DTYPE_UINT64: return (int64_t)((const uint64_t *)d)[i];
+    default: return (int64_t)ox_tensor_get_double(t, i);
+    }
+}
+
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else { /* subnormal: renormalise */
+            exp = 127 - 15 + 1;
+            while (!(man & 0x400)) {
+                man <<= 1;
+                exp--;
+            }
+            bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+double ox_tensor_get_double(const ox_tensor *t, size_t i) {
+    const void *d = t->data;
+    switch (t->dtype) {
+    case ONYX_DTYPE_FLOAT: return ((const float *)d)[i];
+    case ONYX_DTYPE_DOUBLE: return ((const double *)d)[i];
+    case ONYX_DTYPE_FLOAT16: return half_to_float(((const uint16_t *)d)[i]);
+    case ONYX_DTYPE_BFLOAT16: {
+        uint32_t bits = (uint32_t)((const uint16_t *)d)[i] << 16;
+        float f;
+        memcpy(&f, &bits, 4);
+        return f;
+    }
+    case ONYX_DTYPE_UINT64: return (double)((const uint64_t *)d)[i];
+    default: return (double)ox_tensor_get_int(t, i);
+    }
+}
+
+/* ---- running one node ---------------------------------------------------- */
+
+static onyx_status single_alloc_output(ox_op_ctx *c, size_t i) {
+    return ox_tensor_alloc_data(c->out[i]);
+}
+
+onyx_status ox_op_run_single(const ox_node *node, int64_t opset, ox_tensor *const *in,
+                             size_t n_in, ox_tensor *out, size_t n_out) {
+    const ox_op_def *def = ox_op_find(node->domain, node->op_type, opset);
+    if (!def)
+        return ox_error(ONYX_ERR_UNSUPPORTED, "no operator %s%s%s at opset %lld",
+                        node->domain[0] ? node->domain : "", node->domain[0] ? "." : "",
+                        node->op_type, (long long)opset);
+    ox_tensor *outs[64];
+    ox_tensor *ins[64];
+    if (n_in > 64 || n_out > 64) return ox_error(ONYX_ERR_LIMIT, "too many inputs or outputs");
+    for (size_t i = 0; i < n_in; i++) ins[i] = in[i];
+    for (size_t i = 0; i < n_out; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        outs[i] = &out[i];
+    }
+    ox_op_ctx c = {.node = node, .opset = opset, .n_in = n_in, .n_out = n_out,
+                   .in = ins, .out = outs, .alloc_output = single_alloc_output};
+    onyx_status s = ONYX_OK;
+    if (def->prepare) s = def->prepare(&c);
+    if (s == ONYX_OK) s = def->infer(&c);
+    if (s == ONYX_OK && !(def->flags & OX_OP_ALLOC_IN_RUN)) {
+        for (size_t i = 0; i < n_out && s == ONYX_OK; i++) {
+            s = ox_tensor_alloc_data(&out[i]);
+            if (s != ONYX_OK) s = ox_error(s, "output %zu is too large", i);
+        }
+    }
+    if (s == ONYX_OK && c.workspace_bytes) {
+        c.workspace = ox_malloc_aligned(c.workspace_bytes);
+        if (!c.workspace) s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for workspace");
+    }
+    if (s == ONYX_OK) s = def->run(&c);
+    ox_free_aligned(c.workspace);
+    if (def->destroy && c.state) def->destroy(c.state);
+    if (s != ONYX_OK)
+        for (size_t i = 0; i < n_out; i++) ox_tensor_free_data(&out[i]);
+    return s;
+}
