@@ -19,6 +19,8 @@ typedef struct ox_dec {
     ox_model *m;     /* model being decoded (external data), or NULL */
     ox_ext_file *ext;
     size_t n_ext, cap_ext;
+    size_t *ext_index; /* open-addressing hash of ext by location: index + 1, 0 = empty */
+    size_t ext_index_cap;
 } ox_dec;
 
 /* The shared empty string for absent fields. */

@@ -13,7 +13,8 @@
 
 const char ox_dec_empty[1] = "";
 
-#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) &&                                    \
+    __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define OX_HOST_LE 0
 #else
 #define OX_HOST_LE 1
@@ -118,12 +119,40 @@ static onyx_status remember_map(ox_model *m, void *map, size_t size) {
     return ONYX_OK;
 }
 
+static size_t hash_str(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return (size_t)h;
+}
+
+/* Slot of loc in the hash index: where it is, or the empty slot where it would go. */
+static size_t ext_slot(const ox_dec *d, const char *loc) {
+    size_t mask = d->ext_index_cap - 1, i = hash_str(loc) & mask;
+    while (d->ext_index[i] && strcmp(d->ext[d->ext_index[i] - 1].location, loc) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Keep the index at most half full; (re)build it with room for one more file. */
+static onyx_status ext_index_reserve(ox_dec *d) {
+    if (2 * (d->n_ext + 1) <= d->ext_index_cap) return ONYX_OK;
+    size_t cap = d->ext_index_cap ? 2 * d->ext_index_cap : 16;
+    size_t *idx = ox_calloc(cap, sizeof *idx);
+    if (!idx) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    ox_free(d->ext_index);
+    d->ext_index = idx;
+    d->ext_index_cap = cap;
+    for (size_t k = 0; k < d->n_ext; k++) d->ext_index[ext_slot(d, d->ext[k].location)] = k + 1;
+    return ONYX_OK;
+}
+
 static onyx_status open_ext(ox_dec *d, const char *tname, const char *loc, ox_ext_file **out) {
-    for (size_t i = 0; i < d->n_ext; i++)
-        if (strcmp(d->ext[i].location, loc) == 0) {
-            *out = &d->ext[i];
-            return ONYX_OK;
-        }
+    OX_TRY(ext_index_reserve(d));
+    size_t slot = ext_slot(d, loc);
+    if (d->ext_index[slot]) {
+        *out = &d->ext[d->ext_index[slot] - 1];
+        return ONYX_OK;
+    }
     if (d->n_ext == d->cap_ext) {
         size_t cap = d->cap_ext ? 2 * d->cap_ext : 8;
         ox_ext_file *a = ox_realloc(d->ext, cap * sizeof *a);
@@ -162,8 +191,8 @@ static onyx_status open_ext(ox_dec *d, const char *tname, const char *loc, ox_ex
         map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (map == MAP_FAILED) {
             map = NULL;
-            st = ox_error(ONYX_ERR_IO, "tensor '%s': cannot map external data file '%s': %s",
-                          tname, path, strerror(errno));
+            st = ox_error(ONYX_ERR_IO, "tensor '%s': cannot map external data file '%s': %s", tname,
+                          path, strerror(errno));
         } else if (remember_map(d->m, map, size) != ONYX_OK) {
             munmap(map, size);
             st = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
@@ -175,6 +204,7 @@ static onyx_status open_ext(ox_dec *d, const char *tname, const char *loc, ox_ex
         ox_free(name);
         return st;
     }
+    d->ext_index[slot] = d->n_ext + 1;
     ox_ext_file *e = &d->ext[d->n_ext++];
     e->location = name;
     e->data = map;
@@ -189,21 +219,26 @@ static onyx_status resolve_external(ox_dec *d, const ox_tensor_proto *t, size_t 
     const char *loc = NULL, *off_s = NULL, *len_s = NULL;
     for (size_t i = 0; i < t->n_external_data; i++) {
         const ox_string_pair *e = &t->external_data[i];
-        if (strcmp(e->key, "location") == 0) loc = e->value;
-        else if (strcmp(e->key, "offset") == 0) off_s = e->value;
-        else if (strcmp(e->key, "length") == 0) len_s = e->value;
+        if (strcmp(e->key, "location") == 0)
+            loc = e->value;
+        else if (strcmp(e->key, "offset") == 0)
+            off_s = e->value;
+        else if (strcmp(e->key, "length") == 0)
+            len_s = e->value;
     }
     if (!d->m || !d->m->dir)
         return ox_error(ONYX_ERR_INVALID_MODEL,
                         "tensor '%s' keeps its data in an external file, which only models "
-                        "loaded from a file can use", t->name);
+                        "loaded from a file can use",
+                        t->name);
     if (!loc)
         return ox_error(ONYX_ERR_INVALID_MODEL, "tensor '%s': external data without a location",
                         t->name);
     if (!location_ok(loc))
         return ox_error(ONYX_ERR_INVALID_MODEL,
                         "tensor '%s': external data location '%s' must be a relative path inside "
-                        "the model's folder (no absolute path, no '..')", t->name, loc);
+                        "the model's folder (no absolute path, no '..')",
+                        t->name, loc);
     size_t off = 0, len = 0;
     if (off_s && !parse_size(off_s, &off))
         return ox_error(ONYX_ERR_INVALID_MODEL, "tensor '%s': bad external data offset '%s'",
@@ -221,11 +256,12 @@ static onyx_status resolve_external(ox_dec *d, const ox_tensor_proto *t, size_t 
     if (len > e->size - off)
         return ox_error(ONYX_ERR_INVALID_MODEL,
                         "tensor '%s': external data range [%zu, %zu+%zu) is outside '%s' (%zu "
-                        "bytes)", t->name, off, off, len, loc, e->size);
+                        "bytes)",
+                        t->name, off, off, len, loc, e->size);
     if (len != expect)
         return ox_error(ONYX_ERR_INVALID_MODEL,
-                        "tensor '%s': external data holds %zu bytes, the tensor needs %zu",
-                        t->name, len, expect);
+                        "tensor '%s': external data holds %zu bytes, the tensor needs %zu", t->name,
+                        len, expect);
     *data = e->data ? e->data + off : NULL;
     return ONYX_OK;
 }
@@ -233,8 +269,10 @@ static onyx_status resolve_external(ox_dec *d, const ox_tensor_proto *t, size_t 
 void ox_dec_done(ox_dec *d) {
     for (size_t i = 0; i < d->n_ext; i++) ox_free(d->ext[i].location);
     ox_free(d->ext);
+    ox_free(d->ext_index);
     d->ext = NULL;
-    d->n_ext = d->cap_ext = 0;
+    d->ext_index = NULL;
+    d->n_ext = d->cap_ext = d->ext_index_cap = 0;
 }
 
 /* ---- tensors ------------------------------------------------------------------- */
@@ -250,21 +288,46 @@ typedef struct typed_rule {
     uint32_t field; /* which *_data field holds this dtype */
     uint32_t wire;  /* its element wire type */
     enum store st;
-    int per;        /* elements of the field per tensor element: 2 for complex; -2 for 4-bit */
+    int per; /* elements of the field per tensor element: 2 for complex; -2 for 4-bit */
 } typed_rule;
 
 static typed_rule rule_for(int32_t dtype) {
     typed_rule r = {T_INT32_DATA, OX_PB_VARINT, ST_U32, 1};
     switch (dtype) {
-    case ONYX_DTYPE_FLOAT: r.field = T_FLOAT_DATA; r.wire = OX_PB_I32; break;
-    case ONYX_DTYPE_COMPLEX64: r.field = T_FLOAT_DATA; r.wire = OX_PB_I32; r.per = 2; break;
-    case ONYX_DTYPE_DOUBLE: r.field = T_DOUBLE_DATA; r.wire = OX_PB_I64; r.st = ST_U64; break;
+    case ONYX_DTYPE_FLOAT:
+        r.field = T_FLOAT_DATA;
+        r.wire = OX_PB_I32;
+        break;
+    case ONYX_DTYPE_COMPLEX64:
+        r.field = T_FLOAT_DATA;
+        r.wire = OX_PB_I32;
+        r.per = 2;
+        break;
+    case ONYX_DTYPE_DOUBLE:
+        r.field = T_DOUBLE_DATA;
+        r.wire = OX_PB_I64;
+        r.st = ST_U64;
+        break;
     case ONYX_DTYPE_COMPLEX128:
-        r.field = T_DOUBLE_DATA; r.wire = OX_PB_I64; r.st = ST_U64; r.per = 2; break;
-    case ONYX_DTYPE_INT64: r.field = T_INT64_DATA; r.st = ST_U64; break;
+        r.field = T_DOUBLE_DATA;
+        r.wire = OX_PB_I64;
+        r.st = ST_U64;
+        r.per = 2;
+        break;
+    case ONYX_DTYPE_INT64:
+        r.field = T_INT64_DATA;
+        r.st = ST_U64;
+        break;
     case ONYX_DTYPE_UINT32: r.field = T_UINT64_DATA; break;
-    case ONYX_DTYPE_UINT64: r.field = T_UINT64_DATA; r.st = ST_U64; break;
-    case ONYX_DTYPE_STRING: r.field = T_STRING_DATA; r.wire = OX_PB_LEN; r.st = ST_STRING; break;
+    case ONYX_DTYPE_UINT64:
+        r.field = T_UINT64_DATA;
+        r.st = ST_U64;
+        break;
+    case ONYX_DTYPE_STRING:
+        r.field = T_STRING_DATA;
+        r.wire = OX_PB_LEN;
+        r.st = ST_STRING;
+        break;
     case ONYX_DTYPE_INT32: break;
     case ONYX_DTYPE_INT16:
     case ONYX_DTYPE_UINT16:
@@ -272,8 +335,14 @@ static typed_rule rule_for(int32_t dtype) {
     case ONYX_DTYPE_BFLOAT16: r.st = ST_U16; break;
     case ONYX_DTYPE_BOOL: r.st = ST_BOOL; break;
     case ONYX_DTYPE_UINT4:
-    case ONYX_DTYPE_FLOAT4E2M1: r.st = ST_NIB; r.per = -2; break;
-    case ONYX_DTYPE_INT4: r.st = ST_NIB_SIGNED; r.per = -2; break;
+    case ONYX_DTYPE_FLOAT4E2M1:
+        r.st = ST_NIB;
+        r.per = -2;
+        break;
+    case ONYX_DTYPE_INT4:
+        r.st = ST_NIB_SIGNED;
+        r.per = -2;
+        break;
     default: r.st = ST_U8; break; /* INT8, UINT8, FLOAT8* */
     }
     return r;
@@ -298,7 +367,8 @@ static uint8_t nibble(uint8_t b, int sign) {
 
 /* Unpack two 4-bit elements per byte (low nibble first) into one byte each. */
 static void unpack_4bit(const uint8_t *src, uint8_t *dst, size_t count, int sign) {
-    for (size_t i = 0; i < count; i++) dst[i] = nibble((uint8_t)(src[i >> 1] >> ((i & 1) * 4)), sign);
+    for (size_t i = 0; i < count; i++)
+        dst[i] = nibble((uint8_t)(src[i >> 1] >> ((i & 1) * 4)), sign);
 }
 
 static void swap_bytes(uint8_t *p, size_t n, size_t w) {
@@ -316,8 +386,8 @@ static onyx_status from_raw(ox_dec *d, ox_tensor_proto *t, size_t count, const u
     size_t expect = is_4bit(t->dtype) ? count / 2 + (count & 1) : t->nbytes;
     if (len != expect)
         return ox_error(ONYX_ERR_INVALID_MODEL,
-                        "tensor '%s' (%s, %zu elements): %s holds %zu bytes, expected %zu",
-                        t->name, ox_dtype_name(t->dtype), count, what, len, expect);
+                        "tensor '%s' (%s, %zu elements): %s holds %zu bytes, expected %zu", t->name,
+                        ox_dtype_name(t->dtype), count, what, len, expect);
     if (count == 0) return ONYX_OK;
     size_t es = ox_dtype_size(t->dtype);
     size_t align = es > 8 ? 8 : es;
@@ -333,7 +403,8 @@ static onyx_status from_raw(ox_dec *d, ox_tensor_proto *t, size_t count, const u
         memcpy(dst, src, t->nbytes);
         if (!OX_HOST_LE) {
             size_t w = (t->dtype == ONYX_DTYPE_COMPLEX64 || t->dtype == ONYX_DTYPE_COMPLEX128)
-                           ? es / 2 : es;
+                           ? es / 2
+                           : es;
             swap_bytes(dst, t->nbytes, w);
         }
     }
@@ -419,8 +490,8 @@ static onyx_status scan_tensor(ox_dec *d, ox_pb *r, ox_tensor_proto *t, tscan *s
             size_t n = 0;
             OX_TRY(ox_pb_rep_count(r, &f, OX_PB_VARINT, "dims", &n));
             if (n > (size_t)(OX_MAX_RANK - t->rank))
-                return ox_error(ONYX_ERR_LIMIT, "tensor at byte %zu: more than %d dims",
-                                f.tag_off, OX_MAX_RANK);
+                return ox_error(ONYX_ERR_LIMIT, "tensor at byte %zu: more than %d dims", f.tag_off,
+                                OX_MAX_RANK);
             ox_pb_iter it;
             uint64_t v;
             ox_pb_rep_begin(r, &f, OX_PB_VARINT, &it);
@@ -428,7 +499,9 @@ static onyx_status scan_tensor(ox_dec *d, ox_pb *r, ox_tensor_proto *t, tscan *s
             break;
         }
         case T_DATA_TYPE: OX_TRY(ox_pb_i32(r, &f, "data_type", &t->dtype)); break;
-        case T_FLOAT_DATA: OX_TRY(ox_pb_rep_count(r, &f, OX_PB_I32, "float_data", &s->n[f.num])); break;
+        case T_FLOAT_DATA:
+            OX_TRY(ox_pb_rep_count(r, &f, OX_PB_I32, "float_data", &s->n[f.num]));
+            break;
         case T_DOUBLE_DATA:
             OX_TRY(ox_pb_rep_count(r, &f, OX_PB_I64, "double_data", &s->n[f.num]));
             break;
@@ -439,8 +512,8 @@ static onyx_status scan_tensor(ox_dec *d, ox_pb *r, ox_tensor_proto *t, tscan *s
             break;
         case T_STRING_DATA:
         case T_EXTERNAL_DATA:
-            OX_TRY(ox_pb_want(r, &f, OX_PB_LEN, f.num == T_STRING_DATA ? "string_data"
-                                                                        : "external_data"));
+            OX_TRY(ox_pb_want(r, &f, OX_PB_LEN,
+                              f.num == T_STRING_DATA ? "string_data" : "external_data"));
             s->n[f.num]++;
             break;
         case T_NAME: OX_TRY(ox_dec_string(d, r, &f, "name", &t->name)); break;
@@ -504,17 +577,20 @@ onyx_status ox_dec_tensor_msg(ox_dec *d, const ox_pb *msg, ox_tensor_proto *t) {
 
     size_t need = 0; /* elements the typed field must hold */
     if (typed_fields) {
-        if (ru.per == 2) need = 2 * count;
-        else if (ru.per == -2) need = count / 2 + (count & 1);
-        else need = count;
+        if (ru.per == 2)
+            need = 2 * count;
+        else if (ru.per == -2)
+            need = count / 2 + (count & 1);
+        else
+            need = count;
         if (s.n[ru.field] != need)
             return ox_error(ONYX_ERR_INVALID_MODEL,
                             "tensor '%s' (%s, %zu elements): %s holds %zu values, expected %zu",
                             t->name, ox_dtype_name(t->dtype), count, field_name(ru.field),
                             s.n[ru.field], need);
     } else if (!has_raw && !t->external && count > 0) {
-        return ox_error(ONYX_ERR_INVALID_MODEL, "tensor '%s' has %zu elements but no data",
-                        t->name, count);
+        return ox_error(ONYX_ERR_INVALID_MODEL, "tensor '%s' has %zu elements but no data", t->name,
+                        count);
     }
 
     /* second pass: typed values and external_data entries */

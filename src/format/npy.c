@@ -8,7 +8,8 @@
 #include "util/alloc.h"
 #include "util/status.h"
 
-#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) &&                                    \
+    __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define OX_HOST_LE 0
 #else
 #define OX_HOST_LE 1
@@ -119,9 +120,7 @@ static int shape_lit(hp *p, int32_t *rank, int64_t *dims) {
     }
 }
 
-static onyx_status bad(const char *what) {
-    return ox_error(ONYX_ERR_PARSE, "npy: %s", what);
-}
+static onyx_status bad(const char *what) { return ox_error(ONYX_ERR_PARSE, "npy: %s", what); }
 
 onyx_status ox_npy_read(const void *bytes, size_t size, ox_tensor *out) {
     const unsigned char *b = bytes;
@@ -156,9 +155,12 @@ onyx_status ox_npy_read(const void *bytes, size_t size, ox_tensor *out) {
                 return ox_error(ONYX_ERR_UNSUPPORTED, "npy: dtype '%.*s' is not supported",
                                 (int)(vn > 32 ? 32 : vn), v);
         } else if (kn == 13 && memcmp(k, "fortran_order", 13) == 0 && fortran < 0) {
-            if (word(&p, "False")) fortran = 0;
-            else if (word(&p, "True")) fortran = 1;
-            else return bad("fortran_order is not True or False");
+            if (word(&p, "False"))
+                fortran = 0;
+            else if (word(&p, "True"))
+                fortran = 1;
+            else
+                return bad("fortran_order is not True or False");
         } else if (kn == 5 && memcmp(k, "shape", 5) == 0 && rank < 0) {
             if (!shape_lit(&p, &rank, dims)) return bad("shape is not a tuple of up to 16 ints");
         } else {
@@ -171,8 +173,10 @@ onyx_status ox_npy_read(const void *bytes, size_t size, ox_tensor *out) {
     }
     ws(&p);
     if (p.pos != p.end) return bad("trailing characters after the header dict");
-    if (!dtype || rank < 0 || fortran < 0) return bad("header misses descr, fortran_order or shape");
-    if (fortran) return ox_error(ONYX_ERR_UNSUPPORTED, "npy: Fortran-order arrays are not supported");
+    if (!dtype || rank < 0 || fortran < 0)
+        return bad("header misses descr, fortran_order or shape");
+    if (fortran)
+        return ox_error(ONYX_ERR_UNSUPPORTED, "npy: Fortran-order arrays are not supported");
     size_t count, nbytes;
     if (!ox_shape_count_checked(rank, dims, dtype, &count, &nbytes))
         return ox_error(ONYX_ERR_LIMIT, "npy: shape too large");
@@ -245,7 +249,8 @@ onyx_status ox_npy_load(const char *path, ox_tensor *out) {
 onyx_status ox_npy_encode(const ox_tensor *t, unsigned char **bytes, size_t *size) {
     const char *descr = descr_of_dtype(t->dtype);
     if (!descr)
-        return ox_error(ONYX_ERR_UNSUPPORTED, "npy: cannot write dtype %s", ox_dtype_name(t->dtype));
+        return ox_error(ONYX_ERR_UNSUPPORTED, "npy: cannot write dtype %s",
+                        ox_dtype_name(t->dtype));
     size_t count, nbytes;
     if (!ox_shape_count_checked(t->rank, t->dims, t->dtype, &count, &nbytes))
         return ox_error(ONYX_ERR_LIMIT, "npy: bad shape");

@@ -12,7 +12,9 @@
 
 #define MAX_FIELD 32
 
-static onyx_status oom(void) { return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory decoding the model"); }
+static onyx_status oom(void) {
+    return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory decoding the model");
+}
 
 /* Occurrences of each field number below MAX_FIELD in message r. */
 static onyx_status count_fields(const ox_pb *msg, size_t *counts) {
@@ -102,11 +104,26 @@ onyx_status ox_dec_type(ox_dec *d, const ox_pb *parent, const ox_pb_field *pf, o
         const char *name;
         int kind;
         switch (f.num) {
-        case 1: kind = OX_TYPE_TENSOR; name = "TypeProto.Tensor"; break;
-        case 4: kind = OX_TYPE_SEQUENCE; name = "TypeProto.Sequence"; break;
-        case 5: kind = OX_TYPE_MAP; name = "TypeProto.Map"; break;
-        case 9: kind = OX_TYPE_OPTIONAL; name = "TypeProto.Optional"; break;
-        case 8: kind = OX_TYPE_SPARSE_TENSOR; name = "TypeProto.SparseTensor"; break;
+        case 1:
+            kind = OX_TYPE_TENSOR;
+            name = "TypeProto.Tensor";
+            break;
+        case 4:
+            kind = OX_TYPE_SEQUENCE;
+            name = "TypeProto.Sequence";
+            break;
+        case 5:
+            kind = OX_TYPE_MAP;
+            name = "TypeProto.Map";
+            break;
+        case 9:
+            kind = OX_TYPE_OPTIONAL;
+            name = "TypeProto.Optional";
+            break;
+        case 8:
+            kind = OX_TYPE_SPARSE_TENSOR;
+            name = "TypeProto.SparseTensor";
+            break;
         default: continue; /* opaque_type and unknown fields */
         }
         /* oneof: the last member present wins */
@@ -123,11 +140,15 @@ onyx_status ox_dec_type(ox_dec *d, const ox_pb *parent, const ox_pb_field *pf, o
             OX_TRY(ox_pb_next(&v, &g, &more));
             if (!more) break;
             if (kind == OX_TYPE_TENSOR || kind == OX_TYPE_SPARSE_TENSOR) {
-                if (g.num == 1) OX_TRY(ox_pb_i32(&v, &g, "elem_type", &t->elem_type));
-                else if (g.num == 2) OX_TRY(dec_shape(d, &v, &g, t));
+                if (g.num == 1)
+                    OX_TRY(ox_pb_i32(&v, &g, "elem_type", &t->elem_type));
+                else if (g.num == 2)
+                    OX_TRY(dec_shape(d, &v, &g, t));
             } else if (kind == OX_TYPE_MAP) {
-                if (g.num == 1) OX_TRY(ox_pb_i32(&v, &g, "key_type", &t->elem_type));
-                else if (g.num == 2) OX_TRY(ox_dec_type(d, &v, &g, &t->elem));
+                if (g.num == 1)
+                    OX_TRY(ox_pb_i32(&v, &g, "key_type", &t->elem_type));
+                else if (g.num == 2)
+                    OX_TRY(ox_dec_type(d, &v, &g, &t->elem));
             } else if (g.num == 1) {
                 OX_TRY(ox_dec_type(d, &v, &g, &t->elem));
             }
@@ -147,9 +168,12 @@ static onyx_status dec_value_info(ox_dec *d, const ox_pb *parent, const ox_pb_fi
     while (1) {
         OX_TRY(ox_pb_next(&r, &f, &more));
         if (!more) return ONYX_OK;
-        if (f.num == 1) OX_TRY(ox_dec_string(d, &r, &f, "name", &vi->name));
-        else if (f.num == 2) OX_TRY(ox_dec_type(d, &r, &f, &vi->type));
-        else if (f.num == 3) OX_TRY(ox_dec_string(d, &r, &f, "doc_string", &vi->doc));
+        if (f.num == 1)
+            OX_TRY(ox_dec_string(d, &r, &f, "name", &vi->name));
+        else if (f.num == 2)
+            OX_TRY(ox_dec_type(d, &r, &f, &vi->type));
+        else if (f.num == 3)
+            OX_TRY(ox_dec_string(d, &r, &f, "doc_string", &vi->doc));
     }
 }
 
@@ -163,8 +187,10 @@ static onyx_status dec_opset(ox_dec *d, const ox_pb *parent, const ox_pb_field *
     while (1) {
         OX_TRY(ox_pb_next(&r, &f, &more));
         if (!more) break;
-        if (f.num == 1) OX_TRY(ox_dec_string(d, &r, &f, "domain", &o->domain));
-        else if (f.num == 2) OX_TRY(ox_pb_i64(&r, &f, "version", &o->version));
+        if (f.num == 1)
+            OX_TRY(ox_dec_string(d, &r, &f, "domain", &o->domain));
+        else if (f.num == 2)
+            OX_TRY(ox_pb_i64(&r, &f, "version", &o->version));
     }
     o->domain = norm_domain(o->domain);
     return ONYX_OK;
@@ -172,14 +198,28 @@ static onyx_status dec_opset(ox_dec *d, const ox_pb *parent, const ox_pb_field *
 
 /* ---- AttributeProto / NodeProto / GraphProto -------------------------------------- */
 
-static onyx_status dec_graph(ox_dec *d, const ox_pb *parent, const ox_pb_field *pf,
-                             ox_graph **out);
+static onyx_status dec_graph(ox_dec *d, const ox_pb *parent, const ox_pb_field *pf, ox_graph **out);
 
 /* AttributeProto field numbers */
 enum {
-    A_NAME = 1, A_F = 2, A_I = 3, A_S = 4, A_T = 5, A_G = 6, A_FLOATS = 7, A_INTS = 8,
-    A_STRINGS = 9, A_TENSORS = 10, A_GRAPHS = 11, A_DOC = 13, A_TP = 14, A_TYPE_PROTOS = 15,
-    A_TYPE = 20, A_REF = 21, A_SPARSE = 22, A_SPARSES = 23
+    A_NAME = 1,
+    A_F = 2,
+    A_I = 3,
+    A_S = 4,
+    A_T = 5,
+    A_G = 6,
+    A_FLOATS = 7,
+    A_INTS = 8,
+    A_STRINGS = 9,
+    A_TENSORS = 10,
+    A_GRAPHS = 11,
+    A_DOC = 13,
+    A_TP = 14,
+    A_TYPE_PROTOS = 15,
+    A_TYPE = 20,
+    A_REF = 21,
+    A_SPARSE = 22,
+    A_SPARSES = 23
 };
 
 /* The attribute type a field implies, for files that omit `type` (IR version < 2). */
@@ -267,9 +307,9 @@ static onyx_status dec_attr_body(ox_dec *d, ox_pb *r, ox_attr *a) {
         }
     }
     if (type < 0) {
-        static const uint32_t order[] = {A_F, A_I, A_S, A_T, A_G, A_SPARSE, A_TP,
-                                         A_FLOATS, A_INTS, A_STRINGS, A_TENSORS, A_GRAPHS,
-                                         A_SPARSES, A_TYPE_PROTOS};
+        static const uint32_t order[] = {A_F,       A_I,      A_S,       A_T,          A_G,
+                                         A_SPARSE,  A_TP,     A_FLOATS,  A_INTS,       A_STRINGS,
+                                         A_TENSORS, A_GRAPHS, A_SPARSES, A_TYPE_PROTOS};
         type = OX_ATTR_UNDEFINED;
         for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
             if (seen[order[i]] && (order[i] < A_FLOATS || order[i] == A_TP ||
@@ -292,7 +332,9 @@ static onyx_status dec_attr_body(ox_dec *d, ox_pb *r, ox_attr *a) {
     case A_STRINGS: OX_TRY(alloc_array(d, cnt, sizeof(ox_bytes), &a->strings)); break;
     case A_TENSORS: OX_TRY(alloc_array(d, cnt, sizeof(ox_tensor_proto), &a->tensors)); break;
     case A_GRAPHS: OX_TRY(alloc_array(d, cnt, sizeof(ox_graph *), &a->graphs)); break;
-    case A_SPARSES: OX_TRY(alloc_array(d, cnt, sizeof(ox_sparse_tensor), &a->sparse_tensors)); break;
+    case A_SPARSES:
+        OX_TRY(alloc_array(d, cnt, sizeof(ox_sparse_tensor), &a->sparse_tensors));
+        break;
     default: OX_TRY(alloc_array(d, cnt, sizeof(ox_type *), &a->type_protos)); break;
     }
     size_t k = 0;
@@ -406,14 +448,16 @@ static onyx_status dec_graph_body(ox_dec *d, ox_pb *r, ox_graph *g) {
         case 5: {
             ox_tensor_proto *t = &g->initializers[g->n_initializers++];
             onyx_status st = ox_dec_tensor(d, r, &f, t);
-            if (st != ONYX_OK) return ox_error_prefix(st, "initializer %zu: ", g->n_initializers - 1);
+            if (st != ONYX_OK)
+                return ox_error_prefix(st, "initializer %zu: ", g->n_initializers - 1);
             break;
         }
         case 15: {
             ox_sparse_tensor *t = &g->sparse_initializers[g->n_sparse_initializers++];
             onyx_status st = ox_dec_sparse(d, r, &f, t);
             if (st != ONYX_OK)
-                return ox_error_prefix(st, "sparse initializer %zu: ", g->n_sparse_initializers - 1);
+                return ox_error_prefix(st,
+                                       "sparse initializer %zu: ", g->n_sparse_initializers - 1);
             break;
         }
         case 10: OX_TRY(ox_dec_string(d, r, &f, "doc_string", &g->doc)); break;
@@ -463,9 +507,7 @@ static onyx_status dec_function_body(ox_dec *d, ox_pb *r, ox_function *fn) {
         case 6:
             OX_TRY(dec_str_list(d, r, &f, "attribute", fn->attributes, &fn->n_attributes));
             break;
-        case 11:
-            OX_TRY(dec_attr(d, r, &f, &fn->attribute_protos[fn->n_attribute_protos++]));
-            break;
+        case 11: OX_TRY(dec_attr(d, r, &f, &fn->attribute_protos[fn->n_attribute_protos++])); break;
         case 7:
             OX_TRY(dec_node(d, r, &f, &fn->nodes[fn->n_nodes], fn->n_nodes));
             fn->n_nodes++;
@@ -531,8 +573,7 @@ onyx_status ox_decode_model(ox_model *m) {
     d.arena = &m->arena;
     d.zero_copy = 1;
     d.m = m;
-    if (!m->bytes && m->size)
-        return ox_error(ONYX_ERR_INVALID_ARGUMENT, "model bytes are NULL");
+    if (!m->bytes && m->size) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "model bytes are NULL");
     ox_pb_init(&r, m->bytes, m->size, "ModelProto");
     onyx_status st = dec_model(&d, &r, m);
     ox_dec_done(&d);

@@ -44,16 +44,15 @@ onyx_status ox_pb_next(ox_pb *r, ox_pb_field *f, int *more) {
     switch (f->wire) {
     case OX_PB_VARINT:
         if (!ox_pb_varint(r->base, &r->pos, r->end, &f->u))
-            return ox_error(ONYX_ERR_PARSE,
-                            "%s: field %u: bad or truncated varint at byte %zu", r->msg, f->num,
-                            at);
+            return ox_error(ONYX_ERR_PARSE, "%s: field %u: bad or truncated varint at byte %zu",
+                            r->msg, f->num, at);
         break;
     case OX_PB_I64:
     case OX_PB_I32: {
         size_t n = f->wire == OX_PB_I32 ? 4 : 8;
         if (r->end - r->pos < n)
-            return ox_error(ONYX_ERR_PARSE, "%s: field %u: truncated %s value at byte %zu",
-                            r->msg, f->num, wire_name(f->wire), at);
+            return ox_error(ONYX_ERR_PARSE, "%s: field %u: truncated %s value at byte %zu", r->msg,
+                            f->num, wire_name(f->wire), at);
         f->u = ox_pb_le(r->base + r->pos, (unsigned)n);
         r->pos += n;
         break;
@@ -66,8 +65,9 @@ onyx_status ox_pb_next(ox_pb *r, ox_pb_field *f, int *more) {
         if (len > r->end - r->pos)
             return ox_error(ONYX_ERR_PARSE,
                             "%s: field %u: length %llu at byte %zu runs past the end of the "
-                            "message (%zu bytes left)",
-                            r->msg, f->num, (unsigned long long)len, at, r->end - r->pos);
+                            "message (%zu bytes left)%s",
+                            r->msg, f->num, (unsigned long long)len, at, r->end - r->pos,
+                            r->depth == 0 ? "; the file may be truncated" : "");
         f->off = r->pos;
         f->len = (size_t)len;
         r->pos += (size_t)len;
@@ -75,11 +75,13 @@ onyx_status ox_pb_next(ox_pb *r, ox_pb_field *f, int *more) {
     }
     case OX_PB_SGROUP:
     case OX_PB_EGROUP:
-        return ox_error(ONYX_ERR_PARSE, "%s: field %u at byte %zu uses groups (wire type %u), "
-                        "which ONNX files never contain", r->msg, f->num, f->tag_off, f->wire);
-    default:
-        return ox_error(ONYX_ERR_PARSE, "%s: field %u at byte %zu has invalid wire type %u",
+        return ox_error(ONYX_ERR_PARSE,
+                        "%s: field %u at byte %zu uses groups (wire type %u), "
+                        "which ONNX files never contain",
                         r->msg, f->num, f->tag_off, f->wire);
+    default:
+        return ox_error(ONYX_ERR_PARSE, "%s: field %u at byte %zu has invalid wire type %u", r->msg,
+                        f->num, f->tag_off, f->wire);
     }
     *more = 1;
     return ONYX_OK;
@@ -139,8 +141,8 @@ onyx_status ox_pb_bytes(const ox_pb *r, const ox_pb_field *f, const char *name,
     return ONYX_OK;
 }
 
-onyx_status ox_pb_rep_count(const ox_pb *r, const ox_pb_field *f, uint32_t wire,
-                            const char *name, size_t *count) {
+onyx_status ox_pb_rep_count(const ox_pb *r, const ox_pb_field *f, uint32_t wire, const char *name,
+                            size_t *count) {
     size_t n;
     if (f->wire == wire) {
         n = 1;

@@ -66,15 +66,15 @@ onyx_status ox_pb_bytes(const ox_pb *r, const ox_pb_field *f, const char *name,
 /* Repeated scalars, packed (one LEN field) or not (one field per element). `wire`
  * is the element's wire type: OX_PB_VARINT, OX_PB_I32 or OX_PB_I64.
  * ox_pb_rep_count adds the number of elements in f to *count. */
-onyx_status ox_pb_rep_count(const ox_pb *r, const ox_pb_field *f, uint32_t wire,
-                            const char *name, size_t *count);
+onyx_status ox_pb_rep_count(const ox_pb *r, const ox_pb_field *f, uint32_t wire, const char *name,
+                            size_t *count);
 
 /* Iterates the elements of one repeated-scalar field (after ox_pb_rep_count accepted it). */
 typedef struct ox_pb_iter {
     const uint8_t *base;
     size_t pos, end;
     uint32_t wire;
-    int single;      /* an unpacked element: value in `u` */
+    int single; /* an unpacked element: value in `u` */
     uint64_t u;
 } ox_pb_iter;
 void ox_pb_rep_begin(const ox_pb *r, const ox_pb_field *f, uint32_t wire, ox_pb_iter *it);

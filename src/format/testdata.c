@@ -8,8 +8,15 @@
 #include "util/status.h"
 
 /* SequenceProto and OptionalProto share their field numbers. */
-enum { V_NAME = 1, V_ELEM_TYPE = 2, V_TENSOR = 3, V_SPARSE = 4, V_SEQUENCE = 5, V_MAP = 6,
-       V_OPTIONAL = 7 };
+enum {
+    V_NAME = 1,
+    V_ELEM_TYPE = 2,
+    V_TENSOR = 3,
+    V_SPARSE = 4,
+    V_SEQUENCE = 5,
+    V_MAP = 6,
+    V_OPTIONAL = 7
+};
 
 int ox_testdata_kind_of(const ox_type *t) {
     if (t && t->kind == OX_TYPE_SEQUENCE) return OX_TESTDATA_SEQUENCE;
@@ -31,13 +38,15 @@ void ox_testdata_free(ox_testdata *v) {
 }
 
 static const char *kind_msg(int kind) {
-    return kind == OX_TESTDATA_SEQUENCE ? "SequenceProto"
-           : kind == OX_TESTDATA_OPTIONAL ? "OptionalProto" : "TensorProto";
+    return kind == OX_TESTDATA_SEQUENCE   ? "SequenceProto"
+           : kind == OX_TESTDATA_OPTIONAL ? "OptionalProto"
+                                          : "TensorProto";
 }
 
 static int kind_of_field(uint32_t num) {
-    return num == V_TENSOR ? OX_TESTDATA_TENSOR
-           : num == V_SEQUENCE ? OX_TESTDATA_SEQUENCE : OX_TESTDATA_OPTIONAL;
+    return num == V_TENSOR     ? OX_TESTDATA_TENSOR
+           : num == V_SEQUENCE ? OX_TESTDATA_SEQUENCE
+                               : OX_TESTDATA_OPTIONAL;
 }
 
 static onyx_status dec_value(ox_dec *d, const ox_pb *r, int kind, ox_testdata *out);
@@ -63,8 +72,10 @@ static onyx_status dec_container(ox_dec *d, const ox_pb *msg, ox_testdata *out) 
         case V_NAME: OX_TRY(ox_dec_string(d, &r, &f, "name", &name)); break;
         case V_SPARSE:
         case V_MAP:
-            return ox_error(ONYX_ERR_UNSUPPORTED, "%s at byte %zu holds a %s, which is not "
-                            "supported", r.msg, f.tag_off, f.num == V_MAP ? "map" : "sparse tensor");
+            return ox_error(ONYX_ERR_UNSUPPORTED,
+                            "%s at byte %zu holds a %s, which is not "
+                            "supported",
+                            r.msg, f.tag_off, f.num == V_MAP ? "map" : "sparse tensor");
         case V_TENSOR:
         case V_SEQUENCE:
         case V_OPTIONAL:
@@ -80,8 +91,10 @@ static onyx_status dec_container(ox_dec *d, const ox_pb *msg, ox_testdata *out) 
         return ox_error(ONYX_ERR_PARSE, "OptionalProto holds %zu values, at most one allowed", n);
     ox_testdata *items = ox_calloc(n, sizeof *items);
     if (!items) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-    if (seq) out->items = items;
-    else out->elem = items;
+    if (seq)
+        out->items = items;
+    else
+        out->elem = items;
     r = *msg;
     size_t k = 0;
     while (1) {

@@ -18,8 +18,8 @@ enum ox_testdata_kind {
 
 typedef struct ox_testdata ox_testdata;
 struct ox_testdata {
-    int kind;    /* enum ox_testdata_kind */
-    char *name;  /* the proto's name ("" when absent), ox_malloc'ed */
+    int kind;   /* enum ox_testdata_kind */
+    char *name; /* the proto's name ("" when absent), ox_malloc'ed */
     /* TENSOR: data from ox_malloc_aligned (strings each ox_malloc'ed) */
     ox_tensor tensor;
     /* SEQUENCE: n_items values (tensors, or nested sequences / optionals) */

@@ -35,7 +35,8 @@ static onyx_status finish_load(onyx_model *om, onyx_model **out) {
 
 onyx_status onyx_model_load_file(const char *path, onyx_model **out) {
     ox_error_clear();
-    if (!path || !out) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "model path and out must not be NULL");
+    if (!path || !out)
+        return ox_error(ONYX_ERR_INVALID_ARGUMENT, "model path and out must not be NULL");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return ox_error(ONYX_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     struct stat sb;
@@ -85,8 +86,8 @@ onyx_status onyx_model_load_buffer(const void *data, size_t size, onyx_model **o
     ox_error_clear();
     if (!out) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "out must not be NULL");
     if (!data || size == 0)
-        return ox_error(data ? ONYX_ERR_PARSE : ONYX_ERR_INVALID_ARGUMENT,
-                        "model buffer is %s", data ? "empty" : "NULL");
+        return ox_error(data ? ONYX_ERR_PARSE : ONYX_ERR_INVALID_ARGUMENT, "model buffer is %s",
+                        data ? "empty" : "NULL");
     onyx_model *om = ox_calloc(1, sizeof *om);
     if (!om) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory loading a model");
     ox_arena_init(&om->m.arena);
