@@ -122,7 +122,7 @@ static int shape_lit(hp *p, int32_t *rank, int64_t *dims) {
 
 static onyx_status bad(const char *what) { return ox_error(ONYX_ERR_PARSE, "npy: %s", what); }
 
-onyx_status ox_npy_read(const void *bytes, size_t size, ox_tensor *out) {
+onyx_status ox_npy_decode(const void *bytes, size_t size, ox_tensor *out) {
     const unsigned char *b = bytes;
     if ((!b && size) || !out) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "npy: NULL argument");
     if (size < 10 || memcmp(b, "\x93NUMPY", 6) != 0) return bad("not a .npy file (bad magic)");
@@ -236,11 +236,11 @@ static onyx_status read_all(const char *path, unsigned char **bytes, size_t *siz
     return ONYX_OK;
 }
 
-onyx_status ox_npy_load(const char *path, ox_tensor *out) {
+onyx_status ox_npy_read(const char *path, ox_tensor *out) {
     unsigned char *bytes = NULL;
     size_t size = 0;
     OX_TRY(read_all(path, &bytes, &size));
-    onyx_status st = ox_npy_read(bytes, size, out);
+    onyx_status st = ox_npy_decode(bytes, size, out);
     ox_free(bytes);
     if (st != ONYX_OK) return ox_error_prefix(st, "'%s': ", path);
     return ONYX_OK;
@@ -290,7 +290,7 @@ onyx_status ox_npy_encode(const ox_tensor *t, unsigned char **bytes, size_t *siz
     return ONYX_OK;
 }
 
-onyx_status ox_npy_save(const char *path, const ox_tensor *t) {
+onyx_status ox_npy_write(const char *path, const ox_tensor *t) {
     unsigned char *b = NULL;
     size_t n;
     OX_TRY(ox_npy_encode(t, &b, &n));

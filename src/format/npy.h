@@ -8,13 +8,13 @@
 
 #include "ir/tensor.h"
 
-/* Parse .npy bytes into *out (data from ox_malloc_aligned; free with
- * ox_tensor_free_data). */
-onyx_status ox_npy_read(const void *bytes, size_t size, ox_tensor *out);
-onyx_status ox_npy_load(const char *path, ox_tensor *out);
+/* Read a .npy file / parse .npy bytes into *out (data from ox_malloc_aligned; free
+ * with ox_tensor_free_data). */
+onyx_status ox_npy_read(const char *path, ox_tensor *out);
+onyx_status ox_npy_decode(const void *bytes, size_t size, ox_tensor *out);
 
-/* Encode t as a version 1.0 .npy: *bytes is ox_malloc'ed (caller frees with ox_free). */
+/* Write t as a version 1.0 .npy file / into *bytes (ox_malloc'ed; free with ox_free). */
+onyx_status ox_npy_write(const char *path, const ox_tensor *t);
 onyx_status ox_npy_encode(const ox_tensor *t, unsigned char **bytes, size_t *size);
-onyx_status ox_npy_save(const char *path, const ox_tensor *t);
 
 #endif

@@ -40,7 +40,7 @@ TEST(npy_reads_numpy_headers) {
         size_t n = make_npy(
             buf, major, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", f, sizeof f);
         ox_tensor t;
-        REQUIRE_OK(ox_npy_read(buf, n, &t));
+        REQUIRE_OK(ox_npy_decode(buf, n, &t));
         CHECK(t.dtype == ONYX_DTYPE_FLOAT && t.rank == 2 && t.dims[0] == 2 && t.dims[1] == 3);
         CHECK(memcmp(t.data, f, sizeof f) == 0);
         ox_tensor_free_data(&t);
@@ -50,17 +50,17 @@ TEST(npy_reads_numpy_headers) {
     size_t n = make_npy(buf, 1, "{\"shape\": (3,), \"fortran_order\": False, \"descr\": \"<i8\"}",
                         v, sizeof v);
     ox_tensor t;
-    REQUIRE_OK(ox_npy_read(buf, n, &t));
+    REQUIRE_OK(ox_npy_decode(buf, n, &t));
     CHECK(t.dtype == ONYX_DTYPE_INT64 && t.rank == 1 && t.dims[0] == 3);
     CHECK(((int64_t *)t.data)[2] == v[2]);
     ox_tensor_free_data(&t);
     uint8_t b = 7;
     n = make_npy(buf, 1, "{'descr': '|b1', 'fortran_order': False, 'shape': (), }", &b, 1);
-    REQUIRE_OK(ox_npy_read(buf, n, &t));
+    REQUIRE_OK(ox_npy_decode(buf, n, &t));
     CHECK(t.dtype == ONYX_DTYPE_BOOL && t.rank == 0 && ((uint8_t *)t.data)[0] == 1);
     ox_tensor_free_data(&t);
     n = make_npy(buf, 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (0L, 4L), }", NULL, 0);
-    REQUIRE_OK(ox_npy_read(buf, n, &t));
+    REQUIRE_OK(ox_npy_decode(buf, n, &t));
     CHECK(t.dtype == ONYX_DTYPE_UINT8 && t.rank == 2 && t.dims[0] == 0 && t.dims[1] == 4);
     ox_tensor_free_data(&t);
 }
@@ -89,7 +89,7 @@ TEST(npy_rejects_malformed) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t n = make_npy(buf, 1, bad[i], f, sizeof f);
         ox_tensor t;
-        onyx_status st = ox_npy_read(buf, n, &t);
+        onyx_status st = ox_npy_decode(buf, n, &t);
         if (st == ONYX_OK) {
             fprintf(stderr, "  accepted: %s\n", bad[i]);
             ox_tensor_free_data(&t);
@@ -103,17 +103,17 @@ TEST(npy_rejects_malformed) {
     for (size_t cut = 0; cut < n; cut++) {
         unsigned char *p = malloc(cut ? cut : 1);
         memcpy(p, buf, cut);
-        CHECK(ox_npy_read(p, cut, &t) != ONYX_OK);
+        CHECK(ox_npy_decode(p, cut, &t) != ONYX_OK);
         free(p);
     }
     buf[1] = 'X';
-    CHECK(ox_npy_read(buf, n, &t) == ONYX_ERR_PARSE);
+    CHECK(ox_npy_decode(buf, n, &t) == ONYX_ERR_PARSE);
     buf[1] = 'N';
     buf[6] = 4;
-    CHECK(ox_npy_read(buf, n, &t) == ONYX_ERR_UNSUPPORTED);
+    CHECK(ox_npy_decode(buf, n, &t) == ONYX_ERR_UNSUPPORTED);
     buf[6] = 1;
     buf[9] = 0x7f;
-    CHECK(ox_npy_read(buf, n, &t) == ONYX_ERR_PARSE);
+    CHECK(ox_npy_decode(buf, n, &t) == ONYX_ERR_PARSE);
 }
 
 TEST(npy_roundtrip_every_dtype) {
@@ -142,13 +142,13 @@ TEST(npy_roundtrip_every_dtype) {
             REQUIRE_OK(ox_npy_encode(&t, &bytes, &n));
             CHECK((n - nb) % 64 == 0 && bytes[n - nb - 1] == '\n');
             ox_tensor u;
-            REQUIRE_OK(ox_npy_read(bytes, n, &u));
+            REQUIRE_OK(ox_npy_decode(bytes, n, &u));
             CHECK(ox_tensor_same_shape(&t, &u) && (nb == 0 || memcmp(t.data, u.data, nb) == 0));
             ox_tensor_free_data(&u);
             ox_free(bytes);
             if (trial == 0) {
-                REQUIRE_OK(ox_npy_save(path, &t));
-                REQUIRE_OK(ox_npy_load(path, &u));
+                REQUIRE_OK(ox_npy_write(path, &t));
+                REQUIRE_OK(ox_npy_read(path, &u));
                 CHECK(ox_tensor_same_shape(&t, &u) && (nb == 0 || memcmp(t.data, u.data, nb) == 0));
                 ox_tensor_free_data(&u);
             }
@@ -162,7 +162,7 @@ TEST(npy_roundtrip_every_dtype) {
     unsigned char *bytes;
     size_t n;
     CHECK(ox_npy_encode(&s, &bytes, &n) == ONYX_ERR_UNSUPPORTED);
-    CHECK(ox_npy_load("/nonexistent/x.npy", &s) == ONYX_ERR_IO);
+    CHECK(ox_npy_read("/nonexistent/x.npy", &s) == ONYX_ERR_IO);
 }
 
 /* The exact bytes numpy 1.x/2.x np.save writes for np.array([1, -2, 300], dtype=np.int16). */
@@ -177,7 +177,7 @@ TEST(npy_reads_literal_numpy_file) {
     const unsigned char data[6] = {0x01, 0x00, 0xfe, 0xff, 0x2c, 0x01};
     memcpy(buf + 128, data, 6);
     ox_tensor t;
-    REQUIRE_OK(ox_npy_read(buf, sizeof buf, &t));
+    REQUIRE_OK(ox_npy_decode(buf, sizeof buf, &t));
     CHECK(t.dtype == ONYX_DTYPE_INT16 && t.rank == 1 && t.dims[0] == 3);
     const int16_t *v = t.data;
     CHECK(v[0] == 1 && v[1] == -2 && v[2] == 300);
