@@ -419,30 +419,22 @@ static void check_data_file(const char *path, const ox_value_info *vi, walk_coun
     free(p);
 }
 
-TEST(decode_conformance_files) {
-    const char *root = getenv("ONYX_ONNX_TESTS");
-    char node_dir[1024];
-    snprintf(node_dir, sizeof node_dir, "%s/node", root ? root : "../shared/onnx-tests");
+/* Load every <folder>/<case>/model.onnx and decode its test data; returns 0 when the
+ * folder is missing. */
+static int walk_folder(const char *folder, walk_counts *c) {
     size_t n_cases;
-    char **cases = list_dir(node_dir, "test_", &n_cases);
-    if (!cases) {
-        printf("  decode_conformance_files: %s not found, skipped\n", node_dir);
-        return;
-    }
-    walk_counts c;
-    memset(&c, 0, sizeof c);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char **cases = list_dir(folder, "", &n_cases);
+    if (!cases) return 0;
     for (size_t i = 0; i < n_cases; i++) {
         char dir[2048], path[4096];
-        snprintf(dir, sizeof dir, "%s/%s", node_dir, cases[i]);
+        snprintf(dir, sizeof dir, "%s/%s", folder, cases[i]);
         snprintf(path, sizeof path, "%s/model.onnx", dir);
         if (access(path, R_OK) != 0) continue;
-        c.models++;
+        c->models++;
         onyx_model *om = NULL;
         onyx_status st = onyx_model_load_file(path, &om);
         if (st == ONYX_ERR_UNSUPPORTED) {
-            c.models_unsupported++;
+            c->models_unsupported++;
             continue;
         }
         if (st != ONYX_OK) {
@@ -450,7 +442,7 @@ TEST(decode_conformance_files) {
             CHECK(0);
             continue;
         }
-        c.models_ok++;
+        c->models_ok++;
         const ox_graph *g = om->m.graph;
         CHECK(g != NULL);
         size_t n_sets;
@@ -470,7 +462,7 @@ TEST(decode_conformance_files) {
                 else
                     continue;
                 snprintf(path, sizeof path, "%s/%s", sdir, files[f]);
-                check_data_file(path, vi, &c);
+                check_data_file(path, vi, c);
             }
             free_list(files, n_files);
         }
@@ -478,11 +470,35 @@ TEST(decode_conformance_files) {
         onyx_model_free(om);
     }
     free_list(cases, n_cases);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-    printf("  decode_conformance_files: %zu models: %zu ok, %zu unsupported dtype; "
-           "%zu data files: %zu ok (%zu sequences, %zu optionals), %zu unsupported; %.0f ms\n",
-           c.models, c.models_ok, c.models_unsupported, c.files, c.files_ok, c.seq, c.opt,
-           c.files_unsupported, ms);
-    CHECK(c.models_ok > 0);
+    return 1;
+}
+
+/* The ONNX test folders (ONYX_ONNX_TESTS, default ../shared/onnx-tests) and the repo's
+ * examples/: every model and data file must decode. */
+TEST(decode_conformance_files) {
+    const char *root = getenv("ONYX_ONNX_TESTS");
+    const char *folders[] = {"node", "pytorch-converted", "pytorch-operator", "simple", NULL};
+    for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) {
+        char dir[1024];
+        if (folders[i])
+            snprintf(dir, sizeof dir, "%s/%s", root ? root : "../shared/onnx-tests", folders[i]);
+        else
+            snprintf(dir, sizeof dir, "examples");
+        walk_counts c;
+        memset(&c, 0, sizeof c);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (!walk_folder(dir, &c)) {
+            printf("  decode_conformance_files: %s not found, skipped\n", dir);
+            continue;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        printf("  decode_conformance_files: %s: %zu models: %zu ok, %zu unsupported; "
+               "%zu data files: %zu ok (%zu sequences, %zu optionals), %zu unsupported dtype; "
+               "%.0f ms\n",
+               dir, c.models, c.models_ok, c.models_unsupported, c.files, c.files_ok, c.seq, c.opt,
+               c.files_unsupported, ms);
+        CHECK(c.models_ok > 0);
+    }
 }
