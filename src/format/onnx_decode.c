@@ -259,7 +259,7 @@ static uint32_t field_of_list(int type) {
 static onyx_status dec_attr_body(ox_dec *d, ox_pb *r, ox_attr *a) {
     ox_pb r2 = *r;
     ox_pb_field f;
-    int more, type = -1;
+    int more, type = 0, has_type = 0;
     size_t n[MAX_FIELD];
     int seen[MAX_FIELD];
     memset(n, 0, sizeof n);
@@ -277,6 +277,7 @@ static onyx_status dec_attr_body(ox_dec *d, ox_pb *r, ox_attr *a) {
             int32_t v;
             OX_TRY(ox_pb_i32(r, &f, "type", &v));
             type = v;
+            has_type = 1;
             break;
         }
         case A_F: OX_TRY(ox_pb_f32(r, &f, "f", &a->f)); break;
@@ -306,7 +307,7 @@ static onyx_status dec_attr_body(ox_dec *d, ox_pb *r, ox_attr *a) {
         default: break;
         }
     }
-    if (type < 0) {
+    if (!has_type || type == OX_ATTR_UNDEFINED) {
         static const uint32_t order[] = {A_F,       A_I,      A_S,       A_T,          A_G,
                                          A_SPARSE,  A_TP,     A_FLOATS,  A_INTS,       A_STRINGS,
                                          A_TENSORS, A_GRAPHS, A_SPARSES, A_TYPE_PROTOS};
@@ -317,9 +318,8 @@ static onyx_status dec_attr_body(ox_dec *d, ox_pb *r, ox_attr *a) {
                 type = type_of_field(order[i]);
                 break;
             }
-    } else if (type > OX_ATTR_TYPE_PROTOS) {
-        return ox_error(ONYX_ERR_INVALID_MODEL, "attribute '%s' has invalid type %d", a->name,
-                        type);
+    } else if (type < 0 || type > OX_ATTR_TYPE_PROTOS) {
+        return ox_error(ONYX_ERR_INVALID_MODEL, "invalid attribute type %d", type);
     }
     a->type = type;
     uint32_t lf = field_of_list(type);
@@ -421,7 +421,8 @@ static onyx_status dec_node(ox_dec *d, const ox_pb *parent, const ox_pb_field *p
     OX_TRY(ox_pb_sub(parent, pf, "NodeProto", &r));
     onyx_status st = dec_node_body(d, &r, n);
     if (st != ONYX_OK)
-        return ox_error_prefix(st, "node %zu ('%s', %s): ", index, n->name, n->op_type);
+        return ox_error_prefix(st, "node %zu%s%s%s%s%s: ", index, n->name[0] ? " '" : "", n->name,
+                               n->name[0] ? "'" : "", n->op_type[0] ? " " : "", n->op_type);
     return ONYX_OK;
 }
 
@@ -479,7 +480,8 @@ static onyx_status dec_graph(ox_dec *d, const ox_pb *parent, const ox_pb_field *
     *out = g;
     OX_TRY(ox_pb_sub(parent, pf, "GraphProto", &r));
     onyx_status st = dec_graph_body(d, &r, g);
-    if (st != ONYX_OK) return ox_error_prefix(st, "graph '%s': ", g->name);
+    if (st != ONYX_OK && g->name[0]) return ox_error_prefix(st, "graph '%s': ", g->name);
+    if (st != ONYX_OK) return ox_error_prefix(st, "graph: ");
     return ONYX_OK;
 }
 

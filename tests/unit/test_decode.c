@@ -427,6 +427,42 @@ TEST(decode_model_every_field) {
     free(b.p);
 }
 
+TEST(decode_attribute_type_rules) {
+    /* explicit type 0 is inferred; a bad type is refused; a list of the wrong kind is
+     * left empty (the type field decides) */
+    const struct {
+        int64_t type; /* -1: no type field */
+        int want_type;
+        onyx_status want;
+    } cases[] = {{-1, OX_ATTR_INTS, ONYX_OK},
+                 {0, OX_ATTR_INTS, ONYX_OK},
+                 {OX_ATTR_FLOATS, OX_ATTR_FLOATS, ONYX_OK},
+                 {15, 0, ONYX_ERR_INVALID_MODEL},
+                 {-3, 0, ONYX_ERR_INVALID_MODEL}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pbuf a = {0}, n = {0}, g = {0}, m = {0};
+        f_str(&a, 1, "x");
+        if (cases[i].type >= 0 || cases[i].type == -3) f_int(&a, 20, cases[i].type);
+        f_int(&a, 8, 4);
+        f_int(&a, 8, 5);
+        f_msg(&n, 5, &a);
+        f_msg(&g, 1, &n);
+        f_msg(&m, 7, &g);
+        onyx_model *om = NULL;
+        onyx_status st = onyx_model_load_buffer(m.p, m.n, &om);
+        CHECK(st == cases[i].want);
+        if (st == ONYX_OK) {
+            const ox_attr *x = &om->m.graph->nodes[0].attrs[0];
+            CHECK(x->type == cases[i].want_type);
+            CHECK(x->type == OX_ATTR_INTS ? x->n == 2 && x->ints[1] == 5 : x->n == 0);
+        } else {
+            CHECK(strstr(onyx_last_error(), "attribute 'x'") != NULL);
+        }
+        onyx_model_free(om);
+        free(m.p);
+    }
+}
+
 TEST(decode_model_nesting_limit) {
     for (int levels = 5; levels <= 40; levels += 35) {
         pbuf g = {0};
