@@ -274,6 +274,79 @@ TEST(decode_truncated_and_corrupted_models) {
     (void)ok;
 }
 
+/* ---- SequenceProto / OptionalProto ------------------------------------------------------ */
+
+/* optional(sequence([float[2], string[1], optional(int64 scalar)])) */
+static void enc_nested_value(pbuf *opt) {
+    pbuf seq = {0}, t = {0}, inner = {0};
+    memset(opt, 0, sizeof *opt);
+    f_str(&seq, 1, "s");
+    f_int(&seq, 2, 1);
+    enc_small_tensor(&seq, 3, ONYX_DTYPE_FLOAT, 2, "a", 3);
+    f_int(&t, 1, 1);
+    f_int(&t, 2, ONYX_DTYPE_STRING);
+    f_str(&t, 6, "hi");
+    f_msg(&seq, 3, &t);
+    f_int(&inner, 2, 1);
+    f_int(&t, 2, ONYX_DTYPE_INT64);
+    f_int(&t, 7, -9);
+    f_msg(&inner, 3, &t);
+    f_msg(&seq, 7, &inner);
+    f_str(opt, 1, "o");
+    f_int(opt, 2, 3);
+    f_msg(opt, 5, &seq);
+}
+
+TEST(decode_sequence_and_optional_files) {
+    pbuf b;
+    enc_nested_value(&b);
+    ox_testdata v;
+    REQUIRE_OK(ox_testdata_decode(b.p, b.n, OX_TESTDATA_OPTIONAL, &v));
+    CHECK(v.kind == OX_TESTDATA_OPTIONAL && v.present && strcmp(v.name, "o") == 0);
+    REQUIRE(v.elem && v.elem->kind == OX_TESTDATA_SEQUENCE && v.elem->n_items == 3);
+    const ox_testdata *it = v.elem->items;
+    CHECK(it[0].kind == OX_TESTDATA_TENSOR && it[0].tensor.dtype == ONYX_DTYPE_FLOAT);
+    CHECK(((float *)it[0].tensor.data)[1] == 4.0f && strcmp(it[0].name, "a") == 0);
+    CHECK(it[1].tensor.dtype == ONYX_DTYPE_STRING);
+    const ox_string *str = it[1].tensor.data;
+    CHECK(str[0].len == 2 && memcmp(str[0].data, "hi", 3) == 0);
+    REQUIRE(it[2].kind == OX_TESTDATA_OPTIONAL && it[2].present && it[2].elem);
+    CHECK(it[2].elem->tensor.rank == 0 && *(int64_t *)it[2].elem->tensor.data == -9);
+    ox_testdata_free(&v);
+    /* the same bytes read as the wrong kind fail cleanly */
+    CHECK(ox_testdata_decode(b.p, b.n, OX_TESTDATA_TENSOR, &v) != ONYX_OK);
+    free(b.p);
+    /* an empty optional, an empty sequence */
+    pbuf e = {0};
+    f_str(&e, 1, "none");
+    f_int(&e, 2, 1);
+    REQUIRE_OK(ox_testdata_decode(e.p, e.n, OX_TESTDATA_OPTIONAL, &v));
+    CHECK(!v.present && v.elem == NULL && strcmp(v.name, "none") == 0);
+    ox_testdata_free(&v);
+    REQUIRE_OK(ox_testdata_decode(e.p, e.n, OX_TESTDATA_SEQUENCE, &v));
+    CHECK(v.kind == OX_TESTDATA_SEQUENCE && v.n_items == 0);
+    ox_testdata_free(&v);
+    /* maps and sparse tensors are not supported; two optional values are malformed */
+    pbuf x = {0};
+    f_msg(&x, 6, &e);
+    CHECK(ox_testdata_decode(x.p, x.n, OX_TESTDATA_SEQUENCE, &v) == ONYX_ERR_UNSUPPORTED);
+    x.n = 0;
+    enc_small_tensor(&x, 3, ONYX_DTYPE_FLOAT, 1, NULL, 0);
+    enc_small_tensor(&x, 3, ONYX_DTYPE_FLOAT, 1, NULL, 0);
+    CHECK(ox_testdata_decode(x.p, x.n, OX_TESTDATA_OPTIONAL, &v) == ONYX_ERR_PARSE);
+    free(x.p);
+    /* a bad element deep inside frees what was decoded before it */
+    pbuf bad = {0}, t = {0};
+    enc_small_tensor(&bad, 3, ONYX_DTYPE_FLOAT, 2, "ok", 0);
+    f_int(&t, 1, 3);
+    f_int(&t, 2, ONYX_DTYPE_FLOAT);
+    f_float(&t, 4, 1.0f);
+    f_msg(&bad, 3, &t);
+    CHECK(ox_testdata_decode(bad.p, bad.n, OX_TESTDATA_SEQUENCE, &v) == ONYX_ERR_INVALID_MODEL);
+    CHECK(strstr(onyx_last_error(), "sequence element 1") != NULL);
+    free(bad.p);
+}
+
 /* ---- allocation failures --------------------------------------------------------------- */
 
 static long fail_after, live_allocs;
@@ -305,15 +378,23 @@ TEST(decode_out_of_memory_leaks_nothing) {
     pbuf b;
     enc_full_model(&b);
     onyx_allocator fa = {fa_alloc, fa_realloc, fa_free, NULL};
-    for (int which = 0; which < 2; which++) {
+    pbuf v;
+    enc_nested_value(&v);
+    for (int which = 0; which < 3; which++) {
         int done = 0;
         for (long k = 0; k < 10000 && !done; k++) {
             fail_after = k;
             live_allocs = 0;
             onyx_set_allocator(&fa);
             onyx_model *om = NULL;
-            onyx_status st =
-                which ? load_in_tmp("good.onnx", &om) : onyx_model_load_buffer(b.p, b.n, &om);
+            onyx_status st;
+            if (which < 2) {
+                st = which ? load_in_tmp("good.onnx", &om) : onyx_model_load_buffer(b.p, b.n, &om);
+            } else {
+                ox_testdata td;
+                st = ox_testdata_decode(v.p, v.n, OX_TESTDATA_OPTIONAL, &td);
+                if (st == ONYX_OK) ox_testdata_free(&td);
+            }
             if (st == ONYX_OK) {
                 done = 1;
                 onyx_model_free(om);
@@ -325,6 +406,7 @@ TEST(decode_out_of_memory_leaks_nothing) {
         }
         CHECK(done);
     }
+    free(v.p);
     free(b.p);
     remove_ext_dir();
 }
