@@ -3,6 +3,7 @@
  * matched to the graph's inputs and outputs by position) or a folder of them. */
 #include <dirent.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,16 @@ typedef struct {
     int threads;
     int passed, failed;
 } test_opts;
+
+/* snprintf whose truncation is reported (returns 0 when the text did not fit). */
+static int fmt_ok(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fmt_ok(char *buf, size_t cap, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+    return n >= 0 && (size_t)n < cap;
+}
 
 static int is_file(const char *path) {
     struct stat st;
@@ -150,14 +161,14 @@ static int run_data_set(onyx_session *s, const char *dir, test_opts *o, char *ms
     const ox_rgraph *g = s->graph;
     char path[4096];
     size_t n_in = 0, n_out = 0;
-    while (snprintf(path, sizeof path, "%s/input_%zu.pb", dir, n_in), is_file(path)) n_in++;
-    while (snprintf(path, sizeof path, "%s/output_%zu.pb", dir, n_out), is_file(path)) n_out++;
+    while (fmt_ok(path, sizeof path, "%s/input_%zu.pb", dir, n_in) && is_file(path)) n_in++;
+    while (fmt_ok(path, sizeof path, "%s/output_%zu.pb", dir, n_out) && is_file(path)) n_out++;
     if (n_in != g->n_inputs) {
-        snprintf(msg, cap, "%s has %zu input files, the graph has %zu inputs", dir, n_in, g->n_inputs);
+        fmt_ok(msg, cap, "%s has %zu input files, the graph has %zu inputs", dir, n_in, g->n_inputs);
         return -1;
     }
     if (n_out != g->n_outputs) {
-        snprintf(msg, cap, "%s has %zu output files, the graph has %zu outputs", dir, n_out, g->n_outputs);
+        fmt_ok(msg, cap, "%s has %zu output files, the graph has %zu outputs", dir, n_out, g->n_outputs);
         return -1;
     }
     ox_tensor *in = ox_calloc(n_in + 1, sizeof *in);
@@ -169,14 +180,14 @@ static int run_data_set(onyx_session *s, const char *dir, test_opts *o, char *ms
         goto done;
     }
     for (size_t i = 0; i < n_in; i++) {
-        snprintf(path, sizeof path, "%s/input_%zu.pb", dir, i);
+        fmt_ok(path, sizeof path, "%s/input_%zu.pb", dir, i);
         if (cli_read_tensor(path, &in[i]) != ONYX_OK) {
             snprintf(msg, cap, "%s", onyx_last_error());
             goto done;
         }
     }
     for (size_t i = 0; i < n_out; i++) {
-        snprintf(path, sizeof path, "%s/output_%zu.pb", dir, i);
+        fmt_ok(path, sizeof path, "%s/output_%zu.pb", dir, i);
         if (cli_read_tensor(path, &exp[i]) != ONYX_OK) {
             snprintf(msg, cap, "%s", onyx_last_error());
             goto done;
@@ -191,7 +202,7 @@ static int run_data_set(onyx_session *s, const char *dir, test_opts *o, char *ms
     for (size_t i = 0; i < n_out && result == 1; i++) {
         char why[700];
         if (!compare(&exp[i], &got[i], o->rtol, o->atol, why, sizeof why)) {
-            snprintf(msg, cap, "output '%s': %s", g->values[g->outputs[i]].name, why);
+            fmt_ok(msg, cap, "output '%s': %s", g->values[g->outputs[i]].name, why);
             result = 0;
         }
     }
@@ -209,7 +220,7 @@ static void run_case(const char *dir, test_opts *o) {
     const char *name = strrchr(dir, '/');
     name = name && name[1] ? name + 1 : dir;
     char path[4096], msg[1200];
-    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    fmt_ok(path, sizeof path, "%s/model.onnx", dir);
     onyx_model *m = NULL;
     onyx_session *s = NULL;
     onyx_session_options opts;
@@ -228,9 +239,9 @@ static void run_case(const char *dir, test_opts *o) {
         }
         for (size_t i = 0; i < n_sets && result == 1; i++) {
             char sub[4096], why[1000];
-            snprintf(sub, sizeof sub, "%s/%s", dir, sets[i]);
+            fmt_ok(sub, sizeof sub, "%s/%s", dir, sets[i]);
             result = run_data_set(s, sub, o, why, sizeof why);
-            if (result != 1) snprintf(msg, sizeof msg, "%s: %s", sets[i], why);
+            if (result != 1) fmt_ok(msg, sizeof msg, "%s: %s", sets[i], why);
         }
         free_list(sets, n_sets);
     }
@@ -248,8 +259,7 @@ static void run_case(const char *dir, test_opts *o) {
 
 static void run_path(const char *dir, test_opts *o) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/model.onnx", dir);
-    if (is_file(path)) {
+    if (fmt_ok(path, sizeof path, "%s/model.onnx", dir) && is_file(path)) {
         run_case(dir, o);
         return;
     }
@@ -257,9 +267,9 @@ static void run_path(const char *dir, test_opts *o) {
     char **names = list_dir(dir, NULL, &n);
     for (size_t i = 0; i < n; i++) {
         char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", dir, names[i]);
-        snprintf(path, sizeof path, "%s/model.onnx", sub);
-        if (is_file(path)) run_case(sub, o);
+        if (fmt_ok(sub, sizeof sub, "%s/%s", dir, names[i]) &&
+            fmt_ok(path, sizeof path, "%s/model.onnx", sub) && is_file(path))
+            run_case(sub, o);
     }
     free_list(names, n);
 }

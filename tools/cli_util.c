@@ -43,8 +43,8 @@ static onyx_status read_file(const char *path, unsigned char **data, size_t *siz
 
 onyx_status cli_read_tensor(const char *path, ox_tensor *t) {
     if (ends_with(path, ".npy")) return ox_npy_read(path, t);
-    unsigned char *data;
-    size_t size;
+    unsigned char *data = NULL;
+    size_t size = 0;
     OX_TRY(read_file(path, &data, &size));
     onyx_status s = ox_decode_tensor_file(data, size, t, NULL);
     ox_free(data);
