@@ -1,7 +1,10 @@
 /* The tensor-manipulation op family: the registry table.
  * Implementations: ops/shape_ops.c (shape-only changes), ops/tensor_gen.c
  * (constants, Range, Dropout), ops/tensor_layout.c (Transpose, Concat, Split,
- * Slice, Gather); shared element movement in ops/tensor_util.c. */
+ * Slice, Gather), ops/tensor_pad.c (Pad, Tile, DepthToSpace, SpaceToDepth),
+ * ops/tensor_index.c (index-driven gathers and scatters, OneHot, NonZero,
+ * Compress), ops/tensor_misc.c (EyeLike, Trilu, CumSum, ReverseSequence); shared
+ * element movement in ops/tensor_util.c. */
 #include "ops/tensor_util.h"
 
 #define ALL_TYPES "any tensor type (string included)"
@@ -26,5 +29,21 @@ const ox_op_def ox_ops_tensor[] = {
     OP("ConstantOfShape", 9, constant_of_shape, 0, "numeric and bool outputs"),
     OP("Range", 11, range, 0, "float32 float64 int16 int32 int64 float16 bfloat16"),
     OP("Dropout", 1, dropout, 0, "float32 float64 float16 bfloat16 (float8 from opset 22)"),
+    OP("Pad", 1, pad, 0, ALL_TYPES),
+    OP("Tile", 6, tile, 0, ALL_TYPES),
+    OP("DepthToSpace", 1, depth_to_space, 0, ALL_TYPES),
+    OP("SpaceToDepth", 1, space_to_depth, 0, ALL_TYPES),
+    OP("GatherElements", 11, gather_elements, 0, ALL_TYPES),
+    OP("GatherND", 11, gather_nd, 0, ALL_TYPES),
+    OP("ScatterElements", 11, scatter_elements, 0, ALL_TYPES " (reductions: numbers and bool)"),
+    OP("Scatter", 9, scatter_elements, 0, ALL_TYPES),
+    OP("ScatterND", 11, scatter_nd, 0, ALL_TYPES " (reductions: numbers and bool)"),
+    OP("OneHot", 9, one_hot, 0, "numeric indices and depth; any values type"),
+    OP("NonZero", 9, non_zero, OX_OP_ALLOC_IN_RUN, ALL_TYPES),
+    OP("Compress", 9, compress, 0, ALL_TYPES),
+    OP("EyeLike", 9, eye_like, 0, "numbers and bool"),
+    OP("Trilu", 14, trilu, 0, ALL_TYPES),
+    OP("CumSum", 11, cumsum, 0, "int32 int64 uint32 uint64 float16 float32 float64 bfloat16"),
+    OP("ReverseSequence", 10, reverse_sequence, 0, ALL_TYPES),
     {0},
 };

@@ -149,7 +149,11 @@ static onyx_status split_sizes(ox_op_ctx *c, int32_t *axis_out, int64_t *sizes) 
         } else {
             if (!ox_dtype_is_int(s->dtype) && !ox_dtype_is_float(s->dtype))
                 return ox_error(ONYX_ERR_INVALID_MODEL, "input 'split' must be numeric");
-            for (size_t i = 0; i < n_out; i++) sizes[i] = ox_tensor_get_int(s, i);
+            for (size_t i = 0; i < n_out; i++) {
+                int ok;
+                sizes[i] = ox_tx_get_index(s, i, &ok);
+                if (!ok) return ox_error(ONYX_ERR_INVALID_MODEL, "input 'split' is out of range");
+            }
         }
         explicit_sizes = 1;
     } else if (c->opset >= 18 && ox_attr_get(c, "num_outputs")) {

@@ -229,6 +229,41 @@ uint16_t ox_tx_f32_to_bf16(float f) {
     return (uint16_t)(x >> 16);
 }
 
+float ox_tx_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
+    if (e == 0 && m == 0) {
+        bits = sign;
+    } else if (e == 0) { /* subnormal: m * 2^-24 */
+        float f = (float)m * (1.0f / 16777216.0f);
+        return sign ? -f : f;
+    } else if (e == 31) {
+        bits = sign | 0x7f800000u | (m << 13);
+    } else {
+        bits = sign | ((e + 112) << 23) | (m << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+float ox_tx_bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+int64_t ox_tx_get_index(const ox_tensor *t, size_t i, int *ok) {
+    *ok = 1;
+    if (!ox_dtype_is_float(t->dtype)) return ox_tensor_get_int(t, i);
+    double v = ox_tensor_get_double(t, i);
+    if (!(v > -9.2e18 && v < 9.2e18)) {
+        *ok = 0;
+        return 0;
+    }
+    return (int64_t)v;
+}
+
 int ox_tx_store_float(void *data, size_t i, int32_t dtype, double v) {
     switch (dtype) {
     case ONYX_DTYPE_FLOAT: ((float *)data)[i] = (float)v; return 1;

@@ -58,6 +58,12 @@ onyx_status ox_tx_need_input(const ox_op_ctx *c, size_t i, const char *what);
 /* float <-> float16 / bfloat16 (round to nearest even). */
 uint16_t ox_tx_f32_to_f16(float f);
 uint16_t ox_tx_f32_to_bf16(float f);
+float ox_tx_f16_to_f32(uint16_t h);
+float ox_tx_bf16_to_f32(uint16_t h);
+
+/* Element i of a numeric tensor as int64, floats truncated toward zero; *ok = 0
+ * when the value is NaN or outside int64. */
+int64_t ox_tx_get_index(const ox_tensor *t, size_t i, int *ok);
 
 /* Store v at element i of a float32/float64/float16/bfloat16 buffer; returns 0 for
  * other dtypes. */
@@ -88,6 +94,21 @@ OX_TX_DECLARE(concat);
 OX_TX_DECLARE(split);
 OX_TX_DECLARE(slice);
 OX_TX_DECLARE(gather);
+OX_TX_DECLARE(pad);
+OX_TX_DECLARE(tile);
+OX_TX_DECLARE(depth_to_space);
+OX_TX_DECLARE(space_to_depth);
+OX_TX_DECLARE(gather_elements);
+OX_TX_DECLARE(gather_nd);
+OX_TX_DECLARE(scatter_elements);
+OX_TX_DECLARE(scatter_nd);
+OX_TX_DECLARE(one_hot);
+OX_TX_DECLARE(non_zero);
+OX_TX_DECLARE(compress);
+OX_TX_DECLARE(eye_like);
+OX_TX_DECLARE(trilu);
+OX_TX_DECLARE(cumsum);
+OX_TX_DECLARE(reverse_sequence);
 onyx_status ox_tx_constant_prepare(ox_op_ctx *c);
 
 #endif
