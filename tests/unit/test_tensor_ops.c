@@ -773,6 +773,20 @@ TEST(tensor_dropout) {
     REQUIRE_OK(ox_op_run_single(n, 13, (ox_tensor *[]){&x, &r, &t}, 3, ys, 2));
     CHECK(memcmp(ys[0].data, x.data, 15 * sizeof(float)) == 0);
     tx_free_all(ys, 2);
+    /* seed 0 draws what NumPy's RandomState(0).uniform() gives: 0.549, 0.715,
+     * 0.603, 0.545, 0.424, ... so ratio 0.6 keeps elements 1 and 2 of the first five */
+    ox_tensor x5 = tt_make(ONYX_DTYPE_FLOAT, 1, (int64_t[]){5}, (float[]){1, 2, 3, 4, 5});
+    *(float *)r.data = 0.6f;
+    n = tn_node("Dropout", 3, 2);
+    tn_int(n, "seed", 0);
+    REQUIRE_OK(ox_op_run_single(n, 13, (ox_tensor *[]){&x5, &r, &t}, 3, ys, 2));
+    for (int i = 0; i < 5; i++) {
+        int keep = i == 1 || i == 2;
+        CHECK(((uint8_t *)ys[1].data)[i] == keep);
+        CHECK_NEAR(((float *)ys[0].data)[i], keep ? (i + 1) / (1 - 0.6f) : 0.0, 1e-5);
+    }
+    tx_free_all(ys, 2);
+    ox_tensor_free_data(&x5);
     *(float *)r.data = 1; /* invalid in training */
     CHECK(ox_op_run_single(n, 13, (ox_tensor *[]){&x, &r, &t}, 3, ys, 2) != ONYX_OK);
     tx_free_all((ox_tensor[]){x, r, t}, 3);
