@@ -34,8 +34,7 @@ static onyx_status read_list(ox_op_ctx *c, const char *name, int64_t *dst, size_
     *n = 0;
     if (!v) return ONYX_OK;
     if (len > cap)
-        return ox_error(len > 2 * OX_NN_MAX_SPATIAL ? ONYX_ERR_UNSUPPORTED
-                                                    : ONYX_ERR_INVALID_MODEL,
+        return ox_error(ONYX_ERR_UNSUPPORTED,
                         "attribute '%s' has %zu values; onyx supports 1 to %d spatial dims",
                         name, len, OX_NN_MAX_SPATIAL);
     for (size_t i = 0; i < len; i++) {
@@ -163,6 +162,10 @@ const ox_op_def ox_ops_nn[] = {
      ox_nn_pool_run, 0, F_ " int8 uint8"},
     {"", "AveragePool", 1, ox_nn_avgpool_prepare, ox_nn_free_state, ox_nn_pool_infer,
      ox_nn_pool_run, 0, F_},
+    {"", "LpPool", 1, ox_nn_lppool_prepare, ox_nn_free_state, ox_nn_pool_infer, ox_nn_pool_run,
+     0, F_},
+    {"", "GlobalLpPool", 1, ox_nn_global_prepare, ox_nn_free_state, ox_nn_global_infer,
+     ox_nn_global_run, 0, F_},
     {"", "GlobalAveragePool", 1, ox_nn_global_prepare, ox_nn_free_state, ox_nn_global_infer,
      ox_nn_global_run, 0, F_},
     {"", "GlobalMaxPool", 1, ox_nn_global_prepare, ox_nn_free_state, ox_nn_global_infer,
