@@ -172,5 +172,12 @@ const ox_op_def ox_ops_nn[] = {
      ox_nn_global_run, 0, F_},
     {"", "BatchNormalization", 1, ox_nn_batchnorm_prepare, ox_nn_free_state,
      ox_nn_batchnorm_infer, ox_nn_batchnorm_run, 0, F_},
+    {"", "InstanceNormalization", 1, ox_nn_instancenorm_prepare, ox_nn_free_state,
+     ox_nn_instancenorm_infer, ox_nn_instancenorm_run, 0, F_},
+    {"", "LayerNormalization", 17, ox_nn_layernorm_prepare, ox_nn_free_state,
+     ox_nn_layernorm_infer, ox_nn_layernorm_run, 0, F_},
+    {"", "GroupNormalization", 18, ox_nn_groupnorm_prepare, ox_nn_free_state,
+     ox_nn_groupnorm_infer, ox_nn_groupnorm_run, 0, F_},
+    {"", "LRN", 1, ox_nn_lrn_prepare, ox_nn_free_state, ox_nn_lrn_infer, ox_nn_lrn_run, 0, F_},
     {0},
 };
