@@ -328,3 +328,100 @@ onyx_status ox_nn_global_run(ox_op_ctx *c) {
     ox_parallel_for(c->pool, planes, 1 + 16384 / (t.sp + 1), global_planes, &t);
     return ONYX_OK;
 }
+
+/* ---- MaxUnpool ------------------------------------------------------------------ */
+
+typedef struct unpool_state {
+    ox_window_attrs wa;
+} unpool_state;
+
+onyx_status ox_nn_maxunpool_prepare(ox_op_ctx *c) {
+    unpool_state *st = ox_calloc(1, sizeof *st);
+    if (!st) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    c->state = st;
+    return ox_window_read(c, &st->wa, 1, 0);
+}
+
+/* The shape MaxPool's input had (indices refer to it), from X and the attributes. */
+static onyx_status unpool_inferred(const ox_op_ctx *c, int64_t *dims) {
+    const unpool_state *st = c->state;
+    const ox_tensor *X = c->in[0];
+    OX_TRY(ox_nn_check_spatial_rank(X, "X"));
+    int nd = X->rank - 2;
+    const ox_window_attrs *a = &st->wa;
+    if (a->n_kernel != (size_t)nd || (a->n_strides && a->n_strides != (size_t)nd) ||
+        (a->n_pads && a->n_pads != 2 * (size_t)nd))
+        return ox_error(ONYX_ERR_INVALID_MODEL, "kernel_shape, strides or pads do not match X's "
+                        "%d spatial dims", nd);
+    dims[0] = X->dims[0];
+    dims[1] = X->dims[1];
+    for (int i = 0; i < nd; i++) {
+        int64_t s = a->n_strides ? a->strides[i] : 1;
+        int64_t p = a->n_pads ? a->pads[i] + a->pads[nd + i] : 0;
+        if (X->dims[2 + i] > ((int64_t)1 << 40))
+            return ox_error(ONYX_ERR_LIMIT, "spatial dim %d is too large", i);
+        dims[2 + i] = X->dims[2 + i] == 0 ? 0 : (X->dims[2 + i] - 1) * s + a->kernel[i] - p;
+        if (dims[2 + i] < 0)
+            return ox_error(ONYX_ERR_INVALID_MODEL, "pads exceed the unpooled size along dim %d", i);
+    }
+    return ONYX_OK;
+}
+
+onyx_status ox_nn_maxunpool_infer(ox_op_ctx *c) {
+    if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
+        return ox_error(ONYX_ERR_INVALID_MODEL, "inputs X and I are required");
+    const ox_tensor *X = c->in[0], *I = c->in[1];
+    if (X->dtype != ONYX_DTYPE_FLOAT && X->dtype != ONYX_DTYPE_DOUBLE)
+        return ox_error(ONYX_ERR_UNSUPPORTED, "MaxUnpool on %s is not supported",
+                        ox_dtype_name(X->dtype));
+    if (I->dtype != ONYX_DTYPE_INT64 || I->rank != X->rank ||
+        ox_tensor_count(I) != ox_tensor_count(X) ||
+        memcmp(I->dims, X->dims, sizeof(int64_t) * (size_t)X->rank) != 0)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "input I must be int64 with X's shape");
+    int64_t dims[OX_MAX_RANK];
+    OX_TRY(unpool_inferred(c, dims));
+    if (ox_has_input(c, 2)) {
+        const ox_tensor *os = c->in[2];
+        if (!os->data) return OX_NEED_VALUE;
+        if (!ox_dtype_is_int(os->dtype) || os->rank != 1 || os->dims[0] != X->rank)
+            return ox_error(ONYX_ERR_INVALID_MODEL, "input output_shape must be %d integers",
+                            (int)X->rank);
+        for (int i = 0; i < X->rank; i++) {
+            int64_t v = ox_tensor_get_int(os, (size_t)i);
+            if (i < 2 ? v != dims[i] : v < dims[i])
+                return ox_error(ONYX_ERR_INVALID_MODEL, "output_shape[%d] is %lld; the unpooled "
+                                "size is %lld", i, (long long)v, (long long)dims[i]);
+            dims[i] = v;
+        }
+    }
+    ox_set_shape(c->out[0], X->dtype, X->rank, dims);
+    return ONYX_OK;
+}
+
+/* Indices are flat offsets into the unpooled (inferred) shape; when output_shape is
+ * larger, that block sits at the start of each dim of the output. */
+onyx_status ox_nn_maxunpool_run(ox_op_ctx *c) {
+    const ox_tensor *X = c->in[0], *I = c->in[1];
+    ox_tensor *Y = c->out[0];
+    int64_t inf[OX_MAX_RANK];
+    OX_TRY(unpool_inferred(c, inf));
+    size_t n = ox_tensor_count(X), limit = ox_shape_count(X->rank, inf);
+    size_t esz = ox_dtype_size(X->dtype);
+    memset(Y->data, 0, ox_tensor_nbytes(Y));
+    const int64_t *idx = I->data;
+    for (size_t j = 0; j < n; j++) {
+        int64_t v = idx[j];
+        if (v < 0 || (uint64_t)v >= limit)
+            return ox_error(ONYX_ERR_RUNTIME, "index %lld at %zu is outside [0, %zu)",
+                            (long long)v, j, limit);
+        size_t rem = (size_t)v, off = 0, stride = 1;
+        for (int k = X->rank - 1; k >= 0; k--) {
+            size_t coord = rem % (size_t)inf[k];
+            rem /= (size_t)inf[k];
+            off += coord * stride;
+            stride *= (size_t)Y->dims[k];
+        }
+        memcpy((char *)Y->data + off * esz, (const char *)X->data + j * esz, esz);
+    }
+    return ONYX_OK;
+}

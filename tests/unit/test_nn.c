@@ -525,3 +525,131 @@ TEST(nn_conv_errors) {
     ox_tensor all[] = {X, W, W7, W3, X2, W1, Wok};
     nn_free(all, 7);
 }
+
+/* ---- ConvTranspose ------------------------------------------------------------ */
+
+typedef struct convt_case {
+    int nd, N, C, M, G; /* M: output channels */
+    int64_t in[3], k[3], s[3], d[3], pads[6], opad[3], oshape[3];
+    int mode; /* 0 pads, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID, 4 output_shape */
+    int bias, give_opad;
+} convt_case;
+
+static void run_convt_case(const convt_case *cc, int32_t dt, ox_threadpool *pool) {
+    int nd = cc->nd;
+    ox_node *n = tn_node("ConvTranspose", cc->bias ? 3 : 2, 1);
+    if (cc->G != 1) tn_int(n, "group", cc->G);
+    tn_ints(n, "strides", (size_t)nd, cc->s);
+    tn_ints(n, "dilations", (size_t)nd, cc->d);
+    if (cc->give_opad) tn_ints(n, "output_padding", (size_t)nd, cc->opad);
+    if (cc->mode == 0) tn_ints(n, "pads", 2 * (size_t)nd, cc->pads);
+    if (cc->mode >= 1 && cc->mode <= 3) tn_str(n, "auto_pad", pad_names[cc->mode]);
+    if (cc->mode == 4) tn_ints(n, "output_shape", (size_t)nd, cc->oshape);
+    int64_t xd[5] = {cc->N, cc->C}, wd[5] = {cc->C, cc->M / cc->G}, yd[5] = {cc->N, cc->M};
+    int64_t in3[3] = {1, 1, 1}, k3[3] = {1, 1, 1}, s3[3] = {1, 1, 1}, d3[3] = {1, 1, 1};
+    int64_t o3[3] = {1, 1, 1}, p3[3] = {0, 0, 0};
+    for (int i = 0; i < nd; i++) {
+        int j = 3 - nd + i;
+        xd[2 + i] = in3[j] = cc->in[i];
+        wd[2 + i] = k3[j] = cc->k[i];
+        s3[j] = cc->s[i];
+        d3[j] = cc->d[i];
+        int64_t op = cc->give_opad ? cc->opad[i] : 0;
+        int64_t full = cc->s[i] * (cc->in[i] - 1) + op + (cc->k[i] - 1) * cc->d[i] + 1;
+        if (cc->mode == 0) {
+            p3[j] = cc->pads[i];
+            o3[j] = full - cc->pads[i] - cc->pads[nd + i];
+        } else if (cc->mode == 3) {
+            o3[j] = full;
+        } else {
+            o3[j] = cc->mode == 4 ? cc->oshape[i] : cc->in[i] * cc->s[i];
+            int64_t total = full - o3[j];
+            int64_t half = (int64_t)floor((double)total / 2.0);
+            p3[j] = cc->mode == 1 ? half : total - half;
+        }
+        yd[2 + i] = o3[j];
+    }
+    ox_tensor X = nn_rand(dt, 2 + nd, xd), W = nn_rand(dt, 2 + nd, wd);
+    ox_tensor B = nn_rand(dt, 1, (int64_t[]){cc->M}), Y;
+    size_t osp = (size_t)(o3[0] * o3[1] * o3[2]), isp = (size_t)(in3[0] * in3[1] * in3[2]);
+    size_t ksp = (size_t)(k3[0] * k3[1] * k3[2]);
+    int Cg = cc->C / cc->G, Mg = cc->M / cc->G;
+    size_t total = (size_t)cc->N * (size_t)cc->M * osp;
+    double *want = ox_malloc_array(total + 1, sizeof(double));
+    for (size_t i = 0; i < total; i++)
+        want[i] = cc->bias ? ox_tensor_get_double(&B, i / osp % (size_t)cc->M) : 0.0;
+    for (int b = 0; b < cc->N; b++)
+        for (int ch = 0; ch < cc->C; ch++)
+            for (int mi = 0; mi < Mg; mi++) {
+                int m = ch / Cg * Mg + mi;
+                for (size_t ii = 0; ii < isp; ii++) {
+                    int64_t iz = (int64_t)ii / (in3[1] * in3[2]), iy = (int64_t)ii / in3[2] % in3[1];
+                    int64_t ix = (int64_t)ii % in3[2];
+                    double xv = ox_tensor_get_double(&X, ((size_t)b * (size_t)cc->C + (size_t)ch) * isp + ii);
+                    for (size_t kk = 0; kk < ksp; kk++) {
+                        int64_t a = (int64_t)kk / (k3[1] * k3[2]), bb = (int64_t)kk / k3[2] % k3[1];
+                        int64_t e = (int64_t)kk % k3[2];
+                        int64_t oz = iz * s3[0] - p3[0] + a * d3[0];
+                        int64_t oy = iy * s3[1] - p3[1] + bb * d3[1];
+                        int64_t ox = ix * s3[2] - p3[2] + e * d3[2];
+                        if (oz < 0 || oz >= o3[0] || oy < 0 || oy >= o3[1] || ox < 0 || ox >= o3[2])
+                            continue;
+                        double wv = ox_tensor_get_double(&W, ((size_t)ch * (size_t)Mg + (size_t)mi) * ksp + kk);
+                        want[((size_t)b * (size_t)cc->M + (size_t)m) * osp +
+                             (size_t)((oz * o3[1] + oy) * o3[2] + ox)] += xv * wv;
+                    }
+                }
+            }
+    ox_tensor *ins[3] = {&X, &W, &B};
+    onyx_status s = nn_run(n, 11, ins, cc->bias ? 3 : 2, &Y, 1, pool);
+    CHECK(s == ONYX_OK);
+    if (s != ONYX_OK) fprintf(stderr, "  convtranspose failed: %s\n", onyx_last_error());
+    if (s == ONYX_OK) {
+        CHECK(same_dims(&Y, 2 + nd, yd));
+        int f = nn_expect(&Y, want, total, dt == ONYX_DTYPE_FLOAT ? 2e-5 : 1e-12, "ConvTranspose");
+        if (f)
+            fprintf(stderr, "  case nd=%d N=%d C=%d M=%d G=%d mode=%d in=%lld,%lld,%lld "
+                    "k=%lld,%lld,%lld s=%lld,%lld,%lld\n", nd, cc->N, cc->C, cc->M, cc->G,
+                    cc->mode, (long long)in3[0], (long long)in3[1], (long long)in3[2],
+                    (long long)k3[0], (long long)k3[1], (long long)k3[2], (long long)s3[0],
+                    (long long)s3[1], (long long)s3[2]);
+        ox_test_failures += f;
+        ox_tensor_free_data(&Y);
+    }
+    ox_free(want);
+    ox_tensor all[] = {X, W, B};
+    nn_free(all, 3);
+}
+
+TEST(nn_convtranspose_random) {
+    static const int64_t sizes[] = {1, 2, 7, 17};
+    ox_threadpool *pool = ox_threadpool_create(3);
+    for (int t = 0; t < 160; t++) {
+        convt_case cc;
+        memset(&cc, 0, sizeof cc);
+        cc.nd = 1 + nn_rnd(3);
+        cc.N = 1 + nn_rnd(2);
+        cc.G = 1 + nn_rnd(3);
+        cc.C = cc.G * (1 + nn_rnd(3));
+        cc.M = cc.G * (1 + nn_rnd(3));
+        cc.mode = nn_rnd(5);
+        cc.bias = nn_rnd(2);
+        cc.give_opad = nn_rnd(2);
+        for (int i = 0; i < cc.nd; i++) {
+            cc.in[i] = cc.nd == 3 ? 1 + nn_rnd(5) : sizes[nn_rnd(4)];
+            cc.k[i] = 1 + nn_rnd(3);
+            cc.s[i] = 1 + nn_rnd(3);
+            cc.d[i] = 1 + nn_rnd(2);
+            cc.opad[i] = nn_rnd((int)cc.s[i]);
+            int64_t op = cc.give_opad ? cc.opad[i] : 0;
+            int64_t full = cc.s[i] * (cc.in[i] - 1) + op + (cc.k[i] - 1) * cc.d[i] + 1;
+            cc.pads[i] = nn_rnd((int)cc.k[i]);
+            cc.pads[cc.nd + i] = nn_rnd((int)cc.k[i]);
+            if (cc.pads[i] + cc.pads[cc.nd + i] >= full) cc.pads[i] = cc.pads[cc.nd + i] = 0;
+            cc.oshape[i] = full - nn_rnd(2) + nn_rnd(2); /* a little smaller or larger */
+            if (cc.oshape[i] < 1) cc.oshape[i] = 1;
+        }
+        run_convt_case(&cc, t % 3 == 2 ? ONYX_DTYPE_DOUBLE : ONYX_DTYPE_FLOAT, t % 2 ? pool : NULL);
+    }
+    ox_threadpool_free(pool);
+}

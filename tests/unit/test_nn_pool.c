@@ -281,3 +281,47 @@ TEST(nn_global_pools) {
     nn_free(&Y, 1);
     nn_free(&X, 1);
 }
+
+TEST(nn_maxunpool) {
+    /* MaxPool with indices, then MaxUnpool: every max lands back at its index */
+    for (int with_shape = 0; with_shape < 2; with_shape++) {
+        int64_t xd[4] = {2, 3, 6, 6};
+        ox_tensor X = nn_rand(ONYX_DTYPE_FLOAT, 4, xd), P[2], U;
+        ox_node *mp = tn_node("MaxPool", 1, 2);
+        tn_ints(mp, "kernel_shape", 2, (int64_t[]){2, 2});
+        tn_ints(mp, "strides", 2, (int64_t[]){2, 2});
+        REQUIRE_OK(ox_op_run_single(mp, 12, (ox_tensor *[]){&X}, 1, P, 2));
+        ox_node *up = tn_node("MaxUnpool", with_shape ? 3 : 2, 1);
+        tn_ints(up, "kernel_shape", 2, (int64_t[]){2, 2});
+        tn_ints(up, "strides", 2, (int64_t[]){2, 2});
+        /* the unpooled shape is X's; output_shape may enlarge it */
+        int64_t out[4] = {2, 3, with_shape ? 8 : 6, with_shape ? 7 : 6};
+        ox_tensor S = tt_make(ONYX_DTYPE_INT64, 1, (int64_t[]){4}, out);
+        REQUIRE_OK(ox_op_run_single(up, 11, (ox_tensor *[]){&P[0], &P[1], &S}, with_shape ? 3 : 2,
+                                    &U, 1));
+        CHECK(U.rank == 4 && U.dims[2] == out[2] && U.dims[3] == out[3]);
+        size_t total = (size_t)(2 * 3 * out[2] * out[3]);
+        double *want = ox_calloc(total, sizeof(double));
+        const int64_t *idx = P[1].data;
+        for (size_t j = 0; j < ox_tensor_count(&P[0]); j++) {
+            /* the index is into the 2x3x6x6 unpooled block */
+            size_t v = (size_t)idx[j], w = v % 6, h = v / 6 % 6, pl = v / 36;
+            want[(pl * (size_t)out[2] + h) * (size_t)out[3] + w] = ox_tensor_get_double(&P[0], j);
+        }
+        ox_test_failures += nn_expect(&U, want, total, 0, "MaxUnpool");
+        ox_free(want);
+        nn_free(P, 2);
+        nn_free(&U, 1);
+        nn_free(&S, 1);
+        nn_free(&X, 1);
+    }
+    /* an index outside the unpooled tensor is a runtime error */
+    ox_tensor X = nn_rand(ONYX_DTYPE_FLOAT, 4, (int64_t[]){1, 1, 1, 1}), U;
+    int64_t bad = 4;
+    ox_tensor I = tt_make(ONYX_DTYPE_INT64, 4, (int64_t[]){1, 1, 1, 1}, &bad);
+    ox_node *up = tn_node("MaxUnpool", 2, 1);
+    tn_ints(up, "kernel_shape", 2, (int64_t[]){2, 2});
+    CHECK(ox_op_run_single(up, 11, (ox_tensor *[]){&X, &I}, 2, &U, 1) == ONYX_ERR_RUNTIME);
+    nn_free(&X, 1);
+    nn_free(&I, 1);
+}
