@@ -474,11 +474,12 @@ static onyx_status reduce_run(ox_op_ctx *c) {
         return ox_error(ONYX_ERR_RUNTIME, "workspace is smaller than the shapes need");
     const size_t no = p.out_count;
     char *ws = c->workspace;
-    void *acc = ws, *conv = ws + l.acc_bytes;
-    double *mx = s->kind == R_LSE ? (double *)ws + no : NULL;
+    void *acc = ws;
+    double *mx = s->kind == R_LSE && no ? (double *)ws + no : NULL;
     const void *src = x->data;
     const int32_t dt = x->dtype;
     if (l.conv_bytes) {
+        void *conv = ws + l.acc_bytes;
         widen(x, p.in_count, conv);
         if (l.dom == DOM_F64) ints_to_double(conv, p.in_count, dt == ONYX_DTYPE_UINT64);
         src = conv;

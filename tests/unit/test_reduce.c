@@ -816,3 +816,41 @@ TEST(reduce_cumsum_random) {
     }
     tn_reset();
 }
+
+/* The float32 exp: relative accuracy across the whole range, exact zeros for -inf (masks),
+ * NaN kept, in both the contiguous and the strided layout. */
+TEST(reduce_softmax_exp_range) {
+    enum { N = 203 };
+    for (int strided = 0; strided < 2; strided++) {
+        float v[2 * N];
+        for (int j = 0; j < N; j++) {
+            float val = j == 5 ? -INFINITY : -0.45f * (float)j; /* 0 down to -90.9 */
+            if (strided) v[2 * j] = v[2 * j + 1] = val;
+            else v[j] = v[N + j] = val;
+        }
+        if (strided) v[2 * 7 + 1] = NAN; /* poisons column 1 only */
+        else v[N + 7] = NAN;             /* poisons row 1 only */
+        double s = 0;
+        for (int j = 0; j < N; j++) s += j == 5 ? 0 : exp((double)(-0.45f * (float)j));
+        ox_tensor x = strided ? tt_make(ONYX_DTYPE_FLOAT, 2, (int64_t[]){N, 2}, v)
+                              : tt_make(ONYX_DTYPE_FLOAT, 2, (int64_t[]){2, N}, v), out;
+        ox_node *n = tn_node("Softmax", 1, 1);
+        tn_int(n, "axis", strided ? 0 : 1);
+        REQUIRE_OK(ox_op_run_single(n, 13, (ox_tensor *[]){&x}, 1, &out, 1));
+        const float *y = out.data;
+        for (int j = 0; j < N; j++) {
+            double e = j == 5 ? 0 : exp((double)(-0.45f * (float)j)) / s;
+            double got = strided ? y[2 * j] : y[j];
+            double bad = strided ? y[2 * j + 1] : y[N + j];
+            CHECK(isnan(bad));
+            if (e < 1.5e-38) CHECK(got >= 0 && got < 3e-38);
+            else if (fabs(got - e) > 1e-6 * e) {
+                fprintf(stderr, "  softmax exp [%d] = %.9g, expected %.9g\n", j, got, e);
+                ox_test_failures++;
+            }
+        }
+        ox_tensor_free_data(&out);
+        ox_tensor_free_data(&x);
+    }
+    tn_reset();
+}
