@@ -6,8 +6,9 @@
  * values spaced `inner` apart. inner == 1 is the fast contiguous path; otherwise
  * columns are processed in chunks of CHUNK so the per-column maxima and sums live on
  * the stack. Softmax subtracts the maximum before exponentiating; LogSoftmax is
- * (x - max) - log(sum(exp(x - max))). Sums are accumulated in double. float16 and
- * bfloat16 are widened to float32 in the workspace and computed there in place. */
+ * (x - max) - log(sum(exp(x - max))). Sums are accumulated in double. float32 has its own
+ * vectorized exp (below); float64 uses libm. float16 and bfloat16 are widened to float32
+ * in the workspace and computed there in place. */
 #include <math.h>
 #include <string.h>
 
@@ -168,6 +169,7 @@ onyx_status ox_softmax_infer(ox_op_ctx *c) {
 
 DEFINE_SOFTMAX(f64, double, exp, log)
 
+#if defined(__GNUC__) && !defined(OX_NO_VECTOR_EXT)
 /* ---- float32: exp on 4 lanes at a time ------------------------------------------------
  * exp(x) = 2^k * e^r with k = round(x / ln 2) and |r| <= ln(2)/2 (r computed in two steps
  * so it stays exact), e^r by its degree-6 Taylor polynomial (relative error about 2e-7),
@@ -365,6 +367,10 @@ static void cols_f32(const float *x, float *y, size_t n, size_t inner, size_t t0
         }
     }
 }
+
+#else /* no vector extension: the plain loops with libm's expf */
+DEFINE_SOFTMAX(f32, float, expf, logf)
+#endif
 
 typedef struct {
     const void *x;
