@@ -208,7 +208,8 @@ static uint64_t order_key(const ox_tensor *x, size_t i) {
     if (dt == ONYX_DTYPE_UINT64) return ((const uint64_t *)x->data)[i];
     if (ox_dtype_is_int(dt)) return (uint64_t)ox_tensor_get_int(x, i);
     double d = ox_tensor_get_double(x, i);
-    if (d == 0) d = 0; /* -0 ties with +0 */
+    if (d == 0) d = 0;          /* -0 ties with +0 */
+    if (d != d) d = (double)NAN; /* every NaN the same, above +inf */
     uint64_t b;
     memcpy(&b, &d, 8);
     return (b >> 63) ? ~b : b | 0x8000000000000000ull;
