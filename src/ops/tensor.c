@@ -3,13 +3,14 @@
  * (constants, Range, Dropout), ops/tensor_layout.c (Transpose, Concat, Split,
  * Slice, Gather), ops/tensor_pad.c (Pad, Tile, DepthToSpace, SpaceToDepth),
  * ops/tensor_index.c (index-driven gathers and scatters, OneHot, NonZero,
- * Compress), ops/tensor_misc.c (EyeLike, Trilu, CumSum, ReverseSequence); shared
+ * Compress), ops/tensor_misc.c (EyeLike, Trilu, CumSum, CumProd,
+ * ReverseSequence); shared
  * element movement in ops/tensor_util.c. */
 #include "ops/tensor_util.h"
 
 #define ALL_TYPES "any tensor type (string included)"
-#define OP(name, since, fn, flags, types)                                                    \
-    {"", name, since, NULL, NULL, ox_tx_##fn##_infer, ox_tx_##fn##_run, flags, types}
+#define OP(name, since, fn, flags, types)                                                          \
+    { "", name, since, NULL, NULL, ox_tx_##fn##_infer, ox_tx_##fn##_run, flags, types }
 
 const ox_op_def ox_ops_tensor[] = {
     {"", "Constant", 1, ox_tx_constant_prepare, NULL, ox_tx_constant_infer, ox_tx_constant_run, 0,
@@ -44,6 +45,8 @@ const ox_op_def ox_ops_tensor[] = {
     OP("EyeLike", 9, eye_like, 0, "numbers and bool"),
     OP("Trilu", 14, trilu, 0, ALL_TYPES),
     OP("CumSum", 11, cumsum, 0, "int32 int64 uint32 uint64 float16 float32 float64 bfloat16"),
+    {"", "CumProd", 26, NULL, NULL, ox_tx_cumsum_infer, ox_tx_cumprod_run, 0,
+     "int32 int64 uint32 uint64 float16 float32 float64 bfloat16"},
     OP("ReverseSequence", 10, reverse_sequence, 0, ALL_TYPES),
     {0},
 };

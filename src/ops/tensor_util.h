@@ -29,8 +29,10 @@ typedef struct ox_tx_view {
     int64_t offset;               /* source element of the output's first element */
 } ox_tx_view;
 
-/* Fill dst (contiguous, row-major over v->dims) from src through the view. */
-onyx_status ox_tx_strided_copy(void *dst, const void *src, const ox_tx_view *v, int32_t dtype);
+/* Fill dst (contiguous, row-major over v->dims) from src through the view; large
+ * copies are split over pool (may be NULL). */
+onyx_status ox_tx_strided_copy(void *dst, const void *src, const ox_tx_view *v, int32_t dtype,
+                               ox_threadpool *pool);
 
 /* Row-major strides (in elements) of a shape. */
 void ox_tx_strides(int32_t rank, const int64_t *dims, int64_t *strides);
@@ -74,8 +76,8 @@ int ox_tx_store_float(void *data, size_t i, int32_t dtype, double v);
 int ox_tx_store_int(void *data, size_t i, int32_t dtype, int64_t v);
 
 /* ---- ops (tables in ops/tensor.c) ------------------------------------------ */
-#define OX_TX_DECLARE(name)                                                                 \
-    onyx_status ox_tx_##name##_infer(ox_op_ctx *c);                                          \
+#define OX_TX_DECLARE(name)                                                                        \
+    onyx_status ox_tx_##name##_infer(ox_op_ctx *c);                                                \
     onyx_status ox_tx_##name##_run(ox_op_ctx *c)
 
 OX_TX_DECLARE(identity);
@@ -108,6 +110,7 @@ OX_TX_DECLARE(compress);
 OX_TX_DECLARE(eye_like);
 OX_TX_DECLARE(trilu);
 OX_TX_DECLARE(cumsum);
+onyx_status ox_tx_cumprod_run(ox_op_ctx *c); /* infer: ox_tx_cumsum_infer */
 OX_TX_DECLARE(reverse_sequence);
 onyx_status ox_tx_constant_prepare(ox_op_ctx *c);
 

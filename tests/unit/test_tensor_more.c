@@ -53,7 +53,8 @@ static void check_pad(const char *mode, int32_t dtype, int32_t rank, const int64
             ii[d] = ref_pad_index(mode, dims[d], pads[d], pads[d + rank], oi[d]);
             constant |= ii[d] < 0;
         }
-        bad += constant ? !tx_elem_eq(&y, k, &cv, 0) : !tx_elem_eq(&y, k, &x, tx_ravel(rank, dims, ii));
+        bad += constant ? !tx_elem_eq(&y, k, &cv, 0)
+                        : !tx_elem_eq(&y, k, &x, tx_ravel(rank, dims, ii));
     }
     CHECK(bad == 0);
     tx_free_all((ox_tensor[]){x, p, cv, y}, 4);
@@ -70,7 +71,9 @@ TEST(tensor_pad_random) {
             do {
                 pads[d] = tx_rnd(8) - 2;
                 pads[d + rank] = tx_rnd(8) - 2;
-            } while (dims[d] + (pads[d] < 0 ? pads[d] : 0) + (pads[d + rank] < 0 ? pads[d + rank] : 0) < 1);
+            } while (dims[d] + (pads[d] < 0 ? pads[d] : 0) +
+                         (pads[d + rank] < 0 ? pads[d + rank] : 0) <
+                     1);
         }
         check_pad(mode, dtype, rank, dims, pads, 19);
     }
@@ -181,14 +184,17 @@ TEST(tensor_depth_space) {
     tn_reset();
 }
 
-/* ---- GatherElements, ScatterElements ---------------------------------------------------------- */
+/* ---- GatherElements, ScatterElements ----------------------------------------------------------
+ */
 
 static ox_tensor rand_indices(int32_t dtype, int32_t rank, const int64_t *dims, int64_t lim) {
     ox_tensor t = tt_make(dtype, rank, dims, NULL);
     for (size_t i = 0; i < ox_tensor_count(&t); i++) {
         int64_t v = tx_rnd((int)(2 * lim)) - lim; /* [-lim, lim) */
-        if (dtype == ONYX_DTYPE_INT32) ((int32_t *)t.data)[i] = (int32_t)v;
-        else ((int64_t *)t.data)[i] = v;
+        if (dtype == ONYX_DTYPE_INT32)
+            ((int32_t *)t.data)[i] = (int32_t)v;
+        else
+            ((int64_t *)t.data)[i] = v;
     }
     return t;
 }
@@ -199,9 +205,11 @@ TEST(tensor_gather_elements_random) {
         int64_t dims[3], id[3], oi[3];
         tx_rnd_shape(rank, dims, 4);
         int32_t axis = tx_rnd(rank);
-        for (int32_t d = 0; d < rank; d++) id[d] = d == axis ? 1 + tx_rnd(5) : 1 + tx_rnd((int)dims[d]);
+        for (int32_t d = 0; d < rank; d++)
+            id[d] = d == axis ? 1 + tx_rnd(5) : 1 + tx_rnd((int)dims[d]);
         ox_tensor x = tx_rand_tensor(dtype, rank, dims), y;
-        ox_tensor ix = rand_indices(iter % 2 ? ONYX_DTYPE_INT32 : ONYX_DTYPE_INT64, rank, id, dims[axis]);
+        ox_tensor ix =
+            rand_indices(iter % 2 ? ONYX_DTYPE_INT32 : ONYX_DTYPE_INT64, rank, id, dims[axis]);
         ox_node *n = tn_node("GatherElements", 2, 1);
         tn_int(n, "axis", axis);
         REQUIRE_OK(ox_op_run_single(n, 13, (ox_tensor *[]){&x, &ix}, 2, &y, 1));
@@ -243,10 +251,8 @@ TEST(tensor_scatter_elements_random) {
         int32_t axis = tx_rnd(rank);
         for (int32_t d = 0; d < rank; d++) id[d] = 1 + tx_rnd((int)dims[d] + (d == axis ? 2 : 0));
         ox_tensor x = tt_make(dtype, rank, dims, NULL), u = tt_make(dtype, rank, id, NULL), y;
-        for (size_t i = 0; i < ox_tensor_count(&x); i++)
-            store_num(x.data, i, dtype, tx_rnd(9) - 4);
-        for (size_t i = 0; i < ox_tensor_count(&u); i++)
-            store_num(u.data, i, dtype, tx_rnd(9) - 4);
+        for (size_t i = 0; i < ox_tensor_count(&x); i++) store_num(x.data, i, dtype, tx_rnd(9) - 4);
+        for (size_t i = 0; i < ox_tensor_count(&u); i++) store_num(u.data, i, dtype, tx_rnd(9) - 4);
         ox_tensor ix = rand_indices(ONYX_DTYPE_INT64, rank, id, dims[axis]);
         ox_node *n = tn_node("ScatterElements", 3, 1);
         tn_int(n, "axis", axis - (iter % 2 ? rank : 0));
@@ -287,7 +293,8 @@ TEST(tensor_scatter_elements_random) {
     tn_reset();
 }
 
-/* ---- GatherND, ScatterND ----------------------------------------------------------------------- */
+/* ---- GatherND, ScatterND -----------------------------------------------------------------------
+ */
 
 TEST(tensor_gather_nd) {
     for (int iter = 0; iter < 40; iter++) {
@@ -299,7 +306,8 @@ TEST(tensor_gather_nd) {
         if (b) id[0] = dims[0];
         id[q - 1] = k;
         int32_t dtype = tx_types[(size_t)iter % TX_N_TYPES];
-        ox_tensor x = tx_rand_tensor(dtype, r, dims), ix = tt_make(ONYX_DTYPE_INT64, q, id, NULL), y;
+        ox_tensor x = tx_rand_tensor(dtype, r, dims), ix = tt_make(ONYX_DTYPE_INT64, q, id, NULL),
+                  y;
         size_t tuples = ox_tensor_count(&ix) / (size_t)k;
         for (size_t t = 0; t < tuples; t++)
             for (int32_t j = 0; j < k; j++) {
@@ -352,11 +360,13 @@ TEST(tensor_scatter_nd) {
                 if (k == 1) {
                     int64_t row = iv[t] < 0 ? iv[t] + 4 : iv[t];
                     for (int j = 0; j < 3; j++)
-                        ref[row * 3 + j] = ref_reduce(reds[red], ref[row * 3 + j], ((float *)u.data)[t * 3 + j]);
+                        ref[row * 3 + j] =
+                            ref_reduce(reds[red], ref[row * 3 + j], ((float *)u.data)[t * 3 + j]);
                 } else {
                     int64_t row = iv[2 * t] < 0 ? iv[2 * t] + 4 : iv[2 * t];
                     int64_t col = iv[2 * t + 1] < 0 ? iv[2 * t + 1] + 3 : iv[2 * t + 1];
-                    ref[row * 3 + col] = ref_reduce(reds[red], ref[row * 3 + col], ((float *)u.data)[t]);
+                    ref[row * 3 + col] =
+                        ref_reduce(reds[red], ref[row * 3 + col], ((float *)u.data)[t]);
                 }
             }
             for (int i = 0; i < 12; i++) CHECK_NEAR(((float *)y.data)[i], ref[i], 1e-6);
@@ -376,7 +386,8 @@ TEST(tensor_scatter_nd) {
     tn_reset();
 }
 
-/* ---- OneHot, NonZero, Compress ------------------------------------------------------------------ */
+/* ---- OneHot, NonZero, Compress ------------------------------------------------------------------
+ */
 
 TEST(tensor_one_hot) {
     int64_t idims[2] = {2, 3}, depth = 4;
@@ -433,7 +444,8 @@ TEST(tensor_non_zero) {
         for (size_t i = 0; i < n; i++) {
             if (xf[i] == 0.0f) continue;
             tx_unravel(i, rank, dims, idx);
-            for (int32_t d = 0; d < rank; d++) CHECK(((int64_t *)y.data)[(size_t)d * nz + k] == idx[d]);
+            for (int32_t d = 0; d < rank; d++)
+                CHECK(((int64_t *)y.data)[(size_t)d * nz + k] == idx[d]);
             k++;
         }
         tx_free_all((ox_tensor[]){x, y}, 2);
@@ -465,7 +477,8 @@ TEST(tensor_compress) {
     /* no axis: flattened */
     n = tn_node("Compress", 2, 1);
     REQUIRE_OK(ox_op_run_single(n, 11, (ox_tensor *[]){&x, &cond}, 2, &y, 1));
-    CHECK(tx_same_dims(&y, 1, (int64_t[]){2}) && tx_elem_eq(&y, 0, &x, 0) && tx_elem_eq(&y, 1, &x, 2));
+    CHECK(tx_same_dims(&y, 1, (int64_t[]){2}) && tx_elem_eq(&y, 0, &x, 0) &&
+          tx_elem_eq(&y, 1, &x, 2));
     ox_tensor_free_data(&y);
     /* a true entry past the axis is an error */
     ox_tensor_free_data(&cond);
@@ -477,7 +490,8 @@ TEST(tensor_compress) {
     tn_reset();
 }
 
-/* ---- EyeLike, Trilu, CumSum, ReverseSequence ----------------------------------------------------- */
+/* ---- EyeLike, Trilu, CumSum, ReverseSequence
+ * ----------------------------------------------------- */
 
 TEST(tensor_eye_like_trilu) {
     int64_t dims[2] = {3, 5};
@@ -517,31 +531,32 @@ TEST(tensor_eye_like_trilu) {
     tn_reset();
 }
 
-TEST(tensor_cumsum) {
+static void check_cumulative(int prod) {
     int64_t dims[3] = {2, 5, 3};
     static const int32_t dts[3] = {ONYX_DTYPE_FLOAT, ONYX_DTYPE_INT32, ONYX_DTYPE_DOUBLE};
     for (int t = 0; t < 3; t++) {
         ox_tensor x = tt_make(dts[t], 3, dims, NULL), y;
-        for (size_t i = 0; i < 30; i++)
-            store_num(x.data, i, dts[t], tx_rnd(11) - 5);
+        for (size_t i = 0; i < 30; i++) store_num(x.data, i, dts[t], tx_rnd(11) - 5);
         for (int axis = -3; axis < 3; axis++) {
             for (int mode = 0; mode < 4; mode++) {
                 int excl = mode & 1, rev = mode >> 1, a = axis < 0 ? axis + 3 : axis;
                 ox_tensor at = tt_make(ONYX_DTYPE_INT32, 0, NULL, (int32_t[]){axis});
-                ox_node *n = tn_node("CumSum", 2, 1);
+                ox_node *n = tn_node(prod ? "CumProd" : "CumSum", 2, 1);
                 tn_int(n, "exclusive", excl);
                 tn_int(n, "reverse", rev);
-                REQUIRE_OK(ox_op_run_single(n, 14, (ox_tensor *[]){&x, &at}, 2, &y, 1));
+                REQUIRE_OK(ox_op_run_single(n, 26, (ox_tensor *[]){&x, &at}, 2, &y, 1));
                 int64_t oi[3], ii[3];
                 for (size_t e = 0; e < 30; e++) {
                     tx_unravel(e, 3, dims, oi);
-                    double want = 0;
+                    double want = prod;
                     for (int64_t s = 0; s < dims[a]; s++) {
-                        int in = rev ? (excl ? s > oi[a] : s >= oi[a]) : (excl ? s < oi[a] : s <= oi[a]);
+                        int in =
+                            rev ? (excl ? s > oi[a] : s >= oi[a]) : (excl ? s < oi[a] : s <= oi[a]);
                         if (!in) continue;
                         memcpy(ii, oi, sizeof ii);
                         ii[a] = s;
-                        want += ox_tensor_get_double(&x, tx_ravel(3, dims, ii));
+                        double v = ox_tensor_get_double(&x, tx_ravel(3, dims, ii));
+                        want = prod ? want * v : want + v;
                     }
                     CHECK_NEAR(ox_tensor_get_double(&y, e), want, 1e-9);
                 }
@@ -551,6 +566,11 @@ TEST(tensor_cumsum) {
         ox_tensor_free_data(&x);
     }
     tn_reset();
+}
+
+TEST(tensor_cumsum_cumprod) {
+    check_cumulative(0);
+    check_cumulative(1);
 }
 
 TEST(tensor_reverse_sequence) {
