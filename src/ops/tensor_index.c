@@ -385,16 +385,15 @@ static onyx_status one_hot_check(ox_op_ctx *c, int32_t *axis, int64_t *depth) {
     const ox_tensor *ix = c->in[0], *dp = c->in[1], *v = c->in[2];
     int64_t a = ox_attr_int(c, "axis", -1);
     OX_TRY(ox_op_status(c));
-    if (ix->dtype == ONYX_DTYPE_STRING || ix->dtype == ONYX_DTYPE_BOOL ||
-        !(ox_dtype_is_int(ix->dtype) || ox_dtype_is_float(ix->dtype)))
+    if (ix->dtype == ONYX_DTYPE_BOOL || !ox_tx_scalar_type(ix->dtype))
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'indices' must be numeric");
     if (v->rank != 1 || v->dims[0] != 2)
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'values' must be [off_value, on_value]");
     if (ix->rank + 1 > OX_MAX_RANK)
         return ox_error(ONYX_ERR_LIMIT, "output rank exceeds %d", OX_MAX_RANK);
     OX_TRY(ox_norm_axis(a, ix->rank + 1, axis));
-    if (ox_tensor_count(dp) != 1 || dp->rank > 1 || dp->dtype == ONYX_DTYPE_STRING ||
-        dp->dtype == ONYX_DTYPE_BOOL)
+    if (ox_tensor_count(dp) != 1 || dp->rank > 1 || dp->dtype == ONYX_DTYPE_BOOL ||
+        !ox_tx_scalar_type(dp->dtype))
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'depth' must be one number");
     if (!dp->data) return OX_NEED_VALUE;
     int ok;

@@ -150,7 +150,7 @@ static onyx_status split_sizes(ox_op_ctx *c, int32_t *axis_out, int64_t *sizes) 
         if (c->opset >= 13) {
             OX_TRY(ox_tx_read_ints(s, "split", 0, sizes, n_out, &n));
         } else {
-            if (!ox_dtype_is_int(s->dtype) && !ox_dtype_is_float(s->dtype))
+            if (!ox_tx_scalar_type(s->dtype) || s->dtype == ONYX_DTYPE_BOOL)
                 return ox_error(ONYX_ERR_INVALID_MODEL, "input 'split' must be numeric");
             for (size_t i = 0; i < n_out; i++) {
                 int ok;

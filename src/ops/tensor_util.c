@@ -322,8 +322,31 @@ float ox_tx_bf16_to_f32(uint16_t h) {
     return f;
 }
 
+int ox_tx_scalar_type(int32_t t) {
+    switch (t) {
+    case ONYX_DTYPE_INT8:
+    case ONYX_DTYPE_INT16:
+    case ONYX_DTYPE_INT32:
+    case ONYX_DTYPE_INT64:
+    case ONYX_DTYPE_UINT8:
+    case ONYX_DTYPE_UINT16:
+    case ONYX_DTYPE_UINT32:
+    case ONYX_DTYPE_UINT64:
+    case ONYX_DTYPE_BOOL:
+    case ONYX_DTYPE_FLOAT:
+    case ONYX_DTYPE_DOUBLE:
+    case ONYX_DTYPE_FLOAT16:
+    case ONYX_DTYPE_BFLOAT16: return 1;
+    default: return 0;
+    }
+}
+
 int64_t ox_tx_get_index(const ox_tensor *t, size_t i, int *ok) {
     *ok = 1;
+    if (!ox_tx_scalar_type(t->dtype)) {
+        *ok = 0;
+        return 0;
+    }
     if (!ox_dtype_is_float(t->dtype)) return ox_tensor_get_int(t, i);
     double v = ox_tensor_get_double(t, i);
     if (!(v > -9.2e18 && v < 9.2e18)) {

@@ -63,8 +63,12 @@ uint16_t ox_tx_f32_to_bf16(float f);
 float ox_tx_f16_to_f32(uint16_t h);
 float ox_tx_bf16_to_f32(uint16_t h);
 
+/* Whether ox_tensor_get_int/get_double can read dtype (integers, bool, float32/64,
+ * float16, bfloat16). */
+int ox_tx_scalar_type(int32_t dtype);
+
 /* Element i of a numeric tensor as int64, floats truncated toward zero; *ok = 0
- * when the value is NaN or outside int64. */
+ * when the value is NaN or outside int64, or the dtype is not ox_tx_scalar_type. */
 int64_t ox_tx_get_index(const ox_tensor *t, size_t i, int *ok);
 
 /* Store v at element i of a float32/float64/float16/bfloat16 buffer; returns 0 for

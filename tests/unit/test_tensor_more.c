@@ -420,6 +420,12 @@ TEST(tensor_one_hot) {
     dp = tt_make(ONYX_DTYPE_INT64, 0, NULL, (int64_t[]){-1});
     ox_node *n = tn_node("OneHot", 3, 1);
     CHECK(ox_op_run_single(n, 11, (ox_tensor *[]){&ix, &dp, &v}, 3, &y, 1) != ONYX_OK);
+    /* element types the scalar readers cannot read are refused, not misread */
+    ox_tensor i4 = tt_make(ONYX_DTYPE_INT4, 1, (int64_t[]){2}, NULL);
+    ox_tensor f8 = tt_make(ONYX_DTYPE_FLOAT8E4M3FN, 0, NULL, (uint8_t[]){0x40});
+    CHECK(ox_op_run_single(n, 11, (ox_tensor *[]){&i4, &dp, &v}, 3, &y, 1) != ONYX_OK);
+    CHECK(ox_op_run_single(n, 11, (ox_tensor *[]){&ix, &f8, &v}, 3, &y, 1) != ONYX_OK);
+    tx_free_all((ox_tensor[]){i4, f8}, 2);
     tx_free_all((ox_tensor[]){ix, dp, v}, 3);
     tn_reset();
 }
