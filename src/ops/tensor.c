@@ -1,7 +1,7 @@
 /* The tensor-manipulation op family: the registry table.
  * Implementations: ops/shape_ops.c (shape-only changes), ops/tensor_gen.c
  * (constants, Range, Dropout), ops/tensor_layout.c (Transpose, Concat, Split,
- * Slice, Gather), ops/tensor_pad.c (Pad, Tile, DepthToSpace, SpaceToDepth),
+ * Slice, Gather), ops/tensor_pad.c (Pad, CenterCropPad, Tile, DepthToSpace, SpaceToDepth),
  * ops/tensor_index.c (index-driven gathers and scatters, OneHot, NonZero,
  * Compress), ops/tensor_misc.c (EyeLike, Trilu, CumSum, CumProd,
  * ReverseSequence); shared
@@ -31,6 +31,7 @@ const ox_op_def ox_ops_tensor[] = {
     OP("Range", 11, range, 0, "float32 float64 int16 int32 int64 float16 bfloat16"),
     OP("Dropout", 1, dropout, 0, "float32 float64 float16 bfloat16 (float8 from opset 22)"),
     OP("Pad", 1, pad, 0, ALL_TYPES),
+    OP("CenterCropPad", 18, center_crop_pad, 0, ALL_TYPES),
     OP("Tile", 6, tile, 0, ALL_TYPES),
     OP("DepthToSpace", 1, depth_to_space, 0, ALL_TYPES),
     OP("SpaceToDepth", 1, space_to_depth, 0, ALL_TYPES),

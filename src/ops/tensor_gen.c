@@ -308,9 +308,9 @@ onyx_status ox_tx_dropout_infer(ox_op_ctx *c) {
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'data' has type %s, expected a float type",
                         ox_dtype_name(t));
     if (c->opset >= 12) {
-        if (ox_has_input(c, 1) && (!ox_dtype_is_float(c->in[1]->dtype) ||
-                                   !ox_tx_scalar_type(c->in[1]->dtype) ||
-                                   ox_tensor_count(c->in[1]) != 1))
+        if (ox_has_input(c, 1) &&
+            (!ox_dtype_is_float(c->in[1]->dtype) || !ox_tx_scalar_type(c->in[1]->dtype) ||
+             ox_tensor_count(c->in[1]) != 1))
             return ox_error(ONYX_ERR_INVALID_MODEL, "input 'ratio' must be a float scalar");
         if (ox_has_input(c, 2) &&
             (c->in[2]->dtype != ONYX_DTYPE_BOOL || ox_tensor_count(c->in[2]) != 1))

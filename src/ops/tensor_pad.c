@@ -1,5 +1,5 @@
-/* Ops that grow or reshuffle a tensor by index maps: Pad, Tile, DepthToSpace,
- * SpaceToDepth. */
+/* Ops that grow or reshuffle a tensor by index maps: Pad, CenterCropPad, Tile,
+ * DepthToSpace, SpaceToDepth. */
 #include <string.h>
 
 #include "ops/tensor_util.h"
@@ -97,10 +97,43 @@ static onyx_status pad_params_read(ox_op_ctx *c, pad_params *p) {
     return ONYX_OK;
 }
 
-onyx_status ox_tx_pad_infer(ox_op_ctx *c) {
-    pad_params p;
-    onyx_status s = pad_params_read(c, &p);
-    if (s != ONYX_OK) return s;
+/* CenterCropPad: a constant-zero Pad whose per-axis pads center the input in the
+ * target size (negative pads crop; odd differences put the extra one at the end). */
+static onyx_status ccp_params_read(ox_op_ctx *c, pad_params *p) {
+    OX_TRY(ox_tx_need_input(c, 0, "input_data"));
+    OX_TRY(ox_tx_need_input(c, 1, "shape"));
+    const ox_tensor *x = c->in[0];
+    memset(p, 0, sizeof *p);
+    p->mode = PAD_CONSTANT;
+    size_t n_axes;
+    const int64_t *a = ox_attr_ints(c, "axes", &n_axes);
+    OX_TRY(ox_op_status(c));
+    if (!a) n_axes = (size_t)x->rank;
+    if (!ox_tx_known(c->in[1])) return OX_NEED_VALUE;
+    int64_t shape[OX_MAX_RANK];
+    size_t n;
+    OX_TRY(ox_tx_read_ints(c->in[1], "shape", 1, shape, OX_MAX_RANK, &n));
+    if (n != n_axes)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "'shape' has %zu values for %zu axes", n, n_axes);
+    int seen[OX_MAX_RANK] = {0};
+    for (size_t i = 0; i < n; i++) {
+        int32_t ax = (int32_t)i;
+        if (a) OX_TRY(ox_norm_axis(a[i], x->rank, &ax));
+        if (seen[ax]) return ox_error(ONYX_ERR_INVALID_MODEL, "axis %d is given twice", ax);
+        seen[ax] = 1;
+        if (shape[i] < 0)
+            return ox_error(ONYX_ERR_INVALID_MODEL, "shape[%zu] = %lld is negative", i,
+                            (long long)shape[i]);
+        int64_t diff = shape[i] - x->dims[ax]; /* both >= 0: no overflow */
+        int64_t half = diff >= 0 ? diff / 2 : -((-diff) / 2);
+        p->begin[ax] = half;
+        p->end[ax] = diff - half;
+    }
+    return ONYX_OK;
+}
+
+static onyx_status pad_like_infer(ox_op_ctx *c, const pad_params *pp) {
+    const pad_params p = *pp;
     const ox_tensor *x = c->in[0];
     int64_t dims[OX_MAX_RANK];
     for (int32_t d = 0; d < x->rank; d++) dims[d] = x->dims[d] + p.begin[d] + p.end[d];
@@ -131,9 +164,20 @@ static int64_t pad_map(const pad_params *p, int32_t d, int64_t dim, int64_t o) {
     return crop + j;
 }
 
-onyx_status ox_tx_pad_run(ox_op_ctx *c) {
+onyx_status ox_tx_pad_infer(ox_op_ctx *c) {
     pad_params p;
-    OX_TRY(pad_params_read(c, &p));
+    onyx_status s = pad_params_read(c, &p);
+    return s != ONYX_OK ? s : pad_like_infer(c, &p);
+}
+
+onyx_status ox_tx_center_crop_pad_infer(ox_op_ctx *c) {
+    pad_params p;
+    onyx_status s = ccp_params_read(c, &p);
+    return s != ONYX_OK ? s : pad_like_infer(c, &p);
+}
+
+static onyx_status pad_like_run(ox_op_ctx *c, const pad_params *pp) {
+    const pad_params p = *pp;
     const ox_tensor *x = c->in[0], *y = c->out[0];
     int32_t r = x->rank;
     size_t es = ox_dtype_size(x->dtype), total = 0, n_out = ox_tensor_count(y);
@@ -174,6 +218,18 @@ onyx_status ox_tx_pad_run(ox_op_ctx *c) {
     }
     ox_free(maps);
     return s;
+}
+
+onyx_status ox_tx_pad_run(ox_op_ctx *c) {
+    pad_params p;
+    OX_TRY(pad_params_read(c, &p));
+    return pad_like_run(c, &p);
+}
+
+onyx_status ox_tx_center_crop_pad_run(ox_op_ctx *c) {
+    pad_params p;
+    OX_TRY(ccp_params_read(c, &p));
+    return pad_like_run(c, &p);
 }
 
 /* ---- Tile ----------------------------------------------------------------------------- */

@@ -101,6 +101,7 @@ OX_TX_DECLARE(split);
 OX_TX_DECLARE(slice);
 OX_TX_DECLARE(gather);
 OX_TX_DECLARE(pad);
+OX_TX_DECLARE(center_crop_pad);
 OX_TX_DECLARE(tile);
 OX_TX_DECLARE(depth_to_space);
 OX_TX_DECLARE(space_to_depth);

@@ -115,6 +115,47 @@ TEST(tensor_pad_random) {
     tn_reset();
 }
 
+TEST(tensor_center_crop_pad) {
+    for (int iter = 0; iter < 40; iter++) {
+        int32_t rank = 1 + tx_rnd(3), dtype = tx_types[(size_t)iter % TX_N_TYPES];
+        int64_t dims[3], target[3], od[3], oi[3], ii[3];
+        tx_rnd_shape(rank, dims, 5);
+        for (int32_t d = 0; d < rank; d++) target[d] = tx_rnd(8);
+        int use_axes = iter % 2; /* only the last axis, given as -1 */
+        ox_tensor x = tx_rand_tensor(dtype, rank, dims), y;
+        ox_tensor sh = use_axes ? tx_i32(1, &target[rank - 1]) : tx_i64((size_t)rank, target);
+        ox_node *n = tn_node("CenterCropPad", 2, 1);
+        if (use_axes) tn_ints(n, "axes", 1, (int64_t[]){-1});
+        REQUIRE_OK(ox_op_run_single(n, 18, (ox_tensor *[]){&x, &sh}, 2, &y, 1));
+        for (int32_t d = 0; d < rank; d++) od[d] = use_axes && d < rank - 1 ? dims[d] : target[d];
+        CHECK(tx_same_dims(&y, rank, od));
+        int bad = 0;
+        for (size_t e = 0; e < ox_tensor_count(&y); e++) {
+            tx_unravel(e, rank, od, oi);
+            int inside = 1;
+            for (int32_t d = 0; d < rank; d++) {
+                /* crop start (input) and pad start (output), both rounded down */
+                int64_t crop = dims[d] > od[d] ? (dims[d] - od[d]) / 2 : 0;
+                int64_t pad = od[d] > dims[d] ? (od[d] - dims[d]) / 2 : 0;
+                ii[d] = oi[d] - pad + crop;
+                inside &=
+                    oi[d] >= pad && oi[d] - pad < dims[d] - (dims[d] > od[d] ? dims[d] - od[d] : 0);
+            }
+            if (inside) {
+                bad += !tx_elem_eq(&y, e, &x, tx_ravel(rank, dims, ii));
+            } else if (dtype == ONYX_DTYPE_STRING) {
+                bad += ((ox_string *)y.data)[e].len != 0;
+            } else {
+                size_t es = ox_dtype_size(dtype);
+                for (size_t b = 0; b < es; b++) bad += ((unsigned char *)y.data)[e * es + b] != 0;
+            }
+        }
+        CHECK(bad == 0);
+        tx_free_all((ox_tensor[]){x, sh, y}, 3);
+    }
+    tn_reset();
+}
+
 /* ---- Tile, DepthToSpace, SpaceToDepth ------------------------------------------------------- */
 
 TEST(tensor_tile_random) {

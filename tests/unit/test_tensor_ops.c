@@ -280,10 +280,8 @@ TEST(tensor_transpose_threads) {
         int32_t rank;
         int64_t dims[4], perm[4];
     } cases[] = {
-        {2, {700, 900}, {1, 0}},
-        {3, {3, 300, 500}, {0, 2, 1}},
-        {3, {40, 60, 130}, {2, 0, 1}},
-        {4, {2, 64, 48, 50}, {0, 2, 3, 1}},
+        {2, {700, 900}, {1, 0}},        {3, {3, 300, 500}, {0, 2, 1}},
+        {3, {40, 60, 130}, {2, 0, 1}},  {4, {2, 64, 48, 50}, {0, 2, 3, 1}},
         {3, {1000, 30, 20}, {1, 0, 2}},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
@@ -293,8 +291,8 @@ TEST(tensor_transpose_threads) {
         ox_node *n = tn_node("Transpose", 1, 1);
         tn_ints(n, "perm", (size_t)r, cases[k].perm);
         const ox_op_def *d = ox_op_find("", "Transpose", 13);
-        ox_op_ctx c = {.node = n, .opset = 13, .n_in = 1, .n_out = 1, .in = ins, .out = outs,
-                       .pool = pool};
+        ox_op_ctx c = {
+            .node = n, .opset = 13, .n_in = 1, .n_out = 1, .in = ins, .out = outs, .pool = pool};
         REQUIRE_OK(d->infer(&c));
         REQUIRE_OK(ox_tensor_alloc_data(&y));
         REQUIRE_OK(d->run(&c));
