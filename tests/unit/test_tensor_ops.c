@@ -8,7 +8,6 @@
 #include "tensor_helpers.h"
 #include "test.h"
 #include "util/alloc.h"
-#include "util/threadpool.h"
 
 /* ---- Identity, Reshape, Flatten, Squeeze, Unsqueeze ------------------------------------ */
 
@@ -270,44 +269,6 @@ TEST(tensor_transpose_random) {
     tn_ints(n, "perm", 3, (int64_t[]){0, 1, 2});
     CHECK(ox_op_run_single(n, 13, (ox_tensor *[]){&x}, 1, &y, 1) != ONYX_OK);
     ox_tensor_free_data(&x);
-    tn_reset();
-}
-
-/* Large transposes split across a thread pool must equal the naive reference. */
-TEST(tensor_transpose_threads) {
-    ox_threadpool *pool = ox_threadpool_create(4);
-    struct {
-        int32_t rank;
-        int64_t dims[4], perm[4];
-    } cases[] = {
-        {2, {700, 900}, {1, 0}},        {3, {3, 300, 500}, {0, 2, 1}},
-        {3, {40, 60, 130}, {2, 0, 1}},  {4, {2, 64, 48, 50}, {0, 2, 3, 1}},
-        {3, {1000, 30, 20}, {1, 0, 2}},
-    };
-    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
-        int32_t r = cases[k].rank;
-        ox_tensor x = tx_rand_tensor(k % 2 ? ONYX_DTYPE_FLOAT : ONYX_DTYPE_INT64, r, cases[k].dims);
-        ox_tensor y = {0}, *ins[1] = {&x}, *outs[1] = {&y};
-        ox_node *n = tn_node("Transpose", 1, 1);
-        tn_ints(n, "perm", (size_t)r, cases[k].perm);
-        const ox_op_def *d = ox_op_find("", "Transpose", 13);
-        ox_op_ctx c = {
-            .node = n, .opset = 13, .n_in = 1, .n_out = 1, .in = ins, .out = outs, .pool = pool};
-        REQUIRE_OK(d->infer(&c));
-        REQUIRE_OK(ox_tensor_alloc_data(&y));
-        REQUIRE_OK(d->run(&c));
-        int64_t od[4], oi[4], ii[4];
-        for (int32_t i = 0; i < r; i++) od[i] = cases[k].dims[cases[k].perm[i]];
-        int bad = 0;
-        for (size_t e = 0; e < ox_tensor_count(&y); e++) {
-            tx_unravel(e, r, od, oi);
-            for (int32_t i = 0; i < r; i++) ii[cases[k].perm[i]] = oi[i];
-            bad += !tx_elem_eq(&y, e, &x, tx_ravel(r, cases[k].dims, ii));
-        }
-        CHECK(bad == 0);
-        tx_free_all((ox_tensor[]){x, y}, 2);
-    }
-    ox_threadpool_free(pool);
     tn_reset();
 }
 
