@@ -1,6 +1,7 @@
-/* The rest of the tensor family (threaded Transpose, Pad, CenterCropPad, Tile, DepthToSpace, SpaceToDepth, the gather
- * and scatter ops, OneHot, NonZero, Compress, EyeLike, Trilu, CumSum,
- * ReverseSequence) against naive references written here. */
+/* The rest of the tensor family (threaded Transpose, Pad, CenterCropPad, Tile,
+ * DepthToSpace, SpaceToDepth, the gather and scatter ops, OneHot, NonZero,
+ * Compress, EyeLike, Trilu, CumSum, CumProd, ReverseSequence) against naive
+ * references written here. */
 #include <math.h>
 #include <string.h>
 
