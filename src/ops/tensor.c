@@ -3,7 +3,7 @@
  * (constants, Range, Dropout), ops/tensor_layout.c (Transpose, Concat, Split,
  * Slice, Gather), ops/tensor_pad.c (Pad, CenterCropPad, Tile, DepthToSpace, SpaceToDepth),
  * ops/tensor_index.c (index-driven gathers and scatters, OneHot, NonZero,
- * Compress), ops/tensor_misc.c (EyeLike, Trilu, CumSum, CumProd,
+ * Compress), ops/tensor_unique.c (Unique), ops/tensor_misc.c (EyeLike, Trilu, CumSum, CumProd,
  * ReverseSequence); shared
  * element movement in ops/tensor_util.c. */
 #include "ops/tensor_util.h"
@@ -43,6 +43,7 @@ const ox_op_def ox_ops_tensor[] = {
     OP("OneHot", 9, one_hot, 0, "numeric indices and depth; any values type"),
     OP("NonZero", 9, non_zero, OX_OP_ALLOC_IN_RUN, ALL_TYPES),
     OP("Compress", 9, compress, 0, ALL_TYPES),
+    OP("Unique", 11, unique, OX_OP_ALLOC_IN_RUN, "numbers, bool, string, complex"),
     OP("EyeLike", 9, eye_like, 0, "numbers and bool"),
     OP("Trilu", 14, trilu, 0, ALL_TYPES),
     OP("CumSum", 11, cumsum, 0, "int32 int64 uint32 uint64 float16 float32 float64 bfloat16"),

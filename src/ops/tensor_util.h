@@ -111,6 +111,7 @@ OX_TX_DECLARE(scatter_elements);
 OX_TX_DECLARE(scatter_nd);
 OX_TX_DECLARE(one_hot);
 OX_TX_DECLARE(non_zero);
+OX_TX_DECLARE(unique);
 OX_TX_DECLARE(compress);
 OX_TX_DECLARE(eye_like);
 OX_TX_DECLARE(trilu);

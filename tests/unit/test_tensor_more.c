@@ -1,6 +1,6 @@
 /* The rest of the tensor family (threaded Transpose, Pad, CenterCropPad, Tile,
  * DepthToSpace, SpaceToDepth, the gather and scatter ops, OneHot, NonZero,
- * Compress, EyeLike, Trilu, CumSum, CumProd, ReverseSequence) against naive
+ * Compress, Unique, EyeLike, Trilu, CumSum, CumProd, ReverseSequence) against naive
  * references written here. */
 #include <math.h>
 #include <string.h>
@@ -574,6 +574,98 @@ TEST(tensor_compress) {
     tn_int(n, "axis", 1);
     CHECK(ox_op_run_single(n, 11, (ox_tensor *[]){&x, &cond}, 2, &y, 1) != ONYX_OK);
     tx_free_all((ox_tensor[]){x, cond}, 2);
+    tn_reset();
+}
+
+/* Unique against an O(n^2) reference: items are slices along the axis (or single
+ * elements), compared element by element as int32 values. */
+static int ref_item_cmp(const int32_t *x, size_t outer, size_t len, size_t inner, size_t a,
+                        size_t b) {
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < inner; i++) {
+            int32_t p = x[(o * len + a) * inner + i], q = x[(o * len + b) * inner + i];
+            if (p != q) return p < q ? -1 : 1;
+        }
+    return 0;
+}
+
+TEST(tensor_unique) {
+    for (int iter = 0; iter < 40; iter++) {
+        int32_t rank = 1 + tx_rnd(3), sorted = iter % 2, use_axis = iter % 3 != 0;
+        int64_t dims[3];
+        tx_rnd_shape(rank, dims, 4);
+        int32_t axis = tx_rnd(rank);
+        ox_tensor x = tt_make(ONYX_DTYPE_INT32, rank, dims, NULL), ys[4];
+        int32_t *xv = x.data;
+        size_t total = ox_tensor_count(&x);
+        for (size_t i = 0; i < total; i++) xv[i] = tx_rnd(3) - 1;
+        ox_node *n = tn_node("Unique", 1, 4);
+        tn_int(n, "sorted", sorted);
+        if (use_axis) tn_int(n, "axis", axis - (iter % 2 ? rank : 0));
+        REQUIRE_OK(ox_op_run_single(n, 11, (ox_tensor *[]){&x}, 1, ys, 4));
+        size_t outer = 1;
+        for (int32_t d = 0; use_axis && d < axis; d++) outer *= (size_t)dims[d];
+        size_t len = use_axis ? (size_t)dims[axis] : total,
+               inner = total / (outer * (len ? len : 1));
+        /* reference: distinct items in first-occurrence order, then sorted if asked */
+        size_t uniq[64], nu = 0, cnt[64] = {0};
+        for (size_t k = 0; k < len; k++) {
+            size_t j = 0;
+            while (j < nu && ref_item_cmp(xv, outer, len, inner, uniq[j], k) != 0) j++;
+            if (j == nu) uniq[nu++] = k;
+            cnt[j]++;
+        }
+        for (size_t a = 0; sorted && a < nu; a++) /* selection sort, carrying counts */
+            for (size_t b = a + 1; b < nu; b++)
+                if (ref_item_cmp(xv, outer, len, inner, uniq[b], uniq[a]) < 0) {
+                    size_t t = uniq[a], tc = cnt[a];
+                    uniq[a] = uniq[b], cnt[a] = cnt[b];
+                    uniq[b] = t, cnt[b] = tc;
+                }
+        CHECK(ys[1].dims[0] == (int64_t)nu && ys[3].dims[0] == (int64_t)nu &&
+              ys[2].dims[0] == (int64_t)len);
+        if (ys[1].dims[0] != (int64_t)nu) {
+            tx_free_all(ys, 4);
+            ox_tensor_free_data(&x);
+            continue;
+        }
+        for (size_t j = 0; j < nu; j++) {
+            CHECK(((int64_t *)ys[1].data)[j] == (int64_t)uniq[j]);
+            CHECK(((int64_t *)ys[3].data)[j] == (int64_t)cnt[j]);
+        }
+        for (size_t k = 0; k < len; k++) {
+            int64_t j = ((int64_t *)ys[2].data)[k];
+            CHECK(j >= 0 && (size_t)j < nu && ref_item_cmp(xv, outer, len, inner, uniq[j], k) == 0);
+        }
+        /* Y holds the unique items in order */
+        const int32_t *yv = ys[0].data;
+        int bad = 0;
+        for (size_t o = 0; o < outer; o++)
+            for (size_t j = 0; j < nu; j++)
+                for (size_t i = 0; i < inner; i++)
+                    bad += yv[(o * nu + j) * inner + i] != xv[(o * len + uniq[j]) * inner + i];
+        CHECK(bad == 0);
+        tx_free_all(ys, 4);
+        ox_tensor_free_data(&x);
+    }
+    /* strings, sorted bytewise; only Y requested */
+    ox_tensor x = tt_make(ONYX_DTYPE_STRING, 1, (int64_t[]){5}, NULL), y;
+    const char *words[5] = {"pear", "fig", "pear", "", "figs"};
+    for (int i = 0; i < 5; i++) {
+        ((ox_string *)x.data)[i].len = strlen(words[i]);
+        ((ox_string *)x.data)[i].data = ox_malloc(strlen(words[i]) + 1);
+        memcpy(((ox_string *)x.data)[i].data, words[i], strlen(words[i]) + 1);
+    }
+    ox_node *n = tn_node("Unique", 1, 1);
+    REQUIRE_OK(ox_op_run_single(n, 11, (ox_tensor *[]){&x}, 1, &y, 1));
+    CHECK(tx_same_dims(&y, 1, (int64_t[]){4}));
+    const char *want[4] = {"", "fig", "figs", "pear"};
+    for (int i = 0; i < 4; i++) {
+        const ox_string *s = (const ox_string *)y.data + i;
+        CHECK(s->len == strlen(want[i]) && memcmp(s->data, want[i], s->len) == 0);
+    }
+    tx_free_all((ox_tensor[]){x, y}, 2);
+    CHECK(ox_op_find("", "Unique", 11)->flags & OX_OP_ALLOC_IN_RUN);
     tn_reset();
 }
 
