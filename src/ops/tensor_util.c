@@ -264,9 +264,13 @@ onyx_status ox_tx_check_size(const ox_tensor *out, const char *what) {
 onyx_status ox_tx_need_input(const ox_op_ctx *c, size_t i, const char *what) {
     if (!ox_has_input(c, i))
         return ox_error(ONYX_ERR_INVALID_MODEL, "input %zu ('%s') is required", i, what);
-    if (!ox_dtype_valid(c->in[i]->dtype))
+    int32_t t = c->in[i]->dtype;
+    if (t == OX_DTYPE_SEQUENCE || t == OX_DTYPE_NONE)
+        return ox_error(ONYX_ERR_UNSUPPORTED, "input '%s' is a %s; this op takes tensors", what,
+                        t == OX_DTYPE_SEQUENCE ? "sequence" : "empty optional");
+    if (!ox_dtype_valid(t))
         return ox_error(ONYX_ERR_INVALID_MODEL, "input '%s' has an unknown element type %d", what,
-                        c->in[i]->dtype);
+                        t);
     return ONYX_OK;
 }
 
