@@ -1,11 +1,15 @@
 /* The tensor-manipulation op family: the registry table.
- * Implementations: ops/shape_ops.c (shape-only changes), ops/tensor_gen.c
- * (constants, Range, Dropout), ops/tensor_layout.c (Transpose, Concat, Split,
- * Slice, Gather), ops/tensor_pad.c (Pad, CenterCropPad, Tile, DepthToSpace, SpaceToDepth),
- * ops/tensor_index.c (index-driven gathers and scatters, OneHot, NonZero,
- * Compress), ops/tensor_unique.c (Unique), ops/tensor_misc.c (EyeLike, Trilu, CumSum, CumProd,
- * ReverseSequence); shared
- * element movement in ops/tensor_util.c. */
+ * Implementations:
+ *   ops/shape_ops.c     Identity, Shape, Size, Reshape, Flatten, Squeeze, Unsqueeze
+ *   ops/tensor_gen.c    Constant, ConstantOfShape, Range, Dropout
+ *   ops/tensor_layout.c Transpose, Concat, Split, Slice, Gather
+ *   ops/tensor_pad.c    Pad, CenterCropPad, Tile, DepthToSpace, SpaceToDepth
+ *   ops/tensor_index.c  GatherElements, GatherND, ScatterElements/Scatter, ScatterND,
+ *                       OneHot, NonZero, Compress
+ *   ops/tensor_unique.c Unique
+ *   ops/tensor_misc.c   EyeLike, Trilu, CumSum, CumProd, ReverseSequence
+ *   ops/tensor_util.c   shared element movement (dtype-agnostic copies, strided views)
+ */
 #include "ops/tensor_util.h"
 
 #define ALL_TYPES "any tensor type (string included)"
