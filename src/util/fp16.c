@@ -91,7 +91,7 @@ static const mf_format fmt_e4m3fn = {3, 7, 0x7e, 0, 0x7f, 0x80, 0};
 static const mf_format fmt_e4m3fnuz = {3, 8, 0x7f, 0, 0x80, 0x80, 1};
 static const mf_format fmt_e5m2 = {2, 15, 0x7b, 0x7c, 0x7f, 0x80, 0};
 static const mf_format fmt_e5m2fnuz = {2, 16, 0x7f, 0, 0x80, 0x80, 1};
-static const mf_format fmt_e2m1 = {1, 1, 0x7, 0, 0x7, 0x8, 0};
+static const mf_format fmt_e2m1 = {1, 1, 0x7, 0, 0, 0x8, 0};
 
 static const mf_format *f8_format(int32_t dtype) {
     switch (dtype) {
@@ -134,7 +134,7 @@ static uint32_t mf_nan(const mf_format *f, int neg) {
 static uint32_t mf_encode(double x, const mf_format *f, int saturate) {
     int neg = signbit(x) != 0;
     uint32_t s = neg ? f->sign : 0;
-    if (isnan(x)) return f == &fmt_e2m1 ? f->max : mf_nan(f, neg);
+    if (isnan(x)) return f == &fmt_e2m1 ? f->sign : mf_nan(f, neg);
     double ax = fabs(x);
     uint32_t code = isinf(ax) ? 0xffffffffu : mf_round(ax, f);
     if (code > f->max) {
@@ -150,7 +150,7 @@ static double mf_decode(uint32_t v, const mf_format *f) {
     uint32_t mag = v & (f->sign - 1);
     int neg = (v & f->sign) != 0;
     if (f->fnuz && v == f->nan) return NAN;
-    if (!f->fnuz && f->nan != f->max && f != &fmt_e2m1) {
+    if (f->nan && !f->fnuz) {
         if (f->inf && mag == f->inf) return neg ? -INFINITY : INFINITY;
         if (mag > f->max) return NAN;
     }

@@ -67,7 +67,7 @@ static unsigned nearest(const fmt *f, double ax, int *over) {
 static unsigned encode_ref(const fmt *f, double x, int saturate) {
     unsigned s = sign_bit(f), sg = signbit(x) ? s : 0;
     unsigned emax_code = ((1u << f->ebits) - 1) << f->mbits;
-    if (isnan(x)) return f == &E2M1 ? 0x7 : f->fnuz ? s : sg | (f->ieee ? emax_code | (1u << (f->mbits - 1)) : s - 1);
+    if (isnan(x)) return f == &E2M1 ? 0x8 : f->fnuz ? s : sg | (f->ieee ? emax_code | (1u << (f->mbits - 1)) : s - 1);
     int over;
     unsigned code = isinf(x) ? (over = 1, f->max) : nearest(f, fabs(x), &over);
     if (over && !saturate) {
@@ -160,7 +160,7 @@ TEST(fp8_all_formats) {
         if (i < 16) x = decode(&E2M1, (unsigned)i & 7) / 2 + decode(&E2M1, ((unsigned)i & 7) + 1) / 2;
         CHECK(ox_f64_to_f4(x) == encode_ref(&E2M1, x, 1));
     }
-    CHECK(ox_f64_to_f4(NAN) == 0x7 && ox_f64_to_f4(-INFINITY) == 0xf);
+    CHECK(ox_f64_to_f4(NAN) == 0x8 && ox_f64_to_f4(-INFINITY) == 0xf);
 }
 
 /* ---- Cast --------------------------------------------------------------------- */
