@@ -1,6 +1,11 @@
 /* Elementwise ops with their own shape or type rules: Pow (mixed base/exponent
  * types), PRelu (slope broadcasts to X), Clip (bounds from attributes or inputs),
  * Where (three-way broadcast, any type) and Expand (shape from a tensor). */
+#if defined(__GNUC__) && !defined(__clang__)
+/* gcc -O2 vectorises only trivial loops. Before the includes, so the inline
+ * helpers get the same options and are inlined. */
+#pragma GCC optimize("tree-vectorize")
+#endif
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -11,9 +16,6 @@
 #include "util/fp16.h"
 #include "util/threadpool.h"
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("tree-vectorize")
-#endif
 
 #define CHUNK 256
 

@@ -307,3 +307,36 @@ TEST(elem_unary_logic_bits) {
     ox_tensor_free_data(&i8);
     tn_reset();
 }
+
+#include "ops/elem_vmath.h"
+
+/* Error of got in units of the last place of the float nearest to want. */
+static double ulps(float got, double want) {
+    float w = (float)want;
+    if (isnan(w)) return isnan(got) ? 0 : 1e9;
+    if (isinf(w) || isinf(got)) return got == w ? 0 : 1e9;
+    double u = fabs((double)nextafterf(w, INFINITY) - (double)w);
+    if (u == 0 || w == 0) u = 0x1p-149;
+    return fabs((double)got - want) / u;
+}
+
+TEST(elem_vmath_accuracy) {
+    double worst[3] = {0};
+    for (uint64_t b = 0; b < 0x100000000ull; b += 4099) { /* all exponents, both signs */
+        uint32_t u = (uint32_t)b;
+        float x;
+        memcpy(&x, &u, 4);
+        double e = ulps(ox_vm_expf(x), exp((double)x));
+        double t = ulps(ox_vm_tanhf(x), tanh((double)x));
+        double s = ulps(ox_vm_sigmoidf(x), 1 / (1 + exp(-(double)x)));
+        worst[0] = e > worst[0] ? e : worst[0];
+        worst[1] = t > worst[1] ? t : worst[1];
+        worst[2] = s > worst[2] ? s : worst[2];
+    }
+    CHECK(worst[0] <= 2 && worst[1] <= 2 && worst[2] <= 3);
+    if (ox_test_failures) fprintf(stderr, "  worst ulps: exp %g tanh %g sigmoid %g\n", worst[0], worst[1], worst[2]);
+    CHECK(isnan(ox_vm_expf(NAN)) && ox_vm_expf(INFINITY) == INFINITY && ox_vm_expf(-INFINITY) == 0);
+    CHECK(ox_vm_tanhf(INFINITY) == 1 && ox_vm_tanhf(-INFINITY) == -1 && isnan(ox_vm_tanhf(NAN)));
+    CHECK(ox_vm_sigmoidf(-INFINITY) == 0 && ox_vm_sigmoidf(INFINITY) == 1 && isnan(ox_vm_sigmoidf(NAN)));
+    CHECK(ox_vm_expf(-103.0f) > 0 && ox_vm_expf(88.7f) < INFINITY && ox_vm_expf(88.73f) == INFINITY);
+}
