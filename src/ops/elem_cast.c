@@ -436,19 +436,21 @@ static void cast_task(void *arg, size_t begin, size_t end) {
 }
 
 onyx_status elem_prepare_cast(ox_op_ctx *c) {
-    elem_state *s;
-    OX_TRY(elem_state_new(c, NULL, &s));
-    s->i0 = 0;
+    int64_t to = 0; /* CastLike: 0, the type comes from input 1 */
     if (strcmp(c->node->op_type, "Cast") == 0) {
         if (!ox_attr_get(c, "to")) return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'to' is required");
-        s->i0 = ox_attr_int(c, "to", 0);
+        to = ox_attr_int(c, "to", 0);
         OX_TRY(ox_op_status(c));
-        if (s->i0 <= 0 || s->i0 >= ELEM_NTYPES || !ox_dtype_valid((int32_t)s->i0) ||
-            !castable((int32_t)s->i0))
-            return ox_error(ONYX_ERR_UNSUPPORTED, "cannot cast to data type %lld", (long long)s->i0);
+        if (to <= 0 || to >= ELEM_NTYPES || !ox_dtype_valid((int32_t)to) || !castable((int32_t)to))
+            return ox_error(ONYX_ERR_UNSUPPORTED, "cannot cast to data type %lld", (long long)to);
     }
-    s->i1 = ox_attr_int(c, "saturate", 1) != 0;
-    return ox_op_status(c);
+    int64_t saturate = ox_attr_int(c, "saturate", 1);
+    OX_TRY(ox_op_status(c));
+    elem_state *s;
+    OX_TRY(elem_state_new(c, NULL, &s));
+    s->i0 = to;
+    s->i1 = saturate != 0;
+    return ONYX_OK;
 }
 
 onyx_status elem_infer_cast(ox_op_ctx *c) {

@@ -180,13 +180,17 @@ static void clip_task(void *arg, size_t begin, size_t end) {
 }
 
 onyx_status elem_prepare_clip(ox_op_ctx *c) {
+    float lo = -FLT_MAX, hi = FLT_MAX; /* opset 6 defaults */
+    if (c->opset < 11) {
+        lo = ox_attr_float(c, "min", lo);
+        hi = ox_attr_float(c, "max", hi);
+        OX_TRY(ox_op_status(c));
+    }
     elem_state *s;
     OX_TRY(elem_state_new(c, NULL, &s));
-    if (c->opset < 11) {
-        s->alpha = ox_attr_float(c, "min", -FLT_MAX);
-        s->beta = ox_attr_float(c, "max", FLT_MAX);
-    }
-    return ox_op_status(c);
+    s->alpha = lo;
+    s->beta = hi;
+    return ONYX_OK;
 }
 
 onyx_status elem_infer_clip(ox_op_ctx *c) {
