@@ -1,7 +1,7 @@
 /* Unary elementwise kernels built on libm: exponentials, logarithms, trigonometry
  * and the smooth activations. float32 kernels call the float functions (type-
- * generic math picks them), float64 ones the double functions; the float32 tanh
- * and sigmoid family use the vectorisable versions of elem_vmath.h. */
+ * generic math picks them), float64 ones the double functions; the float32 tanh,
+ * sigmoid and erf families use the vectorisable versions of elem_vmath.h. */
 #if defined(__GNUC__) && !defined(__clang__)
 /* gcc -O2 vectorises only trivial loops, and the branch-free vmath code also
  * needs if-conversion of float selects, which gcc only does when it may assume
@@ -56,7 +56,8 @@ ELEM_FLT(ELEM_UN_SAME, exp, exp(x))
 ELEM_FLT(ELEM_UN_SAME, log, log(x))
 ELEM_UN_SAME(tanh, ox_vm_tanhf(x), f32, float, float, FLOAT)
 ELEM_UN_SAME(tanh, tanh(x), f64, double, double, DOUBLE)
-ELEM_FLT(ELEM_UN_SAME, erf, erf(x))
+ELEM_UN_SAME(erf, ox_vm_erff(x), f32, float, float, FLOAT)
+ELEM_UN_SAME(erf, erf(x), f64, double, double, DOUBLE)
 ELEM_FLT(ELEM_UN_SAME, sin, sin(x))
 ELEM_FLT(ELEM_UN_SAME, cos, cos(x))
 ELEM_FLT(ELEM_UN_SAME, tan, tan(x))
@@ -75,7 +76,8 @@ ELEM_FLT(ELEM_UN_SAME, elu, (x < 0 ? (tt)alpha * expm1(x) : x))
 /* Selu: alpha, gamma */
 ELEM_FLT(ELEM_UN_SAME, selu, (x <= 0 ? (tt)gam * ((tt)alpha * exp(x) - (tt)alpha) : (tt)gam * x))
 ELEM_FLT(ELEM_UN_SAME, celu, CALL2(celu, x, alpha))
-ELEM_FLT(ELEM_UN_SAME, gelu, CALL2(gelu, x, alpha))
+ELEM_UN_SAME(gelu, ox_vm_geluf(x), f32, float, float, FLOAT)
+ELEM_UN_SAME(gelu, gelu_d(x, alpha), f64, double, double, DOUBLE)
 ELEM_UN_SAME(gelu_tanh,
              0.5f * x * (1.0f + ox_vm_tanhf(0.79788456080286535588f * (x + 0.044715f * x * x * x))),
              f32, float, float, FLOAT)
