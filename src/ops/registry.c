@@ -3,8 +3,6 @@
 
 #include "ops/op.h"
 #include "util/alloc.h"
-#include "util/fp16.h"
-#include <math.h>
 
 /* Op families; each file set exports one table ending with a zeroed entry. */
 extern const ox_op_def ox_ops_elementwise[];
@@ -123,12 +121,7 @@ int64_t ox_tensor_get_int(const ox_tensor *t, size_t i) {
     case ONYX_DTYPE_UINT16: return ((const uint16_t *)d)[i];
     case ONYX_DTYPE_UINT32: return ((const uint32_t *)d)[i];
     case ONYX_DTYPE_UINT64: return (int64_t)((const uint64_t *)d)[i];
-    case ONYX_DTYPE_INT4: return ((const int8_t *)d)[i];
-    case ONYX_DTYPE_UINT4: return ((const uint8_t *)d)[i] & 0xf;
-    default: {
-        double v = ox_tensor_get_double(t, i);
-        return v == v && v > -9.2e18 && v < 9.2e18 ? (int64_t)v : 0;
-    }
+    default: return (int64_t)ox_tensor_get_double(t, i);
     }
 }
 
@@ -168,22 +161,7 @@ double ox_tensor_get_double(const ox_tensor *t, size_t i) {
         return f;
     }
     case ONYX_DTYPE_UINT64: return (double)((const uint64_t *)d)[i];
-    case ONYX_DTYPE_FLOAT8E4M3FN:
-    case ONYX_DTYPE_FLOAT8E4M3FNUZ:
-    case ONYX_DTYPE_FLOAT8E5M2:
-    case ONYX_DTYPE_FLOAT8E5M2FNUZ: return ox_f8_to_f32(((const uint8_t *)d)[i], t->dtype);
-    case ONYX_DTYPE_FLOAT4E2M1: return ox_f4_to_f32(((const uint8_t *)d)[i]);
-    case ONYX_DTYPE_INT8:
-    case ONYX_DTYPE_INT16:
-    case ONYX_DTYPE_INT32:
-    case ONYX_DTYPE_INT64:
-    case ONYX_DTYPE_UINT8:
-    case ONYX_DTYPE_UINT16:
-    case ONYX_DTYPE_UINT32:
-    case ONYX_DTYPE_BOOL:
-    case ONYX_DTYPE_INT4:
-    case ONYX_DTYPE_UINT4: return (double)ox_tensor_get_int(t, i);
-    default: return NAN;
+    default: return (double)ox_tensor_get_int(t, i);
     }
 }
 
