@@ -52,7 +52,10 @@ int ox_plan_matches(const ox_plan *p, const ox_tensor *inputs, const int *reques
 /* Mark the nodes the requested values depend on, stopping at constants. */
 static onyx_status mark_needed(const ox_rgraph *g, const ox_pvalue *pv, const int *requested,
                                size_t n_requested, unsigned char *needed) {
-    int *stack = ox_malloc_array(g->n_nodes + n_requested + 1, sizeof(int));
+    /* each node pushes its inputs once: the stack never holds more than this */
+    size_t cap = n_requested + 1;
+    for (size_t i = 0; i < g->n_nodes; i++) cap += g->nodes[i].n_in;
+    int *stack = ox_malloc_array(cap, sizeof(int));
     unsigned char *seen = ox_calloc(g->n_values ? g->n_values : 1, 1);
     if (!stack || !seen) {
         ox_free(stack);
@@ -215,7 +218,10 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
             if (!pv[v].is_const) all_const = 0;
         }
         for (size_t k = 0; k < gn->n_out; k++) out_ptrs[k] = gn->out[k] >= 0 ? &pv[gn->out[k]].t : NULL;
-        if (!all_known) {
+        /* outputs sized only by running (sequences, NonZero) are planned
+         * dynamically unless their inputs are constants and they fold now */
+        int alloc_in_run = (gn->def->flags & OX_OP_ALLOC_IN_RUN) != 0;
+        if (!all_known || (alloc_in_run && !all_const)) {
             p->is_static = 0;
             continue;
         }
@@ -232,7 +238,7 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
             s = ox_node_fail(gn, s);
             goto fail;
         }
-        for (size_t k = 0; k < gn->n_out; k++) {
+        for (size_t k = 0; k < gn->n_out && !alloc_in_run; k++) {
             if (gn->out[k] < 0) continue;
             size_t count, bytes;
             ox_tensor *t = &pv[gn->out[k]].t;
@@ -252,6 +258,8 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
                 s = ox_node_fail(gn, s);
                 goto fail;
             }
+            for (size_t k = 0; k < gn->n_out; k++)
+                if (gn->out[k] >= 0) pv[gn->out[k]].known = 1;
         }
     }
 

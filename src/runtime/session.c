@@ -233,28 +233,8 @@ static double now_seconds(void) {
 
 /* Copy a value into a new tensor the caller owns. */
 static onyx_status copy_out(const ox_tensor *src, ox_tensor *dst) {
-    *dst = *src;
-    dst->data = NULL;
-    onyx_status st = ox_tensor_alloc_data(dst);
-    if (st) return ox_error(st, "out of memory for an output");
-    size_t n = ox_tensor_count(src);
-    if (src->dtype == ONYX_DTYPE_STRING) {
-        const ox_string *a = src->data;
-        ox_string *b = dst->data;
-        for (size_t i = 0; i < n; i++) {
-            b[i].len = a[i].len;
-            b[i].data = ox_malloc(a[i].len + 1);
-            if (!b[i].data) {
-                ox_tensor_free_data(dst);
-                return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for an output");
-            }
-            if (a[i].len) memcpy(b[i].data, a[i].data, a[i].len);
-            b[i].data[a[i].len] = 0;
-        }
-    } else if (n) {
-        memcpy(dst->data, src->data, ox_tensor_nbytes(src));
-    }
-    return ONYX_OK;
+    onyx_status st = ox_value_copy(src, dst);
+    return st ? ox_error(st, "out of memory for an output") : ONYX_OK;
 }
 
 /* Execute the plan's steps on a state whose vals hold the inputs. */

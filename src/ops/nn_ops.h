@@ -1,0 +1,111 @@
+/* Private to the nn op family (nn*.c): the op callbacks the table in nn.c lists,
+ * and the window geometry shared by Conv, ConvTranspose and the pools. */
+#ifndef OX_OPS_NN_OPS_H
+#define OX_OPS_NN_OPS_H
+
+#include "ops/op.h"
+
+/* Spatial ranks the windowed ops handle (1-D, 2-D and 3-D). */
+#define OX_NN_MAX_SPATIAL 3
+
+enum { OX_PAD_NOTSET = 0, OX_PAD_SAME_UPPER, OX_PAD_SAME_LOWER, OX_PAD_VALID };
+
+/* Window attributes as written on the node. Lists have n_* entries (0 = absent). */
+typedef struct ox_window_attrs {
+    int auto_pad;
+    int ceil_mode;
+    size_t n_kernel, n_strides, n_dilations, n_pads;
+    int64_t kernel[OX_NN_MAX_SPATIAL];
+    int64_t strides[OX_NN_MAX_SPATIAL];
+    int64_t dilations[OX_NN_MAX_SPATIAL];
+    int64_t pads[2 * OX_NN_MAX_SPATIAL];
+} ox_window_attrs;
+
+/* Read auto_pad, kernel_shape, strides, dilations, pads (and ceil_mode when
+ * with_ceil) and check their values. kernel_required: pools need kernel_shape. */
+onyx_status ox_window_read(ox_op_ctx *c, ox_window_attrs *w, int kernel_required, int with_ceil);
+
+/* The geometry of one run, always expressed in 3 spatial dims: missing leading
+ * dims have size 1, kernel 1, stride 1, dilation 1 and no padding. */
+typedef struct ox_window {
+    int nd;                         /* spatial dims of the node (1..3) */
+    int64_t in[3], k[3], s[3], d[3];
+    int64_t pb[3], pe[3];           /* padding before / after, after auto_pad */
+    int64_t out[3];
+} ox_window;
+
+/* Resolve the window for spatial input dims in[0..nd) and kernel k[0..nd)
+ * (kernel_shape, or W's dims for Conv). pool_rules: ceil_mode applies, and a
+ * ceil-mode window may not start in the end padding. */
+onyx_status ox_window_resolve(const ox_window_attrs *a, int nd, const int64_t *in,
+                              const int64_t *k, int pool_rules, ox_window *w);
+
+/* Kernel indices [*lo, *hi) along dim j (0..2) whose taps land inside the input
+ * for output index o; empty when *lo >= *hi. */
+static inline void ox_window_krange(const ox_window *w, int j, int64_t o, int64_t *lo,
+                                    int64_t *hi) {
+    int64_t start = o * w->s[j] - w->pb[j], d = w->d[j];
+    *lo = start >= 0 ? 0 : (-start + d - 1) / d;
+    if (start >= w->in[j]) {
+        *hi = 0;
+    } else {
+        int64_t h = (w->in[j] - 1 - start) / d + 1;
+        *hi = h < w->k[j] ? h : w->k[j];
+    }
+}
+
+/* Check that X has rank 2 + nd for nd in 1..3 and say so by name. */
+onyx_status ox_nn_check_spatial_rank(const ox_tensor *x, const char *what);
+
+/* Small conversions used where parameters may be a different float type. */
+double ox_nn_get(const ox_tensor *t, size_t i);
+
+/* ---- ops (nn_gemm.c) ---- */
+onyx_status ox_nn_matmul_infer(ox_op_ctx *c);
+onyx_status ox_nn_matmul_run(ox_op_ctx *c);
+onyx_status ox_nn_gemm_prepare(ox_op_ctx *c);
+onyx_status ox_nn_gemm_infer(ox_op_ctx *c);
+onyx_status ox_nn_gemm_run(ox_op_ctx *c);
+
+/* ---- ops (nn_conv.c) ---- */
+onyx_status ox_nn_conv_prepare(ox_op_ctx *c);
+onyx_status ox_nn_conv_infer(ox_op_ctx *c);
+onyx_status ox_nn_conv_run(ox_op_ctx *c);
+onyx_status ox_nn_convtranspose_prepare(ox_op_ctx *c);
+onyx_status ox_nn_convtranspose_infer(ox_op_ctx *c);
+onyx_status ox_nn_convtranspose_run(ox_op_ctx *c);
+
+/* ---- ops (nn_pool.c) ---- */
+onyx_status ox_nn_maxpool_prepare(ox_op_ctx *c);
+onyx_status ox_nn_avgpool_prepare(ox_op_ctx *c);
+onyx_status ox_nn_lppool_prepare(ox_op_ctx *c);
+onyx_status ox_nn_pool_infer(ox_op_ctx *c);
+onyx_status ox_nn_pool_run(ox_op_ctx *c);
+onyx_status ox_nn_global_prepare(ox_op_ctx *c);
+onyx_status ox_nn_global_infer(ox_op_ctx *c);
+onyx_status ox_nn_global_run(ox_op_ctx *c);
+onyx_status ox_nn_maxunpool_prepare(ox_op_ctx *c);
+onyx_status ox_nn_maxunpool_infer(ox_op_ctx *c);
+onyx_status ox_nn_maxunpool_run(ox_op_ctx *c);
+
+/* ---- ops (nn_norm.c) ---- */
+onyx_status ox_nn_batchnorm_prepare(ox_op_ctx *c);
+onyx_status ox_nn_batchnorm_infer(ox_op_ctx *c);
+onyx_status ox_nn_batchnorm_run(ox_op_ctx *c);
+onyx_status ox_nn_instancenorm_prepare(ox_op_ctx *c);
+onyx_status ox_nn_instancenorm_infer(ox_op_ctx *c);
+onyx_status ox_nn_instancenorm_run(ox_op_ctx *c);
+onyx_status ox_nn_layernorm_prepare(ox_op_ctx *c);
+onyx_status ox_nn_layernorm_infer(ox_op_ctx *c);
+onyx_status ox_nn_layernorm_run(ox_op_ctx *c);
+onyx_status ox_nn_groupnorm_prepare(ox_op_ctx *c);
+onyx_status ox_nn_groupnorm_infer(ox_op_ctx *c);
+onyx_status ox_nn_groupnorm_run(ox_op_ctx *c);
+onyx_status ox_nn_lrn_prepare(ox_op_ctx *c);
+onyx_status ox_nn_lrn_infer(ox_op_ctx *c);
+onyx_status ox_nn_lrn_run(ox_op_ctx *c);
+
+/* prepare callbacks keep their state in one ox_malloc'ed block */
+void ox_nn_free_state(void *state);
+
+#endif
