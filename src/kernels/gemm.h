@@ -26,6 +26,9 @@ void ox_sgemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K, float 
                   const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                   size_t ldc);
 
+/* y[i] += a * x[i] for i in [0, n): the row update of direct convolutions. */
+void ox_saxpy(size_t n, float a, const float *x, float *y);
+
 /* Double precision, same contract; simple loops in a cache-friendly order. */
 void ox_dgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, double alpha,
               const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,

@@ -172,7 +172,19 @@ typedef struct dw_task {
     float *Y;
 } dw_task;
 
-/* Depthwise: planes p = n*C + ch in [p0, p1), each with its own filter. */
+/* Outputs o in [*lo, *hi) whose tap o*s + c lands in [0, in). */
+static void tap_range(int64_t in, int64_t s, int64_t c, int64_t out, int64_t *lo, int64_t *hi) {
+    int64_t l = c >= 0 ? 0 : (-c + s - 1) / s;
+    int64_t h = in - 1 - c >= 0 ? (in - 1 - c) / s + 1 : 0;
+    if (h > out) h = out;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* Depthwise: planes p = n*C + ch in [p0, p1), each with its own filter. The plane
+ * starts as the bias; each filter tap then adds a scaled, shifted copy of the
+ * input rows it reaches, which vectorises along the row when the stride is 1. */
 static void depthwise_planes(void *arg, size_t p0, size_t p1) {
     const dw_task *t = arg;
     const ox_window *w = &t->g->w;
@@ -181,27 +193,32 @@ static void depthwise_planes(void *arg, size_t p0, size_t p1) {
         const float *x = t->X + p * t->g->in_sp, *f = t->W + ch * t->g->k_sp;
         float *y = t->Y + p * t->g->out_sp;
         float bias = t->B ? t->B[ch] : 0.0f;
-        for (int64_t oz = 0; oz < w->out[0]; oz++) {
-            int64_t z0, z1;
-            ox_window_krange(w, 0, oz, &z0, &z1);
-            for (int64_t oy = 0; oy < w->out[1]; oy++) {
-                int64_t y0, y1;
-                ox_window_krange(w, 1, oy, &y0, &y1);
-                for (int64_t ox = 0; ox < w->out[2]; ox++) {
-                    int64_t x0, x1;
-                    ox_window_krange(w, 2, ox, &x0, &x1);
-                    float s = 0.0f;
-                    for (int64_t a = z0; a < z1; a++) {
-                        int64_t iz = oz * w->s[0] - w->pb[0] + a * w->d[0];
-                        for (int64_t b = y0; b < y1; b++) {
-                            int64_t iy = oy * w->s[1] - w->pb[1] + b * w->d[1];
+        for (size_t o = 0; o < t->g->out_sp; o++) y[o] = bias;
+        for (int64_t a = 0; a < w->k[0]; a++) {
+            int64_t z0, z1, cz = a * w->d[0] - w->pb[0];
+            tap_range(w->in[0], w->s[0], cz, w->out[0], &z0, &z1);
+            for (int64_t b = 0; b < w->k[1]; b++) {
+                int64_t y0, y1, cy = b * w->d[1] - w->pb[1];
+                tap_range(w->in[1], w->s[1], cy, w->out[1], &y0, &y1);
+                for (int64_t e = 0; e < w->k[2]; e++) {
+                    int64_t x0, x1, cx = e * w->d[2] - w->pb[2];
+                    tap_range(w->in[2], w->s[2], cx, w->out[2], &x0, &x1);
+                    if (x0 >= x1) continue;
+                    float wv = f[(a * w->k[1] + b) * w->k[2] + e];
+                    for (int64_t oz = z0; oz < z1; oz++) {
+                        int64_t iz = oz * w->s[0] + cz;
+                        for (int64_t oy = y0; oy < y1; oy++) {
+                            int64_t iy = oy * w->s[1] + cy;
                             const float *xr = x + (iz * w->in[1] + iy) * w->in[2];
-                            const float *fr = f + (a * w->k[1] + b) * w->k[2];
-                            int64_t ix = ox * w->s[2] - w->pb[2];
-                            for (int64_t e = x0; e < x1; e++) s += xr[ix + e * w->d[2]] * fr[e];
+                            float *yr = y + (oz * w->out[1] + oy) * w->out[2];
+                            if (w->s[2] == 1) {
+                                ox_saxpy((size_t)(x1 - x0), wv, xr + x0 + cx, yr + x0);
+                            } else {
+                                for (int64_t ox = x0; ox < x1; ox++)
+                                    yr[ox] += wv * xr[ox * w->s[2] + cx];
+                            }
                         }
                     }
-                    y[(oz * w->out[1] + oy) * w->out[2] + ox] = s + bias;
                 }
             }
         }
