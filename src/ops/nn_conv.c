@@ -1,6 +1,6 @@
 /* Conv: 1-D to 3-D, groups, strides, dilations, pads / auto_pad, optional bias.
- * float32: per image and group, an im2col matrix (Cg*k rows x output positions) in
- * the workspace times the group's filters on ox_sgemm. A 1x1 kernel with stride 1
+ * float32: per image and group, an im2col matrix (Cg*k rows x output positions, in
+ * chunks of output rows) in the workspace times the group's filters on ox_sgemm. A 1x1 kernel with stride 1
  * and no padding needs no im2col: the input already is that matrix. Depthwise
  * filters (one input and one output channel per group) run as direct loops.
  * float64: direct loops. */
@@ -37,7 +37,13 @@ typedef struct conv_geom {
     size_t kdim;                /* Cg * k_sp: rows of the im2col matrix */
     int pointwise;              /* 1x1, stride 1, no pads: the input is the im2col matrix */
     int depthwise;              /* Cg == 1 and Mg == 1 */
+    size_t chunk_rows;          /* output rows (of OW positions) per im2col chunk */
 } conv_geom;
+
+/* im2col works on chunks of whole output rows, sized so the chunk matrix stays
+ * around this many bytes (but at least a few hundred columns wide): it bounds the
+ * workspace and keeps the chunk in cache while the GEMM reads it. */
+#define IM2COL_CHUNK_BYTES ((size_t)4 << 20)
 
 static onyx_status conv_geom_of(const ox_op_ctx *c, conv_geom *g) {
     const conv_state *st = c->state;
@@ -85,6 +91,12 @@ static onyx_status conv_geom_of(const ox_op_ctx *c, conv_geom *g) {
     for (int j = 0; j < 3; j++)
         g->pointwise &= w->s[j] == 1 && w->pb[j] == 0 && w->pe[j] == 0;
     g->depthwise = g->Cg == 1 && g->Mg == 1 && !g->pointwise;
+    size_t ow = (size_t)w->out[2], rows = (size_t)(w->out[0] * w->out[1]);
+    size_t cols = g->kdim ? IM2COL_CHUNK_BYTES / sizeof(float) / g->kdim : g->out_sp;
+    if (cols < 256) cols = 256;
+    g->chunk_rows = ow ? (cols + ow - 1) / ow : 1;
+    if (g->chunk_rows > rows) g->chunk_rows = rows;
+    if (g->chunk_rows == 0) g->chunk_rows = 1;
     return ONYX_OK;
 }
 
@@ -108,7 +120,8 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
     c->workspace_bytes = 0;
     if (t == ONYX_DTYPE_FLOAT && !g.pointwise && !g.depthwise && g.N && g.M) {
         size_t n;
-        if (!ox_mul_ok(g.kdim, g.out_sp, &n) || !ox_mul_ok(n, sizeof(float), &n))
+        if (!ox_mul_ok(g.kdim, g.chunk_rows * (size_t)g.w.out[2], &n) ||
+            !ox_mul_ok(n, sizeof(float), &n))
             return ox_error(ONYX_ERR_LIMIT, "im2col buffer size overflows");
         c->workspace_bytes = n;
     }
@@ -119,49 +132,50 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
 
 typedef struct im2col_task {
     const conv_geom *g;
-    const float *x; /* one image's group: Cg x in_sp */
-    float *col;     /* kdim x out_sp */
+    const float *x;      /* one image's group: Cg x in_sp */
+    float *col;          /* kdim x ncols */
+    size_t row0, nrows;  /* output rows (flattened oz, oy) of this chunk */
 } im2col_task;
 
-/* Rows [r0, r1) of the im2col matrix; row r is (channel, kd, kh, kw) in W's order. */
+/* Rows [r0, r1) of the chunk's im2col matrix; row r is (channel, kd, kh, kw) in W's
+ * order, its columns are the chunk's output positions. */
 static void im2col_rows(void *arg, size_t r0, size_t r1) {
     const im2col_task *t = arg;
     const ox_window *w = &t->g->w;
     const int64_t ID = w->in[0], IH = w->in[1], IW = w->in[2];
-    const int64_t OD = w->out[0], OH = w->out[1], OW = w->out[2];
+    const int64_t OH = w->out[1], OW = w->out[2];
+    size_t ncols = t->nrows * (size_t)OW;
     for (size_t r = r0; r < r1; r++) {
         int64_t kx = (int64_t)(r % (size_t)w->k[2]);
         int64_t ky = (int64_t)(r / (size_t)w->k[2] % (size_t)w->k[1]);
         int64_t kz = (int64_t)(r / (size_t)(w->k[2] * w->k[1]) % (size_t)w->k[0]);
         size_t ch = r / t->g->k_sp;
         const float *xc = t->x + ch * t->g->in_sp;
-        float *dst = t->col + r * t->g->out_sp;
+        float *dst = t->col + r * ncols;
         /* output columns whose tap lands inside the input along W */
         int64_t off_x = kx * w->d[2] - w->pb[2], sx = w->s[2];
         int64_t ox_lo = off_x >= 0 ? 0 : (-off_x + sx - 1) / sx;
         int64_t ox_hi = IW - off_x <= 0 ? 0 : (IW - off_x - 1) / sx + 1;
         if (ox_hi > OW) ox_hi = OW;
         if (ox_lo > ox_hi) ox_lo = ox_hi;
-        for (int64_t oz = 0; oz < OD; oz++) {
+        for (size_t orow = 0; orow < t->nrows; orow++) {
+            int64_t flat = (int64_t)(t->row0 + orow), oz = flat / OH, oy = flat % OH;
             int64_t iz = oz * w->s[0] - w->pb[0] + kz * w->d[0];
-            for (int64_t oy = 0; oy < OH; oy++) {
-                int64_t iy = oy * w->s[1] - w->pb[1] + ky * w->d[1];
-                float *d = dst + (oz * OH + oy) * OW;
-                if (iz < 0 || iz >= ID || iy < 0 || iy >= IH) {
-                    memset(d, 0, (size_t)OW * sizeof *d);
-                    continue;
-                }
-                const float *src = xc + (iz * IH + iy) * IW;
-                for (int64_t o = 0; o < ox_lo; o++) d[o] = 0.0f;
-                if (sx == 1) {
-                    if (ox_hi > ox_lo)
-                        memcpy(d + ox_lo, src + ox_lo + off_x,
-                               (size_t)(ox_hi - ox_lo) * sizeof *d);
-                } else {
-                    for (int64_t o = ox_lo; o < ox_hi; o++) d[o] = src[o * sx + off_x];
-                }
-                for (int64_t o = ox_hi; o < OW; o++) d[o] = 0.0f;
+            int64_t iy = oy * w->s[1] - w->pb[1] + ky * w->d[1];
+            float *d = dst + orow * (size_t)OW;
+            if (iz < 0 || iz >= ID || iy < 0 || iy >= IH) {
+                memset(d, 0, (size_t)OW * sizeof *d);
+                continue;
             }
+            const float *src = xc + (iz * IH + iy) * IW;
+            for (int64_t o = 0; o < ox_lo; o++) d[o] = 0.0f;
+            if (sx == 1) {
+                if (ox_hi > ox_lo)
+                    memcpy(d + ox_lo, src + ox_lo + off_x, (size_t)(ox_hi - ox_lo) * sizeof *d);
+            } else {
+                for (int64_t o = ox_lo; o < ox_hi; o++) d[o] = src[o * sx + off_x];
+            }
+            for (int64_t o = ox_hi; o < OW; o++) d[o] = 0.0f;
         }
     }
 }
@@ -245,15 +259,21 @@ static void conv_f32(ox_op_ctx *c, const conv_geom *g) {
                     float b = B[gi * g->Mg + m];
                     for (size_t o = 0; o < g->out_sp; o++) y[m * g->out_sp + o] = b;
                 }
-            const float *cm = x;
-            if (!g->pointwise) {
-                im2col_task t = {.g = g, .x = x, .col = col};
-                size_t grain = 1 + 16384 / (g->out_sp + 1);
-                ox_parallel_for(c->pool, g->kdim, grain, im2col_rows, &t);
-                cm = col;
+            if (g->pointwise) {
+                ox_sgemm(0, 0, g->Mg, g->out_sp, g->kdim, 1.0f, wg, g->kdim, x, g->out_sp,
+                         B ? 1.0f : 0.0f, y, g->out_sp, c->pool);
+                continue;
             }
-            ox_sgemm(0, 0, g->Mg, g->out_sp, g->kdim, 1.0f, wg, g->kdim, cm, g->out_sp,
-                     B ? 1.0f : 0.0f, y, g->out_sp, c->pool);
+            size_t OW = (size_t)g->w.out[2], rows = (size_t)(g->w.out[0] * g->w.out[1]);
+            for (size_t r0 = 0; r0 < rows; r0 += g->chunk_rows) {
+                size_t nr = rows - r0 < g->chunk_rows ? rows - r0 : g->chunk_rows;
+                size_t ncols = nr * OW;
+                im2col_task t = {.g = g, .x = x, .col = col, .row0 = r0, .nrows = nr};
+                size_t grain = 1 + 16384 / (ncols + 1);
+                ox_parallel_for(c->pool, g->kdim, grain, im2col_rows, &t);
+                ox_sgemm(0, 0, g->Mg, ncols, g->kdim, 1.0f, wg, g->kdim, col, ncols,
+                         B ? 1.0f : 0.0f, y + r0 * OW, g->out_sp, c->pool);
+            }
         }
     }
 }

@@ -487,6 +487,14 @@ TEST(nn_conv_special_paths) {
     ox_threadpool *pool = ox_threadpool_create(4);
     run_conv_case(&big, ONYX_DTYPE_FLOAT, pool);
     ox_threadpool_free(pool);
+    /* enough channels that im2col runs in several chunks of output rows */
+    conv_case chunked = {.nd = 2, .N = 1, .C = 256, .M = 4, .G = 1, .in = {40, 40},
+                         .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = 1};
+    run_conv_case(&chunked, ONYX_DTYPE_FLOAT, NULL);
+    conv_case chunked3 = {.nd = 3, .N = 2, .C = 64, .M = 3, .G = 1, .in = {8, 10, 12},
+                          .k = {3, 3, 3}, .s = {1, 1, 1}, .d = {1, 1, 1},
+                          .pads = {1, 1, 1, 1, 1, 1}};
+    run_conv_case(&chunked3, ONYX_DTYPE_FLOAT, NULL);
     /* empty batch */
     conv_case empty = {.nd = 1, .N = 0, .C = 2, .M = 2, .G = 1, .in = {7}, .k = {3}, .s = {1},
                        .d = {1}};
