@@ -72,7 +72,7 @@ int nn_expect(const ox_tensor *got, const double *want, size_t n, double tol, co
     }
     for (size_t i = 0; i < n; i++) {
         double g = ox_tensor_get_double(got, i), w = want[i];
-        int same_nan = isnan(g) && isnan(w);
+        int same_nan = (isnan(g) && isnan(w)) || g == w;
         if (!same_nan && !(fabs(g - w) <= tol * (1.0 + fabs(w)))) {
             if (fails < 5) fprintf(stderr, "  %s[%zu] = %.9g, expected %.9g\n", what, i, g, w);
             fails++;
