@@ -3,6 +3,7 @@
 #   make test       build and run every test (ends with "N passed, M failed")
 #   make sanitize   the same build with ASan+UBSan in build-sanitize/
 #   make demo       build, then run a shipped example model
+#   make examples   regenerate examples/ from PyTorch (needs python3-torch)
 
 CC ?= cc
 BUILD ?= build
@@ -37,7 +38,7 @@ TOOL := $(BUILD)/onyx
 UNIT := $(BUILD)/unit_tests
 HELLO := $(BUILD)/hello
 
-.PHONY: all test sanitize demo clean check-clang
+.PHONY: all tests test sanitize demo clean examples
 all: $(LIB_A) $(LIB_SO) $(TOOL) $(HELLO)
 
 $(BUILD)/obj/%.o: %.c
@@ -74,6 +75,10 @@ demo: all
 	@$(TOOL) info examples/linear_tanh/model.onnx
 	@echo "== onyx run examples/linear_tanh/model.onnx -i x=examples/linear_tanh/test_data_set_0/input_0.pb"
 	@$(TOOL) run examples/linear_tanh/model.onnx -i x=examples/linear_tanh/test_data_set_0/input_0.pb
+
+# regenerate the example models with Debian's python3-torch / python3-onnx
+examples:
+	/usr/bin/python3 tools/export_examples.py
 
 clean:
 	rm -rf build build-sanitize

@@ -125,6 +125,10 @@ int64_t onyx_model_opset(const onyx_model *m, const char *domain);
 
 typedef struct onyx_session_options {
     int threads; /* worker threads for heavy kernels; 0 or 1 = run on the calling thread */
+    /* Called after each node runs, with its wall time (NULL: none) — for profiling
+     * and tracing. It runs on the thread that called onyx_session_run. */
+    void (*node_callback)(void *user, const char *node_name, const char *op_type, double seconds);
+    void *node_callback_user;
 } onyx_session_options;
 
 /* Fill options with the defaults (1 thread). */

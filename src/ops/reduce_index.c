@@ -1,0 +1,370 @@
+/* Ops along one axis that return or use positions: ArgMax, ArgMin, TopK, CumSum.
+ * Each views its input as (outer, n, inner): n values spaced `inner` apart. */
+#include <math.h>
+#include <string.h>
+
+#include "ops/reduce.h"
+#include "util/alloc.h"
+
+/* float32/64, float16, bfloat16 and the 8- to 64-bit integers */
+static int numeric(int32_t dt) {
+    return dt == ONYX_DTYPE_FLOAT || dt == ONYX_DTYPE_DOUBLE || dt == ONYX_DTYPE_FLOAT16 ||
+           dt == ONYX_DTYPE_BFLOAT16 ||
+           (ox_dtype_is_int(dt) && dt != ONYX_DTYPE_INT4 && dt != ONYX_DTYPE_UINT4);
+}
+
+/* ---- ArgMax / ArgMin -------------------------------------------------------------- */
+
+typedef struct {
+    int is_min, keepdims, last;
+    int64_t axis;
+} argstate;
+
+onyx_status ox_argmax_prepare(ox_op_ctx *c) {
+    argstate *s = ox_calloc(1, sizeof *s);
+    if (!s) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    c->state = s;
+    s->is_min = strcmp(c->node->op_type, "ArgMin") == 0;
+    s->axis = ox_attr_int(c, "axis", 0);
+    s->keepdims = ox_attr_int(c, "keepdims", 1) != 0;
+    s->last = ox_attr_int(c, "select_last_index", 0) != 0;
+    return ox_op_status(c);
+}
+
+onyx_status ox_argmax_infer(ox_op_ctx *c) {
+    const argstate *s = c->state;
+    if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input 'data' is missing");
+    if (!ox_has_output(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "output 'reduced' is missing");
+    const ox_tensor *x = c->in[0];
+    if (!numeric(x->dtype))
+        return ox_error(ONYX_ERR_UNSUPPORTED, "input 'data' has unsupported type %s",
+                        ox_dtype_name(x->dtype));
+    int32_t a;
+    if (ox_norm_axis(s->axis, x->rank, &a) != ONYX_OK)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'axis' = %lld is out of range for rank %d",
+                        (long long)s->axis, x->rank);
+    if (x->dims[a] == 0 &&
+        ox_red_span(x->dims, 0, a) * ox_red_span(x->dims, a + 1, x->rank) > 0)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "axis %d of input 'data' is empty: no index to return", a);
+    int64_t dims[OX_MAX_RANK];
+    int32_t r = 0;
+    for (int32_t d = 0; d < x->rank; d++) {
+        if (d != a) dims[r++] = x->dims[d];
+        else if (s->keepdims) dims[r++] = 1;
+    }
+    ox_set_shape(c->out[0], ONYX_DTYPE_INT64, r, dims);
+    return ONYX_OK;
+}
+
+/* Whether v replaces the best value b so far. NaN counts as beyond every number. */
+#define ARG_BETTER(v, b, ISNAN)                                                            \
+    (is_min ? (last ? ((v) <= (b) || ISNAN(v)) : ((v) < (b) || (ISNAN(v) && !ISNAN(b))))   \
+            : (last ? ((v) >= (b) || ISNAN(v)) : ((v) > (b) || (ISNAN(v) && !ISNAN(b)))))
+#define NO_NAN(v) 0
+#define ID(v) (v)
+#define ARG_CHUNK 64
+
+#define DEFINE_ARG(SUF, T, V, LOAD, ISNAN)                                                 \
+    static void arg_##SUF(const void *xv, int64_t *y, size_t outer, size_t n, size_t inner, \
+                          int is_min, int last) {                                          \
+        const T *x = xv;                                                                   \
+        V best[ARG_CHUNK];                                                                 \
+        int64_t bi[ARG_CHUNK];                                                             \
+        for (size_t o = 0; o < outer; o++)                                                 \
+            for (size_t c0 = 0; c0 < inner; c0 += ARG_CHUNK) {                             \
+                size_t w = inner - c0 < ARG_CHUNK ? inner - c0 : ARG_CHUNK;                \
+                const T *xb = x + o * n * inner + c0;                                      \
+                for (size_t i = 0; i < w; i++) {                                           \
+                    best[i] = LOAD(xb[i]);                                                 \
+                    bi[i] = 0;                                                             \
+                }                                                                          \
+                for (size_t j = 1; j < n; j++)                                             \
+                    for (size_t i = 0; i < w; i++) {                                       \
+                        V v = LOAD(xb[j * inner + i]);                                     \
+                        if (ARG_BETTER(v, best[i], ISNAN)) {                               \
+                            best[i] = v;                                                   \
+                            bi[i] = (int64_t)j;                                            \
+                        }                                                                  \
+                    }                                                                      \
+                memcpy(y + o * inner + c0, bi, w * sizeof *bi);                            \
+            }                                                                              \
+    }
+
+DEFINE_ARG(f32, float, float, ID, isnan)
+DEFINE_ARG(f64, double, double, ID, isnan)
+DEFINE_ARG(f16, uint16_t, float, ox_red_h2f, isnan)
+DEFINE_ARG(bf16, uint16_t, float, ox_red_bf2f, isnan)
+DEFINE_ARG(i8, int8_t, int8_t, ID, NO_NAN)
+DEFINE_ARG(i16, int16_t, int16_t, ID, NO_NAN)
+DEFINE_ARG(i32, int32_t, int32_t, ID, NO_NAN)
+DEFINE_ARG(i64, int64_t, int64_t, ID, NO_NAN)
+DEFINE_ARG(u8, uint8_t, uint8_t, ID, NO_NAN)
+DEFINE_ARG(u16, uint16_t, uint16_t, ID, NO_NAN)
+DEFINE_ARG(u32, uint32_t, uint32_t, ID, NO_NAN)
+DEFINE_ARG(u64, uint64_t, uint64_t, ID, NO_NAN)
+
+onyx_status ox_argmax_run(ox_op_ctx *c) {
+    const argstate *s = c->state;
+    const ox_tensor *x = c->in[0];
+    int32_t a;
+    OX_TRY(ox_norm_axis(s->axis, x->rank, &a));
+    size_t outer = ox_red_span(x->dims, 0, a), n = (size_t)x->dims[a];
+    size_t inner = ox_red_span(x->dims, a + 1, x->rank);
+    if (outer * inner == 0) return ONYX_OK;
+    if (n == 0) return ox_error(ONYX_ERR_RUNTIME, "axis %d of input 'data' is empty", a);
+    void (*fn)(const void *, int64_t *, size_t, size_t, size_t, int, int);
+    switch (x->dtype) {
+    case ONYX_DTYPE_FLOAT: fn = arg_f32; break;
+    case ONYX_DTYPE_DOUBLE: fn = arg_f64; break;
+    case ONYX_DTYPE_FLOAT16: fn = arg_f16; break;
+    case ONYX_DTYPE_BFLOAT16: fn = arg_bf16; break;
+    case ONYX_DTYPE_INT8: fn = arg_i8; break;
+    case ONYX_DTYPE_INT16: fn = arg_i16; break;
+    case ONYX_DTYPE_INT32: fn = arg_i32; break;
+    case ONYX_DTYPE_INT64: fn = arg_i64; break;
+    case ONYX_DTYPE_UINT8: fn = arg_u8; break;
+    case ONYX_DTYPE_UINT16: fn = arg_u16; break;
+    case ONYX_DTYPE_UINT32: fn = arg_u32; break;
+    case ONYX_DTYPE_UINT64: fn = arg_u64; break;
+    default: return ox_error(ONYX_ERR_UNSUPPORTED, "input 'data' has unsupported type");
+    }
+    fn(x->data, c->out[0]->data, outer, n, inner, s->is_min, s->last);
+    return ONYX_OK;
+}
+
+/* ---- TopK ------------------------------------------------------------------------- */
+
+typedef struct {
+    int64_t axis, k_attr;
+    int largest;
+} topkstate;
+
+onyx_status ox_topk_prepare(ox_op_ctx *c) {
+    topkstate *s = ox_calloc(1, sizeof *s);
+    if (!s) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    c->state = s;
+    s->axis = ox_attr_int(c, "axis", -1);
+    s->largest = c->opset >= 11 ? ox_attr_int(c, "largest", 1) != 0 : 1;
+    if (c->opset < 10) {
+        if (!ox_attr_get(c, "k"))
+            return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'k' is required before opset 10");
+        s->k_attr = ox_attr_int(c, "k", 0);
+    }
+    /* 'sorted' = 0 leaves the order unspecified: the sorted order is a valid answer. */
+    return ox_op_status(c);
+}
+
+/* k, the axis and its length; OX_NEED_VALUE when K is not known yet. */
+static onyx_status topk_args(ox_op_ctx *c, const ox_tensor *x, int64_t *k, int32_t *a) {
+    const topkstate *s = c->state;
+    if (ox_norm_axis(s->axis, x->rank, a) != ONYX_OK)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'axis' = %lld is out of range for rank %d",
+                        (long long)s->axis, x->rank);
+    if (c->opset < 10) {
+        *k = s->k_attr;
+    } else {
+        if (!ox_has_input(c, 1)) return ox_error(ONYX_ERR_INVALID_MODEL, "input 'K' is missing");
+        const ox_tensor *kt = c->in[1];
+        if (kt->dtype != ONYX_DTYPE_INT64 || ox_tensor_count(kt) != 1 || kt->rank > 1)
+            return ox_error(ONYX_ERR_INVALID_MODEL, "input 'K' must be an int64 tensor of one element");
+        if (!kt->data) return OX_NEED_VALUE;
+        *k = ((const int64_t *)kt->data)[0];
+    }
+    if (*k < 0 || *k > x->dims[*a])
+        return ox_error(ONYX_ERR_INVALID_MODEL, "k = %lld is outside [0, %lld] (the length of axis %d)",
+                        (long long)*k, (long long)x->dims[*a], *a);
+    return ONYX_OK;
+}
+
+onyx_status ox_topk_infer(ox_op_ctx *c) {
+    if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input 'X' is missing");
+    const ox_tensor *x = c->in[0];
+    if (!numeric(x->dtype))
+        return ox_error(ONYX_ERR_UNSUPPORTED, "input 'X' has unsupported type %s",
+                        ox_dtype_name(x->dtype));
+    int64_t k;
+    int32_t a;
+    onyx_status st = topk_args(c, x, &k, &a);
+    if (st != ONYX_OK) return st;
+    int64_t dims[OX_MAX_RANK];
+    memcpy(dims, x->dims, sizeof dims);
+    dims[a] = k;
+    if (ox_has_output(c, 0)) ox_set_shape(c->out[0], x->dtype, x->rank, dims);
+    if (ox_has_output(c, 1)) ox_set_shape(c->out[1], ONYX_DTYPE_INT64, x->rank, dims);
+    /* one line's (key, index) pairs and the merge buffer */
+    if (!ox_mul_ok((size_t)x->dims[a], 32, &c->workspace_bytes))
+        return ox_error(ONYX_ERR_LIMIT, "input 'X' is too large");
+    return ONYX_OK;
+}
+
+typedef struct {
+    uint64_t key; /* order-preserving image of the value */
+    int64_t idx;
+} kv;
+
+static uint64_t order_key(const ox_tensor *x, size_t i) {
+    int32_t dt = x->dtype;
+    if (ox_dtype_is_signed_int(dt)) return (uint64_t)ox_tensor_get_int(x, i) ^ 0x8000000000000000ull;
+    if (dt == ONYX_DTYPE_UINT64) return ((const uint64_t *)x->data)[i];
+    if (ox_dtype_is_int(dt)) return (uint64_t)ox_tensor_get_int(x, i);
+    double d = ox_tensor_get_double(x, i);
+    if (d == 0) d = 0;          /* -0 ties with +0 */
+    if (d != d) d = (double)NAN; /* every NaN the same, above +inf */
+    uint64_t b;
+    memcpy(&b, &d, 8);
+    return (b >> 63) ? ~b : b | 0x8000000000000000ull;
+}
+
+/* Stable merge sort of a[0..n) by key (descending when desc), using tmp. */
+static void kv_sort(kv *a, kv *tmp, size_t n, int desc) {
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi) {
+                int take_right = desc ? a[j].key > a[i].key : a[j].key < a[i].key;
+                tmp[o++] = take_right ? a[j++] : a[i++];
+            }
+            while (i < mid) tmp[o++] = a[i++];
+            while (j < hi) tmp[o++] = a[j++];
+        }
+        memcpy(a, tmp, n * sizeof *a);
+    }
+}
+
+onyx_status ox_topk_run(ox_op_ctx *c) {
+    const topkstate *s = c->state;
+    const ox_tensor *x = c->in[0];
+    int64_t k;
+    int32_t a;
+    OX_TRY(topk_args(c, x, &k, &a));
+    size_t outer = ox_red_span(x->dims, 0, a), n = (size_t)x->dims[a];
+    size_t inner = ox_red_span(x->dims, a + 1, x->rank), es = ox_dtype_size(x->dtype);
+    if (outer * inner == 0 || k == 0) return ONYX_OK;
+    if (c->workspace_bytes < n * 2 * sizeof(kv))
+        return ox_error(ONYX_ERR_RUNTIME, "workspace is smaller than the shapes need");
+    kv *line = c->workspace, *tmp = line + n;
+    char *vals = ox_has_output(c, 0) ? c->out[0]->data : NULL;
+    int64_t *idxs = ox_has_output(c, 1) ? c->out[1]->data : NULL;
+    const char *xd = x->data;
+    size_t kk = (size_t)k;
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < inner; i++) {
+            for (size_t j = 0; j < n; j++) {
+                line[j].key = order_key(x, (o * n + j) * inner + i);
+                line[j].idx = (int64_t)j;
+            }
+            kv_sort(line, tmp, n, s->largest);
+            for (size_t j = 0; j < kk; j++) {
+                size_t dst = (o * kk + j) * inner + i;
+                if (vals)
+                    memcpy(vals + dst * es, xd + ((o * n + (size_t)line[j].idx) * inner + i) * es, es);
+                if (idxs) idxs[dst] = line[j].idx;
+            }
+        }
+    return ONYX_OK;
+}
+
+/* ---- CumSum ------------------------------------------------------------------------ */
+
+typedef struct {
+    int exclusive, reverse;
+} cumstate;
+
+onyx_status ox_cumsum_prepare(ox_op_ctx *c) {
+    cumstate *s = ox_calloc(1, sizeof *s);
+    if (!s) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    c->state = s;
+    s->exclusive = ox_attr_int(c, "exclusive", 0) != 0;
+    s->reverse = ox_attr_int(c, "reverse", 0) != 0;
+    return ox_op_status(c);
+}
+
+/* The axis (from the 'axis' input); OX_NEED_VALUE when not known yet. */
+static onyx_status cumsum_axis(ox_op_ctx *c, const ox_tensor *x, int32_t *a) {
+    if (!ox_has_input(c, 1)) return ox_error(ONYX_ERR_INVALID_MODEL, "input 'axis' is missing");
+    const ox_tensor *t = c->in[1];
+    if ((t->dtype != ONYX_DTYPE_INT64 && t->dtype != ONYX_DTYPE_INT32) || ox_tensor_count(t) != 1 ||
+        t->rank > 1)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "input 'axis' must be an int32 or int64 scalar");
+    if (!t->data) return OX_NEED_VALUE;
+    int64_t v = ox_tensor_get_int(t, 0);
+    if (ox_norm_axis(v, x->rank, a) != ONYX_OK)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "input 'axis' = %lld is out of range for rank %d",
+                        (long long)v, x->rank);
+    return ONYX_OK;
+}
+
+onyx_status ox_cumsum_infer(ox_op_ctx *c) {
+    if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input 'x' is missing");
+    if (!ox_has_output(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "output 'y' is missing");
+    const ox_tensor *x = c->in[0];
+    if (!numeric(x->dtype))
+        return ox_error(ONYX_ERR_UNSUPPORTED, "input 'x' has unsupported type %s",
+                        ox_dtype_name(x->dtype));
+    int32_t a;
+    onyx_status st = cumsum_axis(c, x, &a);
+    if (st != ONYX_OK && st != OX_NEED_VALUE) return st; /* the shape does not need the axis */
+    ox_set_shape(c->out[0], x->dtype, x->rank, x->dims);
+    /* running sums for one row of `inner` positions; while the axis is unknown, an
+     * upper bound */
+    size_t need = st == ONYX_OK ? ox_red_span(x->dims, a + 1, x->rank) : ox_tensor_count(x);
+    if (!ox_mul_ok(need, 8, &c->workspace_bytes))
+        return ox_error(ONYX_ERR_LIMIT, "input 'x' is too large");
+    return ONYX_OK;
+}
+
+static double load_d(const ox_tensor *x, size_t i) { return ox_tensor_get_double(x, i); }
+
+onyx_status ox_cumsum_run(ox_op_ctx *c) {
+    const cumstate *s = c->state;
+    const ox_tensor *x = c->in[0];
+    ox_tensor *y = c->out[0];
+    int32_t a;
+    OX_TRY(cumsum_axis(c, x, &a));
+    size_t outer = ox_red_span(x->dims, 0, a), n = (size_t)x->dims[a];
+    size_t inner = ox_red_span(x->dims, a + 1, x->rank);
+    if (outer * n * inner == 0) return ONYX_OK;
+    if (c->workspace_bytes < inner * 8)
+        return ox_error(ONYX_ERR_RUNTIME, "workspace is smaller than the shapes need");
+    int32_t dt = x->dtype;
+    int is_float = ox_dtype_is_float(dt);
+    double *accd = c->workspace;
+    uint64_t *acci = c->workspace;
+    size_t es = ox_dtype_size(dt);
+    for (size_t o = 0; o < outer; o++) {
+        memset(c->workspace, 0, inner * 8); /* 0.0 and 0 share the all-zero pattern */
+        for (size_t step = 0; step < n; step++) {
+            size_t j = s->reverse ? n - 1 - step : step;
+            size_t base = (o * n + j) * inner;
+            for (size_t i = 0; i < inner; i++) {
+                size_t e = base + i;
+                if (is_float) {
+                    double v = load_d(x, e);
+                    if (!s->exclusive) accd[i] += v;
+                    double out = accd[i];
+                    if (s->exclusive) accd[i] += v;
+                    switch (dt) {
+                    case ONYX_DTYPE_FLOAT: ((float *)y->data)[e] = (float)out; break;
+                    case ONYX_DTYPE_DOUBLE: ((double *)y->data)[e] = out; break;
+                    case ONYX_DTYPE_FLOAT16: ((uint16_t *)y->data)[e] = ox_red_f2h((float)out); break;
+                    default: ((uint16_t *)y->data)[e] = ox_red_f2bf((float)out); break;
+                    }
+                } else {
+                    uint64_t v = (uint64_t)ox_tensor_get_int(x, e);
+                    if (!s->exclusive) acci[i] += v;
+                    uint64_t out = acci[i];
+                    if (s->exclusive) acci[i] += v;
+                    /* little-endian-agnostic truncation to the element size */
+                    switch (es) {
+                    case 1: ((uint8_t *)y->data)[e] = (uint8_t)out; break;
+                    case 2: ((uint16_t *)y->data)[e] = (uint16_t)out; break;
+                    case 4: ((uint32_t *)y->data)[e] = (uint32_t)out; break;
+                    default: ((uint64_t *)y->data)[e] = out; break;
+                    }
+                }
+            }
+        }
+    }
+    return ONYX_OK;
+}

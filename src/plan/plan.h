@@ -1,0 +1,88 @@
+/* The run plan for one request: which nodes run, in what order, the shape of every
+ * value, and where each lives in one arena.
+ *
+ * A plan is built for a set of requested values and the concrete shapes of the graph
+ * inputs. While planning, shapes are inferred node by node and every node whose
+ * inputs are all known constants (initializers, folded values, or shapes only for
+ * shape-reading ops like Shape) is run once and becomes a constant ("constant
+ * folding"). Only the nodes the requested values depend on are kept.
+ *
+ * Static plan: every shape is known, so values get arena offsets (lifetimes
+ * overlap-checked, memory reused) and a run allocates nothing per node.
+ * Dynamic plan: some shape depends on data (e.g. Reshape of a computed shape,
+ * NonZero); such a plan keeps the node order and a run infers shapes and
+ * allocates node by node, freeing each value after its last use.
+ *
+ * A plan is immutable once built, so runs may share it; per-run memory comes from
+ * ox_plan_state objects kept in a pool.
+ */
+#ifndef OX_PLAN_PLAN_H
+#define OX_PLAN_PLAN_H
+
+#include <pthread.h>
+
+#include "ir/graph.h"
+
+typedef struct ox_pvalue {
+    ox_tensor t;     /* dtype and shape (static plans); data for constants */
+    int known;       /* shape known while planning */
+    int is_const;    /* initializer or folded value: t.data is valid */
+    int owns_data;   /* folded by the plan: freed with it */
+    int first, last; /* steps of definition and of last use (-1: unused) */
+    size_t offset;   /* arena offset (static plans, non-constant node outputs) */
+    int in_arena;
+} ox_pvalue;
+
+typedef struct ox_pstep {
+    int node;            /* index into the graph's nodes */
+    size_t ws_offset;    /* workspace offset in the arena (static plans) */
+    size_t ws_bytes;
+} ox_pstep;
+
+typedef struct ox_plan_state ox_plan_state;
+
+typedef struct ox_plan {
+    int *requested; /* value indices */
+    size_t n_requested;
+    ox_tensor *input_shapes; /* per graph input: dtype + shape the plan was built for */
+    size_t n_inputs;
+    int is_static;
+    ox_pvalue *values; /* one per graph value */
+    size_t n_values;
+    ox_pstep *steps;
+    size_t n_steps;
+    size_t arena_bytes;
+    size_t max_in, max_out; /* largest node arity, for per-run pointer arrays */
+    pthread_mutex_t mu;     /* guards the state pool */
+    ox_plan_state *pool;
+} ox_plan;
+
+/* Per-run memory: the value table and the arena. */
+struct ox_plan_state {
+    ox_tensor *vals; /* n_values */
+    unsigned char *arena;
+    ox_tensor **in_ptrs, **out_ptrs;
+    ox_plan_state *next;
+};
+
+/* Build a plan. inputs: one tensor per graph input (g->inputs order) with dtype and
+ * shape set (data ignored). node_state: per node, from prepare. On success *out is
+ * owned by the caller (ox_plan_free). */
+onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_tensor *inputs,
+                          const int *requested, size_t n_requested, ox_threadpool *pool,
+                          ox_plan **out);
+void ox_plan_free(ox_plan *p);
+
+/* Whether p was built for these requested values and input shapes. */
+int ox_plan_matches(const ox_plan *p, const ox_tensor *inputs, const int *requested,
+                    size_t n_requested);
+
+/* Take a run state from the pool (or make one); give it back after the run. */
+onyx_status ox_plan_state_get(ox_plan *p, ox_plan_state **out);
+void ox_plan_state_put(ox_plan *p, ox_plan_state *st);
+
+/* Describe a node's prepare/infer/run failure: prefix the thread's message with the
+ * node's label and opset. Returns s. */
+onyx_status ox_node_fail(const ox_gnode *gn, onyx_status s);
+
+#endif

@@ -1,0 +1,41 @@
+/* Sessions: a checked graph, per-node prepared state, and a cache of plans, one
+ * per (requested values, input shapes). */
+#ifndef OX_RUNTIME_SESSION_H
+#define OX_RUNTIME_SESSION_H
+
+#include <pthread.h>
+
+#include "plan/plan.h"
+#include "util/threadpool.h"
+
+struct onyx_tensor {
+    ox_tensor t;
+    int owns; /* data allocated by onyx (freed with the handle) */
+};
+
+typedef struct ox_io_info {
+    onyx_value_info pub;
+    int64_t dims[OX_MAX_RANK];
+    const char *dim_names[OX_MAX_RANK];
+} ox_io_info;
+
+struct onyx_session {
+    const ox_model *model;
+    ox_rgraph *graph;
+    void **node_state; /* per graph node, from prepare */
+    onyx_session_options opts;
+    ox_threadpool *pool;
+    ox_io_info *in_info, *out_info;
+    pthread_mutex_t mu; /* guards the plan cache */
+    ox_plan **plans;
+    size_t n_plans, cap_plans;
+    ox_plan *default_plan; /* for the declared static input shapes, when there are some */
+};
+
+/* Run with internal tensors: inputs[i] feeds graph input i (g->inputs order, all
+ * given); requested values by index; results as new tensors the caller frees with
+ * ox_tensor_free_data. Used by the public run and by tools/tests. */
+onyx_status ox_session_run_values(onyx_session *s, const ox_tensor *inputs, const int *requested,
+                                  size_t n_requested, ox_tensor *results);
+
+#endif

@@ -1,0 +1,32 @@
+/* Shared pieces of the onyx command-line tool. */
+#ifndef ONYX_CLI_H
+#define ONYX_CLI_H
+
+#include <stdio.h>
+
+#include "ir/model.h"
+#include "onyx.h"
+#include "runtime/session.h"
+
+int cli_info(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_test(int argc, char **argv);
+
+/* Print "onyx: " + message to stderr and return 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Read a tensor from a .npy or .pb (TensorProto) file; data is owned by t (free
+ * with ox_tensor_free_data). */
+onyx_status cli_read_tensor(const char *path, ox_tensor *t);
+
+/* Fill t (dtype/shape set) with seeded random values. */
+onyx_status cli_random_tensor(ox_tensor *t, unsigned seed);
+
+/* Print "name: dtype[shape] v0 v1 ..." with up to max_values values. */
+void cli_print_tensor(FILE *f, const char *name, const ox_tensor *t, size_t max_values);
+
+/* Parse a positive int option value; exits with a message on bad input. */
+int cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
+int cli_parse_double(const char *opt, const char *s, double *out);
+
+#endif

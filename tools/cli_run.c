@@ -1,0 +1,194 @@
+/* onyx run MODEL [-i NAME=FILE]... [-o NAME]... [--outdir DIR] [--threads N] [--trace] */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "format/npy.h"
+#include "util/alloc.h"
+
+#define MAX_ARGS 256
+
+static void trace_node(void *user, const char *name, const char *op_type, double seconds) {
+    (void)user;
+    fprintf(stderr, "trace: ran node '%s' (%s) in %.3f ms\n", name, op_type, seconds * 1e3);
+}
+
+/* A name usable as a file name: anything but [A-Za-z0-9._-] becomes '_'. */
+static void safe_name(const char *name, char *out, size_t cap) {
+    size_t i = 0;
+    for (; name[i] && i + 1 < cap; i++) {
+        char ch = name[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '.' || ch == '_' || ch == '-';
+        out[i] = ok ? ch : '_';
+    }
+    out[i] = 0;
+    if (!strcmp(out, ".") || !strcmp(out, "..") || !out[0]) snprintf(out, cap, "_");
+}
+
+int cli_run(int argc, char **argv) {
+    const char *model_path = NULL, *outdir = NULL;
+    const char *in_names[MAX_ARGS], *in_files[MAX_ARGS], *out_names[MAX_ARGS];
+    size_t n_in = 0, n_out = 0;
+    int threads = 1, trace = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-i") || !strcmp(a, "-o") || !strcmp(a, "--outdir") || !strcmp(a, "--threads")) {
+            if (i + 1 >= argc) return cli_fail("%s needs a value", a);
+            const char *v = argv[++i];
+            if (!strcmp(a, "-i")) {
+                const char *eq = strchr(v, '=');
+                if (!eq || eq == v) return cli_fail("-i needs NAME=FILE, got '%s'", v);
+                if (n_in == MAX_ARGS) return cli_fail("too many -i options");
+                in_names[n_in] = v;
+                in_files[n_in++] = eq + 1;
+            } else if (!strcmp(a, "-o")) {
+                if (n_out == MAX_ARGS) return cli_fail("too many -o options");
+                out_names[n_out++] = v;
+            } else if (!strcmp(a, "--outdir")) {
+                outdir = v;
+            } else if (cli_parse_int(a, v, 1, 1024, &threads)) {
+                return 1;
+            }
+        } else if (!strcmp(a, "--trace")) {
+            trace = 1;
+        } else if (a[0] == '-') {
+            return cli_fail("unknown option '%s'", a);
+        } else if (!model_path) {
+            model_path = a;
+        } else {
+            return cli_fail("unexpected argument '%s'", a);
+        }
+    }
+    if (!model_path) return cli_fail("usage: onyx run MODEL [-i NAME=FILE]... [-o NAME]... [--outdir DIR] [--threads N]");
+
+    int rc = 1;
+    onyx_model *model = NULL;
+    onyx_session *s = NULL;
+    size_t n_graph_in = 0;
+    ox_tensor *in_vals = NULL;
+    onyx_tensor *in_handles = NULL;
+    const onyx_tensor **in_ptrs = NULL;
+    const char **in_list = NULL;
+    unsigned char *given = NULL;
+    onyx_tensor *results[MAX_ARGS] = {0};
+    const char *req[MAX_ARGS];
+    size_t n_req = 0;
+
+    if (onyx_model_load_file(model_path, &model) != ONYX_OK) {
+        cli_fail("%s", onyx_last_error());
+        goto done;
+    }
+    onyx_session_options opts;
+    onyx_session_options_init(&opts);
+    opts.threads = threads;
+    if (trace) opts.node_callback = trace_node;
+    if (onyx_session_create(model, &opts, &s) != ONYX_OK) {
+        cli_fail("%s", onyx_last_error());
+        goto done;
+    }
+    n_graph_in = onyx_session_input_count(s);
+    in_vals = ox_calloc(n_graph_in + 1, sizeof *in_vals);
+    in_handles = ox_calloc(n_graph_in + 1, sizeof *in_handles);
+    in_ptrs = ox_calloc(n_graph_in + 1, sizeof *in_ptrs);
+    in_list = ox_calloc(n_graph_in + 1, sizeof *in_list);
+    given = ox_calloc(n_graph_in + 1, 1);
+    if (!in_vals || !in_handles || !in_ptrs || !in_list || !given) {
+        cli_fail("out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < n_in; k++) {
+        size_t len = (size_t)(in_files[k] - 1 - in_names[k]), j = 0;
+        for (; j < n_graph_in; j++) {
+            onyx_value_info io;
+            onyx_session_input_info(s, j, &io);
+            if (strlen(io.name) == len && !strncmp(io.name, in_names[k], len)) break;
+        }
+        if (j == n_graph_in) {
+            cli_fail("'%.*s' is not an input of the model", (int)len, in_names[k]);
+            goto done;
+        }
+        if (given[j]) {
+            cli_fail("input '%.*s' is given twice", (int)len, in_names[k]);
+            goto done;
+        }
+        if (cli_read_tensor(in_files[k], &in_vals[j]) != ONYX_OK) {
+            cli_fail("%s", onyx_last_error());
+            goto done;
+        }
+        given[j] = 1;
+    }
+    for (size_t j = 0; j < n_graph_in; j++) {
+        onyx_value_info io;
+        onyx_session_input_info(s, j, &io);
+        if (!given[j]) {
+            if (io.rank < 0 || !ox_dtype_valid(io.dtype)) {
+                cli_fail("input '%s' has no declared type and shape: give it with -i", io.name);
+                goto done;
+            }
+            ox_tensor *t = &in_vals[j];
+            t->dtype = io.dtype;
+            t->rank = io.rank;
+            for (int r = 0; r < io.rank; r++) {
+                t->dims[r] = io.dims[r] >= 0 ? io.dims[r] : 1;
+                if (io.dims[r] < 0)
+                    fprintf(stderr, "onyx: notice: input '%s' dim %d (%s) set to 1\n", io.name, r,
+                            io.dim_names[r] ? io.dim_names[r] : "?");
+            }
+            if (cli_random_tensor(t, (unsigned)j + 1) != ONYX_OK) {
+                cli_fail("input '%s': %s", io.name, onyx_last_error());
+                goto done;
+            }
+            fprintf(stderr, "onyx: notice: input '%s' not given: using seeded random values\n", io.name);
+        }
+        in_handles[j].t = in_vals[j];
+        in_ptrs[j] = &in_handles[j];
+        in_list[j] = io.name;
+    }
+    if (n_out) {
+        for (size_t k = 0; k < n_out; k++) req[k] = out_names[k];
+        n_req = n_out;
+    } else {
+        n_req = onyx_session_output_count(s);
+        if (n_req > MAX_ARGS) n_req = MAX_ARGS;
+        for (size_t k = 0; k < n_req; k++) {
+            onyx_value_info io;
+            onyx_session_output_info(s, k, &io);
+            req[k] = io.name;
+        }
+    }
+    if (onyx_session_run(s, n_graph_in, in_list, in_ptrs, n_req, req, results) != ONYX_OK) {
+        cli_fail("%s", onyx_last_error());
+        goto done;
+    }
+    if (outdir && mkdir(outdir, 0777) != 0 && errno != EEXIST) {
+        cli_fail("cannot create '%s': %s", outdir, strerror(errno));
+        goto done;
+    }
+    rc = 0;
+    for (size_t k = 0; k < n_req; k++) {
+        cli_print_tensor(stdout, req[k], &results[k]->t, 10);
+        if (outdir) {
+            char name[512], path[4096];
+            safe_name(req[k], name, sizeof name);
+            snprintf(path, sizeof path, "%s/%s.npy", outdir, name);
+            if (ox_npy_write(path, &results[k]->t) != ONYX_OK) {
+                cli_fail("%s", onyx_last_error());
+                rc = 1;
+            }
+        }
+    }
+done:
+    for (size_t k = 0; k < MAX_ARGS; k++) onyx_tensor_free(results[k]);
+    if (in_vals)
+        for (size_t j = 0; j < n_graph_in; j++) ox_tensor_free_data(&in_vals[j]);
+    ox_free(in_vals);
+    ox_free(in_handles);
+    ox_free(in_ptrs);
+    ox_free(in_list);
+    ox_free(given);
+    onyx_session_free(s);
+    onyx_model_free(model);
+    return rc;
+}
