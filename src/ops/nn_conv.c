@@ -105,7 +105,7 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
         return ox_error(ONYX_ERR_INVALID_MODEL, "Conv needs inputs X and W");
     const ox_tensor *X = c->in[0];
     int32_t t = X->dtype;
-    if (t != ONYX_DTYPE_FLOAT && t != ONYX_DTYPE_DOUBLE)
+    if (!ox_nn_is_floatlike(t))
         return ox_error(ONYX_ERR_UNSUPPORTED, "Conv on %s is not supported", ox_dtype_name(t));
     if (c->in[1]->dtype != t || (ox_has_input(c, 2) && c->in[2]->dtype != t))
         return ox_error(ONYX_ERR_INVALID_MODEL, "Conv inputs differ in type");
@@ -118,7 +118,7 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
     for (int i = 0; i < nd; i++) dims[2 + i] = g.w.out[3 - nd + i];
     ox_set_shape(c->out[0], t, X->rank, dims);
     c->workspace_bytes = 0;
-    if (t == ONYX_DTYPE_FLOAT && !g.pointwise && !g.depthwise && g.N && g.M) {
+    if (t != ONYX_DTYPE_DOUBLE && !g.pointwise && !g.depthwise && g.N && g.M) {
         size_t n;
         if (!ox_mul_ok(g.kdim, g.chunk_rows * (size_t)g.w.out[2], &n) ||
             !ox_mul_ok(n, sizeof(float), &n))
@@ -327,6 +327,7 @@ static void direct_planes(void *arg, size_t p0, size_t p1) {
 }
 
 onyx_status ox_nn_conv_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_conv_run);
     conv_geom g;
     OX_TRY(conv_geom_of(c, &g));
     if (!ox_tensor_count(c->out[0])) return ONYX_OK;

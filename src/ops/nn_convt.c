@@ -149,7 +149,7 @@ onyx_status ox_nn_convtranspose_infer(ox_op_ctx *c) {
         return ox_error(ONYX_ERR_INVALID_MODEL, "ConvTranspose needs inputs X and W");
     const ox_tensor *X = c->in[0];
     int32_t t = X->dtype;
-    if (t != ONYX_DTYPE_FLOAT && t != ONYX_DTYPE_DOUBLE)
+    if (!ox_nn_is_floatlike(t))
         return ox_error(ONYX_ERR_UNSUPPORTED, "ConvTranspose on %s is not supported",
                         ox_dtype_name(t));
     if (c->in[1]->dtype != t || (ox_has_input(c, 2) && c->in[2]->dtype != t))
@@ -162,7 +162,7 @@ onyx_status ox_nn_convtranspose_infer(ox_op_ctx *c) {
     for (int i = 0; i < g.nd; i++) dims[2 + i] = g.out[3 - g.nd + i];
     ox_set_shape(c->out[0], t, X->rank, dims);
     c->workspace_bytes = 0;
-    if (t == ONYX_DTYPE_FLOAT && g.N) {
+    if (t != ONYX_DTYPE_DOUBLE && g.N) {
         size_t n;
         if (!ox_mul_ok(g.Mg * g.k_sp, g.in_sp, &n) || !ox_mul_ok(n, sizeof(float), &n))
             return ox_error(ONYX_ERR_LIMIT, "col2im buffer size overflows");
@@ -271,6 +271,7 @@ static void convt_f64_planes(void *arg, size_t p0, size_t p1) {
 }
 
 onyx_status ox_nn_convtranspose_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_convtranspose_run);
     convt_geom g;
     OX_TRY(convt_geom_of(c, &g));
     if (!ox_tensor_count(c->out[0])) return ONYX_OK;

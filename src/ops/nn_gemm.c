@@ -9,7 +9,7 @@
 #include "util/threadpool.h"
 
 static int gemm_dtype_ok(int32_t t) {
-    return t == ONYX_DTYPE_FLOAT || t == ONYX_DTYPE_DOUBLE || t == ONYX_DTYPE_INT32 ||
+    return ox_nn_is_floatlike(t) || t == ONYX_DTYPE_INT32 ||
            t == ONYX_DTYPE_INT64 || t == ONYX_DTYPE_UINT32 || t == ONYX_DTYPE_UINT64;
 }
 
@@ -151,6 +151,7 @@ static void mm_batches(void *arg, size_t b0, size_t b1) {
 }
 
 onyx_status ox_nn_matmul_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_matmul_run);
     const ox_tensor *A = c->in[0], *B = c->in[1];
     ox_tensor *Y = c->out[0];
     mm_shape s;
@@ -328,6 +329,7 @@ static onyx_status int_scalar(float f, const char *name, int64_t *out) {
 }
 
 onyx_status ox_nn_gemm_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_gemm_run);
     const gemm_state *st = c->state;
     const ox_tensor *A = c->in[0], *B = c->in[1];
     ox_tensor *Y = c->out[0];

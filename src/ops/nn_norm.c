@@ -8,7 +8,8 @@
 #include "util/alloc.h"
 #include "util/threadpool.h"
 
-static int is_f(int32_t t) { return t == ONYX_DTYPE_FLOAT || t == ONYX_DTYPE_DOUBLE; }
+/* Half-precision tensors reach the run functions as float32 (ox_nn_run_as_f32). */
+static int is_f(int32_t t) { return ox_nn_is_floatlike(t); }
 
 static double get(const ox_tensor *t, size_t i) {
     return t->dtype == ONYX_DTYPE_FLOAT ? (double)((const float *)t->data)[i]
@@ -134,6 +135,7 @@ static void bn_planes(void *arg, size_t p0, size_t p1) {
 }
 
 onyx_status ox_nn_batchnorm_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_batchnorm_run);
     const bn_state *st = c->state;
     bn_geom g;
     OX_TRY(bn_geom_of(c, &g));
@@ -290,6 +292,7 @@ static void run_groups(ox_op_ctx *c, size_t groups, int per_group_params, double
 }
 
 onyx_status ox_nn_instancenorm_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_instancenorm_run);
     const eps_state *st = c->state;
     const ox_tensor *X = c->in[0];
     run_groups(c, (size_t)X->dims[1], 0, st->epsilon);
@@ -332,6 +335,7 @@ onyx_status ox_nn_groupnorm_infer(ox_op_ctx *c) {
 }
 
 onyx_status ox_nn_groupnorm_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_groupnorm_run);
     const eps_state *st = c->state;
     run_groups(c, (size_t)st->groups, c->opset < 21, st->epsilon);
     return ONYX_OK;
@@ -347,7 +351,8 @@ onyx_status ox_nn_layernorm_prepare(ox_op_ctx *c) {
     st->axis = ox_attr_int(c, "axis", -1);
     st->stash_type = ox_attr_int(c, "stash_type", 1);
     OX_TRY(ox_op_status(c));
-    if (st->stash_type != ONYX_DTYPE_FLOAT && st->stash_type != ONYX_DTYPE_DOUBLE)
+    if (st->stash_type != ONYX_DTYPE_FLOAT && st->stash_type != ONYX_DTYPE_DOUBLE &&
+        st->stash_type != ONYX_DTYPE_FLOAT16 && st->stash_type != ONYX_DTYPE_BFLOAT16)
         return ox_error(ONYX_ERR_UNSUPPORTED, "stash_type %lld is not supported",
                         (long long)st->stash_type);
     return ONYX_OK;
@@ -444,6 +449,7 @@ static int row_indexed(const ox_tensor *t, const ox_tensor *X, int axis) {
 }
 
 onyx_status ox_nn_layernorm_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_layernorm_run);
     const eps_state *st = c->state;
     const ox_tensor *X = c->in[0];
     int32_t axis;
@@ -521,6 +527,7 @@ static void lrn_planes(void *arg, size_t p0, size_t p1) {
 }
 
 onyx_status ox_nn_lrn_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_lrn_run);
     const ox_tensor *X = c->in[0];
     lrn_task t = {.st = c->state, .X = X, .Y = c->out[0], .C = (size_t)X->dims[1]};
     t.sp = ox_shape_count(X->rank - 2, X->dims + 2);

@@ -57,6 +57,15 @@ static inline void ox_window_krange(const ox_window *w, int j, int64_t o, int64_
 /* Check that X has rank 2 + nd for nd in 1..3 and say so by name. */
 onyx_status ox_nn_check_spatial_rank(const ox_tensor *x, const char *what);
 
+/* float16 and bfloat16 run on the float32 kernels: ox_nn_run_as_f32 converts every
+ * half-precision input to a float32 copy, runs run() on those (with float32 stand-ins
+ * for half-precision outputs) and rounds the results back. infer treats the half
+ * types like float32 (same shapes, same workspace). */
+int ox_nn_is_half(int32_t t);
+int ox_nn_is_floatlike(int32_t t); /* float, double, float16, bfloat16 */
+int ox_nn_has_half(const ox_op_ctx *c);
+onyx_status ox_nn_run_as_f32(ox_op_ctx *c, onyx_status (*run)(ox_op_ctx *));
+
 /* Small conversions used where parameters may be a different float type. */
 double ox_nn_get(const ox_tensor *t, size_t i);
 

@@ -57,7 +57,7 @@ onyx_status ox_nn_avgpool_prepare(ox_op_ctx *c) { return pool_prepare(c, POOL_AV
 onyx_status ox_nn_lppool_prepare(ox_op_ctx *c) { return pool_prepare(c, POOL_LP); }
 
 static int pool_dtype_ok(int kind, int32_t t) {
-    if (t == ONYX_DTYPE_FLOAT || t == ONYX_DTYPE_DOUBLE) return 1;
+    if (ox_nn_is_floatlike(t)) return 1;
     return kind == POOL_MAX && (t == ONYX_DTYPE_INT8 || t == ONYX_DTYPE_UINT8);
 }
 
@@ -232,6 +232,7 @@ LP_POOL_FN(lp_f32, float)
 LP_POOL_FN(lp_f64, double)
 
 onyx_status ox_nn_pool_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_pool_run);
     const pool_state *st = c->state;
     const ox_tensor *X = c->in[0];
     ox_window w;
@@ -295,7 +296,7 @@ onyx_status ox_nn_global_prepare(ox_op_ctx *c) {
 onyx_status ox_nn_global_infer(ox_op_ctx *c) {
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input X is required");
     const ox_tensor *X = c->in[0];
-    if (X->dtype != ONYX_DTYPE_FLOAT && X->dtype != ONYX_DTYPE_DOUBLE)
+    if (!ox_nn_is_floatlike(X->dtype))
         return ox_error(ONYX_ERR_UNSUPPORTED, "global pooling on %s is not supported",
                         ox_dtype_name(X->dtype));
     if (X->rank < 2)
@@ -352,6 +353,7 @@ static void global_planes(void *arg, size_t p0, size_t p1) {
 }
 
 onyx_status ox_nn_global_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_global_run);
     const ox_tensor *X = c->in[0];
     size_t planes = (size_t)X->dims[0] * (size_t)X->dims[1];
     global_task t = {.st = c->state, .X = X, .Y = c->out[0]};
@@ -402,7 +404,7 @@ onyx_status ox_nn_maxunpool_infer(ox_op_ctx *c) {
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "inputs X and I are required");
     const ox_tensor *X = c->in[0], *I = c->in[1];
-    if (X->dtype != ONYX_DTYPE_FLOAT && X->dtype != ONYX_DTYPE_DOUBLE)
+    if (!ox_nn_is_floatlike(X->dtype))
         return ox_error(ONYX_ERR_UNSUPPORTED, "MaxUnpool on %s is not supported",
                         ox_dtype_name(X->dtype));
     if (I->dtype != ONYX_DTYPE_INT64 || I->rank != X->rank ||
@@ -432,6 +434,7 @@ onyx_status ox_nn_maxunpool_infer(ox_op_ctx *c) {
 /* Indices are flat offsets into the unpooled (inferred) shape; when output_shape is
  * larger, that block sits at the start of each dim of the output. */
 onyx_status ox_nn_maxunpool_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_maxunpool_run);
     const ox_tensor *X = c->in[0], *I = c->in[1];
     ox_tensor *Y = c->out[0];
     int64_t inf[OX_MAX_RANK];
