@@ -257,6 +257,12 @@ const ox_op_def ox_ops_nn[] = {
      ox_nn_layernorm_infer, ox_nn_layernorm_run, 0, F_},
     {"", "GroupNormalization", 18, ox_nn_groupnorm_prepare, ox_nn_free_state,
      ox_nn_groupnorm_infer, ox_nn_groupnorm_run, 0, F_},
+    {"", "RMSNormalization", 23, ox_nn_layernorm_prepare, ox_nn_free_state,
+     ox_nn_layernorm_infer, ox_nn_layernorm_run, 0, F_},
+    {"", "LpNormalization", 1, ox_nn_lpnorm_prepare, ox_nn_free_state, ox_nn_lpnorm_infer,
+     ox_nn_lpnorm_run, 0, F_},
+    {"", "MeanVarianceNormalization", 9, ox_nn_mvn_prepare, ox_nn_free_state, ox_nn_mvn_infer,
+     ox_nn_mvn_run, 0, F_},
     {"", "LRN", 1, ox_nn_lrn_prepare, ox_nn_free_state, ox_nn_lrn_infer, ox_nn_lrn_run, 0, F_},
     {0},
 };
