@@ -421,6 +421,7 @@ typedef struct ln_task {
     size_t inner;
     int direct_scale, direct_bias; /* parameter index == position in the row */
     int rms;                       /* RMSNormalization: no centring */
+    int fast;                      /* all float32 and row-indexed parameters */
     double eps;
 } ln_task;
 
@@ -441,6 +442,17 @@ static void ln_rows(void *arg, size_t r0, size_t r1) {
         }
         if (t->mean_out) put(t->mean_out, r, mean);
         if (t->inv_out) put(t->inv_out, r, inv);
+        if (t->fast) { /* float32, parameters indexed by the row position */
+            const float *x = (const float *)t->X->data + base;
+            const float *sc = t->scale->data, *bs = t->bias ? t->bias->data : NULL;
+            float *y = (float *)t->Y->data + base;
+            float m = (float)mean, iv = (float)inv;
+            if (bs)
+                for (size_t i = 0; i < t->inner; i++) y[i] = (x[i] - m) * iv * sc[i] + bs[i];
+            else
+                for (size_t i = 0; i < t->inner; i++) y[i] = (x[i] - m) * iv * sc[i];
+            continue;
+        }
         for (size_t i = 0; i < t->inner; i++) {
             size_t xi = base + i;
             double s = get(t->scale, t->direct_scale ? i : bcast_offset(t->scale, t->X, xi));
@@ -480,6 +492,9 @@ onyx_status ox_nn_layernorm_run(ox_op_ctx *c) {
     size_t rows = ox_shape_count(axis, X->dims);
     t.direct_scale = row_indexed(t.scale, X, axis);
     t.direct_bias = t.bias && row_indexed(t.bias, X, axis);
+    t.fast = X->dtype == ONYX_DTYPE_FLOAT && t.scale->dtype == ONYX_DTYPE_FLOAT &&
+             t.Y->dtype == ONYX_DTYPE_FLOAT && t.direct_scale &&
+             (!t.bias || (t.bias->dtype == ONYX_DTYPE_FLOAT && t.direct_bias));
     ox_parallel_for(c->pool, rows, 1 + 16384 / (t.inner + 1), ln_rows, &t);
     return ONYX_OK;
 }
