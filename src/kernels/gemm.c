@@ -401,6 +401,19 @@ void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
     ox_parallel_for(pool, n_tasks, 1, grid_run, &t);
 }
 
+void ox_gemm_int_exact(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                       size_t ldb, int32_t *C, size_t ldc, float *tmp, ox_threadpool *pool) {
+    for (size_t k0 = 0; k0 < K; k0 += 256) {
+        size_t kc = min_sz(256, K - k0);
+        ox_sgemm(0, 0, M, N, kc, 1.0f, A + k0, lda, B + k0 * ldb, ldb, 0.0f, tmp, N, pool);
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++) {
+                uint32_t acc = (uint32_t)C[i * ldc + j] + (uint32_t)(int32_t)tmp[i * N + j];
+                memcpy(&C[i * ldc + j], &acc, sizeof acc);
+            }
+    }
+}
+
 void ox_saxpy(size_t n, float a, const float *x, float *y) {
     size_t i = 0;
 #if defined(__GNUC__)

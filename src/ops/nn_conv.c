@@ -11,13 +11,8 @@
 #include "util/alloc.h"
 #include "util/threadpool.h"
 
-typedef struct conv_state {
-    ox_window_attrs wa;
-    int64_t group;
-} conv_state;
-
 onyx_status ox_nn_conv_prepare(ox_op_ctx *c) {
-    conv_state *st = ox_malloc(sizeof *st);
+    ox_conv_state *st = ox_malloc(sizeof *st);
     if (!st) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     c->state = st;
     OX_TRY(ox_window_read(c, &st->wa, 0, 0));
@@ -29,25 +24,14 @@ onyx_status ox_nn_conv_prepare(ox_op_ctx *c) {
     return ONYX_OK;
 }
 
-/* Everything run needs, derived from the input shapes. */
-typedef struct conv_geom {
-    ox_window w;
-    size_t N, C, M, Cg, Mg, G;
-    size_t in_sp, out_sp, k_sp; /* spatial element counts */
-    size_t kdim;                /* Cg * k_sp: rows of the im2col matrix */
-    int pointwise;              /* 1x1, stride 1, no pads: the input is the im2col matrix */
-    int depthwise;              /* Cg == 1 and Mg == 1 */
-    size_t chunk_rows;          /* output rows (of OW positions) per im2col chunk */
-} conv_geom;
-
 /* im2col works on chunks of whole output rows, sized so the chunk matrix stays
  * around this many bytes (but at least a few hundred columns wide): it bounds the
  * workspace and keeps the chunk in cache while the GEMM reads it. */
 #define IM2COL_CHUNK_BYTES ((size_t)4 << 20)
 
-static onyx_status conv_geom_of(const ox_op_ctx *c, conv_geom *g) {
-    const conv_state *st = c->state;
-    const ox_tensor *X = c->in[0], *W = c->in[1];
+onyx_status ox_conv_geom_of(const ox_op_ctx *c, const ox_tensor *X, const ox_tensor *W,
+                            const ox_tensor *B, ox_conv_geom *g) {
+    const ox_conv_state *st = c->state;
     OX_TRY(ox_nn_check_spatial_rank(X, "X"));
     if (W->rank != X->rank)
         return ox_error(ONYX_ERR_INVALID_MODEL, "input W has rank %d; X has rank %d",
@@ -76,8 +60,7 @@ static onyx_status conv_geom_of(const ox_op_ctx *c, conv_geom *g) {
                                 "W's dim is %lld", i, (long long)st->wa.kernel[i],
                                 (long long)k[i]);
     }
-    if (ox_has_input(c, 2)) {
-        const ox_tensor *B = c->in[2];
+    if (B) {
         if (B->rank != 1 || (size_t)B->dims[0] != g->M)
             return ox_error(ONYX_ERR_INVALID_MODEL, "input B must have shape (%zu)", g->M);
     }
@@ -109,8 +92,8 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
         return ox_error(ONYX_ERR_UNSUPPORTED, "Conv on %s is not supported", ox_dtype_name(t));
     if (c->in[1]->dtype != t || (ox_has_input(c, 2) && c->in[2]->dtype != t))
         return ox_error(ONYX_ERR_INVALID_MODEL, "Conv inputs differ in type");
-    conv_geom g;
-    OX_TRY(conv_geom_of(c, &g));
+    ox_conv_geom g;
+    OX_TRY(ox_conv_geom_of(c, c->in[0], c->in[1], ox_has_input(c, 2) ? c->in[2] : NULL, &g));
     int64_t dims[OX_MAX_RANK];
     dims[0] = X->dims[0];
     dims[1] = (int64_t)g.M;
@@ -130,17 +113,10 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
 
 /* ---- float32 ---------------------------------------------------------------- */
 
-typedef struct im2col_task {
-    const conv_geom *g;
-    const float *x;      /* one image's group: Cg x in_sp */
-    float *col;          /* kdim x ncols */
-    size_t row0, nrows;  /* output rows (flattened oz, oy) of this chunk */
-} im2col_task;
-
 /* Rows [r0, r1) of the chunk's im2col matrix; row r is (channel, kd, kh, kw) in W's
  * order, its columns are the chunk's output positions. */
-static void im2col_rows(void *arg, size_t r0, size_t r1) {
-    const im2col_task *t = arg;
+void ox_im2col_rows(void *arg, size_t r0, size_t r1) {
+    const ox_im2col_task *t = arg;
     const ox_window *w = &t->g->w;
     const int64_t ID = w->in[0], IH = w->in[1], IW = w->in[2];
     const int64_t OH = w->out[1], OW = w->out[2];
@@ -181,7 +157,7 @@ static void im2col_rows(void *arg, size_t r0, size_t r1) {
 }
 
 typedef struct dw_task {
-    const conv_geom *g;
+    const ox_conv_geom *g;
     const float *X, *W, *B;
     float *Y;
 } dw_task;
@@ -239,7 +215,7 @@ static void depthwise_planes(void *arg, size_t p0, size_t p1) {
     }
 }
 
-static void conv_f32(ox_op_ctx *c, const conv_geom *g) {
+static void conv_f32(ox_op_ctx *c, const ox_conv_geom *g) {
     const float *X = c->in[0]->data, *W = c->in[1]->data;
     const float *B = ox_has_input(c, 2) ? c->in[2]->data : NULL;
     float *Y = c->out[0]->data;
@@ -268,9 +244,9 @@ static void conv_f32(ox_op_ctx *c, const conv_geom *g) {
             for (size_t r0 = 0; r0 < rows; r0 += g->chunk_rows) {
                 size_t nr = rows - r0 < g->chunk_rows ? rows - r0 : g->chunk_rows;
                 size_t ncols = nr * OW;
-                im2col_task t = {.g = g, .x = x, .col = col, .row0 = r0, .nrows = nr};
+                ox_im2col_task t = {.g = g, .x = x, .col = col, .row0 = r0, .nrows = nr};
                 size_t grain = 1 + 16384 / (ncols + 1);
-                ox_parallel_for(c->pool, g->kdim, grain, im2col_rows, &t);
+                ox_parallel_for(c->pool, g->kdim, grain, ox_im2col_rows, &t);
                 ox_sgemm(0, 0, g->Mg, ncols, g->kdim, 1.0f, wg, g->kdim, col, ncols,
                          B ? 1.0f : 0.0f, y + r0 * OW, g->out_sp, c->pool);
             }
@@ -281,7 +257,7 @@ static void conv_f32(ox_op_ctx *c, const conv_geom *g) {
 /* ---- float64: direct ---------------------------------------------------------- */
 
 typedef struct direct_task {
-    const conv_geom *g;
+    const ox_conv_geom *g;
     const double *X, *W, *B;
     double *Y;
 } direct_task;
@@ -289,7 +265,7 @@ typedef struct direct_task {
 /* Output planes p = n*M + m in [p0, p1). */
 static void direct_planes(void *arg, size_t p0, size_t p1) {
     const direct_task *t = arg;
-    const conv_geom *g = t->g;
+    const ox_conv_geom *g = t->g;
     const ox_window *w = &g->w;
     for (size_t p = p0; p < p1; p++) {
         size_t n = p / g->M, m = p % g->M, gi = m / g->Mg;
@@ -328,8 +304,8 @@ static void direct_planes(void *arg, size_t p0, size_t p1) {
 
 onyx_status ox_nn_conv_run(ox_op_ctx *c) {
     if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_conv_run);
-    conv_geom g;
-    OX_TRY(conv_geom_of(c, &g));
+    ox_conv_geom g;
+    OX_TRY(ox_conv_geom_of(c, c->in[0], c->in[1], ox_has_input(c, 2) ? c->in[2] : NULL, &g));
     if (!ox_tensor_count(c->out[0])) return ONYX_OK;
     if (c->out[0]->dtype == ONYX_DTYPE_FLOAT) {
         if (!g.pointwise && !g.depthwise && g.kdim && !c->workspace)

@@ -72,9 +72,46 @@ double ox_nn_get(const ox_tensor *t, size_t i);
 /* ---- ops (nn_gemm.c) ---- */
 onyx_status ox_nn_matmul_infer(ox_op_ctx *c);
 onyx_status ox_nn_matmul_run(ox_op_ctx *c);
+onyx_status ox_nn_matmulinteger_infer(ox_op_ctx *c);
+onyx_status ox_nn_matmulinteger_run(ox_op_ctx *c);
+onyx_status ox_nn_qlinearmatmul_infer(ox_op_ctx *c);
+onyx_status ox_nn_qlinearmatmul_run(ox_op_ctx *c);
 onyx_status ox_nn_gemm_prepare(ox_op_ctx *c);
 onyx_status ox_nn_gemm_infer(ox_op_ctx *c);
 onyx_status ox_nn_gemm_run(ox_op_ctx *c);
+
+/* ---- convolution geometry and im2col, shared by Conv and the integer convs ---- */
+
+typedef struct ox_conv_state {
+    ox_window_attrs wa;
+    int64_t group;
+} ox_conv_state;
+
+/* Everything a convolution run needs, derived from the input shapes. */
+typedef struct ox_conv_geom {
+    ox_window w;
+    size_t N, C, M, Cg, Mg, G;
+    size_t in_sp, out_sp, k_sp; /* spatial element counts */
+    size_t kdim;                /* Cg * k_sp: rows of the im2col matrix */
+    int pointwise;              /* 1x1, stride 1, no pads: the input is the im2col matrix */
+    int depthwise;              /* Cg == 1 and Mg == 1 */
+    size_t chunk_rows;          /* output rows (of OW positions) per im2col chunk */
+} ox_conv_geom;
+
+/* Check X (N x C x D...), W (M x C/group x k...) and B (M, or NULL) against the
+ * attributes in c->state (an ox_conv_state) and resolve the geometry. */
+onyx_status ox_conv_geom_of(const ox_op_ctx *c, const ox_tensor *X, const ox_tensor *W,
+                            const ox_tensor *B, ox_conv_geom *g);
+
+typedef struct ox_im2col_task {
+    const ox_conv_geom *g;
+    const float *x;      /* one image's group: Cg x in_sp */
+    float *col;          /* kdim x ncols */
+    size_t row0, nrows;  /* output rows (flattened oz, oy) of this chunk */
+} ox_im2col_task;
+
+/* ox_task_fn: rows [r0, r1) of one chunk's im2col matrix (padding reads as 0). */
+void ox_im2col_rows(void *arg, size_t r0, size_t r1);
 
 /* ---- ops (nn_conv.c) ---- */
 onyx_status ox_nn_conv_prepare(ox_op_ctx *c);
