@@ -3,6 +3,7 @@
 #   make test       build and run every test (ends with "N passed, M failed")
 #   make sanitize   the same build with ASan+UBSan in build-sanitize/
 #   make demo       build, then run a shipped example model
+#   make conformance  run the ONNX conformance data, write docs/conformance.md
 #   make examples   regenerate examples/ from PyTorch (needs python3-torch)
 
 CC ?= cc
@@ -38,7 +39,7 @@ TOOL := $(BUILD)/onyx
 UNIT := $(BUILD)/unit_tests
 HELLO := $(BUILD)/hello
 
-.PHONY: all tests test sanitize demo clean examples
+.PHONY: all tests test sanitize demo clean examples conformance
 all: $(LIB_A) $(LIB_SO) $(TOOL) $(HELLO)
 
 $(BUILD)/obj/%.o: %.c
@@ -75,6 +76,10 @@ demo: all
 	@$(TOOL) info examples/linear_tanh/model.onnx
 	@echo "== onyx run examples/linear_tanh/model.onnx -i x=examples/linear_tanh/test_data_set_0/input_0.pb"
 	@$(TOOL) run examples/linear_tanh/model.onnx -i x=examples/linear_tanh/test_data_set_0/input_0.pb
+
+# run every ONNX conformance case; write docs/conformance.md, grow tests/conformance.txt
+conformance: all
+	@BUILD=$(BUILD) sh tools/conformance.sh
 
 # regenerate the example models with Debian's python3-torch / python3-onnx
 examples:

@@ -3,6 +3,7 @@
 
 #include "ops/op.h"
 #include "util/alloc.h"
+#include "util/fp16.h"
 
 /* Op families; each file set exports one table ending with a zeroed entry. */
 extern const ox_op_def ox_ops_elementwise[];
@@ -116,6 +117,8 @@ int64_t ox_tensor_get_int(const ox_tensor *t, size_t i) {
     case ONYX_DTYPE_INT16: return ((const int16_t *)d)[i];
     case ONYX_DTYPE_INT32: return ((const int32_t *)d)[i];
     case ONYX_DTYPE_INT64: return ((const int64_t *)d)[i];
+    case ONYX_DTYPE_INT4: return ((const int8_t *)d)[i];
+    case ONYX_DTYPE_UINT4:
     case ONYX_DTYPE_UINT8:
     case ONYX_DTYPE_BOOL: return ((const uint8_t *)d)[i];
     case ONYX_DTYPE_UINT16: return ((const uint16_t *)d)[i];
@@ -125,43 +128,30 @@ int64_t ox_tensor_get_int(const ox_tensor *t, size_t i) {
     }
 }
 
-static float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (man == 0) {
-            bits = sign;
-        } else { /* subnormal: renormalise */
-            exp = 127 - 15 + 1;
-            while (!(man & 0x400)) {
-                man <<= 1;
-                exp--;
-            }
-            bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (man << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 double ox_tensor_get_double(const ox_tensor *t, size_t i) {
     const void *d = t->data;
     switch (t->dtype) {
     case ONYX_DTYPE_FLOAT: return ((const float *)d)[i];
     case ONYX_DTYPE_DOUBLE: return ((const double *)d)[i];
-    case ONYX_DTYPE_FLOAT16: return half_to_float(((const uint16_t *)d)[i]);
-    case ONYX_DTYPE_BFLOAT16: {
-        uint32_t bits = (uint32_t)((const uint16_t *)d)[i] << 16;
-        float f;
-        memcpy(&f, &bits, 4);
-        return f;
-    }
+    case ONYX_DTYPE_FLOAT16: return ox_f16_to_f32(((const uint16_t *)d)[i]);
+    case ONYX_DTYPE_BFLOAT16: return ox_bf16_to_f32(((const uint16_t *)d)[i]);
+    case ONYX_DTYPE_FLOAT8E4M3FN:
+    case ONYX_DTYPE_FLOAT8E4M3FNUZ:
+    case ONYX_DTYPE_FLOAT8E5M2:
+    case ONYX_DTYPE_FLOAT8E5M2FNUZ: return ox_f8_to_f32(((const uint8_t *)d)[i], t->dtype);
+    case ONYX_DTYPE_FLOAT4E2M1: return ox_f4_to_f32(((const uint8_t *)d)[i]);
     case ONYX_DTYPE_UINT64: return (double)((const uint64_t *)d)[i];
-    default: return (double)ox_tensor_get_int(t, i);
+    case ONYX_DTYPE_INT8:
+    case ONYX_DTYPE_INT16:
+    case ONYX_DTYPE_INT32:
+    case ONYX_DTYPE_INT64:
+    case ONYX_DTYPE_INT4:
+    case ONYX_DTYPE_UINT4:
+    case ONYX_DTYPE_UINT8:
+    case ONYX_DTYPE_BOOL:
+    case ONYX_DTYPE_UINT16:
+    case ONYX_DTYPE_UINT32: return (double)ox_tensor_get_int(t, i);
+    default: return 0; /* strings, complex: not numbers */
     }
 }
 

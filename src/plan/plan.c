@@ -52,7 +52,10 @@ int ox_plan_matches(const ox_plan *p, const ox_tensor *inputs, const int *reques
 /* Mark the nodes the requested values depend on, stopping at constants. */
 static onyx_status mark_needed(const ox_rgraph *g, const ox_pvalue *pv, const int *requested,
                                size_t n_requested, unsigned char *needed) {
-    int *stack = ox_malloc_array(g->n_nodes + n_requested + 1, sizeof(int));
+    /* each node pushes its inputs once: the stack never holds more than this */
+    size_t cap = n_requested + 1;
+    for (size_t i = 0; i < g->n_nodes; i++) cap += g->nodes[i].n_in;
+    int *stack = ox_malloc_array(cap, sizeof(int));
     unsigned char *seen = ox_calloc(g->n_values ? g->n_values : 1, 1);
     if (!stack || !seen) {
         ox_free(stack);
