@@ -117,6 +117,8 @@ void ox_im2col_rows(void *arg, size_t r0, size_t r1);
 onyx_status ox_nn_conv_prepare(ox_op_ctx *c);
 onyx_status ox_nn_conv_infer(ox_op_ctx *c);
 onyx_status ox_nn_conv_run(ox_op_ctx *c);
+onyx_status ox_nn_qconv_infer(ox_op_ctx *c); /* ConvInteger, QLinearConv (nn_qconv.c) */
+onyx_status ox_nn_qconv_run(ox_op_ctx *c);
 onyx_status ox_nn_convtranspose_prepare(ox_op_ctx *c);
 onyx_status ox_nn_convtranspose_infer(ox_op_ctx *c);
 onyx_status ox_nn_convtranspose_run(ox_op_ctx *c);
