@@ -16,6 +16,15 @@ void ox_nn_free_state(void *state) { ox_free(state); }
 
 double ox_nn_get(const ox_tensor *t, size_t i) { return ox_tensor_get_double(t, i); }
 
+onyx_status ox_nn_prod3(const int64_t *d, size_t *out) {
+    size_t p = 1;
+    for (int i = 0; i < 3; i++)
+        if (d[i] < 0 || !ox_mul_ok(p, (size_t)d[i], &p))
+            return ox_error(ONYX_ERR_LIMIT, "spatial size overflows");
+    *out = p;
+    return ONYX_OK;
+}
+
 onyx_status ox_nn_check_spatial_rank(const ox_tensor *x, const char *what) {
     if (x->rank < 3)
         return ox_error(ONYX_ERR_INVALID_MODEL,

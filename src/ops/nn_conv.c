@@ -1,6 +1,7 @@
 /* Conv: 1-D to 3-D, groups, strides, dilations, pads / auto_pad, optional bias.
  * float32: per image and group, an im2col matrix (Cg*k rows x output positions, in
- * chunks of output rows) in the workspace times the group's filters on ox_sgemm. A 1x1 kernel with stride 1
+ * chunks of output rows) in the workspace times the group's filters on ox_sgemm.
+ * A 1x1 kernel with stride 1
  * and no padding needs no im2col: the input already is that matrix. Depthwise
  * filters (one input and one output channel per group) run as direct loops.
  * float64: direct loops. */
@@ -66,10 +67,11 @@ onyx_status ox_conv_geom_of(const ox_op_ctx *c, const ox_tensor *X, const ox_ten
     }
     OX_TRY(ox_window_resolve(&st->wa, nd, X->dims + 2, k, 0, &g->w));
     const ox_window *w = &g->w;
-    g->in_sp = (size_t)(w->in[0] * w->in[1] * w->in[2]);
-    g->out_sp = (size_t)(w->out[0] * w->out[1] * w->out[2]);
-    g->k_sp = (size_t)(w->k[0] * w->k[1] * w->k[2]);
-    g->kdim = g->Cg * g->k_sp;
+    OX_TRY(ox_nn_prod3(w->in, &g->in_sp));
+    OX_TRY(ox_nn_prod3(w->out, &g->out_sp));
+    OX_TRY(ox_nn_prod3(w->k, &g->k_sp));
+    if (!ox_mul_ok(g->Cg, g->k_sp, &g->kdim))
+        return ox_error(ONYX_ERR_LIMIT, "filter size overflows");
     g->pointwise = g->k_sp == 1;
     for (int j = 0; j < 3; j++)
         g->pointwise &= w->s[j] == 1 && w->pb[j] == 0 && w->pe[j] == 0;

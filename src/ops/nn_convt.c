@@ -112,6 +112,8 @@ static onyx_status convt_geom_of(const ox_op_ctx *c, convt_geom *g) {
         g->s[j] = a->n_strides ? a->strides[i] : 1;
         g->d[j] = a->n_dilations ? a->dilations[i] : 1;
         int64_t opad = st->n_out_pad ? st->out_pad[i] : 0;
+        if (g->in[j] > 1 && g->in[j] - 1 > (((int64_t)1 << 60) / g->s[j]))
+            return ox_error(ONYX_ERR_LIMIT, "spatial dim %d: the output size overflows", i);
         int64_t full = g->s[j] * (g->in[j] - 1) + opad + (k - 1) * g->d[j] + 1;
         if (g->in[j] == 0) full = 0;
         int same = a->auto_pad == OX_PAD_SAME_UPPER || a->auto_pad == OX_PAD_SAME_LOWER;
@@ -138,9 +140,9 @@ static onyx_status convt_geom_of(const ox_op_ctx *c, convt_geom *g) {
                                 (long long)full);
         }
     }
-    g->in_sp = (size_t)(g->in[0] * g->in[1] * g->in[2]);
-    g->out_sp = (size_t)(g->out[0] * g->out[1] * g->out[2]);
-    g->k_sp = (size_t)(g->k[0] * g->k[1] * g->k[2]);
+    OX_TRY(ox_nn_prod3(g->in, &g->in_sp));
+    OX_TRY(ox_nn_prod3(g->out, &g->out_sp));
+    OX_TRY(ox_nn_prod3(g->k, &g->k_sp));
     return ONYX_OK;
 }
 

@@ -54,7 +54,8 @@ typedef struct mm_shape {
     size_t M, N, K;
     int nb;                     /* broadcast batch rank */
     int64_t batch[OX_MAX_RANK]; /* broadcast batch dims */
-    size_t a_bs[OX_MAX_RANK], b_bs[OX_MAX_RANK]; /* element strides per batch dim, 0 when broadcast */
+    /* element strides per batch dim, 0 where the dim is broadcast */
+    size_t a_bs[OX_MAX_RANK], b_bs[OX_MAX_RANK];
     size_t n_batch;
     int a_vec, b_vec;           /* A or B was 1-D */
 } mm_shape;
@@ -524,14 +525,18 @@ onyx_status ox_nn_qlinearmatmul_infer(ox_op_ctx *c) {
     return q_shape_out(c, A, B, yzp->dtype);
 }
 
+static float round16(int32_t t, float v) {
+    return t == ONYX_DTYPE_FLOAT16 ? ox_f16_to_f32(ox_f32_to_f16(v))
+                                   : ox_bf16_to_f32(ox_f32_to_bf16(v));
+}
+
 /* a * b / y in the scales' type: float32 arithmetic, rounded after each step for
  * the 16-bit types as the reference computes them. */
 static double scale_factor(int32_t t, double a, double b, double y) {
     if (t == ONYX_DTYPE_FLOAT) return (double)((float)a * (float)b / (float)y);
     float ab = (float)a * (float)b;
-    ab = t == ONYX_DTYPE_FLOAT16 ? ox_f16_to_f32(ox_f32_to_f16(ab)) : ox_bf16_to_f32(ox_f32_to_bf16(ab));
-    float r = ab / (float)y;
-    return t == ONYX_DTYPE_FLOAT16 ? ox_f16_to_f32(ox_f32_to_f16(r)) : ox_bf16_to_f32(ox_f32_to_bf16(r));
+    ab = round16(t, ab);
+    return round16(t, ab / (float)y);
 }
 
 /* Round half to even, add the zero point, saturate to the 8-bit type. */

@@ -166,7 +166,8 @@ onyx_status ox_nn_batchnorm_run(ox_op_ctx *c) {
         b[k] = get(B, k) - m * a[k];
     }
     bn_task t = {.g = &g, .X = X, .Y = c->out[0], .a = a, .b = b};
-    ox_parallel_for(c->pool, g.N * g.C, 1 + 16384 / (g.sp + 1), bn_planes, &t);
+    if (ox_tensor_count(X))
+        ox_parallel_for(c->pool, g.N * g.C, 1 + 16384 / (g.sp + 1), bn_planes, &t);
     ox_free(ab);
     return ONYX_OK;
 }
@@ -293,6 +294,7 @@ static void run_groups(ox_op_ctx *c, size_t groups, int per_group_params, double
 
 onyx_status ox_nn_instancenorm_run(ox_op_ctx *c) {
     if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_instancenorm_run);
+    if (!ox_tensor_count(c->in[0])) return ONYX_OK;
     const eps_state *st = c->state;
     const ox_tensor *X = c->in[0];
     run_groups(c, (size_t)X->dims[1], 0, st->epsilon);
@@ -336,6 +338,7 @@ onyx_status ox_nn_groupnorm_infer(ox_op_ctx *c) {
 
 onyx_status ox_nn_groupnorm_run(ox_op_ctx *c) {
     if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_groupnorm_run);
+    if (!ox_tensor_count(c->in[0])) return ONYX_OK;
     const eps_state *st = c->state;
     run_groups(c, (size_t)st->groups, c->opset < 21, st->epsilon);
     return ONYX_OK;
@@ -456,8 +459,8 @@ static void ln_rows(void *arg, size_t r0, size_t r1) {
         for (size_t i = 0; i < t->inner; i++) {
             size_t xi = base + i;
             double s = get(t->scale, t->direct_scale ? i : bcast_offset(t->scale, t->X, xi));
-            double b = !t->bias ? 0.0
-                                : get(t->bias, t->direct_bias ? i : bcast_offset(t->bias, t->X, xi));
+            double b = 0.0;
+            if (t->bias) b = get(t->bias, t->direct_bias ? i : bcast_offset(t->bias, t->X, xi));
             put(t->Y, xi, (get(t->X, xi) - mean) * inv * s + b);
         }
     }
@@ -478,6 +481,7 @@ static int row_indexed(const ox_tensor *t, const ox_tensor *X, int axis) {
 
 onyx_status ox_nn_layernorm_run(ox_op_ctx *c) {
     if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_layernorm_run);
+    if (!ox_tensor_count(c->in[0])) return ONYX_OK;
     const eps_state *st = c->state;
     int rms = strcmp(c->node->op_type, "RMSNormalization") == 0;
     const ox_tensor *X = c->in[0];
@@ -513,7 +517,8 @@ onyx_status ox_nn_lrn_prepare(ox_op_ctx *c) {
     st->alpha = ox_attr_float(c, "alpha", 1e-4f);
     st->beta = ox_attr_float(c, "beta", 0.75f);
     st->bias = ox_attr_float(c, "bias", 1.0f);
-    if (!ox_attr_get(c, "size")) return ox_error(ONYX_ERR_INVALID_MODEL, "attribute size is required");
+    if (!ox_attr_get(c, "size"))
+        return ox_error(ONYX_ERR_INVALID_MODEL, "attribute size is required");
     st->size = ox_attr_int(c, "size", 1);
     OX_TRY(ox_op_status(c));
     if (st->size < 1)
@@ -540,7 +545,8 @@ typedef struct lrn_task {
 /* Planes p = n*C + ch in [p0, p1). */
 static void lrn_planes(void *arg, size_t p0, size_t p1) {
     const lrn_task *t = arg;
-    int64_t lo_off = (t->st->size - 1) / 2, hi_off = t->st->size / 2; /* floor, ceil of (size-1)/2 */
+    /* floor and ceil of (size - 1) / 2 */
+    int64_t lo_off = (t->st->size - 1) / 2, hi_off = t->st->size / 2;
     double scale = (double)t->st->alpha / (double)t->st->size;
     for (size_t p = p0; p < p1; p++) {
         size_t n = p / t->C;
@@ -562,6 +568,7 @@ static void lrn_planes(void *arg, size_t p0, size_t p1) {
 
 onyx_status ox_nn_lrn_run(ox_op_ctx *c) {
     if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_lrn_run);
+    if (!ox_tensor_count(c->in[0])) return ONYX_OK;
     const ox_tensor *X = c->in[0];
     lrn_task t = {.st = c->state, .X = X, .Y = c->out[0], .C = (size_t)X->dims[1]};
     t.sp = ox_shape_count(X->rank - 2, X->dims + 2);
@@ -603,6 +610,7 @@ onyx_status ox_nn_lpnorm_infer(ox_op_ctx *c) {
 
 onyx_status ox_nn_lpnorm_run(ox_op_ctx *c) {
     if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_lpnorm_run);
+    if (!ox_tensor_count(c->in[0])) return ONYX_OK;
     const lpn_state *st = c->state;
     const ox_tensor *X = c->in[0];
     int32_t axis;
@@ -658,7 +666,8 @@ static onyx_status mvn_mask(const mvn_state *st, int32_t rank, int *reduced) {
         int32_t a;
         OX_TRY(ox_norm_axis(st->axes[i], rank, &a));
         if (reduced[a])
-            return ox_error(ONYX_ERR_INVALID_MODEL, "axis %lld is repeated", (long long)st->axes[i]);
+            return ox_error(ONYX_ERR_INVALID_MODEL, "axis %lld is repeated",
+                            (long long)st->axes[i]);
         reduced[a] = 1;
     }
     return ONYX_OK;

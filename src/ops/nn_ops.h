@@ -54,6 +54,9 @@ static inline void ox_window_krange(const ox_window *w, int j, int64_t o, int64_
     }
 }
 
+/* Product of three non-negative dims, overflow-checked (ONYX_ERR_LIMIT). */
+onyx_status ox_nn_prod3(const int64_t *d, size_t *out);
+
 /* Check that X has rank 2 + nd for nd in 1..3 and say so by name. */
 onyx_status ox_nn_check_spatial_rank(const ox_tensor *x, const char *what);
 

@@ -240,8 +240,8 @@ onyx_status ox_nn_pool_run(ox_op_ctx *c) {
     size_t planes = (size_t)X->dims[0] * (size_t)X->dims[1];
     pool_task t = {.st = st, .w = &w, .X = X->data, .Y = c->out[0]->data,
                    .I = ox_has_output(c, 1) ? c->out[1]->data : NULL};
-    t.in_sp = (size_t)(w.in[0] * w.in[1] * w.in[2]);
-    t.out_sp = (size_t)(w.out[0] * w.out[1] * w.out[2]);
+    OX_TRY(ox_nn_prod3(w.in, &t.in_sp));
+    OX_TRY(ox_nn_prod3(w.out, &t.out_sp));
     if (!planes || !t.out_sp) return ONYX_OK;
     ox_task_fn fn = NULL;
     int idx = t.I != NULL;
@@ -266,7 +266,8 @@ onyx_status ox_nn_pool_run(ox_op_ctx *c) {
     int64_t *kr = ox_malloc_array(2 * n_kr, sizeof(int64_t));
     if (!kr) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     for (int j = 0, k = 0; j < 3; j++)
-        for (int64_t o = 0; o < w.out[j]; o++, k++) ox_window_krange(&w, j, o, &kr[2 * k], &kr[2 * k + 1]);
+        for (int64_t o = 0; o < w.out[j]; o++, k++)
+            ox_window_krange(&w, j, o, &kr[2 * k], &kr[2 * k + 1]);
     t.kr = kr;
     size_t grain = 1 + 4096 / (t.out_sp * (size_t)(w.k[0] * w.k[1] * w.k[2]) + 1);
     ox_parallel_for(c->pool, planes, grain, fn, &t);
@@ -356,6 +357,7 @@ onyx_status ox_nn_global_run(ox_op_ctx *c) {
     if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_global_run);
     const ox_tensor *X = c->in[0];
     size_t planes = (size_t)X->dims[0] * (size_t)X->dims[1];
+    if (!ox_tensor_count(c->out[0])) return ONYX_OK;
     global_task t = {.st = c->state, .X = X, .Y = c->out[0]};
     t.sp = ox_shape_count(X->rank - 2, X->dims + 2);
     ox_parallel_for(c->pool, planes, 1 + 16384 / (t.sp + 1), global_planes, &t);
@@ -395,7 +397,8 @@ static onyx_status unpool_inferred(const ox_op_ctx *c, int64_t *dims) {
             return ox_error(ONYX_ERR_LIMIT, "spatial dim %d is too large", i);
         dims[2 + i] = X->dims[2 + i] == 0 ? 0 : (X->dims[2 + i] - 1) * s + a->kernel[i] - p;
         if (dims[2 + i] < 0)
-            return ox_error(ONYX_ERR_INVALID_MODEL, "pads exceed the unpooled size along dim %d", i);
+            return ox_error(ONYX_ERR_INVALID_MODEL, "pads exceed the unpooled size along dim %d",
+                            i);
     }
     return ONYX_OK;
 }
