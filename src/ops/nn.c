@@ -16,6 +16,16 @@ void ox_nn_free_state(void *state) { ox_free(state); }
 
 double ox_nn_get(const ox_tensor *t, size_t i) { return ox_tensor_get_double(t, i); }
 
+onyx_status ox_nn_need(const ox_op_ctx *c, size_t n_in) {
+    for (size_t i = 0; i < n_in; i++)
+        if (!ox_has_input(c, i))
+            return ox_error(ONYX_ERR_INVALID_MODEL, "%s needs at least %zu inputs (input %zu is "
+                            "missing)", c->node->op_type, n_in, i);
+    if (!ox_has_output(c, 0))
+        return ox_error(ONYX_ERR_INVALID_MODEL, "%s needs its first output", c->node->op_type);
+    return ONYX_OK;
+}
+
 onyx_status ox_nn_prod3(const int64_t *d, size_t *out) {
     size_t p = 1;
     for (int i = 0; i < 3; i++)

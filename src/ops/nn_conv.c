@@ -86,6 +86,7 @@ onyx_status ox_conv_geom_of(const ox_op_ctx *c, const ox_tensor *X, const ox_ten
 }
 
 onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "Conv needs inputs X and W");
     const ox_tensor *X = c->in[0];

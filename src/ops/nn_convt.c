@@ -147,6 +147,7 @@ static onyx_status convt_geom_of(const ox_op_ctx *c, convt_geom *g) {
 }
 
 onyx_status ox_nn_convtranspose_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "ConvTranspose needs inputs X and W");
     const ox_tensor *X = c->in[0];

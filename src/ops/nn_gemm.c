@@ -96,6 +96,7 @@ static onyx_status mm_shape_of(const ox_tensor *A, const ox_tensor *B, mm_shape 
 }
 
 onyx_status ox_nn_matmul_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     const ox_tensor *A = c->in[0], *B = c->in[1];
     if (!A || !B) return ox_error(ONYX_ERR_INVALID_MODEL, "MatMul needs inputs A and B");
     if (A->dtype != B->dtype)
@@ -265,6 +266,7 @@ static onyx_status gemm_dims_of(const ox_op_ctx *c, const gemm_state *st, gemm_d
 }
 
 onyx_status ox_nn_gemm_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     const gemm_state *st = c->state;
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "Gemm needs inputs A and B");
@@ -482,6 +484,7 @@ static onyx_status q_shape_out(ox_op_ctx *c, const ox_tensor *A, const ox_tensor
 }
 
 onyx_status ox_nn_matmulinteger_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "inputs A and B are required");
     const ox_tensor *A = c->in[0], *B = c->in[1];
@@ -503,6 +506,7 @@ onyx_status ox_nn_matmulinteger_run(ox_op_ctx *c) {
 }
 
 onyx_status ox_nn_qlinearmatmul_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 8));
     for (size_t i = 0; i < 8; i++)
         if (!ox_has_input(c, i))
             return ox_error(ONYX_ERR_INVALID_MODEL, "QLinearMatMul needs 8 inputs (input %zu is "

@@ -71,6 +71,7 @@ static onyx_status bn_geom_of(const ox_op_ctx *c, bn_geom *g) {
 }
 
 onyx_status ox_nn_batchnorm_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 5));
     const bn_state *st = c->state;
     if (c->n_in < 5)
         return ox_error(ONYX_ERR_INVALID_MODEL, "needs 5 inputs (X, scale, B, mean, var)");
@@ -239,6 +240,7 @@ static onyx_status check_nc_params(const ox_op_ctx *c, size_t first, size_t coun
 }
 
 onyx_status ox_nn_instancenorm_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 3));
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input is required");
     const ox_tensor *X = c->in[0];
     OX_TRY(check_nc_params(c, 1, 2, X->rank >= 2 ? (size_t)X->dims[1] : 0));
@@ -320,6 +322,7 @@ onyx_status ox_nn_groupnorm_prepare(ox_op_ctx *c) {
 }
 
 onyx_status ox_nn_groupnorm_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 3));
     const eps_state *st = c->state;
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input X is required");
     const ox_tensor *X = c->in[0];
@@ -372,6 +375,7 @@ static int bcasts_to(const ox_tensor *t, const ox_tensor *X) {
 }
 
 onyx_status ox_nn_layernorm_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     const eps_state *st = c->state;
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "inputs X and Scale are required");
@@ -528,6 +532,7 @@ onyx_status ox_nn_lrn_prepare(ox_op_ctx *c) {
 }
 
 onyx_status ox_nn_lrn_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 1));
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input X is required");
     const ox_tensor *X = c->in[0];
     OX_TRY(check_nc_params(c, 1, 0, 0));
@@ -596,6 +601,7 @@ onyx_status ox_nn_lpnorm_prepare(ox_op_ctx *c) {
 }
 
 onyx_status ox_nn_lpnorm_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 1));
     const lpn_state *st = c->state;
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input is required");
     const ox_tensor *X = c->in[0];
@@ -674,6 +680,7 @@ static onyx_status mvn_mask(const mvn_state *st, int32_t rank, int *reduced) {
 }
 
 onyx_status ox_nn_mvn_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 1));
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input X is required");
     const ox_tensor *X = c->in[0];
     if (!is_f(X->dtype))

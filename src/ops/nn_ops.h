@@ -54,6 +54,9 @@ static inline void ox_window_krange(const ox_window *w, int j, int64_t o, int64_
     }
 }
 
+/* infer's first check: inputs 0 .. n_in-1 and output 0 are present. */
+onyx_status ox_nn_need(const ox_op_ctx *c, size_t n_in);
+
 /* Product of three non-negative dims, overflow-checked (ONYX_ERR_LIMIT). */
 onyx_status ox_nn_prod3(const int64_t *d, size_t *out);
 

@@ -73,6 +73,7 @@ static onyx_status pool_geom(const ox_op_ctx *c, ox_window *w) {
 }
 
 onyx_status ox_nn_pool_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 1));
     const pool_state *st = c->state;
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input X is required");
     const ox_tensor *X = c->in[0];
@@ -295,6 +296,7 @@ onyx_status ox_nn_global_prepare(ox_op_ctx *c) {
 }
 
 onyx_status ox_nn_global_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 1));
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input X is required");
     const ox_tensor *X = c->in[0];
     if (!ox_nn_is_floatlike(X->dtype))
@@ -404,6 +406,7 @@ static onyx_status unpool_inferred(const ox_op_ctx *c, int64_t *dims) {
 }
 
 onyx_status ox_nn_maxunpool_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "inputs X and I are required");
     const ox_tensor *X = c->in[0], *I = c->in[1];

@@ -85,6 +85,7 @@ static onyx_status check_params(const qconv_io *io, size_t M) {
 }
 
 onyx_status ox_nn_qconv_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     qconv_io io;
     OX_TRY(qconv_io_of(c, &io));
     ox_conv_geom g;
