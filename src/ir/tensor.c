@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/status.h"
 
 size_t ox_dtype_size(int32_t t) {
     switch (t) {
@@ -61,6 +62,8 @@ const char *ox_dtype_name(int32_t t) {
     case ONYX_DTYPE_UINT4: return "uint4";
     case ONYX_DTYPE_INT4: return "int4";
     case ONYX_DTYPE_FLOAT4E2M1: return "float4e2m1";
+    case OX_DTYPE_SEQUENCE: return "sequence";
+    case OX_DTYPE_NONE: return "none";
     default: return "unknown";
     }
 }
@@ -148,6 +151,14 @@ const char *ox_tensor_describe(const ox_tensor *t, char *buf, size_t cap) {
 
 void ox_tensor_free_data(ox_tensor *t) {
     if (!t->data) return;
+    if (t->dtype == OX_DTYPE_SEQUENCE) {
+        ox_sequence *s = t->data;
+        for (size_t i = 0; i < s->n; i++) ox_tensor_free_data(&s->items[i]);
+        ox_free(s->items);
+        ox_free(s);
+        t->data = NULL;
+        return;
+    }
     if (t->dtype == ONYX_DTYPE_STRING) {
         ox_string *s = t->data;
         size_t n = ox_tensor_count(t);
@@ -164,5 +175,76 @@ onyx_status ox_tensor_alloc_data(ox_tensor *t) {
     t->data = ox_malloc_aligned(bytes);
     if (!t->data) return ONYX_ERR_OUT_OF_MEMORY;
     memset(t->data, 0, bytes);
+    return ONYX_OK;
+}
+
+onyx_status ox_sequence_init(ox_tensor *out, int32_t elem_dtype) {
+    memset(out, 0, sizeof *out);
+    ox_sequence *s = ox_calloc(1, sizeof *s);
+    if (!s) return ONYX_ERR_OUT_OF_MEMORY;
+    s->elem_dtype = elem_dtype;
+    out->dtype = OX_DTYPE_SEQUENCE;
+    out->data = s;
+    return ONYX_OK;
+}
+
+onyx_status ox_sequence_insert(ox_sequence *s, size_t pos, ox_tensor *item) {
+    if (pos > s->n) return ONYX_ERR_INVALID_ARGUMENT;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 4;
+        ox_tensor *items = ox_realloc(s->items, cap * sizeof *items);
+        if (!items) return ONYX_ERR_OUT_OF_MEMORY;
+        s->items = items;
+        s->cap = cap;
+    }
+    memmove(&s->items[pos + 1], &s->items[pos], (s->n - pos) * sizeof *s->items);
+    s->items[pos] = *item;
+    s->n++;
+    if (s->elem_dtype == ONYX_DTYPE_UNDEFINED) s->elem_dtype = item->dtype;
+    item->data = NULL;
+    return ONYX_OK;
+}
+
+onyx_status ox_value_copy(const ox_tensor *src, ox_tensor *dst) {
+    if (src->dtype == OX_DTYPE_NONE) {
+        *dst = *src;
+        dst->data = NULL;
+        return ONYX_OK;
+    }
+    if (src->dtype == OX_DTYPE_SEQUENCE) {
+        const ox_sequence *a = src->data;
+        OX_TRY(ox_sequence_init(dst, a->elem_dtype));
+        for (size_t i = 0; i < a->n; i++) {
+            ox_tensor item;
+            onyx_status st = ox_value_copy(&a->items[i], &item);
+            if (st == ONYX_OK) st = ox_sequence_insert(dst->data, i, &item);
+            if (st != ONYX_OK) {
+                ox_tensor_free_data(&item);
+                ox_tensor_free_data(dst);
+                return st;
+            }
+        }
+        return ONYX_OK;
+    }
+    *dst = *src;
+    dst->data = NULL;
+    OX_TRY(ox_tensor_alloc_data(dst));
+    size_t n = ox_tensor_count(src);
+    if (src->dtype == ONYX_DTYPE_STRING) {
+        const ox_string *a = src->data;
+        ox_string *b = dst->data;
+        for (size_t i = 0; i < n; i++) {
+            b[i].len = a[i].len;
+            b[i].data = ox_malloc(a[i].len + 1);
+            if (!b[i].data) {
+                ox_tensor_free_data(dst);
+                return ONYX_ERR_OUT_OF_MEMORY;
+            }
+            if (a[i].len) memcpy(b[i].data, a[i].data, a[i].len);
+            b[i].data[a[i].len] = 0;
+        }
+    } else if (n) {
+        memcpy(dst->data, src->data, ox_tensor_nbytes(src));
+    }
     return ONYX_OK;
 }

@@ -25,6 +25,27 @@ typedef struct ox_tensor {
     void *data;
 } ox_tensor;
 
+/* Values that are not tensors travel in the same slot with a pseudo dtype:
+ *   OX_DTYPE_SEQUENCE  rank 0; data points to an ox_sequence that owns its items;
+ *   OX_DTYPE_NONE      an optional with no value; data is NULL.
+ * An optional that holds a value is simply that value. Ops producing these set
+ * OX_OP_ALLOC_IN_RUN (their size is known only when they run). */
+#define OX_DTYPE_SEQUENCE 1001
+#define OX_DTYPE_NONE 1002
+
+typedef struct ox_sequence {
+    int32_t elem_dtype; /* element dtype, or ONYX_DTYPE_UNDEFINED while unknown */
+    size_t n, cap;
+    ox_tensor *items;   /* n tensors, each owning its data (ox_malloc_aligned) */
+} ox_sequence;
+
+/* Make *out an empty sequence (allocates the ox_sequence). */
+onyx_status ox_sequence_init(ox_tensor *out, int32_t elem_dtype);
+/* Insert item at position pos (0..n), taking ownership of item's data. */
+onyx_status ox_sequence_insert(ox_sequence *s, size_t pos, ox_tensor *item);
+/* A deep copy of a tensor, sequence or none into dst (strings and items copied). */
+onyx_status ox_value_copy(const ox_tensor *src, ox_tensor *dst);
+
 /* Bytes one element occupies in an ox_tensor (1 for the 4-bit types, sizeof(ox_string)
  * for STRING, 0 for UNDEFINED or an unknown value). */
 size_t ox_dtype_size(int32_t dtype);
@@ -54,7 +75,8 @@ const char *ox_tensor_describe(const ox_tensor *t, char *buf, size_t cap);
 const char *ox_shape_describe(int32_t rank, const int64_t *dims, char *buf, size_t cap);
 
 /* Free t->data allocated with ox_malloc_aligned (for STRING tensors, each string's
- * data was ox_malloc'ed and is freed too); t->data becomes NULL. */
+ * data was ox_malloc'ed and is freed too; a SEQUENCE frees its items and itself);
+ * t->data becomes NULL. */
 void ox_tensor_free_data(ox_tensor *t);
 /* Allocate t->data (ox_malloc_aligned, zero-filled) for t's dtype and shape. */
 onyx_status ox_tensor_alloc_data(ox_tensor *t);

@@ -218,7 +218,10 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
             if (!pv[v].is_const) all_const = 0;
         }
         for (size_t k = 0; k < gn->n_out; k++) out_ptrs[k] = gn->out[k] >= 0 ? &pv[gn->out[k]].t : NULL;
-        if (!all_known) {
+        /* outputs sized only by running (sequences, NonZero) are planned
+         * dynamically unless their inputs are constants and they fold now */
+        int alloc_in_run = (gn->def->flags & OX_OP_ALLOC_IN_RUN) != 0;
+        if (!all_known || (alloc_in_run && !all_const)) {
             p->is_static = 0;
             continue;
         }
@@ -235,7 +238,7 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
             s = ox_node_fail(gn, s);
             goto fail;
         }
-        for (size_t k = 0; k < gn->n_out; k++) {
+        for (size_t k = 0; k < gn->n_out && !alloc_in_run; k++) {
             if (gn->out[k] < 0) continue;
             size_t count, bytes;
             ox_tensor *t = &pv[gn->out[k]].t;
@@ -255,6 +258,8 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
                 s = ox_node_fail(gn, s);
                 goto fail;
             }
+            for (size_t k = 0; k < gn->n_out; k++)
+                if (gn->out[k] >= 0) pv[gn->out[k]].known = 1;
         }
     }
 
