@@ -191,8 +191,8 @@ onyx_status ox_topk_infer(ox_op_ctx *c) {
     dims[a] = k;
     if (ox_has_output(c, 0)) ox_set_shape(c->out[0], x->dtype, x->rank, dims);
     if (ox_has_output(c, 1)) ox_set_shape(c->out[1], ONYX_DTYPE_INT64, x->rank, dims);
-    /* one line's (key, index) pairs and the merge buffer */
-    if (!ox_mul_ok((size_t)x->dims[a], 32, &c->workspace_bytes))
+    /* the heap of the k best (key, index) pairs of one line */
+    if (!ox_mul_ok((size_t)k, 16, &c->workspace_bytes))
         return ox_error(ONYX_ERR_LIMIT, "input 'X' is too large");
     return ONYX_OK;
 }
@@ -215,20 +215,34 @@ static uint64_t order_key(const ox_tensor *x, size_t i) {
     return (b >> 63) ? ~b : b | 0x8000000000000000ull;
 }
 
-/* Stable merge sort of a[0..n) by key (descending when desc), using tmp. */
-static void kv_sort(kv *a, kv *tmp, size_t n, int desc) {
-    for (size_t width = 1; width < n; width *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * width) {
-            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
-            size_t i = lo, j = mid, o = lo;
-            while (i < mid && j < hi) {
-                int take_right = desc ? a[j].key > a[i].key : a[j].key < a[i].key;
-                tmp[o++] = take_right ? a[j++] : a[i++];
-            }
-            while (i < mid) tmp[o++] = a[i++];
-            while (j < hi) tmp[o++] = a[j++];
-        }
-        memcpy(a, tmp, n * sizeof *a);
+/* The output order: larger (or smaller) keys first, equal keys by lower index. */
+static inline int kv_before(kv a, kv b, int largest) {
+    if (a.key != b.key) return largest ? a.key > b.key : a.key < b.key;
+    return a.idx < b.idx;
+}
+
+/* A binary heap whose root is the pair that comes last in the output order. */
+static void heap_down(kv *h, size_t n, size_t i, int largest) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && kv_before(h[w], h[l], largest)) w = l;
+        if (r < n && kv_before(h[w], h[r], largest)) w = r;
+        if (w == i) return;
+        kv t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+static void heap_up(kv *h, size_t i, int largest) {
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!kv_before(h[p], h[i], largest)) return;
+        kv t = h[i];
+        h[i] = h[p];
+        h[p] = t;
+        i = p;
     }
 }
 
@@ -241,25 +255,35 @@ onyx_status ox_topk_run(ox_op_ctx *c) {
     size_t outer = ox_red_span(x->dims, 0, a), n = (size_t)x->dims[a];
     size_t inner = ox_red_span(x->dims, a + 1, x->rank), es = ox_dtype_size(x->dtype);
     if (outer * inner == 0 || k == 0) return ONYX_OK;
-    if (c->workspace_bytes < n * 2 * sizeof(kv))
+    if (c->workspace_bytes < (size_t)k * sizeof(kv))
         return ox_error(ONYX_ERR_RUNTIME, "workspace is smaller than the shapes need");
-    kv *line = c->workspace, *tmp = line + n;
+    kv *heap = c->workspace;
     char *vals = ox_has_output(c, 0) ? c->out[0]->data : NULL;
     int64_t *idxs = ox_has_output(c, 1) ? c->out[1]->data : NULL;
     const char *xd = x->data;
     size_t kk = (size_t)k;
+    const int lg = s->largest;
+    /* Selection in O(n log k): most values lose one comparison against the root. */
     for (size_t o = 0; o < outer; o++)
         for (size_t i = 0; i < inner; i++) {
+            size_t size = 0;
             for (size_t j = 0; j < n; j++) {
-                line[j].key = order_key(x, (o * n + j) * inner + i);
-                line[j].idx = (int64_t)j;
+                kv e = {order_key(x, (o * n + j) * inner + i), (int64_t)j};
+                if (size < kk) {
+                    heap[size] = e;
+                    heap_up(heap, size++, lg);
+                } else if (kv_before(e, heap[0], lg)) {
+                    heap[0] = e;
+                    heap_down(heap, kk, 0, lg);
+                }
             }
-            kv_sort(line, tmp, n, s->largest);
-            for (size_t j = 0; j < kk; j++) {
-                size_t dst = (o * kk + j) * inner + i;
-                if (vals)
-                    memcpy(vals + dst * es, xd + ((o * n + (size_t)line[j].idx) * inner + i) * es, es);
-                if (idxs) idxs[dst] = line[j].idx;
+            for (size_t pos = kk; pos-- > 0;) { /* the root is the last in order */
+                size_t dst = (o * kk + pos) * inner + i;
+                int64_t src = heap[0].idx;
+                if (vals) memcpy(vals + dst * es, xd + ((o * n + (size_t)src) * inner + i) * es, es);
+                if (idxs) idxs[dst] = src;
+                heap[0] = heap[--size];
+                heap_down(heap, size, 0, lg);
             }
         }
     return ONYX_OK;
