@@ -141,7 +141,7 @@ static int declared_static_inputs(const onyx_session *s, ox_tensor *shapes) {
 }
 
 static onyx_status get_plan(onyx_session *s, const ox_tensor *inputs, const int *requested,
-                            size_t n_requested, ox_plan **out);
+                            size_t n_requested, ox_plan **out, int *temporary);
 
 /* A session for graph g of model m (g: the main graph or a function's). */
 static onyx_status session_create(const ox_model *m, const ox_graph *g_src, const ox_function *f,
@@ -188,7 +188,7 @@ static onyx_status session_create(const ox_model *m, const ox_graph *g_src, cons
         goto fail;
     }
     if (declared_static_inputs(s, shapes))
-        st = get_plan(s, shapes, g->outputs, g->n_outputs, &s->default_plan);
+        st = get_plan(s, shapes, g->outputs, g->n_outputs, &s->default_plan, NULL);
     ox_free(shapes);
     if (st) goto fail;
     *out = s;
@@ -228,9 +228,14 @@ onyx_status ox_session_create_sub(const onyx_session *parent, const ox_graph *bo
 
 /* ---- running ------------------------------------------------------------- */
 
+/* Plans kept per session; past this (shapes that change every run, as in a loop
+ * body that grows a tensor) plans are built for one run and dropped. */
+#define OX_MAX_CACHED_PLANS 32
+
 static onyx_status get_plan(onyx_session *s, const ox_tensor *inputs, const int *requested,
-                            size_t n_requested, ox_plan **out) {
+                            size_t n_requested, ox_plan **out, int *temporary) {
     onyx_status st = ONYX_OK;
+    if (temporary) *temporary = 0;
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < s->n_plans; i++)
         if (ox_plan_matches(s->plans[i], inputs, requested, n_requested)) {
@@ -238,6 +243,11 @@ static onyx_status get_plan(onyx_session *s, const ox_tensor *inputs, const int 
             pthread_mutex_unlock(&s->mu);
             return ONYX_OK;
         }
+    if (s->n_plans >= OX_MAX_CACHED_PLANS && temporary) {
+        pthread_mutex_unlock(&s->mu);
+        *temporary = 1;
+        return ox_plan_build(s->graph, s->node_state, inputs, requested, n_requested, s->pool, out);
+    }
     if (s->n_plans == s->cap_plans) {
         size_t cap = s->cap_plans ? s->cap_plans * 2 : 4;
         ox_plan **np = ox_realloc(s->plans, cap * sizeof *np);
@@ -337,9 +347,13 @@ onyx_status ox_session_run_values(onyx_session *s, const ox_tensor *inputs, cons
     ox_plan_state *stt = NULL;
     unsigned char *owned = NULL;
     size_t n_done = 0;
-    onyx_status st = get_plan(s, inputs, requested, n_requested, &p);
+    int temporary = 0;
+    onyx_status st = get_plan(s, inputs, requested, n_requested, &p, &temporary);
     if (st) return st;
-    if ((st = ox_plan_state_get(p, &stt))) return st;
+    if ((st = ox_plan_state_get(p, &stt))) {
+        if (temporary) ox_plan_free(p);
+        return st;
+    }
     const ox_rgraph *g = s->graph;
     for (size_t i = 0; i < g->n_inputs; i++) stt->vals[g->inputs[i]].data = inputs[i].data;
     if (!p->is_static) {
@@ -363,6 +377,7 @@ done:
         ox_free(owned);
     }
     ox_plan_state_put(p, stt);
+    if (temporary) ox_plan_free(p);
     return st;
 }
 
