@@ -141,6 +141,18 @@ void onyx_session_options_init(onyx_session_options *o);
 onyx_status onyx_session_create(const onyx_model *m, const onyx_session_options *opts,
                                 onyx_session **out);
 
+/* Make a session that runs one model-local function (FunctionProto) by itself,
+ * found by domain ("" or NULL for the default domain) and name. Its inputs and
+ * outputs are the function's formal ones (their types come from the tensors given
+ * at run time). attributes: n_attributes texts "name=value" giving the function's
+ * attributes (a number, a comma-separated list of numbers, or a string; read as the
+ * type the function's body uses it as); attributes not given take the function's
+ * defaults. Calls to other functions inside it are expanded. On success *out is
+ * owned by the caller. */
+onyx_status onyx_session_create_function(const onyx_model *m, const char *domain, const char *name,
+                                         const char *const *attributes, size_t n_attributes,
+                                         const onyx_session_options *opts, onyx_session **out);
+
 /* Free a session (NULL is allowed). */
 void onyx_session_free(onyx_session *s);
 

@@ -5,7 +5,7 @@
 # tests/conformance.txt (read in place from $ONYX_ONNX_TESTS, default ../shared/onnx-tests,
 # skipped with a notice when absent); command-line checks (tests/cli/*.sh).
 BUILD=${BUILD:-build}
-ONYX=$BUILD/onyx
+ONYX=$(cd "$BUILD" && pwd)/onyx
 ONNX_TESTS=${ONYX_ONNX_TESTS:-../shared/onnx-tests}
 export BUILD ONYX ONNX_TESTS
 passed=0
@@ -36,7 +36,7 @@ count "$tmp/unit"
 echo "== onyx test examples"
 cases=$(sed -e 's/#.*//' -e '/^ *$/d' tests/examples.txt)
 # shellcheck disable=SC2086
-(cd examples && "../$ONYX" test $cases) >"$tmp/ex" 2>&1
+(cd examples && "$ONYX" test $cases) >"$tmp/ex" 2>&1
 grep -vE '^PASS' "$tmp/ex"
 count "$tmp/ex"
 

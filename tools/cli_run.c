@@ -1,4 +1,5 @@
-/* onyx run MODEL [-i NAME=FILE]... [-o NAME]... [--outdir DIR] [--threads N] [--trace]
+/* onyx run MODEL [--function [DOMAIN:]NAME] [-i NAME=FILE]... [-o NAME]... [--outdir DIR]
+ *          [--threads N] [--trace]
  * Inputs come from .npy files or .pb files (a TensorProto, or a SequenceProto /
  * OptionalProto for inputs declared as sequences / optionals). Outputs are printed
  * one per line; a sequence prints one line per item ("NAME: sequence of N: [i]
@@ -58,13 +59,14 @@ static onyx_status write_value(const char *dir, const char *value_name, const ox
 }
 
 int cli_run(int argc, char **argv) {
-    const char *model_path = NULL, *outdir = NULL;
-    const char *in_names[MAX_ARGS], *in_files[MAX_ARGS], *out_names[MAX_ARGS];
-    size_t n_in = 0, n_out = 0;
+    const char *model_path = NULL, *outdir = NULL, *function = NULL;
+    const char *in_names[MAX_ARGS], *in_files[MAX_ARGS], *out_names[MAX_ARGS], *attrs[MAX_ARGS];
+    size_t n_in = 0, n_out = 0, n_attrs = 0;
     int threads = 1, trace = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-i") || !strcmp(a, "-o") || !strcmp(a, "--outdir") || !strcmp(a, "--threads")) {
+        if (!strcmp(a, "-i") || !strcmp(a, "-o") || !strcmp(a, "--outdir") || !strcmp(a, "--threads") ||
+            !strcmp(a, "--function") || !strcmp(a, "--attr")) {
             if (i + 1 >= argc) return cli_fail("%s needs a value", a);
             const char *v = argv[++i];
             if (!strcmp(a, "-i")) {
@@ -78,6 +80,11 @@ int cli_run(int argc, char **argv) {
                 out_names[n_out++] = v;
             } else if (!strcmp(a, "--outdir")) {
                 outdir = v;
+            } else if (!strcmp(a, "--function")) {
+                function = v;
+            } else if (!strcmp(a, "--attr")) {
+                if (n_attrs == MAX_ARGS) return cli_fail("too many --attr options");
+                attrs[n_attrs++] = v;
             } else if (cli_parse_int(a, v, 1, 1024, &threads)) {
                 return 1;
             }
@@ -91,9 +98,10 @@ int cli_run(int argc, char **argv) {
             return cli_fail("unexpected argument '%s'", a);
         }
     }
+    if (n_attrs && !function) return cli_fail("--attr needs --function");
     if (!model_path)
-        return cli_fail("usage: onyx run MODEL [-i NAME=FILE]... [-o NAME]... [--outdir DIR] [--threads N]\n"
-                        "                [--trace]\n"
+        return cli_fail("usage: onyx run MODEL [--function [DOMAIN:]NAME] [-i NAME=FILE]... [-o NAME]...\n"
+                        "                [--outdir DIR] [--threads N] [--trace]\n"
                         "  -i NAME=FILE  an input from .npy, or .pb (TensorProto; SequenceProto or\n"
                         "                OptionalProto for sequence / optional inputs)\n"
                         "  --outdir DIR  write each output as DIR/NAME.npy; a sequence as NAME_0.npy,\n"
@@ -120,7 +128,18 @@ int cli_run(int argc, char **argv) {
     onyx_session_options_init(&opts);
     opts.threads = threads;
     if (trace) opts.node_callback = trace_node;
-    if (onyx_session_create(model, &opts, &s) != ONYX_OK) {
+    onyx_status created;
+    if (function) {
+        /* [DOMAIN:]NAME — the domain is what precedes the last ':' */
+        const char *colon = strrchr(function, ':');
+        char domain[512] = "";
+        if (colon) snprintf(domain, sizeof domain, "%.*s", (int)(colon - function), function);
+        created = onyx_session_create_function(model, domain, colon ? colon + 1 : function, attrs, n_attrs,
+                                               &opts, &s);
+    } else {
+        created = onyx_session_create(model, &opts, &s);
+    }
+    if (created != ONYX_OK) {
         cli_fail("%s", onyx_last_error());
         goto done;
     }

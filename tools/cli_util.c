@@ -7,46 +7,18 @@
 #include "format/npy.h"
 #include "format/testdata.h"
 #include "util/alloc.h"
+#include "util/file.h"
 
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static onyx_status read_file(const char *path, unsigned char **data, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ox_error(ONYX_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = ox_malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        unsigned char *nb = ox_realloc(buf, cap * 2);
-        if (!nb) {
-            ox_free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!buf) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory reading '%s'", path);
-    if (err) {
-        ox_free(buf);
-        return ox_error(ONYX_ERR_IO, "cannot read '%s'", path);
-    }
-    *data = buf;
-    *size = n;
-    return ONYX_OK;
-}
-
 onyx_status cli_read_tensor(const char *path, ox_tensor *t) {
     if (ends_with(path, ".npy")) return ox_npy_read(path, t);
     unsigned char *data = NULL;
     size_t size = 0;
-    OX_TRY(read_file(path, &data, &size));
+    OX_TRY(ox_read_file(path, &data, &size));
     onyx_status s = ox_decode_tensor_file(data, size, t, NULL);
     ox_free(data);
     if (s) ox_error_prefix(s, "'%s': ", path);
@@ -104,7 +76,7 @@ onyx_status cli_read_value(const char *path, const ox_type *type, ox_tensor *v) 
                         path, kind == OX_TESTDATA_SEQUENCE ? "sequence" : "optional value");
     unsigned char *data = NULL;
     size_t size = 0;
-    OX_TRY(read_file(path, &data, &size));
+    OX_TRY(ox_read_file(path, &data, &size));
     ox_testdata d;
     onyx_status s = ox_testdata_decode(data, size, kind, &d);
     ox_free(data);

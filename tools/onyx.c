@@ -19,8 +19,11 @@ static void usage(FILE *f) {
             "onyx %s — an ONNX inference engine\n"
             "usage:\n"
             "  onyx info MODEL                         describe a model\n"
-            "  onyx run MODEL [-i NAME=FILE]... [-o NAME]... [--outdir DIR] [--threads N] [--trace]\n"
-            "                                          run a model (inputs from .npy or .pb)\n"
+            "  onyx run MODEL [--function [DOMAIN:]NAME [--attr NAME=VALUE]...]\n"
+            "           [-i NAME=FILE]... [-o NAME]...\n"
+            "           [--outdir DIR] [--threads N] [--trace]\n"
+            "                                          run a model or one of its functions\n"
+            "                                          (inputs from .npy or .pb)\n"
             "  onyx test [--rtol R] [--atol A] [--threads N] DIR...\n"
             "                                          run ONNX test cases and compare outputs\n",
             ONYX_VERSION_STRING);

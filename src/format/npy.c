@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/file.h"
 #include "util/status.h"
 
 #if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) &&                                    \
@@ -207,39 +208,10 @@ onyx_status ox_npy_decode(const void *bytes, size_t size, ox_tensor *out) {
     return ONYX_OK;
 }
 
-static onyx_status read_all(const char *path, unsigned char **bytes, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ox_error(ONYX_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = ox_malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        unsigned char *nb = cap > SIZE_MAX / 2 ? NULL : ox_realloc(buf, cap * 2);
-        if (!nb) {
-            ox_free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!buf) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory reading '%s'", path);
-    if (err) {
-        ox_free(buf);
-        return ox_error(ONYX_ERR_IO, "cannot read '%s'", path);
-    }
-    *bytes = buf;
-    *size = n;
-    return ONYX_OK;
-}
-
 onyx_status ox_npy_read(const char *path, ox_tensor *out) {
     unsigned char *bytes = NULL;
     size_t size = 0;
-    OX_TRY(read_all(path, &bytes, &size));
+    OX_TRY(ox_read_file(path, &bytes, &size));
     onyx_status st = ox_npy_decode(bytes, size, out);
     ox_free(bytes);
     if (st != ONYX_OK) return ox_error_prefix(st, "'%s': ", path);

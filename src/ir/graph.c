@@ -190,7 +190,7 @@ onyx_status ox_rgraph_build(const ox_model *m, const ox_graph *src, ox_rgraph **
         ox_gnode *gn = &g->nodes[i];
         gn->node = n;
         g->n_nodes = i + 1;
-        gn->opset = ox_model_opset_version(m, n->domain);
+        gn->opset = n->opset ? n->opset : ox_model_opset_version(m, n->domain);
         if (gn->opset <= 0) {
             s = ox_error(ONYX_ERR_INVALID_MODEL, "%s: the model imports no opset for domain '%s'",
                          ox_node_label(n, lb, sizeof lb), n->domain[0] ? n->domain : "ai.onnx");

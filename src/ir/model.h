@@ -143,6 +143,7 @@ typedef struct ox_node {
     size_t n_outputs;
     ox_attr *attrs;
     size_t n_attrs;
+    int64_t opset; /* 0: the model's import for domain; set for nodes inlined from functions */
 } ox_node;
 
 struct ox_graph {

@@ -170,6 +170,11 @@ void ox_tensor_free_data(ox_tensor *t) {
 
 onyx_status ox_tensor_alloc_data(ox_tensor *t) {
     size_t n, bytes;
+    /* sequences and empty optionals have no element data: the op builds them */
+    if (t->dtype == OX_DTYPE_SEQUENCE || t->dtype == OX_DTYPE_NONE) {
+        t->data = NULL;
+        return ONYX_OK;
+    }
     if (!ox_shape_count_checked(t->rank, t->dims, t->dtype, &n, &bytes))
         return ONYX_ERR_LIMIT;
     t->data = ox_malloc_aligned(bytes);

@@ -78,7 +78,8 @@ const char *ox_shape_describe(int32_t rank, const int64_t *dims, char *buf, size
  * data was ox_malloc'ed and is freed too; a SEQUENCE frees its items and itself);
  * t->data becomes NULL. */
 void ox_tensor_free_data(ox_tensor *t);
-/* Allocate t->data (ox_malloc_aligned, zero-filled) for t's dtype and shape. */
+/* Allocate t->data (ox_malloc_aligned, zero-filled) for t's dtype and shape; for
+ * a sequence or empty optional it only sets data to NULL. */
 onyx_status ox_tensor_alloc_data(ox_tensor *t);
 
 #endif

@@ -377,18 +377,55 @@ void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
         gemm_region(&g, 0, M, 0, N);
         return;
     }
-    /* A grid of about 4 tasks per thread: split N first (each task then packs
-     * only its own B columns), then M when N has too few strips. */
+    /* A grid of a few tasks per thread. Every task packs the A rows and B columns
+     * it covers, so the split minimises the total packed: parts_n * M + parts_m * N. */
     size_t target = threads * 4;
     size_t strips_n = (N + NR - 1) / NR, strips_m = (M + MR - 1) / MR;
-    size_t parts_n = min_sz(strips_n, target);
-    size_t parts_m = min_sz(strips_m, (target + parts_n - 1) / parts_n);
+    size_t parts_m = 1, parts_n = 1;
+    double best = -1.0;
+    for (size_t pm = 1; pm <= target && pm <= strips_m; pm++) {
+        size_t pn = min_sz((target + pm - 1) / pm, strips_n);
+        double cost = (double)pn * (double)M + (double)pm * (double)N;
+        if (pm * pn < target && pm * pn < strips_m * strips_n) cost *= 2.0; /* too few tasks */
+        if (best < 0.0 || cost < best) {
+            best = cost;
+            parts_m = pm;
+            parts_n = pn;
+        }
+    }
     grid_task t = {.g = &g};
     t.tn = ((strips_n + parts_n - 1) / parts_n) * NR;
     t.tm = ((strips_m + parts_m - 1) / parts_m) * MR;
     t.n_tasks_n = (N + t.tn - 1) / t.tn;
     size_t n_tasks = t.n_tasks_n * ((M + t.tm - 1) / t.tm);
     ox_parallel_for(pool, n_tasks, 1, grid_run, &t);
+}
+
+void ox_gemm_int_exact(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                       size_t ldb, int32_t *C, size_t ldc, float *tmp, ox_threadpool *pool) {
+    for (size_t k0 = 0; k0 < K; k0 += 256) {
+        size_t kc = min_sz(256, K - k0);
+        ox_sgemm(0, 0, M, N, kc, 1.0f, A + k0, lda, B + k0 * ldb, ldb, 0.0f, tmp, N, pool);
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++) {
+                uint32_t acc = (uint32_t)C[i * ldc + j] + (uint32_t)(int32_t)tmp[i * N + j];
+                memcpy(&C[i * ldc + j], &acc, sizeof acc);
+            }
+    }
+}
+
+void ox_saxpy(size_t n, float a, const float *x, float *y) {
+    size_t i = 0;
+#if defined(__GNUC__)
+    for (; i + 8 <= n; i += 8) {
+        v4f y0 = load4(y + i), y1 = load4(y + i + 4);
+        y0 += a * load4(x + i);
+        y1 += a * load4(x + i + 4);
+        memcpy(y + i, &y0, sizeof y0);
+        memcpy(y + i + 4, &y1, sizeof y1);
+    }
+#endif
+    for (; i < n; i++) y[i] += a * x[i];
 }
 
 /* ---- double --------------------------------------------------------------- */

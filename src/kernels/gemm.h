@@ -12,6 +12,7 @@
 #define OX_KERNELS_GEMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct ox_threadpool ox_threadpool;
 
@@ -25,6 +26,17 @@ void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
 void ox_sgemm_ref(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
                   const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                   size_t ldc);
+
+/* Exact integer products through the float kernel: A and B hold integers of
+ * magnitude <= 255 stored as floats (zero points already subtracted), so every
+ * partial sum over a K slice of 256 is an integer below 2^24 and exact in float.
+ * C (int32, M x N, row stride ldc) += A * B, summed slice by slice with 32-bit
+ * wrap-around. tmp is scratch for M*N floats. */
+void ox_gemm_int_exact(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                       size_t ldb, int32_t *C, size_t ldc, float *tmp, ox_threadpool *pool);
+
+/* y[i] += a * x[i] for i in [0, n): the row update of direct convolutions. */
+void ox_saxpy(size_t n, float a, const float *x, float *y);
 
 /* Double precision, same contract; simple loops in a cache-friendly order. */
 void ox_dgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, double alpha,

@@ -4,14 +4,16 @@
  * type so it never overflows a signed type. Integer division and modulo by zero
  * give 0 rather than trapping (the spec leaves them undefined); INT_MIN / -1 wraps
  * to INT_MIN. Max and Min propagate NaN, as numpy's maximum/minimum do. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* gcc -O2 vectorises only trivial loops. Before the includes, so the inline
+ * helpers get the same options and are inlined. */
+#pragma GCC optimize("tree-vectorize")
+#endif
 #include <math.h>
 #include <string.h>
 
 #include "ops/elem_common.h"
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("tree-vectorize")
-#endif
 
 /* ---- arithmetic ----------------------------------------------------------- */
 

@@ -10,8 +10,9 @@
  * 64 bits saturate first); integer -> narrower integer keeps the low bits; to bool
  * is "non-zero" (NaN is true); float -> 4-bit integer rounds half to even first;
  * float8 saturates per the 'saturate' attribute. Strings: numbers print as the
- * shortest text that reads back to the same value (numpy style: "1.0", "0.001",
- * "1e-05", "nan", "inf"), booleans as "True"/"False"; text parses with strtod
+ * shortest text that reads back to the same value, numpy style ("1.0", "0.001",
+ * "1e-05", "nan", "inf"; scientific from 1e16 for float64, 1e6 for float32 and
+ * the other small formats, 1e3 for float16, as numpy 2.3 prints), booleans as "True"/"False"; text parses with strtod
  * (so "INF", "-inf", "NaN" in any case), integers exactly when the text is an
  * integer, "true"/"false" for bool; text that is not a number gives NaN (or 0). */
 #include <math.h>
@@ -259,6 +260,10 @@ static void format_float(char *out, size_t cap, double v, int32_t dt) {
         snprintf(out, cap, signbit(v) ? "-0.0" : "0.0");
         return;
     }
+    /* numpy prints positionally from 1e-4 up to a per-type limit, then switches
+     * to scientific notation */
+    double limit = dt == ONYX_DTYPE_DOUBLE ? 1e16 : dt == ONYX_DTYPE_FLOAT16 ? 1e3 : 1e6;
+    int positional = fabs(v) >= 1e-4 && fabs(v) < limit;
     char sci[40];
     for (int p = 1; p <= 17; p++) {
         snprintf(sci, sizeof sci, "%.*e", p - 1, v);
@@ -278,7 +283,7 @@ static void format_float(char *out, size_t cap, double v, int32_t dt) {
     size_t o = 0;
     char buf[64];
     if (neg) buf[o++] = '-';
-    if (exp10 >= -4 && exp10 < 16) {
+    if (positional) {
         if (exp10 < 0) {
             buf[o++] = '0';
             buf[o++] = '.';
@@ -431,19 +436,21 @@ static void cast_task(void *arg, size_t begin, size_t end) {
 }
 
 onyx_status elem_prepare_cast(ox_op_ctx *c) {
-    elem_state *s;
-    OX_TRY(elem_state_new(c, NULL, &s));
-    s->i0 = 0;
+    int64_t to = 0; /* CastLike: 0, the type comes from input 1 */
     if (strcmp(c->node->op_type, "Cast") == 0) {
         if (!ox_attr_get(c, "to")) return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'to' is required");
-        s->i0 = ox_attr_int(c, "to", 0);
+        to = ox_attr_int(c, "to", 0);
         OX_TRY(ox_op_status(c));
-        if (s->i0 <= 0 || s->i0 >= ELEM_NTYPES || !ox_dtype_valid((int32_t)s->i0) ||
-            !castable((int32_t)s->i0))
-            return ox_error(ONYX_ERR_UNSUPPORTED, "cannot cast to data type %lld", (long long)s->i0);
+        if (to <= 0 || to >= ELEM_NTYPES || !ox_dtype_valid((int32_t)to) || !castable((int32_t)to))
+            return ox_error(ONYX_ERR_UNSUPPORTED, "cannot cast to data type %lld", (long long)to);
     }
-    s->i1 = ox_attr_int(c, "saturate", 1) != 0;
-    return ox_op_status(c);
+    int64_t saturate = ox_attr_int(c, "saturate", 1);
+    OX_TRY(ox_op_status(c));
+    elem_state *s;
+    OX_TRY(elem_state_new(c, NULL, &s));
+    s->i0 = to;
+    s->i1 = saturate != 0;
+    return ONYX_OK;
 }
 
 onyx_status elem_infer_cast(ox_op_ctx *c) {

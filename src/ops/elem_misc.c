@@ -1,6 +1,11 @@
 /* Elementwise ops with their own shape or type rules: Pow (mixed base/exponent
  * types), PRelu (slope broadcasts to X), Clip (bounds from attributes or inputs),
  * Where (three-way broadcast, any type) and Expand (shape from a tensor). */
+#if defined(__GNUC__) && !defined(__clang__)
+/* gcc -O2 vectorises only trivial loops. Before the includes, so the inline
+ * helpers get the same options and are inlined. */
+#pragma GCC optimize("tree-vectorize")
+#endif
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -11,9 +16,6 @@
 #include "util/fp16.h"
 #include "util/threadpool.h"
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("tree-vectorize")
-#endif
 
 #define CHUNK 256
 
@@ -178,13 +180,17 @@ static void clip_task(void *arg, size_t begin, size_t end) {
 }
 
 onyx_status elem_prepare_clip(ox_op_ctx *c) {
+    float lo = -FLT_MAX, hi = FLT_MAX; /* opset 6 defaults */
+    if (c->opset < 11) {
+        lo = ox_attr_float(c, "min", lo);
+        hi = ox_attr_float(c, "max", hi);
+        OX_TRY(ox_op_status(c));
+    }
     elem_state *s;
     OX_TRY(elem_state_new(c, NULL, &s));
-    if (c->opset < 11) {
-        s->alpha = ox_attr_float(c, "min", -FLT_MAX);
-        s->beta = ox_attr_float(c, "max", FLT_MAX);
-    }
-    return ox_op_status(c);
+    s->alpha = lo;
+    s->beta = hi;
+    return ONYX_OK;
 }
 
 onyx_status elem_infer_clip(ox_op_ctx *c) {

@@ -1,14 +1,16 @@
 /* Unary elementwise kernels without transcendental functions: sign and rounding,
  * piecewise-linear activations, predicates, logic and bits. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* gcc -O2 vectorises only trivial loops. Before the includes, so the inline
+ * helpers get the same options and are inlined. */
+#pragma GCC optimize("tree-vectorize")
+#endif
 #include <math.h>
 #include <string.h>
 
 #include "ops/elem_common.h"
 #include "util/fp16.h"
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("tree-vectorize")
-#endif
 
 static inline float clamp01f(float v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
 static inline double clamp01d(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }

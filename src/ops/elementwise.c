@@ -344,6 +344,7 @@ onyx_status elem_broadcast_copy(ox_op_ctx *c, const ox_tensor *x, ox_tensor *out
 #define T_UINT "uint8 uint16 uint32 uint64"
 #define T_NUM T_FLOAT " " T_INT
 #define T_ALL T_NUM " bool string"
+#define T_F8 "float8e4m3fn float8e4m3fnuz float8e5m2 float8e5m2fnuz"
 
 const ox_op_def ox_ops_elementwise[] = {
     /* arithmetic */
@@ -356,10 +357,10 @@ const ox_op_def ox_ops_elementwise[] = {
      "base: int32 int64 " T_FLOAT "; exponent: " T_NUM},
     {"", "PRelu", 7, elem_prepare, elem_destroy, elem_infer_prelu, elem_run_binary, 0,
      T_FLOAT " " T_INT},
-    VARIADIC("Max", 8, T_NUM),
-    VARIADIC("Min", 8, T_NUM),
-    VARIADIC("Sum", 8, T_FLOAT),
-    VARIADIC("Mean", 8, T_FLOAT),
+    VARIADIC("Max", 6, T_NUM),
+    VARIADIC("Min", 6, T_NUM),
+    VARIADIC("Sum", 6, T_FLOAT),
+    VARIADIC("Mean", 6, T_FLOAT),
     /* comparison and logic */
     BINARY("Equal", 7, T_NUM " bool string"),
     BINARY("Greater", 7, T_NUM),
@@ -383,8 +384,8 @@ const ox_op_def ox_ops_elementwise[] = {
     UNARY("Floor", 6, T_FLOAT),
     UNARY("Ceil", 6, T_FLOAT),
     UNARY("Round", 11, T_FLOAT),
-    UNARY("IsNaN", 9, T_FLOAT),
-    UNARY("IsInf", 10, T_FLOAT),
+    UNARY("IsNaN", 9, T_FLOAT " " T_F8),
+    UNARY("IsInf", 10, T_FLOAT " " T_F8),
     UNARY("Relu", 6, T_FLOAT " " T_SINT),
     UNARY("LeakyRelu", 6, T_FLOAT),
     UNARY("ThresholdedRelu", 10, T_FLOAT),
@@ -422,8 +423,8 @@ const ox_op_def ox_ops_elementwise[] = {
     {"", "Where", 9, NULL, NULL, elem_infer_where, elem_run_where, 0, "condition: bool; " T_ALL},
     {"", "Expand", 8, NULL, NULL, elem_infer_expand, elem_run_expand, 0, T_ALL},
     {"", "Cast", 6, elem_prepare_cast, elem_destroy, elem_infer_cast, elem_run_cast, 0,
-     T_ALL " float8e4m3fn float8e4m3fnuz float8e5m2 float8e5m2fnuz int4 uint4 float4e2m1"},
+     T_ALL " " T_F8 " int4 uint4 float4e2m1"},
     {"", "CastLike", 15, elem_prepare_cast, elem_destroy, elem_infer_cast, elem_run_cast, 0,
-     T_ALL " float8e4m3fn float8e4m3fnuz float8e5m2 float8e5m2fnuz int4 uint4 float4e2m1"},
+     T_ALL " " T_F8 " int4 uint4 float4e2m1"},
     {0},
 };

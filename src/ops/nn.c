@@ -5,6 +5,7 @@
 
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
+#include "util/fp16.h"
 
 /* Attribute values above this are refused so that window arithmetic on int64
  * can never overflow. */
@@ -14,6 +15,25 @@
 void ox_nn_free_state(void *state) { ox_free(state); }
 
 double ox_nn_get(const ox_tensor *t, size_t i) { return ox_tensor_get_double(t, i); }
+
+onyx_status ox_nn_need(const ox_op_ctx *c, size_t n_in) {
+    for (size_t i = 0; i < n_in; i++)
+        if (!ox_has_input(c, i))
+            return ox_error(ONYX_ERR_INVALID_MODEL, "%s needs at least %zu inputs (input %zu is "
+                            "missing)", c->node->op_type, n_in, i);
+    if (!ox_has_output(c, 0))
+        return ox_error(ONYX_ERR_INVALID_MODEL, "%s needs its first output", c->node->op_type);
+    return ONYX_OK;
+}
+
+onyx_status ox_nn_prod3(const int64_t *d, size_t *out) {
+    size_t p = 1;
+    for (int i = 0; i < 3; i++)
+        if (d[i] < 0 || !ox_mul_ok(p, (size_t)d[i], &p))
+            return ox_error(ONYX_ERR_LIMIT, "spatial size overflows");
+    *out = p;
+    return ONYX_OK;
+}
 
 onyx_status ox_nn_check_spatial_rank(const ox_tensor *x, const char *what) {
     if (x->rank < 3)
@@ -149,15 +169,97 @@ onyx_status ox_window_resolve(const ox_window_attrs *a, int nd, const int64_t *i
     return ONYX_OK;
 }
 
+/* ---- float16 / bfloat16 through the float32 kernels ------------------------------- */
+
+int ox_nn_is_half(int32_t t) { return t == ONYX_DTYPE_FLOAT16 || t == ONYX_DTYPE_BFLOAT16; }
+
+int ox_nn_is_floatlike(int32_t t) {
+    return t == ONYX_DTYPE_FLOAT || t == ONYX_DTYPE_DOUBLE || ox_nn_is_half(t);
+}
+
+int ox_nn_has_half(const ox_op_ctx *c) {
+    for (size_t i = 0; i < c->n_in; i++)
+        if (c->in[i] && ox_nn_is_half(c->in[i]->dtype)) return 1;
+    for (size_t i = 0; i < c->n_out; i++)
+        if (c->out[i] && ox_nn_is_half(c->out[i]->dtype)) return 1;
+    return 0;
+}
+
+#define MAX_IO 16
+
+onyx_status ox_nn_run_as_f32(ox_op_ctx *c, onyx_status (*run)(ox_op_ctx *)) {
+    if (c->n_in > MAX_IO || c->n_out > MAX_IO)
+        return ox_error(ONYX_ERR_LIMIT, "too many inputs or outputs");
+    ox_tensor tin[MAX_IO], tout[MAX_IO];
+    ox_tensor *pin[MAX_IO], *pout[MAX_IO];
+    onyx_status s = ONYX_OK;
+    for (size_t i = 0; i < c->n_in; i++) {
+        pin[i] = c->in[i];
+        tin[i].data = NULL;
+        if (!c->in[i] || !ox_nn_is_half(c->in[i]->dtype)) continue;
+        tin[i] = *c->in[i];
+        tin[i].dtype = ONYX_DTYPE_FLOAT;
+        size_t n = ox_tensor_count(c->in[i]);
+        tin[i].data = ox_malloc_array(n ? n : 1, sizeof(float));
+        if (!tin[i].data) {
+            s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory converting input %zu", i);
+            break;
+        }
+        if (c->in[i]->dtype == ONYX_DTYPE_FLOAT16)
+            ox_f16_to_f32_n(c->in[i]->data, tin[i].data, n);
+        else
+            ox_bf16_to_f32_n(c->in[i]->data, tin[i].data, n);
+        pin[i] = &tin[i];
+    }
+    for (size_t i = 0; i < c->n_out; i++) {
+        pout[i] = c->out[i];
+        tout[i].data = NULL;
+        if (s != ONYX_OK || !c->out[i] || !ox_nn_is_half(c->out[i]->dtype)) continue;
+        tout[i] = *c->out[i];
+        tout[i].dtype = ONYX_DTYPE_FLOAT;
+        size_t n = ox_tensor_count(c->out[i]);
+        tout[i].data = ox_calloc(n ? n : 1, sizeof(float));
+        if (!tout[i].data) s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for output %zu", i);
+        pout[i] = &tout[i];
+    }
+    if (s == ONYX_OK) {
+        ox_op_ctx f = *c;
+        f.in = pin;
+        f.out = pout;
+        s = run(&f);
+    }
+    for (size_t i = 0; i < c->n_out; i++) {
+        if (!tout[i].data) continue;
+        if (s == ONYX_OK) {
+            size_t n = ox_tensor_count(c->out[i]);
+            if (c->out[i]->dtype == ONYX_DTYPE_FLOAT16)
+                ox_f32_to_f16_n(tout[i].data, c->out[i]->data, n);
+            else
+                ox_f32_to_bf16_n(tout[i].data, c->out[i]->data, n);
+        }
+        ox_free(tout[i].data);
+    }
+    for (size_t i = 0; i < c->n_in; i++) ox_free(tin[i].data);
+    return s;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
-#define F_ "float32 float64"
+#define F_ "float32 float64 float16 bfloat16"
 const ox_op_def ox_ops_nn[] = {
     {"", "MatMul", 1, NULL, NULL, ox_nn_matmul_infer, ox_nn_matmul_run, 0,
      F_ " int32 int64 uint32 uint64"},
+    {"", "MatMulInteger", 10, NULL, NULL, ox_nn_matmulinteger_infer, ox_nn_matmulinteger_run, 0,
+     "int8 uint8 -> int32"},
+    {"", "QLinearMatMul", 10, NULL, NULL, ox_nn_qlinearmatmul_infer, ox_nn_qlinearmatmul_run, 0,
+     "int8 uint8"},
     {"", "Gemm", 1, ox_nn_gemm_prepare, ox_nn_free_state, ox_nn_gemm_infer, ox_nn_gemm_run, 0,
      F_ " int32 int64 uint32 uint64"},
     {"", "Conv", 1, ox_nn_conv_prepare, ox_nn_free_state, ox_nn_conv_infer, ox_nn_conv_run, 0, F_},
+    {"", "ConvInteger", 10, ox_nn_conv_prepare, ox_nn_free_state, ox_nn_qconv_infer,
+     ox_nn_qconv_run, 0, "int8 uint8 -> int32"},
+    {"", "QLinearConv", 10, ox_nn_conv_prepare, ox_nn_free_state, ox_nn_qconv_infer,
+     ox_nn_qconv_run, 0, "int8 uint8"},
     {"", "ConvTranspose", 1, ox_nn_convtranspose_prepare, ox_nn_free_state,
      ox_nn_convtranspose_infer, ox_nn_convtranspose_run, 0, F_},
     {"", "MaxPool", 1, ox_nn_maxpool_prepare, ox_nn_free_state, ox_nn_pool_infer,
@@ -182,6 +284,12 @@ const ox_op_def ox_ops_nn[] = {
      ox_nn_layernorm_infer, ox_nn_layernorm_run, 0, F_},
     {"", "GroupNormalization", 18, ox_nn_groupnorm_prepare, ox_nn_free_state,
      ox_nn_groupnorm_infer, ox_nn_groupnorm_run, 0, F_},
+    {"", "RMSNormalization", 23, ox_nn_layernorm_prepare, ox_nn_free_state,
+     ox_nn_layernorm_infer, ox_nn_layernorm_run, 0, F_},
+    {"", "LpNormalization", 1, ox_nn_lpnorm_prepare, ox_nn_free_state, ox_nn_lpnorm_infer,
+     ox_nn_lpnorm_run, 0, F_},
+    {"", "MeanVarianceNormalization", 9, ox_nn_mvn_prepare, ox_nn_free_state, ox_nn_mvn_infer,
+     ox_nn_mvn_run, 0, F_},
     {"", "LRN", 1, ox_nn_lrn_prepare, ox_nn_free_state, ox_nn_lrn_infer, ox_nn_lrn_run, 0, F_},
     {0},
 };

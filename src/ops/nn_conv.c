@@ -1,6 +1,7 @@
 /* Conv: 1-D to 3-D, groups, strides, dilations, pads / auto_pad, optional bias.
- * float32: per image and group, an im2col matrix (Cg*k rows x output positions) in
- * the workspace times the group's filters on ox_sgemm. A 1x1 kernel with stride 1
+ * float32: per image and group, an im2col matrix (Cg*k rows x output positions, in
+ * chunks of output rows) in the workspace times the group's filters on ox_sgemm.
+ * A 1x1 kernel with stride 1
  * and no padding needs no im2col: the input already is that matrix. Depthwise
  * filters (one input and one output channel per group) run as direct loops.
  * float64: direct loops. */
@@ -11,13 +12,8 @@
 #include "util/alloc.h"
 #include "util/threadpool.h"
 
-typedef struct conv_state {
-    ox_window_attrs wa;
-    int64_t group;
-} conv_state;
-
 onyx_status ox_nn_conv_prepare(ox_op_ctx *c) {
-    conv_state *st = ox_malloc(sizeof *st);
+    ox_conv_state *st = ox_malloc(sizeof *st);
     if (!st) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     c->state = st;
     OX_TRY(ox_window_read(c, &st->wa, 0, 0));
@@ -29,19 +25,14 @@ onyx_status ox_nn_conv_prepare(ox_op_ctx *c) {
     return ONYX_OK;
 }
 
-/* Everything run needs, derived from the input shapes. */
-typedef struct conv_geom {
-    ox_window w;
-    size_t N, C, M, Cg, Mg, G;
-    size_t in_sp, out_sp, k_sp; /* spatial element counts */
-    size_t kdim;                /* Cg * k_sp: rows of the im2col matrix */
-    int pointwise;              /* 1x1, stride 1, no pads: the input is the im2col matrix */
-    int depthwise;              /* Cg == 1 and Mg == 1 */
-} conv_geom;
+/* im2col works on chunks of whole output rows, sized so the chunk matrix stays
+ * around this many bytes (but at least a few hundred columns wide): it bounds the
+ * workspace and keeps the chunk in cache while the GEMM reads it. */
+#define IM2COL_CHUNK_BYTES ((size_t)4 << 20)
 
-static onyx_status conv_geom_of(const ox_op_ctx *c, conv_geom *g) {
-    const conv_state *st = c->state;
-    const ox_tensor *X = c->in[0], *W = c->in[1];
+onyx_status ox_conv_geom_of(const ox_op_ctx *c, const ox_tensor *X, const ox_tensor *W,
+                            const ox_tensor *B, ox_conv_geom *g) {
+    const ox_conv_state *st = c->state;
     OX_TRY(ox_nn_check_spatial_rank(X, "X"));
     if (W->rank != X->rank)
         return ox_error(ONYX_ERR_INVALID_MODEL, "input W has rank %d; X has rank %d",
@@ -70,35 +61,42 @@ static onyx_status conv_geom_of(const ox_op_ctx *c, conv_geom *g) {
                                 "W's dim is %lld", i, (long long)st->wa.kernel[i],
                                 (long long)k[i]);
     }
-    if (ox_has_input(c, 2)) {
-        const ox_tensor *B = c->in[2];
+    if (B) {
         if (B->rank != 1 || (size_t)B->dims[0] != g->M)
             return ox_error(ONYX_ERR_INVALID_MODEL, "input B must have shape (%zu)", g->M);
     }
     OX_TRY(ox_window_resolve(&st->wa, nd, X->dims + 2, k, 0, &g->w));
     const ox_window *w = &g->w;
-    g->in_sp = (size_t)(w->in[0] * w->in[1] * w->in[2]);
-    g->out_sp = (size_t)(w->out[0] * w->out[1] * w->out[2]);
-    g->k_sp = (size_t)(w->k[0] * w->k[1] * w->k[2]);
-    g->kdim = g->Cg * g->k_sp;
+    OX_TRY(ox_nn_prod3(w->in, &g->in_sp));
+    OX_TRY(ox_nn_prod3(w->out, &g->out_sp));
+    OX_TRY(ox_nn_prod3(w->k, &g->k_sp));
+    if (!ox_mul_ok(g->Cg, g->k_sp, &g->kdim))
+        return ox_error(ONYX_ERR_LIMIT, "filter size overflows");
     g->pointwise = g->k_sp == 1;
     for (int j = 0; j < 3; j++)
         g->pointwise &= w->s[j] == 1 && w->pb[j] == 0 && w->pe[j] == 0;
     g->depthwise = g->Cg == 1 && g->Mg == 1 && !g->pointwise;
+    size_t ow = (size_t)w->out[2], rows = (size_t)(w->out[0] * w->out[1]);
+    size_t cols = g->kdim ? IM2COL_CHUNK_BYTES / sizeof(float) / g->kdim : g->out_sp;
+    if (cols < 256) cols = 256;
+    g->chunk_rows = ow ? (cols + ow - 1) / ow : 1;
+    if (g->chunk_rows > rows) g->chunk_rows = rows;
+    if (g->chunk_rows == 0) g->chunk_rows = 1;
     return ONYX_OK;
 }
 
 onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "Conv needs inputs X and W");
     const ox_tensor *X = c->in[0];
     int32_t t = X->dtype;
-    if (t != ONYX_DTYPE_FLOAT && t != ONYX_DTYPE_DOUBLE)
+    if (!ox_nn_is_floatlike(t))
         return ox_error(ONYX_ERR_UNSUPPORTED, "Conv on %s is not supported", ox_dtype_name(t));
     if (c->in[1]->dtype != t || (ox_has_input(c, 2) && c->in[2]->dtype != t))
         return ox_error(ONYX_ERR_INVALID_MODEL, "Conv inputs differ in type");
-    conv_geom g;
-    OX_TRY(conv_geom_of(c, &g));
+    ox_conv_geom g;
+    OX_TRY(ox_conv_geom_of(c, c->in[0], c->in[1], ox_has_input(c, 2) ? c->in[2] : NULL, &g));
     int64_t dims[OX_MAX_RANK];
     dims[0] = X->dims[0];
     dims[1] = (int64_t)g.M;
@@ -106,9 +104,10 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
     for (int i = 0; i < nd; i++) dims[2 + i] = g.w.out[3 - nd + i];
     ox_set_shape(c->out[0], t, X->rank, dims);
     c->workspace_bytes = 0;
-    if (t == ONYX_DTYPE_FLOAT && !g.pointwise && !g.depthwise && g.N && g.M) {
+    if (t != ONYX_DTYPE_DOUBLE && !g.pointwise && !g.depthwise && g.N && g.M) {
         size_t n;
-        if (!ox_mul_ok(g.kdim, g.out_sp, &n) || !ox_mul_ok(n, sizeof(float), &n))
+        if (!ox_mul_ok(g.kdim, g.chunk_rows * (size_t)g.w.out[2], &n) ||
+            !ox_mul_ok(n, sizeof(float), &n))
             return ox_error(ONYX_ERR_LIMIT, "im2col buffer size overflows");
         c->workspace_bytes = n;
     }
@@ -117,62 +116,68 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
 
 /* ---- float32 ---------------------------------------------------------------- */
 
-typedef struct im2col_task {
-    const conv_geom *g;
-    const float *x; /* one image's group: Cg x in_sp */
-    float *col;     /* kdim x out_sp */
-} im2col_task;
-
-/* Rows [r0, r1) of the im2col matrix; row r is (channel, kd, kh, kw) in W's order. */
-static void im2col_rows(void *arg, size_t r0, size_t r1) {
-    const im2col_task *t = arg;
+/* Rows [r0, r1) of the chunk's im2col matrix; row r is (channel, kd, kh, kw) in W's
+ * order, its columns are the chunk's output positions. */
+void ox_im2col_rows(void *arg, size_t r0, size_t r1) {
+    const ox_im2col_task *t = arg;
     const ox_window *w = &t->g->w;
     const int64_t ID = w->in[0], IH = w->in[1], IW = w->in[2];
-    const int64_t OD = w->out[0], OH = w->out[1], OW = w->out[2];
+    const int64_t OH = w->out[1], OW = w->out[2];
+    size_t ncols = t->nrows * (size_t)OW;
     for (size_t r = r0; r < r1; r++) {
         int64_t kx = (int64_t)(r % (size_t)w->k[2]);
         int64_t ky = (int64_t)(r / (size_t)w->k[2] % (size_t)w->k[1]);
         int64_t kz = (int64_t)(r / (size_t)(w->k[2] * w->k[1]) % (size_t)w->k[0]);
         size_t ch = r / t->g->k_sp;
         const float *xc = t->x + ch * t->g->in_sp;
-        float *dst = t->col + r * t->g->out_sp;
+        float *dst = t->col + r * ncols;
         /* output columns whose tap lands inside the input along W */
         int64_t off_x = kx * w->d[2] - w->pb[2], sx = w->s[2];
         int64_t ox_lo = off_x >= 0 ? 0 : (-off_x + sx - 1) / sx;
         int64_t ox_hi = IW - off_x <= 0 ? 0 : (IW - off_x - 1) / sx + 1;
         if (ox_hi > OW) ox_hi = OW;
         if (ox_lo > ox_hi) ox_lo = ox_hi;
-        for (int64_t oz = 0; oz < OD; oz++) {
+        for (size_t orow = 0; orow < t->nrows; orow++) {
+            int64_t flat = (int64_t)(t->row0 + orow), oz = flat / OH, oy = flat % OH;
             int64_t iz = oz * w->s[0] - w->pb[0] + kz * w->d[0];
-            for (int64_t oy = 0; oy < OH; oy++) {
-                int64_t iy = oy * w->s[1] - w->pb[1] + ky * w->d[1];
-                float *d = dst + (oz * OH + oy) * OW;
-                if (iz < 0 || iz >= ID || iy < 0 || iy >= IH) {
-                    memset(d, 0, (size_t)OW * sizeof *d);
-                    continue;
-                }
-                const float *src = xc + (iz * IH + iy) * IW;
-                for (int64_t o = 0; o < ox_lo; o++) d[o] = 0.0f;
-                if (sx == 1) {
-                    if (ox_hi > ox_lo)
-                        memcpy(d + ox_lo, src + ox_lo + off_x,
-                               (size_t)(ox_hi - ox_lo) * sizeof *d);
-                } else {
-                    for (int64_t o = ox_lo; o < ox_hi; o++) d[o] = src[o * sx + off_x];
-                }
-                for (int64_t o = ox_hi; o < OW; o++) d[o] = 0.0f;
+            int64_t iy = oy * w->s[1] - w->pb[1] + ky * w->d[1];
+            float *d = dst + orow * (size_t)OW;
+            if (iz < 0 || iz >= ID || iy < 0 || iy >= IH) {
+                memset(d, 0, (size_t)OW * sizeof *d);
+                continue;
             }
+            const float *src = xc + (iz * IH + iy) * IW;
+            for (int64_t o = 0; o < ox_lo; o++) d[o] = 0.0f;
+            if (sx == 1) {
+                if (ox_hi > ox_lo)
+                    memcpy(d + ox_lo, src + ox_lo + off_x, (size_t)(ox_hi - ox_lo) * sizeof *d);
+            } else {
+                for (int64_t o = ox_lo; o < ox_hi; o++) d[o] = src[o * sx + off_x];
+            }
+            for (int64_t o = ox_hi; o < OW; o++) d[o] = 0.0f;
         }
     }
 }
 
 typedef struct dw_task {
-    const conv_geom *g;
+    const ox_conv_geom *g;
     const float *X, *W, *B;
     float *Y;
 } dw_task;
 
-/* Depthwise: planes p = n*C + ch in [p0, p1), each with its own filter. */
+/* Outputs o in [*lo, *hi) whose tap o*s + c lands in [0, in). */
+static void tap_range(int64_t in, int64_t s, int64_t c, int64_t out, int64_t *lo, int64_t *hi) {
+    int64_t l = c >= 0 ? 0 : (-c + s - 1) / s;
+    int64_t h = in - 1 - c >= 0 ? (in - 1 - c) / s + 1 : 0;
+    if (h > out) h = out;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* Depthwise: planes p = n*C + ch in [p0, p1), each with its own filter. The plane
+ * starts as the bias; each filter tap then adds a scaled, shifted copy of the
+ * input rows it reaches, which vectorises along the row when the stride is 1. */
 static void depthwise_planes(void *arg, size_t p0, size_t p1) {
     const dw_task *t = arg;
     const ox_window *w = &t->g->w;
@@ -181,34 +186,39 @@ static void depthwise_planes(void *arg, size_t p0, size_t p1) {
         const float *x = t->X + p * t->g->in_sp, *f = t->W + ch * t->g->k_sp;
         float *y = t->Y + p * t->g->out_sp;
         float bias = t->B ? t->B[ch] : 0.0f;
-        for (int64_t oz = 0; oz < w->out[0]; oz++) {
-            int64_t z0, z1;
-            ox_window_krange(w, 0, oz, &z0, &z1);
-            for (int64_t oy = 0; oy < w->out[1]; oy++) {
-                int64_t y0, y1;
-                ox_window_krange(w, 1, oy, &y0, &y1);
-                for (int64_t ox = 0; ox < w->out[2]; ox++) {
-                    int64_t x0, x1;
-                    ox_window_krange(w, 2, ox, &x0, &x1);
-                    float s = 0.0f;
-                    for (int64_t a = z0; a < z1; a++) {
-                        int64_t iz = oz * w->s[0] - w->pb[0] + a * w->d[0];
-                        for (int64_t b = y0; b < y1; b++) {
-                            int64_t iy = oy * w->s[1] - w->pb[1] + b * w->d[1];
+        for (size_t o = 0; o < t->g->out_sp; o++) y[o] = bias;
+        for (int64_t a = 0; a < w->k[0]; a++) {
+            int64_t z0, z1, cz = a * w->d[0] - w->pb[0];
+            tap_range(w->in[0], w->s[0], cz, w->out[0], &z0, &z1);
+            for (int64_t b = 0; b < w->k[1]; b++) {
+                int64_t y0, y1, cy = b * w->d[1] - w->pb[1];
+                tap_range(w->in[1], w->s[1], cy, w->out[1], &y0, &y1);
+                for (int64_t e = 0; e < w->k[2]; e++) {
+                    int64_t x0, x1, cx = e * w->d[2] - w->pb[2];
+                    tap_range(w->in[2], w->s[2], cx, w->out[2], &x0, &x1);
+                    if (x0 >= x1) continue;
+                    float wv = f[(a * w->k[1] + b) * w->k[2] + e];
+                    for (int64_t oz = z0; oz < z1; oz++) {
+                        int64_t iz = oz * w->s[0] + cz;
+                        for (int64_t oy = y0; oy < y1; oy++) {
+                            int64_t iy = oy * w->s[1] + cy;
                             const float *xr = x + (iz * w->in[1] + iy) * w->in[2];
-                            const float *fr = f + (a * w->k[1] + b) * w->k[2];
-                            int64_t ix = ox * w->s[2] - w->pb[2];
-                            for (int64_t e = x0; e < x1; e++) s += xr[ix + e * w->d[2]] * fr[e];
+                            float *yr = y + (oz * w->out[1] + oy) * w->out[2];
+                            if (w->s[2] == 1) {
+                                ox_saxpy((size_t)(x1 - x0), wv, xr + x0 + cx, yr + x0);
+                            } else {
+                                for (int64_t ox = x0; ox < x1; ox++)
+                                    yr[ox] += wv * xr[ox * w->s[2] + cx];
+                            }
                         }
                     }
-                    y[(oz * w->out[1] + oy) * w->out[2] + ox] = s + bias;
                 }
             }
         }
     }
 }
 
-static void conv_f32(ox_op_ctx *c, const conv_geom *g) {
+static void conv_f32(ox_op_ctx *c, const ox_conv_geom *g) {
     const float *X = c->in[0]->data, *W = c->in[1]->data;
     const float *B = ox_has_input(c, 2) ? c->in[2]->data : NULL;
     float *Y = c->out[0]->data;
@@ -228,15 +238,21 @@ static void conv_f32(ox_op_ctx *c, const conv_geom *g) {
                     float b = B[gi * g->Mg + m];
                     for (size_t o = 0; o < g->out_sp; o++) y[m * g->out_sp + o] = b;
                 }
-            const float *cm = x;
-            if (!g->pointwise) {
-                im2col_task t = {.g = g, .x = x, .col = col};
-                size_t grain = 1 + 16384 / (g->out_sp + 1);
-                ox_parallel_for(c->pool, g->kdim, grain, im2col_rows, &t);
-                cm = col;
+            if (g->pointwise) {
+                ox_sgemm(0, 0, g->Mg, g->out_sp, g->kdim, 1.0f, wg, g->kdim, x, g->out_sp,
+                         B ? 1.0f : 0.0f, y, g->out_sp, c->pool);
+                continue;
             }
-            ox_sgemm(0, 0, g->Mg, g->out_sp, g->kdim, 1.0f, wg, g->kdim, cm, g->out_sp,
-                     B ? 1.0f : 0.0f, y, g->out_sp, c->pool);
+            size_t OW = (size_t)g->w.out[2], rows = (size_t)(g->w.out[0] * g->w.out[1]);
+            for (size_t r0 = 0; r0 < rows; r0 += g->chunk_rows) {
+                size_t nr = rows - r0 < g->chunk_rows ? rows - r0 : g->chunk_rows;
+                size_t ncols = nr * OW;
+                ox_im2col_task t = {.g = g, .x = x, .col = col, .row0 = r0, .nrows = nr};
+                size_t grain = 1 + 16384 / (ncols + 1);
+                ox_parallel_for(c->pool, g->kdim, grain, ox_im2col_rows, &t);
+                ox_sgemm(0, 0, g->Mg, ncols, g->kdim, 1.0f, wg, g->kdim, col, ncols,
+                         B ? 1.0f : 0.0f, y + r0 * OW, g->out_sp, c->pool);
+            }
         }
     }
 }
@@ -244,7 +260,7 @@ static void conv_f32(ox_op_ctx *c, const conv_geom *g) {
 /* ---- float64: direct ---------------------------------------------------------- */
 
 typedef struct direct_task {
-    const conv_geom *g;
+    const ox_conv_geom *g;
     const double *X, *W, *B;
     double *Y;
 } direct_task;
@@ -252,7 +268,7 @@ typedef struct direct_task {
 /* Output planes p = n*M + m in [p0, p1). */
 static void direct_planes(void *arg, size_t p0, size_t p1) {
     const direct_task *t = arg;
-    const conv_geom *g = t->g;
+    const ox_conv_geom *g = t->g;
     const ox_window *w = &g->w;
     for (size_t p = p0; p < p1; p++) {
         size_t n = p / g->M, m = p % g->M, gi = m / g->Mg;
@@ -290,8 +306,9 @@ static void direct_planes(void *arg, size_t p0, size_t p1) {
 }
 
 onyx_status ox_nn_conv_run(ox_op_ctx *c) {
-    conv_geom g;
-    OX_TRY(conv_geom_of(c, &g));
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_conv_run);
+    ox_conv_geom g;
+    OX_TRY(ox_conv_geom_of(c, c->in[0], c->in[1], ox_has_input(c, 2) ? c->in[2] : NULL, &g));
     if (!ox_tensor_count(c->out[0])) return ONYX_OK;
     if (c->out[0]->dtype == ONYX_DTYPE_FLOAT) {
         if (!g.pointwise && !g.depthwise && g.kdim && !c->workspace)

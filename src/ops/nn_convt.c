@@ -112,6 +112,8 @@ static onyx_status convt_geom_of(const ox_op_ctx *c, convt_geom *g) {
         g->s[j] = a->n_strides ? a->strides[i] : 1;
         g->d[j] = a->n_dilations ? a->dilations[i] : 1;
         int64_t opad = st->n_out_pad ? st->out_pad[i] : 0;
+        if (g->in[j] > 1 && g->in[j] - 1 > (((int64_t)1 << 60) / g->s[j]))
+            return ox_error(ONYX_ERR_LIMIT, "spatial dim %d: the output size overflows", i);
         int64_t full = g->s[j] * (g->in[j] - 1) + opad + (k - 1) * g->d[j] + 1;
         if (g->in[j] == 0) full = 0;
         int same = a->auto_pad == OX_PAD_SAME_UPPER || a->auto_pad == OX_PAD_SAME_LOWER;
@@ -138,18 +140,19 @@ static onyx_status convt_geom_of(const ox_op_ctx *c, convt_geom *g) {
                                 (long long)full);
         }
     }
-    g->in_sp = (size_t)(g->in[0] * g->in[1] * g->in[2]);
-    g->out_sp = (size_t)(g->out[0] * g->out[1] * g->out[2]);
-    g->k_sp = (size_t)(g->k[0] * g->k[1] * g->k[2]);
+    OX_TRY(ox_nn_prod3(g->in, &g->in_sp));
+    OX_TRY(ox_nn_prod3(g->out, &g->out_sp));
+    OX_TRY(ox_nn_prod3(g->k, &g->k_sp));
     return ONYX_OK;
 }
 
 onyx_status ox_nn_convtranspose_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "ConvTranspose needs inputs X and W");
     const ox_tensor *X = c->in[0];
     int32_t t = X->dtype;
-    if (t != ONYX_DTYPE_FLOAT && t != ONYX_DTYPE_DOUBLE)
+    if (!ox_nn_is_floatlike(t))
         return ox_error(ONYX_ERR_UNSUPPORTED, "ConvTranspose on %s is not supported",
                         ox_dtype_name(t));
     if (c->in[1]->dtype != t || (ox_has_input(c, 2) && c->in[2]->dtype != t))
@@ -162,7 +165,7 @@ onyx_status ox_nn_convtranspose_infer(ox_op_ctx *c) {
     for (int i = 0; i < g.nd; i++) dims[2 + i] = g.out[3 - g.nd + i];
     ox_set_shape(c->out[0], t, X->rank, dims);
     c->workspace_bytes = 0;
-    if (t == ONYX_DTYPE_FLOAT && g.N) {
+    if (t != ONYX_DTYPE_DOUBLE && g.N) {
         size_t n;
         if (!ox_mul_ok(g.Mg * g.k_sp, g.in_sp, &n) || !ox_mul_ok(n, sizeof(float), &n))
             return ox_error(ONYX_ERR_LIMIT, "col2im buffer size overflows");
@@ -271,6 +274,7 @@ static void convt_f64_planes(void *arg, size_t p0, size_t p1) {
 }
 
 onyx_status ox_nn_convtranspose_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_convtranspose_run);
     convt_geom g;
     OX_TRY(convt_geom_of(c, &g));
     if (!ox_tensor_count(c->out[0])) return ONYX_OK;

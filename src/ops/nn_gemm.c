@@ -1,15 +1,17 @@
 /* MatMul (numpy matmul semantics) and Gemm. float32 runs on ox_sgemm, float64 on
  * ox_dgemm; integer types use plain loops with wrap-around arithmetic (done in
  * unsigned types, so overflow is defined). */
+#include <math.h>
 #include <string.h>
 
 #include "kernels/gemm.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
+#include "util/fp16.h"
 #include "util/threadpool.h"
 
 static int gemm_dtype_ok(int32_t t) {
-    return t == ONYX_DTYPE_FLOAT || t == ONYX_DTYPE_DOUBLE || t == ONYX_DTYPE_INT32 ||
+    return ox_nn_is_floatlike(t) || t == ONYX_DTYPE_INT32 ||
            t == ONYX_DTYPE_INT64 || t == ONYX_DTYPE_UINT32 || t == ONYX_DTYPE_UINT64;
 }
 
@@ -52,7 +54,8 @@ typedef struct mm_shape {
     size_t M, N, K;
     int nb;                     /* broadcast batch rank */
     int64_t batch[OX_MAX_RANK]; /* broadcast batch dims */
-    size_t a_bs[OX_MAX_RANK], b_bs[OX_MAX_RANK]; /* element strides per batch dim, 0 when broadcast */
+    /* element strides per batch dim, 0 where the dim is broadcast */
+    size_t a_bs[OX_MAX_RANK], b_bs[OX_MAX_RANK];
     size_t n_batch;
     int a_vec, b_vec;           /* A or B was 1-D */
 } mm_shape;
@@ -93,6 +96,7 @@ static onyx_status mm_shape_of(const ox_tensor *A, const ox_tensor *B, mm_shape 
 }
 
 onyx_status ox_nn_matmul_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     const ox_tensor *A = c->in[0], *B = c->in[1];
     if (!A || !B) return ox_error(ONYX_ERR_INVALID_MODEL, "MatMul needs inputs A and B");
     if (A->dtype != B->dtype)
@@ -151,6 +155,7 @@ static void mm_batches(void *arg, size_t b0, size_t b1) {
 }
 
 onyx_status ox_nn_matmul_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_matmul_run);
     const ox_tensor *A = c->in[0], *B = c->in[1];
     ox_tensor *Y = c->out[0];
     mm_shape s;
@@ -261,6 +266,7 @@ static onyx_status gemm_dims_of(const ox_op_ctx *c, const gemm_state *st, gemm_d
 }
 
 onyx_status ox_nn_gemm_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     const gemm_state *st = c->state;
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "Gemm needs inputs A and B");
@@ -328,6 +334,7 @@ static onyx_status int_scalar(float f, const char *name, int64_t *out) {
 }
 
 onyx_status ox_nn_gemm_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_gemm_run);
     const gemm_state *st = c->state;
     const ox_tensor *A = c->in[0], *B = c->in[1];
     ox_tensor *Y = c->out[0];
@@ -379,4 +386,206 @@ onyx_status ox_nn_gemm_run(ox_op_ctx *c) {
     }
     ox_free(P);
     return ONYX_OK;
+}
+
+/* ---- MatMulInteger and QLinearMatMul ------------------------------------------- */
+
+static int is_q8(int32_t t) { return t == ONYX_DTYPE_INT8 || t == ONYX_DTYPE_UINT8; }
+
+static int32_t q8(const ox_tensor *t, size_t i) {
+    return t->dtype == ONYX_DTYPE_INT8 ? ((const int8_t *)t->data)[i]
+                                       : ((const uint8_t *)t->data)[i];
+}
+
+/* Which quantisation parameter applies to a row of A (per_row) or a column of B:
+ * a scalar, one per row/column, or one per row/column of every batch matrix. */
+typedef struct qparam {
+    const ox_tensor *t; /* NULL: absent (zero point 0) */
+    size_t per;         /* M for A's rows, N for B's columns */
+} qparam;
+
+static onyx_status qparam_check(const ox_tensor *t, size_t per, size_t n_batch, const char *name) {
+    if (!t) return ONYX_OK;
+    size_t n = ox_tensor_count(t);
+    if (n != 1 && n != per && n != per * n_batch)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "input %s has %zu elements; expected 1, %zu or "
+                        "%zu", name, n, per, per * n_batch);
+    return ONYX_OK;
+}
+
+static size_t qparam_index(const qparam *q, size_t batch, size_t k) {
+    size_t n = ox_tensor_count(q->t);
+    return n == 1 ? 0 : n == q->per ? k : batch * q->per + k;
+}
+
+/* Number of matrices of mat elements in t (1 when empty). */
+static size_t mat_count(const ox_tensor *t, size_t mat) {
+    return mat != 0 ? ox_tensor_count(t) / mat : 1;
+}
+
+/* X - zero point as floats, for A (rows) or B (columns) of a MatMul. */
+static float *q_to_float(const ox_tensor *X, const ox_tensor *zp, int rows, size_t M, size_t K,
+                         size_t N) {
+    size_t n = ox_tensor_count(X);
+    float *f = ox_malloc_array(n ? n : 1, sizeof(float));
+    if (!f) return NULL;
+    qparam q = {.t = zp, .per = rows ? M : N};
+    size_t mat = rows ? M * K : K * N;
+    for (size_t i = 0; i < n; i++) {
+        int32_t z = 0;
+        if (zp) {
+            size_t k = rows ? i / K % M : i % N;
+            z = q8(zp, qparam_index(&q, mat ? i / mat : 0, k));
+        }
+        f[i] = (float)(q8(X, i) - z);
+    }
+    return f;
+}
+
+/* Integer product of every batch into acc (int32, n_batch x M x N). */
+static onyx_status q_matmul(ox_op_ctx *c, const ox_tensor *A, const ox_tensor *azp,
+                            const ox_tensor *B, const ox_tensor *bzp, const mm_shape *s,
+                            int32_t *acc) {
+    size_t nba = mat_count(A, s->M * s->K), nbb = mat_count(B, s->K * s->N);
+    OX_TRY(qparam_check(azp, s->M, nba, "a_zero_point"));
+    OX_TRY(qparam_check(bzp, s->N, nbb, "b_zero_point"));
+    memset(acc, 0, s->n_batch * s->M * s->N * sizeof *acc);
+    if (!s->n_batch || !s->M || !s->N || !s->K) return ONYX_OK;
+    float *af = q_to_float(A, azp, 1, s->M, s->K, s->N);
+    float *bf = q_to_float(B, bzp, 0, s->M, s->K, s->N);
+    float *tmp = ox_malloc_array(s->M * s->N, sizeof(float));
+    onyx_status st = ONYX_OK;
+    if (!af || !bf || !tmp) {
+        st = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    } else {
+        for (size_t b = 0; b < s->n_batch; b++) {
+            size_t ao, bo;
+            mm_offsets(s, b, &ao, &bo);
+            ox_gemm_int_exact(s->M, s->N, s->K, af + ao, s->K, bf + bo, s->N,
+                              acc + b * s->M * s->N, s->N, tmp, c->pool);
+        }
+    }
+    ox_free(af);
+    ox_free(bf);
+    ox_free(tmp);
+    return st;
+}
+
+static onyx_status q_shape_out(ox_op_ctx *c, const ox_tensor *A, const ox_tensor *B, int32_t t) {
+    mm_shape s;
+    OX_TRY(mm_shape_of(A, B, &s));
+    int64_t dims[OX_MAX_RANK];
+    int r = 0;
+    for (int i = 0; i < s.nb; i++) dims[r++] = s.batch[i];
+    if (!s.a_vec) dims[r++] = (int64_t)s.M;
+    if (!s.b_vec) dims[r++] = (int64_t)s.N;
+    ox_set_shape(c->out[0], t, r, dims);
+    return ONYX_OK;
+}
+
+onyx_status ox_nn_matmulinteger_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
+    if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
+        return ox_error(ONYX_ERR_INVALID_MODEL, "inputs A and B are required");
+    const ox_tensor *A = c->in[0], *B = c->in[1];
+    if (!is_q8(A->dtype) || !is_q8(B->dtype))
+        return ox_error(ONYX_ERR_UNSUPPORTED, "MatMulInteger on %s x %s is not supported",
+                        ox_dtype_name(A->dtype), ox_dtype_name(B->dtype));
+    if ((ox_has_input(c, 2) && c->in[2]->dtype != A->dtype) ||
+        (ox_has_input(c, 3) && c->in[3]->dtype != B->dtype))
+        return ox_error(ONYX_ERR_INVALID_MODEL, "a zero point's type differs from its input's");
+    return q_shape_out(c, A, B, ONYX_DTYPE_INT32);
+}
+
+onyx_status ox_nn_matmulinteger_run(ox_op_ctx *c) {
+    const ox_tensor *A = c->in[0], *B = c->in[1];
+    mm_shape s;
+    OX_TRY(mm_shape_of(A, B, &s));
+    return q_matmul(c, A, ox_has_input(c, 2) ? c->in[2] : NULL, B,
+                    ox_has_input(c, 3) ? c->in[3] : NULL, &s, c->out[0]->data);
+}
+
+onyx_status ox_nn_qlinearmatmul_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 8));
+    for (size_t i = 0; i < 8; i++)
+        if (!ox_has_input(c, i))
+            return ox_error(ONYX_ERR_INVALID_MODEL, "QLinearMatMul needs 8 inputs (input %zu is "
+                            "missing)", i);
+    const ox_tensor *A = c->in[0], *B = c->in[3], *yzp = c->in[7];
+    if (!is_q8(A->dtype) || !is_q8(B->dtype) || !is_q8(yzp->dtype))
+        return ox_error(ONYX_ERR_UNSUPPORTED, "QLinearMatMul on %s, %s -> %s is not supported",
+                        ox_dtype_name(A->dtype), ox_dtype_name(B->dtype),
+                        ox_dtype_name(yzp->dtype));
+    if (c->in[2]->dtype != A->dtype || c->in[5]->dtype != B->dtype)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "a zero point's type differs from its input's");
+    static const size_t scales[3] = {1, 4, 6};
+    for (int i = 0; i < 3; i++) {
+        int32_t t = c->in[scales[i]]->dtype;
+        if (t != ONYX_DTYPE_FLOAT && t != ONYX_DTYPE_FLOAT16 && t != ONYX_DTYPE_BFLOAT16)
+            return ox_error(ONYX_ERR_UNSUPPORTED, "scale of type %s", ox_dtype_name(t));
+    }
+    if (ox_tensor_count(c->in[6]) != 1 || ox_tensor_count(yzp) != 1)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "y_scale and y_zero_point must be scalars");
+    return q_shape_out(c, A, B, yzp->dtype);
+}
+
+static float round16(int32_t t, float v) {
+    return t == ONYX_DTYPE_FLOAT16 ? ox_f16_to_f32(ox_f32_to_f16(v))
+                                   : ox_bf16_to_f32(ox_f32_to_bf16(v));
+}
+
+/* a * b / y in the scales' type: float32 arithmetic, rounded after each step for
+ * the 16-bit types as the reference computes them. */
+static double scale_factor(int32_t t, double a, double b, double y) {
+    if (t == ONYX_DTYPE_FLOAT) return (double)((float)a * (float)b / (float)y);
+    float ab = (float)a * (float)b;
+    ab = round16(t, ab);
+    return round16(t, ab / (float)y);
+}
+
+/* Round half to even, add the zero point, saturate to the 8-bit type. */
+static void q_store(ox_tensor *Y, size_t i, double v, int32_t zp) {
+    double r = nearbyint(v) + (double)zp;
+    if (Y->dtype == ONYX_DTYPE_INT8) {
+        r = r < -128.0 ? -128.0 : r > 127.0 ? 127.0 : r;
+        ((int8_t *)Y->data)[i] = (int8_t)r;
+    } else {
+        r = r < 0.0 ? 0.0 : r > 255.0 ? 255.0 : r;
+        ((uint8_t *)Y->data)[i] = (uint8_t)r;
+    }
+}
+
+onyx_status ox_nn_qlinearmatmul_run(ox_op_ctx *c) {
+    const ox_tensor *A = c->in[0], *as = c->in[1], *azp = c->in[2], *B = c->in[3];
+    const ox_tensor *bs = c->in[4], *bzp = c->in[5], *ys = c->in[6], *yzp = c->in[7];
+    mm_shape s;
+    OX_TRY(mm_shape_of(A, B, &s));
+    size_t nba = mat_count(A, s.M * s.K), nbb = mat_count(B, s.K * s.N);
+    OX_TRY(qparam_check(as, s.M, nba, "a_scale"));
+    OX_TRY(qparam_check(bs, s.N, nbb, "b_scale"));
+    size_t total = s.n_batch * s.M * s.N;
+    int32_t *acc = ox_malloc_array(total ? total : 1, sizeof(int32_t));
+    if (!acc) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    onyx_status st = q_matmul(c, A, azp, B, bzp, &s, acc);
+    if (st == ONYX_OK) {
+        qparam qa = {.t = as, .per = s.M}, qb = {.t = bs, .per = s.N};
+        double y = ox_tensor_get_double(ys, 0);
+        int32_t z = q8(yzp, 0);
+        for (size_t b = 0; b < s.n_batch; b++) {
+            size_t ao, bo;
+            mm_offsets(&s, b, &ao, &bo);
+            size_t ab = s.M * s.K != 0 ? ao / (s.M * s.K) : 0;
+            size_t bb = s.K * s.N != 0 ? bo / (s.K * s.N) : 0;
+            for (size_t i = 0; i < s.M; i++)
+                for (size_t j = 0; j < s.N; j++) {
+                    double f = scale_factor(as->dtype,
+                                            ox_tensor_get_double(as, qparam_index(&qa, ab, i)),
+                                            ox_tensor_get_double(bs, qparam_index(&qb, bb, j)), y);
+                    size_t k = (b * s.M + i) * s.N + j;
+                    q_store(c->out[0], k, (double)acc[k] * f, z);
+                }
+        }
+    }
+    ox_free(acc);
+    return st;
 }

@@ -8,7 +8,8 @@
 #include "util/alloc.h"
 #include "util/threadpool.h"
 
-static int is_f(int32_t t) { return t == ONYX_DTYPE_FLOAT || t == ONYX_DTYPE_DOUBLE; }
+/* Half-precision tensors reach the run functions as float32 (ox_nn_run_as_f32). */
+static int is_f(int32_t t) { return ox_nn_is_floatlike(t); }
 
 static double get(const ox_tensor *t, size_t i) {
     return t->dtype == ONYX_DTYPE_FLOAT ? (double)((const float *)t->data)[i]
@@ -70,6 +71,7 @@ static onyx_status bn_geom_of(const ox_op_ctx *c, bn_geom *g) {
 }
 
 onyx_status ox_nn_batchnorm_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 5));
     const bn_state *st = c->state;
     if (c->n_in < 5)
         return ox_error(ONYX_ERR_INVALID_MODEL, "needs 5 inputs (X, scale, B, mean, var)");
@@ -134,6 +136,7 @@ static void bn_planes(void *arg, size_t p0, size_t p1) {
 }
 
 onyx_status ox_nn_batchnorm_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_batchnorm_run);
     const bn_state *st = c->state;
     bn_geom g;
     OX_TRY(bn_geom_of(c, &g));
@@ -164,7 +167,8 @@ onyx_status ox_nn_batchnorm_run(ox_op_ctx *c) {
         b[k] = get(B, k) - m * a[k];
     }
     bn_task t = {.g = &g, .X = X, .Y = c->out[0], .a = a, .b = b};
-    ox_parallel_for(c->pool, g.N * g.C, 1 + 16384 / (g.sp + 1), bn_planes, &t);
+    if (ox_tensor_count(X))
+        ox_parallel_for(c->pool, g.N * g.C, 1 + 16384 / (g.sp + 1), bn_planes, &t);
     ox_free(ab);
     return ONYX_OK;
 }
@@ -236,6 +240,7 @@ static onyx_status check_nc_params(const ox_op_ctx *c, size_t first, size_t coun
 }
 
 onyx_status ox_nn_instancenorm_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 3));
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input is required");
     const ox_tensor *X = c->in[0];
     OX_TRY(check_nc_params(c, 1, 2, X->rank >= 2 ? (size_t)X->dims[1] : 0));
@@ -290,6 +295,8 @@ static void run_groups(ox_op_ctx *c, size_t groups, int per_group_params, double
 }
 
 onyx_status ox_nn_instancenorm_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_instancenorm_run);
+    if (!ox_tensor_count(c->in[0])) return ONYX_OK;
     const eps_state *st = c->state;
     const ox_tensor *X = c->in[0];
     run_groups(c, (size_t)X->dims[1], 0, st->epsilon);
@@ -315,6 +322,7 @@ onyx_status ox_nn_groupnorm_prepare(ox_op_ctx *c) {
 }
 
 onyx_status ox_nn_groupnorm_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 3));
     const eps_state *st = c->state;
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input X is required");
     const ox_tensor *X = c->in[0];
@@ -332,6 +340,8 @@ onyx_status ox_nn_groupnorm_infer(ox_op_ctx *c) {
 }
 
 onyx_status ox_nn_groupnorm_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_groupnorm_run);
+    if (!ox_tensor_count(c->in[0])) return ONYX_OK;
     const eps_state *st = c->state;
     run_groups(c, (size_t)st->groups, c->opset < 21, st->epsilon);
     return ONYX_OK;
@@ -347,7 +357,8 @@ onyx_status ox_nn_layernorm_prepare(ox_op_ctx *c) {
     st->axis = ox_attr_int(c, "axis", -1);
     st->stash_type = ox_attr_int(c, "stash_type", 1);
     OX_TRY(ox_op_status(c));
-    if (st->stash_type != ONYX_DTYPE_FLOAT && st->stash_type != ONYX_DTYPE_DOUBLE)
+    if (st->stash_type != ONYX_DTYPE_FLOAT && st->stash_type != ONYX_DTYPE_DOUBLE &&
+        st->stash_type != ONYX_DTYPE_FLOAT16 && st->stash_type != ONYX_DTYPE_BFLOAT16)
         return ox_error(ONYX_ERR_UNSUPPORTED, "stash_type %lld is not supported",
                         (long long)st->stash_type);
     return ONYX_OK;
@@ -364,18 +375,25 @@ static int bcasts_to(const ox_tensor *t, const ox_tensor *X) {
 }
 
 onyx_status ox_nn_layernorm_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     const eps_state *st = c->state;
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "inputs X and Scale are required");
     const ox_tensor *X = c->in[0];
     if (!is_f(X->dtype))
-        return ox_error(ONYX_ERR_UNSUPPORTED, "LayerNormalization on %s is not supported",
+        return ox_error(ONYX_ERR_UNSUPPORTED, "%s on %s is not supported", c->node->op_type,
                         ox_dtype_name(X->dtype));
     int32_t axis;
     OX_TRY(ox_norm_axis(st->axis, X->rank, &axis));
-    for (size_t i = 1; i < 3; i++) {
+    /* RMSNormalization: Scale may have its own float type V, which Y takes */
+    int rms = strcmp(c->node->op_type, "RMSNormalization") == 0;
+    int32_t yt = rms ? c->in[1]->dtype : X->dtype;
+    if (rms && !is_f(yt))
+        return ox_error(ONYX_ERR_UNSUPPORTED, "scale of type %s is not supported",
+                        ox_dtype_name(yt));
+    for (size_t i = 1; i < (rms ? 2u : 3u); i++) {
         if (!ox_has_input(c, i)) continue;
-        if (c->in[i]->dtype != X->dtype)
+        if (c->in[i]->dtype != yt)
             return ox_error(ONYX_ERR_INVALID_MODEL, "input %s is %s; X is %s",
                             i == 1 ? "Scale" : "B", ox_dtype_name(c->in[i]->dtype),
                             ox_dtype_name(X->dtype));
@@ -383,10 +401,10 @@ onyx_status ox_nn_layernorm_infer(ox_op_ctx *c) {
             return ox_error(ONYX_ERR_INVALID_MODEL, "input %s does not broadcast to X",
                             i == 1 ? "Scale" : "B");
     }
-    ox_set_shape(c->out[0], X->dtype, X->rank, X->dims);
+    ox_set_shape(c->out[0], yt, X->rank, X->dims);
     int64_t sd[OX_MAX_RANK];
     for (int i = 0; i < X->rank; i++) sd[i] = i < axis ? X->dims[i] : 1;
-    for (size_t o = 1; o < 3; o++)
+    for (size_t o = 1; o < (rms ? 1u : 3u); o++)
         if (ox_has_output(c, o)) ox_set_shape(c->out[o], (int32_t)st->stash_type, X->rank, sd);
     return ONYX_OK;
 }
@@ -409,6 +427,8 @@ typedef struct ln_task {
     ox_tensor *Y, *mean_out, *inv_out;
     size_t inner;
     int direct_scale, direct_bias; /* parameter index == position in the row */
+    int rms;                       /* RMSNormalization: no centring */
+    int fast;                      /* all float32 and row-indexed parameters */
     double eps;
 } ln_task;
 
@@ -416,15 +436,35 @@ static void ln_rows(void *arg, size_t r0, size_t r1) {
     const ln_task *t = arg;
     for (size_t r = r0; r < r1; r++) {
         size_t base = r * t->inner;
-        double mean, inv;
-        moments(t->X, base, t->inner, t->eps, &mean, &inv);
+        double mean = 0.0, inv;
+        if (t->rms) {
+            double s2 = 0.0;
+            for (size_t i = 0; i < t->inner; i++) {
+                double v = get(t->X, base + i);
+                s2 += v * v;
+            }
+            inv = 1.0 / sqrt((t->inner ? s2 / (double)t->inner : 0.0) + t->eps);
+        } else {
+            moments(t->X, base, t->inner, t->eps, &mean, &inv);
+        }
         if (t->mean_out) put(t->mean_out, r, mean);
         if (t->inv_out) put(t->inv_out, r, inv);
+        if (t->fast) { /* float32, parameters indexed by the row position */
+            const float *x = (const float *)t->X->data + base;
+            const float *sc = t->scale->data, *bs = t->bias ? t->bias->data : NULL;
+            float *y = (float *)t->Y->data + base;
+            float m = (float)mean, iv = (float)inv;
+            if (bs)
+                for (size_t i = 0; i < t->inner; i++) y[i] = (x[i] - m) * iv * sc[i] + bs[i];
+            else
+                for (size_t i = 0; i < t->inner; i++) y[i] = (x[i] - m) * iv * sc[i];
+            continue;
+        }
         for (size_t i = 0; i < t->inner; i++) {
             size_t xi = base + i;
             double s = get(t->scale, t->direct_scale ? i : bcast_offset(t->scale, t->X, xi));
-            double b = !t->bias ? 0.0
-                                : get(t->bias, t->direct_bias ? i : bcast_offset(t->bias, t->X, xi));
+            double b = 0.0;
+            if (t->bias) b = get(t->bias, t->direct_bias ? i : bcast_offset(t->bias, t->X, xi));
             put(t->Y, xi, (get(t->X, xi) - mean) * inv * s + b);
         }
     }
@@ -444,17 +484,25 @@ static int row_indexed(const ox_tensor *t, const ox_tensor *X, int axis) {
 }
 
 onyx_status ox_nn_layernorm_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_layernorm_run);
+    if (!ox_tensor_count(c->in[0])) return ONYX_OK;
     const eps_state *st = c->state;
+    int rms = strcmp(c->node->op_type, "RMSNormalization") == 0;
     const ox_tensor *X = c->in[0];
     int32_t axis;
     OX_TRY(ox_norm_axis(st->axis, X->rank, &axis));
     ln_task t = {.X = X, .scale = c->in[1], .bias = ox_has_input(c, 2) ? c->in[2] : NULL,
                  .Y = c->out[0], .mean_out = ox_has_output(c, 1) ? c->out[1] : NULL,
-                 .inv_out = ox_has_output(c, 2) ? c->out[2] : NULL, .eps = st->epsilon};
+                 .inv_out = ox_has_output(c, 2) ? c->out[2] : NULL, .eps = st->epsilon,
+                 .rms = rms};
+    if (rms) t.bias = t.mean_out = t.inv_out = NULL;
     t.inner = ox_shape_count(X->rank - axis, X->dims + axis);
     size_t rows = ox_shape_count(axis, X->dims);
     t.direct_scale = row_indexed(t.scale, X, axis);
     t.direct_bias = t.bias && row_indexed(t.bias, X, axis);
+    t.fast = X->dtype == ONYX_DTYPE_FLOAT && t.scale->dtype == ONYX_DTYPE_FLOAT &&
+             t.Y->dtype == ONYX_DTYPE_FLOAT && t.direct_scale &&
+             (!t.bias || (t.bias->dtype == ONYX_DTYPE_FLOAT && t.direct_bias));
     ox_parallel_for(c->pool, rows, 1 + 16384 / (t.inner + 1), ln_rows, &t);
     return ONYX_OK;
 }
@@ -473,7 +521,8 @@ onyx_status ox_nn_lrn_prepare(ox_op_ctx *c) {
     st->alpha = ox_attr_float(c, "alpha", 1e-4f);
     st->beta = ox_attr_float(c, "beta", 0.75f);
     st->bias = ox_attr_float(c, "bias", 1.0f);
-    if (!ox_attr_get(c, "size")) return ox_error(ONYX_ERR_INVALID_MODEL, "attribute size is required");
+    if (!ox_attr_get(c, "size"))
+        return ox_error(ONYX_ERR_INVALID_MODEL, "attribute size is required");
     st->size = ox_attr_int(c, "size", 1);
     OX_TRY(ox_op_status(c));
     if (st->size < 1)
@@ -483,6 +532,7 @@ onyx_status ox_nn_lrn_prepare(ox_op_ctx *c) {
 }
 
 onyx_status ox_nn_lrn_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 1));
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input X is required");
     const ox_tensor *X = c->in[0];
     OX_TRY(check_nc_params(c, 1, 0, 0));
@@ -500,7 +550,8 @@ typedef struct lrn_task {
 /* Planes p = n*C + ch in [p0, p1). */
 static void lrn_planes(void *arg, size_t p0, size_t p1) {
     const lrn_task *t = arg;
-    int64_t lo_off = (t->st->size - 1) / 2, hi_off = t->st->size / 2; /* floor, ceil of (size-1)/2 */
+    /* floor and ceil of (size - 1) / 2 */
+    int64_t lo_off = (t->st->size - 1) / 2, hi_off = t->st->size / 2;
     double scale = (double)t->st->alpha / (double)t->st->size;
     for (size_t p = p0; p < p1; p++) {
         size_t n = p / t->C;
@@ -521,9 +572,168 @@ static void lrn_planes(void *arg, size_t p0, size_t p1) {
 }
 
 onyx_status ox_nn_lrn_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_lrn_run);
+    if (!ox_tensor_count(c->in[0])) return ONYX_OK;
     const ox_tensor *X = c->in[0];
     lrn_task t = {.st = c->state, .X = X, .Y = c->out[0], .C = (size_t)X->dims[1]};
     t.sp = ox_shape_count(X->rank - 2, X->dims + 2);
     ox_parallel_for(c->pool, (size_t)X->dims[0] * t.C, 1 + 4096 / (t.sp + 1), lrn_planes, &t);
+    return ONYX_OK;
+}
+
+/* ---- LpNormalization ----------------------------------------------------------------- */
+
+typedef struct lpn_state {
+    int64_t axis, p;
+} lpn_state;
+
+onyx_status ox_nn_lpnorm_prepare(ox_op_ctx *c) {
+    lpn_state *st = ox_calloc(1, sizeof *st);
+    if (!st) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    c->state = st;
+    st->axis = ox_attr_int(c, "axis", -1);
+    st->p = ox_attr_int(c, "p", 2);
+    OX_TRY(ox_op_status(c));
+    if (st->p != 1 && st->p != 2)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "attribute p is %lld; only 1 and 2 are defined",
+                        (long long)st->p);
+    return ONYX_OK;
+}
+
+onyx_status ox_nn_lpnorm_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 1));
+    const lpn_state *st = c->state;
+    if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input is required");
+    const ox_tensor *X = c->in[0];
+    if (!is_f(X->dtype))
+        return ox_error(ONYX_ERR_UNSUPPORTED, "LpNormalization on %s is not supported",
+                        ox_dtype_name(X->dtype));
+    int32_t axis;
+    OX_TRY(ox_norm_axis(st->axis, X->rank, &axis));
+    ox_set_shape(c->out[0], X->dtype, X->rank, X->dims);
+    return ONYX_OK;
+}
+
+onyx_status ox_nn_lpnorm_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_lpnorm_run);
+    if (!ox_tensor_count(c->in[0])) return ONYX_OK;
+    const lpn_state *st = c->state;
+    const ox_tensor *X = c->in[0];
+    int32_t axis;
+    OX_TRY(ox_norm_axis(st->axis, X->rank, &axis));
+    size_t outer = ox_shape_count(axis, X->dims), len = (size_t)X->dims[axis];
+    size_t inner = ox_shape_count(X->rank - axis - 1, X->dims + axis + 1);
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < inner; i++) {
+            size_t base = o * len * inner + i;
+            double s = 0.0;
+            for (size_t k = 0; k < len; k++) {
+                double v = get(X, base + k * inner);
+                s += st->p == 1 ? fabs(v) : v * v;
+            }
+            double norm = st->p == 1 ? s : sqrt(s);
+            for (size_t k = 0; k < len; k++) {
+                size_t xi = base + k * inner;
+                put(c->out[0], xi, norm == 0.0 ? 0.0 : get(X, xi) / norm);
+            }
+        }
+    return ONYX_OK;
+}
+
+/* ---- MeanVarianceNormalization --------------------------------------------------------- */
+
+typedef struct mvn_state {
+    size_t n_axes;
+    int64_t axes[OX_MAX_RANK];
+} mvn_state;
+
+onyx_status ox_nn_mvn_prepare(ox_op_ctx *c) {
+    mvn_state *st = ox_calloc(1, sizeof *st);
+    if (!st) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    c->state = st;
+    size_t n;
+    const int64_t *axes = ox_attr_ints(c, "axes", &n);
+    OX_TRY(ox_op_status(c));
+    if (!axes) {
+        static const int64_t def[3] = {0, 2, 3};
+        axes = def;
+        n = 3;
+    }
+    if (n > OX_MAX_RANK) return ox_error(ONYX_ERR_INVALID_MODEL, "too many axes");
+    memcpy(st->axes, axes, n * sizeof *axes);
+    st->n_axes = n;
+    return ONYX_OK;
+}
+
+/* Which dims are reduced, from the axes and X's rank. */
+static onyx_status mvn_mask(const mvn_state *st, int32_t rank, int *reduced) {
+    for (int i = 0; i < rank; i++) reduced[i] = 0;
+    for (size_t i = 0; i < st->n_axes; i++) {
+        int32_t a;
+        OX_TRY(ox_norm_axis(st->axes[i], rank, &a));
+        if (reduced[a])
+            return ox_error(ONYX_ERR_INVALID_MODEL, "axis %lld is repeated",
+                            (long long)st->axes[i]);
+        reduced[a] = 1;
+    }
+    return ONYX_OK;
+}
+
+onyx_status ox_nn_mvn_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 1));
+    if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input X is required");
+    const ox_tensor *X = c->in[0];
+    if (!is_f(X->dtype))
+        return ox_error(ONYX_ERR_UNSUPPORTED, "MeanVarianceNormalization on %s is not supported",
+                        ox_dtype_name(X->dtype));
+    int reduced[OX_MAX_RANK];
+    OX_TRY(mvn_mask(c->state, X->rank, reduced));
+    ox_set_shape(c->out[0], X->dtype, X->rank, X->dims);
+    return ONYX_OK;
+}
+
+/* The statistics slot of flat index i: its coordinates along the kept dims. */
+static size_t mvn_slot(const ox_tensor *X, const int *reduced, size_t i) {
+    size_t slot = 0, stride = 1;
+    for (int k = X->rank - 1; k >= 0; k--) {
+        size_t d = (size_t)X->dims[k], coord = i % d;
+        i /= d;
+        if (!reduced[k]) {
+            slot += coord * stride;
+            stride *= d;
+        }
+    }
+    return slot;
+}
+
+/* Y = (X - mean) / (sqrt(variance) + 1e-9) with the statistics over the axes, as
+ * the operator's function body defines it. */
+onyx_status ox_nn_mvn_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_mvn_run);
+    const ox_tensor *X = c->in[0];
+    int reduced[OX_MAX_RANK];
+    OX_TRY(mvn_mask(c->state, X->rank, reduced));
+    size_t n = ox_tensor_count(X), slots = 1, group = 1;
+    for (int k = 0; k < X->rank; k++) {
+        if (reduced[k]) group *= (size_t)X->dims[k];
+        else slots *= (size_t)X->dims[k];
+    }
+    if (n == 0) return ONYX_OK;
+    double *st = ox_calloc(2 * slots, sizeof(double));
+    if (!st) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    double *mean = st, *var = st + slots;
+    for (size_t i = 0; i < n; i++) mean[mvn_slot(X, reduced, i)] += get(X, i);
+    for (size_t s = 0; s < slots; s++) mean[s] /= (double)group;
+    for (size_t i = 0; i < n; i++) {
+        size_t s = mvn_slot(X, reduced, i);
+        double d = get(X, i) - mean[s];
+        var[s] += d * d;
+    }
+    for (size_t s = 0; s < slots; s++) var[s] = sqrt(var[s] / (double)group) + 1e-9;
+    for (size_t i = 0; i < n; i++) {
+        size_t s = mvn_slot(X, reduced, i);
+        put(c->out[0], i, (get(X, i) - mean[s]) / var[s]);
+    }
+    ox_free(st);
     return ONYX_OK;
 }

@@ -54,8 +54,23 @@ static inline void ox_window_krange(const ox_window *w, int j, int64_t o, int64_
     }
 }
 
+/* infer's first check: inputs 0 .. n_in-1 and output 0 are present. */
+onyx_status ox_nn_need(const ox_op_ctx *c, size_t n_in);
+
+/* Product of three non-negative dims, overflow-checked (ONYX_ERR_LIMIT). */
+onyx_status ox_nn_prod3(const int64_t *d, size_t *out);
+
 /* Check that X has rank 2 + nd for nd in 1..3 and say so by name. */
 onyx_status ox_nn_check_spatial_rank(const ox_tensor *x, const char *what);
+
+/* float16 and bfloat16 run on the float32 kernels: ox_nn_run_as_f32 converts every
+ * half-precision input to a float32 copy, runs run() on those (with float32 stand-ins
+ * for half-precision outputs) and rounds the results back. infer treats the half
+ * types like float32 (same shapes, same workspace). */
+int ox_nn_is_half(int32_t t);
+int ox_nn_is_floatlike(int32_t t); /* float, double, float16, bfloat16 */
+int ox_nn_has_half(const ox_op_ctx *c);
+onyx_status ox_nn_run_as_f32(ox_op_ctx *c, onyx_status (*run)(ox_op_ctx *));
 
 /* Small conversions used where parameters may be a different float type. */
 double ox_nn_get(const ox_tensor *t, size_t i);
@@ -63,14 +78,53 @@ double ox_nn_get(const ox_tensor *t, size_t i);
 /* ---- ops (nn_gemm.c) ---- */
 onyx_status ox_nn_matmul_infer(ox_op_ctx *c);
 onyx_status ox_nn_matmul_run(ox_op_ctx *c);
+onyx_status ox_nn_matmulinteger_infer(ox_op_ctx *c);
+onyx_status ox_nn_matmulinteger_run(ox_op_ctx *c);
+onyx_status ox_nn_qlinearmatmul_infer(ox_op_ctx *c);
+onyx_status ox_nn_qlinearmatmul_run(ox_op_ctx *c);
 onyx_status ox_nn_gemm_prepare(ox_op_ctx *c);
 onyx_status ox_nn_gemm_infer(ox_op_ctx *c);
 onyx_status ox_nn_gemm_run(ox_op_ctx *c);
+
+/* ---- convolution geometry and im2col, shared by Conv and the integer convs ---- */
+
+typedef struct ox_conv_state {
+    ox_window_attrs wa;
+    int64_t group;
+} ox_conv_state;
+
+/* Everything a convolution run needs, derived from the input shapes. */
+typedef struct ox_conv_geom {
+    ox_window w;
+    size_t N, C, M, Cg, Mg, G;
+    size_t in_sp, out_sp, k_sp; /* spatial element counts */
+    size_t kdim;                /* Cg * k_sp: rows of the im2col matrix */
+    int pointwise;              /* 1x1, stride 1, no pads: the input is the im2col matrix */
+    int depthwise;              /* Cg == 1 and Mg == 1 */
+    size_t chunk_rows;          /* output rows (of OW positions) per im2col chunk */
+} ox_conv_geom;
+
+/* Check X (N x C x D...), W (M x C/group x k...) and B (M, or NULL) against the
+ * attributes in c->state (an ox_conv_state) and resolve the geometry. */
+onyx_status ox_conv_geom_of(const ox_op_ctx *c, const ox_tensor *X, const ox_tensor *W,
+                            const ox_tensor *B, ox_conv_geom *g);
+
+typedef struct ox_im2col_task {
+    const ox_conv_geom *g;
+    const float *x;      /* one image's group: Cg x in_sp */
+    float *col;          /* kdim x ncols */
+    size_t row0, nrows;  /* output rows (flattened oz, oy) of this chunk */
+} ox_im2col_task;
+
+/* ox_task_fn: rows [r0, r1) of one chunk's im2col matrix (padding reads as 0). */
+void ox_im2col_rows(void *arg, size_t r0, size_t r1);
 
 /* ---- ops (nn_conv.c) ---- */
 onyx_status ox_nn_conv_prepare(ox_op_ctx *c);
 onyx_status ox_nn_conv_infer(ox_op_ctx *c);
 onyx_status ox_nn_conv_run(ox_op_ctx *c);
+onyx_status ox_nn_qconv_infer(ox_op_ctx *c); /* ConvInteger, QLinearConv (nn_qconv.c) */
+onyx_status ox_nn_qconv_run(ox_op_ctx *c);
 onyx_status ox_nn_convtranspose_prepare(ox_op_ctx *c);
 onyx_status ox_nn_convtranspose_infer(ox_op_ctx *c);
 onyx_status ox_nn_convtranspose_run(ox_op_ctx *c);
@@ -101,6 +155,12 @@ onyx_status ox_nn_layernorm_run(ox_op_ctx *c);
 onyx_status ox_nn_groupnorm_prepare(ox_op_ctx *c);
 onyx_status ox_nn_groupnorm_infer(ox_op_ctx *c);
 onyx_status ox_nn_groupnorm_run(ox_op_ctx *c);
+onyx_status ox_nn_lpnorm_prepare(ox_op_ctx *c);
+onyx_status ox_nn_lpnorm_infer(ox_op_ctx *c);
+onyx_status ox_nn_lpnorm_run(ox_op_ctx *c);
+onyx_status ox_nn_mvn_prepare(ox_op_ctx *c);
+onyx_status ox_nn_mvn_infer(ox_op_ctx *c);
+onyx_status ox_nn_mvn_run(ox_op_ctx *c);
 onyx_status ox_nn_lrn_prepare(ox_op_ctx *c);
 onyx_status ox_nn_lrn_infer(ox_op_ctx *c);
 onyx_status ox_nn_lrn_run(ox_op_ctx *c);

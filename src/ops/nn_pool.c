@@ -57,7 +57,7 @@ onyx_status ox_nn_avgpool_prepare(ox_op_ctx *c) { return pool_prepare(c, POOL_AV
 onyx_status ox_nn_lppool_prepare(ox_op_ctx *c) { return pool_prepare(c, POOL_LP); }
 
 static int pool_dtype_ok(int kind, int32_t t) {
-    if (t == ONYX_DTYPE_FLOAT || t == ONYX_DTYPE_DOUBLE) return 1;
+    if (ox_nn_is_floatlike(t)) return 1;
     return kind == POOL_MAX && (t == ONYX_DTYPE_INT8 || t == ONYX_DTYPE_UINT8);
 }
 
@@ -73,6 +73,7 @@ static onyx_status pool_geom(const ox_op_ctx *c, ox_window *w) {
 }
 
 onyx_status ox_nn_pool_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 1));
     const pool_state *st = c->state;
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input X is required");
     const ox_tensor *X = c->in[0];
@@ -97,6 +98,7 @@ onyx_status ox_nn_pool_infer(ox_op_ctx *c) {
 typedef struct pool_task {
     const pool_state *st;
     const ox_window *w;
+    const int64_t *kr; /* per dim and output index: the in-input kernel index range */
     const void *X;
     void *Y;
     int64_t *I; /* MaxPool indices, or NULL */
@@ -107,25 +109,25 @@ typedef struct pool_task {
  * xi (the tap's offset within the plane) and the coordinates iz, iy, ix. */
 #define FOR_EACH_WINDOW(t, p0, p1, INIT, BODY, FINISH)                                        \
     const ox_window *w = (t)->w;                                                              \
+    const int64_t *krz = (t)->kr, *kry = krz + 2 * w->out[0], *krx = kry + 2 * w->out[1];     \
     for (size_t p = (p0); p < (p1); p++) {                                                    \
         size_t o_idx = p * (t)->out_sp;                                                       \
         for (int64_t oz = 0; oz < w->out[0]; oz++) {                                          \
-            int64_t z0, z1;                                                                   \
-            ox_window_krange(w, 0, oz, &z0, &z1);                                             \
+            int64_t z0 = krz[2 * oz], z1 = krz[2 * oz + 1], bz = oz * w->s[0] - w->pb[0];     \
             for (int64_t oy = 0; oy < w->out[1]; oy++) {                                      \
-                int64_t y0, y1;                                                               \
-                ox_window_krange(w, 1, oy, &y0, &y1);                                         \
+                int64_t y0 = kry[2 * oy], y1 = kry[2 * oy + 1], by = oy * w->s[1] - w->pb[1]; \
                 for (int64_t ox = 0; ox < w->out[2]; ox++, o_idx++) {                         \
-                    int64_t x0, x1;                                                           \
-                    ox_window_krange(w, 2, ox, &x0, &x1);                                     \
+                    int64_t x0 = krx[2 * ox], x1 = krx[2 * ox + 1];                           \
+                    int64_t bx = ox * w->s[2] - w->pb[2];                                     \
                     INIT;                                                                     \
                     for (int64_t a = z0; a < z1; a++) {                                       \
-                        int64_t iz = oz * w->s[0] - w->pb[0] + a * w->d[0];                   \
+                        int64_t iz = bz + a * w->d[0];                                        \
                         for (int64_t b = y0; b < y1; b++) {                                   \
-                            int64_t iy = oy * w->s[1] - w->pb[1] + b * w->d[1];               \
+                            int64_t iy = by + b * w->d[1];                                    \
+                            size_t row = (size_t)((iz * w->in[1] + iy) * w->in[2]);           \
                             for (int64_t e = x0; e < x1; e++) {                               \
-                                int64_t ix = ox * w->s[2] - w->pb[2] + e * w->d[2];           \
-                                size_t xi = (size_t)((iz * w->in[1] + iy) * w->in[2] + ix);   \
+                                int64_t ix = bx + e * w->d[2];                                \
+                                size_t xi = row + (size_t)ix;                                 \
                                 BODY;                                                         \
                             }                                                                 \
                         }                                                                     \
@@ -145,8 +147,22 @@ static int64_t max_index(const pool_task *t, size_t p, int64_t iz, int64_t iy, i
     return (int64_t)(p * t->in_sp) + sp;
 }
 
-#define MAX_POOL_FN(NAME, T, LOWEST)                                                          \
+/* Two forms per type: a branch-free max, and one that also tracks the argmax (the
+ * first maximal tap in window order). An empty window yields LOWEST and index -1. */
+#define MAX_POOL_FN(NAME, NAME_IDX, T, LOWEST)                                                \
     static void NAME(void *arg, size_t p0, size_t p1) {                                       \
+        const pool_task *t = arg;                                                             \
+        const T *X = t->X;                                                                    \
+        T *Y = t->Y;                                                                          \
+        FOR_EACH_WINDOW(                                                                      \
+            t, p0, p1, T m = LOWEST; const T *x = X + p * t->in_sp,                           \
+            {                                                                                 \
+                T v = x[xi];                                                                  \
+                m = v > m ? v : m;                                                            \
+            },                                                                                \
+            Y[o_idx] = m)                                                                     \
+    }                                                                                         \
+    static void NAME_IDX(void *arg, size_t p0, size_t p1) {                                   \
         const pool_task *t = arg;                                                             \
         const T *X = t->X;                                                                    \
         T *Y = t->Y;                                                                          \
@@ -155,20 +171,20 @@ static int64_t max_index(const pool_task *t, size_t p, int64_t iz, int64_t iy, i
             {                                                                                 \
                 if (at < 0 || x[xi] > m) {                                                    \
                     m = x[xi];                                                                \
-                    at = t->I ? max_index(t, p, iz, iy, ix) : 0;                              \
+                    at = max_index(t, p, iz, iy, ix);                                         \
                 }                                                                             \
             },                                                                                \
             {                                                                                 \
                 Y[o_idx] = m;                                                                 \
-                if (t->I) t->I[o_idx] = at;                                                   \
+                t->I[o_idx] = at;                                                             \
             })                                                                                \
     }
-MAX_POOL_FN(max_f32, float, -FLT_MAX)
-MAX_POOL_FN(max_f64, double, -DBL_MAX)
-MAX_POOL_FN(max_i8, int8_t, INT8_MIN)
-MAX_POOL_FN(max_u8, uint8_t, 0)
+MAX_POOL_FN(max_f32, max_f32_idx, float, -INFINITY)
+MAX_POOL_FN(max_f64, max_f64_idx, double, -INFINITY)
+MAX_POOL_FN(max_i8, max_i8_idx, int8_t, INT8_MIN)
+MAX_POOL_FN(max_u8, max_u8_idx, uint8_t, 0)
 
-/* AveragePool / LpPool in double accumulation. With count_include_pad the divisor
+/* AveragePool in double accumulation. With count_include_pad the divisor
  * counts taps inside the padded input (explicit pads, not ceil-mode overhang). */
 static double pad_count(const ox_window *w, int j, int64_t o) {
     int64_t start = o * w->s[j] - w->pb[j];
@@ -181,37 +197,43 @@ static double pad_count(const ox_window *w, int j, int64_t o) {
         const pool_task *t = arg;                                                             \
         const T *X = t->X;                                                                    \
         T *Y = t->Y;                                                                          \
-        int lp = t->st->kind == POOL_LP, incl = t->st->count_include_pad;                     \
-        double pw = t->st->p;                                                                 \
+        int incl = t->st->count_include_pad;                                                  \
         FOR_EACH_WINDOW(                                                                      \
             t, p0, p1, double s = 0.0; size_t cnt = 0; const T *x = X + p * t->in_sp,         \
             {                                                                                 \
-                double v = (double)x[xi];                                                     \
-                if (!lp)                                                                      \
-                    s += v;                                                                   \
-                else if (pw == 2.0)                                                           \
-                    s += v * v;                                                               \
-                else                                                                          \
-                    s += pow(fabs(v), pw);                                                    \
+                s += (double)x[xi];                                                           \
                 cnt++;                                                                        \
             },                                                                                \
             {                                                                                 \
-                double r;                                                                     \
-                if (lp) {                                                                     \
-                    r = pw == 2.0 ? sqrt(s) : pow(s, 1.0 / pw);                               \
-                } else {                                                                      \
-                    double div = incl ? pad_count(w, 0, oz) * pad_count(w, 1, oy) *           \
-                                            pad_count(w, 2, ox)                               \
-                                      : (double)cnt;                                          \
-                    r = div > 0.0 ? s / div : 0.0;                                            \
-                }                                                                             \
-                Y[o_idx] = (T)r;                                                              \
+                double div = incl ? pad_count(w, 0, oz) * pad_count(w, 1, oy) *               \
+                                        pad_count(w, 2, ox)                                   \
+                                  : (double)cnt;                                              \
+                Y[o_idx] = (T)(div > 0.0 ? s / div : 0.0);                                    \
             })                                                                                \
     }
 AVG_POOL_FN(avg_f32, float)
 AVG_POOL_FN(avg_f64, double)
 
+/* LpPool: (sum |x|^p)^(1/p); padding adds nothing. */
+#define LP_POOL_FN(NAME, T)                                                                   \
+    static void NAME(void *arg, size_t p0, size_t p1) {                                       \
+        const pool_task *t = arg;                                                             \
+        const T *X = t->X;                                                                    \
+        T *Y = t->Y;                                                                          \
+        double pw = t->st->p;                                                                 \
+        FOR_EACH_WINDOW(                                                                      \
+            t, p0, p1, double s = 0.0; const T *x = X + p * t->in_sp,                         \
+            {                                                                                 \
+                double v = (double)x[xi];                                                     \
+                s += pw == 2.0 ? v * v : pow(fabs(v), pw);                                    \
+            },                                                                                \
+            Y[o_idx] = (T)(pw == 2.0 ? sqrt(s) : pow(s, 1.0 / pw)))                           \
+    }
+LP_POOL_FN(lp_f32, float)
+LP_POOL_FN(lp_f64, double)
+
 onyx_status ox_nn_pool_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_pool_run);
     const pool_state *st = c->state;
     const ox_tensor *X = c->in[0];
     ox_window w;
@@ -219,26 +241,38 @@ onyx_status ox_nn_pool_run(ox_op_ctx *c) {
     size_t planes = (size_t)X->dims[0] * (size_t)X->dims[1];
     pool_task t = {.st = st, .w = &w, .X = X->data, .Y = c->out[0]->data,
                    .I = ox_has_output(c, 1) ? c->out[1]->data : NULL};
-    t.in_sp = (size_t)(w.in[0] * w.in[1] * w.in[2]);
-    t.out_sp = (size_t)(w.out[0] * w.out[1] * w.out[2]);
+    OX_TRY(ox_nn_prod3(w.in, &t.in_sp));
+    OX_TRY(ox_nn_prod3(w.out, &t.out_sp));
     if (!planes || !t.out_sp) return ONYX_OK;
     ox_task_fn fn = NULL;
+    int idx = t.I != NULL;
     if (st->kind == POOL_MAX) {
         switch (X->dtype) {
-        case ONYX_DTYPE_FLOAT: fn = max_f32; break;
-        case ONYX_DTYPE_DOUBLE: fn = max_f64; break;
-        case ONYX_DTYPE_INT8: fn = max_i8; break;
-        case ONYX_DTYPE_UINT8: fn = max_u8; break;
+        case ONYX_DTYPE_FLOAT: fn = idx ? max_f32_idx : max_f32; break;
+        case ONYX_DTYPE_DOUBLE: fn = idx ? max_f64_idx : max_f64; break;
+        case ONYX_DTYPE_INT8: fn = idx ? max_i8_idx : max_i8; break;
+        case ONYX_DTYPE_UINT8: fn = idx ? max_u8_idx : max_u8; break;
         default: break;
         }
     } else {
-        fn = X->dtype == ONYX_DTYPE_FLOAT ? avg_f32 : X->dtype == ONYX_DTYPE_DOUBLE ? avg_f64 : NULL;
+        int f32 = X->dtype == ONYX_DTYPE_FLOAT, f64 = X->dtype == ONYX_DTYPE_DOUBLE;
+        if (st->kind == POOL_AVG) fn = f32 ? avg_f32 : f64 ? avg_f64 : NULL;
+        else fn = f32 ? lp_f32 : f64 ? lp_f64 : NULL;
     }
     if (!fn)
         return ox_error(ONYX_ERR_UNSUPPORTED, "pooling on %s is not supported",
                         ox_dtype_name(X->dtype));
+    /* kernel index ranges per output index, for the three dims in a row */
+    size_t n_kr = (size_t)(w.out[0] + w.out[1] + w.out[2]);
+    int64_t *kr = ox_malloc_array(2 * n_kr, sizeof(int64_t));
+    if (!kr) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    for (int j = 0, k = 0; j < 3; j++)
+        for (int64_t o = 0; o < w.out[j]; o++, k++)
+            ox_window_krange(&w, j, o, &kr[2 * k], &kr[2 * k + 1]);
+    t.kr = kr;
     size_t grain = 1 + 4096 / (t.out_sp * (size_t)(w.k[0] * w.k[1] * w.k[2]) + 1);
     ox_parallel_for(c->pool, planes, grain, fn, &t);
+    ox_free(kr);
     return ONYX_OK;
 }
 
@@ -262,9 +296,10 @@ onyx_status ox_nn_global_prepare(ox_op_ctx *c) {
 }
 
 onyx_status ox_nn_global_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 1));
     if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input X is required");
     const ox_tensor *X = c->in[0];
-    if (X->dtype != ONYX_DTYPE_FLOAT && X->dtype != ONYX_DTYPE_DOUBLE)
+    if (!ox_nn_is_floatlike(X->dtype))
         return ox_error(ONYX_ERR_UNSUPPORTED, "global pooling on %s is not supported",
                         ox_dtype_name(X->dtype));
     if (X->rank < 2)
@@ -321,8 +356,10 @@ static void global_planes(void *arg, size_t p0, size_t p1) {
 }
 
 onyx_status ox_nn_global_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_global_run);
     const ox_tensor *X = c->in[0];
     size_t planes = (size_t)X->dims[0] * (size_t)X->dims[1];
+    if (!ox_tensor_count(c->out[0])) return ONYX_OK;
     global_task t = {.st = c->state, .X = X, .Y = c->out[0]};
     t.sp = ox_shape_count(X->rank - 2, X->dims + 2);
     ox_parallel_for(c->pool, planes, 1 + 16384 / (t.sp + 1), global_planes, &t);
@@ -362,16 +399,18 @@ static onyx_status unpool_inferred(const ox_op_ctx *c, int64_t *dims) {
             return ox_error(ONYX_ERR_LIMIT, "spatial dim %d is too large", i);
         dims[2 + i] = X->dims[2 + i] == 0 ? 0 : (X->dims[2 + i] - 1) * s + a->kernel[i] - p;
         if (dims[2 + i] < 0)
-            return ox_error(ONYX_ERR_INVALID_MODEL, "pads exceed the unpooled size along dim %d", i);
+            return ox_error(ONYX_ERR_INVALID_MODEL, "pads exceed the unpooled size along dim %d",
+                            i);
     }
     return ONYX_OK;
 }
 
 onyx_status ox_nn_maxunpool_infer(ox_op_ctx *c) {
+    OX_TRY(ox_nn_need(c, 2));
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "inputs X and I are required");
     const ox_tensor *X = c->in[0], *I = c->in[1];
-    if (X->dtype != ONYX_DTYPE_FLOAT && X->dtype != ONYX_DTYPE_DOUBLE)
+    if (!ox_nn_is_floatlike(X->dtype))
         return ox_error(ONYX_ERR_UNSUPPORTED, "MaxUnpool on %s is not supported",
                         ox_dtype_name(X->dtype));
     if (I->dtype != ONYX_DTYPE_INT64 || I->rank != X->rank ||
@@ -401,6 +440,7 @@ onyx_status ox_nn_maxunpool_infer(ox_op_ctx *c) {
 /* Indices are flat offsets into the unpooled (inferred) shape; when output_shape is
  * larger, that block sits at the start of each dim of the output. */
 onyx_status ox_nn_maxunpool_run(ox_op_ctx *c) {
+    if (ox_nn_has_half(c)) return ox_nn_run_as_f32(c, ox_nn_maxunpool_run);
     const ox_tensor *X = c->in[0], *I = c->in[1];
     ox_tensor *Y = c->out[0];
     int64_t inf[OX_MAX_RANK];

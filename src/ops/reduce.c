@@ -571,6 +571,5 @@ const ox_op_def ox_ops_reduce[] = {
     FAMILY("ArgMax", 1, argmax, NUMERIC),
     FAMILY("ArgMin", 1, argmax, NUMERIC),
     FAMILY("TopK", 1, topk, NUMERIC),
-    FAMILY("CumSum", 11, cumsum, "float32 float64 float16 bfloat16 int32 int64 uint32 uint64"),
     {0},
 };

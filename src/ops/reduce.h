@@ -13,16 +13,13 @@ onyx_status ox_softmax_prepare(ox_op_ctx *c);
 onyx_status ox_softmax_infer(ox_op_ctx *c);
 onyx_status ox_softmax_run(ox_op_ctx *c);
 
-/* reduce_index.c: ArgMax, ArgMin, TopK, CumSum */
+/* reduce_index.c: ArgMax, ArgMin, TopK */
 onyx_status ox_argmax_prepare(ox_op_ctx *c);
 onyx_status ox_argmax_infer(ox_op_ctx *c);
 onyx_status ox_argmax_run(ox_op_ctx *c);
 onyx_status ox_topk_prepare(ox_op_ctx *c);
 onyx_status ox_topk_infer(ox_op_ctx *c);
 onyx_status ox_topk_run(ox_op_ctx *c);
-onyx_status ox_cumsum_prepare(ox_op_ctx *c);
-onyx_status ox_cumsum_infer(ox_op_ctx *c);
-onyx_status ox_cumsum_run(ox_op_ctx *c);
 
 /* Frees a state made with ox_malloc. */
 void ox_reduce_free_state(void *state);

@@ -1,4 +1,4 @@
-/* Ops along one axis that return or use positions: ArgMax, ArgMin, TopK, CumSum.
+/* Ops along one axis that return positions: ArgMax, ArgMin, TopK.
  * Each views its input as (outer, n, inner): n values spaced `inner` apart. */
 #include <math.h>
 #include <string.h>
@@ -191,8 +191,8 @@ onyx_status ox_topk_infer(ox_op_ctx *c) {
     dims[a] = k;
     if (ox_has_output(c, 0)) ox_set_shape(c->out[0], x->dtype, x->rank, dims);
     if (ox_has_output(c, 1)) ox_set_shape(c->out[1], ONYX_DTYPE_INT64, x->rank, dims);
-    /* one line's (key, index) pairs and the merge buffer */
-    if (!ox_mul_ok((size_t)x->dims[a], 32, &c->workspace_bytes))
+    /* the heap of the k best (key, index) pairs of one line */
+    if (!ox_mul_ok((size_t)k, 16, &c->workspace_bytes))
         return ox_error(ONYX_ERR_LIMIT, "input 'X' is too large");
     return ONYX_OK;
 }
@@ -215,20 +215,34 @@ static uint64_t order_key(const ox_tensor *x, size_t i) {
     return (b >> 63) ? ~b : b | 0x8000000000000000ull;
 }
 
-/* Stable merge sort of a[0..n) by key (descending when desc), using tmp. */
-static void kv_sort(kv *a, kv *tmp, size_t n, int desc) {
-    for (size_t width = 1; width < n; width *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * width) {
-            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
-            size_t i = lo, j = mid, o = lo;
-            while (i < mid && j < hi) {
-                int take_right = desc ? a[j].key > a[i].key : a[j].key < a[i].key;
-                tmp[o++] = take_right ? a[j++] : a[i++];
-            }
-            while (i < mid) tmp[o++] = a[i++];
-            while (j < hi) tmp[o++] = a[j++];
-        }
-        memcpy(a, tmp, n * sizeof *a);
+/* The output order: larger (or smaller) keys first, equal keys by lower index. */
+static inline int kv_before(kv a, kv b, int largest) {
+    if (a.key != b.key) return largest ? a.key > b.key : a.key < b.key;
+    return a.idx < b.idx;
+}
+
+/* A binary heap whose root is the pair that comes last in the output order. */
+static void heap_down(kv *h, size_t n, size_t i, int largest) {
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && kv_before(h[w], h[l], largest)) w = l;
+        if (r < n && kv_before(h[w], h[r], largest)) w = r;
+        if (w == i) return;
+        kv t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+static void heap_up(kv *h, size_t i, int largest) {
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!kv_before(h[p], h[i], largest)) return;
+        kv t = h[i];
+        h[i] = h[p];
+        h[p] = t;
+        i = p;
     }
 }
 
@@ -241,130 +255,36 @@ onyx_status ox_topk_run(ox_op_ctx *c) {
     size_t outer = ox_red_span(x->dims, 0, a), n = (size_t)x->dims[a];
     size_t inner = ox_red_span(x->dims, a + 1, x->rank), es = ox_dtype_size(x->dtype);
     if (outer * inner == 0 || k == 0) return ONYX_OK;
-    if (c->workspace_bytes < n * 2 * sizeof(kv))
+    if (c->workspace_bytes < (size_t)k * sizeof(kv))
         return ox_error(ONYX_ERR_RUNTIME, "workspace is smaller than the shapes need");
-    kv *line = c->workspace, *tmp = line + n;
+    kv *heap = c->workspace;
     char *vals = ox_has_output(c, 0) ? c->out[0]->data : NULL;
     int64_t *idxs = ox_has_output(c, 1) ? c->out[1]->data : NULL;
     const char *xd = x->data;
     size_t kk = (size_t)k;
+    const int lg = s->largest;
+    /* Selection in O(n log k): most values lose one comparison against the root. */
     for (size_t o = 0; o < outer; o++)
         for (size_t i = 0; i < inner; i++) {
+            size_t size = 0;
             for (size_t j = 0; j < n; j++) {
-                line[j].key = order_key(x, (o * n + j) * inner + i);
-                line[j].idx = (int64_t)j;
-            }
-            kv_sort(line, tmp, n, s->largest);
-            for (size_t j = 0; j < kk; j++) {
-                size_t dst = (o * kk + j) * inner + i;
-                if (vals)
-                    memcpy(vals + dst * es, xd + ((o * n + (size_t)line[j].idx) * inner + i) * es, es);
-                if (idxs) idxs[dst] = line[j].idx;
-            }
-        }
-    return ONYX_OK;
-}
-
-/* ---- CumSum ------------------------------------------------------------------------ */
-
-typedef struct {
-    int exclusive, reverse;
-} cumstate;
-
-onyx_status ox_cumsum_prepare(ox_op_ctx *c) {
-    cumstate *s = ox_calloc(1, sizeof *s);
-    if (!s) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-    c->state = s;
-    s->exclusive = ox_attr_int(c, "exclusive", 0) != 0;
-    s->reverse = ox_attr_int(c, "reverse", 0) != 0;
-    return ox_op_status(c);
-}
-
-/* The axis (from the 'axis' input); OX_NEED_VALUE when not known yet. */
-static onyx_status cumsum_axis(ox_op_ctx *c, const ox_tensor *x, int32_t *a) {
-    if (!ox_has_input(c, 1)) return ox_error(ONYX_ERR_INVALID_MODEL, "input 'axis' is missing");
-    const ox_tensor *t = c->in[1];
-    if ((t->dtype != ONYX_DTYPE_INT64 && t->dtype != ONYX_DTYPE_INT32) || ox_tensor_count(t) != 1 ||
-        t->rank > 1)
-        return ox_error(ONYX_ERR_INVALID_MODEL, "input 'axis' must be an int32 or int64 scalar");
-    if (!t->data) return OX_NEED_VALUE;
-    int64_t v = ox_tensor_get_int(t, 0);
-    if (ox_norm_axis(v, x->rank, a) != ONYX_OK)
-        return ox_error(ONYX_ERR_INVALID_MODEL, "input 'axis' = %lld is out of range for rank %d",
-                        (long long)v, x->rank);
-    return ONYX_OK;
-}
-
-onyx_status ox_cumsum_infer(ox_op_ctx *c) {
-    if (!ox_has_input(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "input 'x' is missing");
-    if (!ox_has_output(c, 0)) return ox_error(ONYX_ERR_INVALID_MODEL, "output 'y' is missing");
-    const ox_tensor *x = c->in[0];
-    if (!numeric(x->dtype))
-        return ox_error(ONYX_ERR_UNSUPPORTED, "input 'x' has unsupported type %s",
-                        ox_dtype_name(x->dtype));
-    int32_t a;
-    onyx_status st = cumsum_axis(c, x, &a);
-    if (st != ONYX_OK && st != OX_NEED_VALUE) return st; /* the shape does not need the axis */
-    ox_set_shape(c->out[0], x->dtype, x->rank, x->dims);
-    /* running sums for one row of `inner` positions; while the axis is unknown, an
-     * upper bound */
-    size_t need = st == ONYX_OK ? ox_red_span(x->dims, a + 1, x->rank) : ox_tensor_count(x);
-    if (!ox_mul_ok(need, 8, &c->workspace_bytes))
-        return ox_error(ONYX_ERR_LIMIT, "input 'x' is too large");
-    return ONYX_OK;
-}
-
-static double load_d(const ox_tensor *x, size_t i) { return ox_tensor_get_double(x, i); }
-
-onyx_status ox_cumsum_run(ox_op_ctx *c) {
-    const cumstate *s = c->state;
-    const ox_tensor *x = c->in[0];
-    ox_tensor *y = c->out[0];
-    int32_t a;
-    OX_TRY(cumsum_axis(c, x, &a));
-    size_t outer = ox_red_span(x->dims, 0, a), n = (size_t)x->dims[a];
-    size_t inner = ox_red_span(x->dims, a + 1, x->rank);
-    if (outer * n * inner == 0) return ONYX_OK;
-    if (c->workspace_bytes < inner * 8)
-        return ox_error(ONYX_ERR_RUNTIME, "workspace is smaller than the shapes need");
-    int32_t dt = x->dtype;
-    int is_float = ox_dtype_is_float(dt);
-    double *accd = c->workspace;
-    uint64_t *acci = c->workspace;
-    size_t es = ox_dtype_size(dt);
-    for (size_t o = 0; o < outer; o++) {
-        memset(c->workspace, 0, inner * 8); /* 0.0 and 0 share the all-zero pattern */
-        for (size_t step = 0; step < n; step++) {
-            size_t j = s->reverse ? n - 1 - step : step;
-            size_t base = (o * n + j) * inner;
-            for (size_t i = 0; i < inner; i++) {
-                size_t e = base + i;
-                if (is_float) {
-                    double v = load_d(x, e);
-                    if (!s->exclusive) accd[i] += v;
-                    double out = accd[i];
-                    if (s->exclusive) accd[i] += v;
-                    switch (dt) {
-                    case ONYX_DTYPE_FLOAT: ((float *)y->data)[e] = (float)out; break;
-                    case ONYX_DTYPE_DOUBLE: ((double *)y->data)[e] = out; break;
-                    case ONYX_DTYPE_FLOAT16: ((uint16_t *)y->data)[e] = ox_red_f2h((float)out); break;
-                    default: ((uint16_t *)y->data)[e] = ox_red_f2bf((float)out); break;
-                    }
-                } else {
-                    uint64_t v = (uint64_t)ox_tensor_get_int(x, e);
-                    if (!s->exclusive) acci[i] += v;
-                    uint64_t out = acci[i];
-                    if (s->exclusive) acci[i] += v;
-                    /* little-endian-agnostic truncation to the element size */
-                    switch (es) {
-                    case 1: ((uint8_t *)y->data)[e] = (uint8_t)out; break;
-                    case 2: ((uint16_t *)y->data)[e] = (uint16_t)out; break;
-                    case 4: ((uint32_t *)y->data)[e] = (uint32_t)out; break;
-                    default: ((uint64_t *)y->data)[e] = out; break;
-                    }
+                kv e = {order_key(x, (o * n + j) * inner + i), (int64_t)j};
+                if (size < kk) {
+                    heap[size] = e;
+                    heap_up(heap, size++, lg);
+                } else if (kv_before(e, heap[0], lg)) {
+                    heap[0] = e;
+                    heap_down(heap, kk, 0, lg);
                 }
             }
+            for (size_t pos = kk; pos-- > 0;) { /* the root is the last in order */
+                size_t dst = (o * kk + pos) * inner + i;
+                int64_t src = heap[0].idx;
+                if (vals) memcpy(vals + dst * es, xd + ((o * n + (size_t)src) * inner + i) * es, es);
+                if (idxs) idxs[dst] = src;
+                heap[0] = heap[--size];
+                heap_down(heap, size, 0, lg);
+            }
         }
-    }
     return ONYX_OK;
 }

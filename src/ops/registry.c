@@ -126,7 +126,14 @@ int64_t ox_tensor_get_int(const ox_tensor *t, size_t i) {
     case ONYX_DTYPE_UINT16: return ((const uint16_t *)d)[i];
     case ONYX_DTYPE_UINT32: return ((const uint32_t *)d)[i];
     case ONYX_DTYPE_UINT64: return (int64_t)((const uint64_t *)d)[i];
-    default: return (int64_t)ox_tensor_get_double(t, i);
+    default: {
+        /* floats: truncated toward zero, NaN as 0, out-of-range values clamped */
+        double v = ox_tensor_get_double(t, i);
+        if (v != v) return 0;
+        if (v >= 9.2233720368547758e18) return INT64_MAX;
+        if (v <= -9.2233720368547758e18) return INT64_MIN;
+        return (int64_t)v;
+    }
     }
 }
 

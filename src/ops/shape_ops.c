@@ -16,11 +16,14 @@ static onyx_status copy_through(ox_op_ctx *c) {
 
 onyx_status ox_tx_identity_infer(ox_op_ctx *c) {
     OX_TRY(ox_tx_need_input(c, 0, "input"));
-    if (ox_has_output(c, 0)) ox_set_shape(c->out[0], c->in[0]->dtype, c->in[0]->rank, c->in[0]->dims);
+    if (ox_has_output(c, 0))
+        ox_set_shape(c->out[0], c->in[0]->dtype, c->in[0]->rank, c->in[0]->dims);
     return ONYX_OK;
 }
 
-onyx_status ox_tx_identity_run(ox_op_ctx *c) { return ox_has_output(c, 0) ? copy_through(c) : ONYX_OK; }
+onyx_status ox_tx_identity_run(ox_op_ctx *c) {
+    return ox_has_output(c, 0) ? copy_through(c) : ONYX_OK;
+}
 
 /* ---- Shape, Size ------------------------------------------------------------------ */
 
@@ -84,8 +87,8 @@ static onyx_status reshape_dims(ox_op_ctx *c, int64_t *dims, int32_t *rank) {
         OX_TRY(ox_op_status(c));
         if (!s) return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'shape' is required");
         if (n > OX_MAX_RANK)
-            return ox_error(ONYX_ERR_LIMIT, "attribute 'shape' has %zu dims, at most %d allowed",
-                            n, OX_MAX_RANK);
+            return ox_error(ONYX_ERR_LIMIT, "attribute 'shape' has %zu dims, at most %d allowed", n,
+                            OX_MAX_RANK);
         memcpy(req, s, n * sizeof *req);
     } else {
         OX_TRY(ox_op_status(c));
@@ -104,13 +107,14 @@ static onyx_status reshape_dims(ox_op_ctx *c, int64_t *dims, int32_t *rank) {
             infer_at = (int32_t)i;
             continue;
         }
-        if (d < -1) return ox_error(ONYX_ERR_INVALID_MODEL, "shape[%zu] = %lld is invalid", i,
-                                    (long long)d);
+        if (d < -1)
+            return ox_error(ONYX_ERR_INVALID_MODEL, "shape[%zu] = %lld is invalid", i,
+                            (long long)d);
         if (d == 0 && !allowzero) {
             if ((int32_t)i >= x->rank)
                 return ox_error(ONYX_ERR_INVALID_MODEL,
-                                "shape[%zu] = 0 copies an input dim, but the input has rank %d",
-                                i, x->rank);
+                                "shape[%zu] = 0 copies an input dim, but the input has rank %d", i,
+                                x->rank);
             d = x->dims[i];
         }
         if (d == 0) has_zero = 1;
@@ -158,7 +162,8 @@ onyx_status ox_tx_flatten_infer(ox_op_ctx *c) {
     OX_TRY(ox_op_status(c));
     if (axis < 0 && c->opset >= 11) axis += x->rank;
     if (axis < 0 || axis > x->rank)
-        return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'axis' = %lld is out of range for rank %d",
+        return ox_error(ONYX_ERR_INVALID_MODEL,
+                        "attribute 'axis' = %lld is out of range for rank %d",
                         (long long)ox_attr_int(c, "axis", 1), x->rank);
     int64_t dims[2] = {(int64_t)ox_tx_prod(x->dims, 0, (int32_t)axis),
                        (int64_t)ox_tx_prod(x->dims, (int32_t)axis, x->rank)};

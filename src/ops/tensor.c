@@ -1,15 +1,20 @@
 /* The tensor-manipulation op family: the registry table.
- * Implementations: ops/shape_ops.c (shape-only changes), ops/tensor_gen.c
- * (constants, Range, Dropout), ops/tensor_layout.c (Transpose, Concat, Split,
- * Slice, Gather), ops/tensor_pad.c (Pad, Tile, DepthToSpace, SpaceToDepth),
- * ops/tensor_index.c (index-driven gathers and scatters, OneHot, NonZero,
- * Compress), ops/tensor_misc.c (EyeLike, Trilu, CumSum, ReverseSequence); shared
- * element movement in ops/tensor_util.c. */
+ * Implementations:
+ *   ops/shape_ops.c     Identity, Shape, Size, Reshape, Flatten, Squeeze, Unsqueeze
+ *   ops/tensor_gen.c    Constant, ConstantOfShape, Range, Dropout
+ *   ops/tensor_layout.c Transpose, Concat, Split, Slice, Gather
+ *   ops/tensor_pad.c    Pad, CenterCropPad, Tile, DepthToSpace, SpaceToDepth
+ *   ops/tensor_index.c  GatherElements, GatherND, ScatterElements/Scatter, ScatterND,
+ *                       OneHot, NonZero, Compress
+ *   ops/tensor_unique.c Unique
+ *   ops/tensor_misc.c   EyeLike, Trilu, CumSum, CumProd, ReverseSequence
+ *   ops/tensor_util.c   shared element movement (dtype-agnostic copies, strided views)
+ */
 #include "ops/tensor_util.h"
 
 #define ALL_TYPES "any tensor type (string included)"
-#define OP(name, since, fn, flags, types)                                                    \
-    {"", name, since, NULL, NULL, ox_tx_##fn##_infer, ox_tx_##fn##_run, flags, types}
+#define OP(name, since, fn, flags, types)                                                          \
+    { "", name, since, NULL, NULL, ox_tx_##fn##_infer, ox_tx_##fn##_run, flags, types }
 
 const ox_op_def ox_ops_tensor[] = {
     {"", "Constant", 1, ox_tx_constant_prepare, NULL, ox_tx_constant_infer, ox_tx_constant_run, 0,
@@ -30,6 +35,7 @@ const ox_op_def ox_ops_tensor[] = {
     OP("Range", 11, range, 0, "float32 float64 int16 int32 int64 float16 bfloat16"),
     OP("Dropout", 1, dropout, 0, "float32 float64 float16 bfloat16 (float8 from opset 22)"),
     OP("Pad", 1, pad, 0, ALL_TYPES),
+    OP("CenterCropPad", 18, center_crop_pad, 0, ALL_TYPES),
     OP("Tile", 6, tile, 0, ALL_TYPES),
     OP("DepthToSpace", 1, depth_to_space, 0, ALL_TYPES),
     OP("SpaceToDepth", 1, space_to_depth, 0, ALL_TYPES),
@@ -41,9 +47,12 @@ const ox_op_def ox_ops_tensor[] = {
     OP("OneHot", 9, one_hot, 0, "numeric indices and depth; any values type"),
     OP("NonZero", 9, non_zero, OX_OP_ALLOC_IN_RUN, ALL_TYPES),
     OP("Compress", 9, compress, 0, ALL_TYPES),
+    OP("Unique", 11, unique, OX_OP_ALLOC_IN_RUN, "numbers, bool, string, complex"),
     OP("EyeLike", 9, eye_like, 0, "numbers and bool"),
     OP("Trilu", 14, trilu, 0, ALL_TYPES),
     OP("CumSum", 11, cumsum, 0, "int32 int64 uint32 uint64 float16 float32 float64 bfloat16"),
+    {"", "CumProd", 26, NULL, NULL, ox_tx_cumsum_infer, ox_tx_cumprod_run, 0,
+     "int32 int64 uint32 uint64 float16 float32 float64 bfloat16"},
     OP("ReverseSequence", 10, reverse_sequence, 0, ALL_TYPES),
     {0},
 };

@@ -12,10 +12,10 @@ static const struct {
     const char *name;
     int type;
 } const_attrs[] = {
-    {"value", OX_ATTR_TENSOR},          {"sparse_value", OX_ATTR_SPARSE_TENSOR},
-    {"value_float", OX_ATTR_FLOAT},     {"value_floats", OX_ATTR_FLOATS},
-    {"value_int", OX_ATTR_INT},         {"value_ints", OX_ATTR_INTS},
-    {"value_string", OX_ATTR_STRING},   {"value_strings", OX_ATTR_STRINGS},
+    {"value", OX_ATTR_TENSOR},        {"sparse_value", OX_ATTR_SPARSE_TENSOR},
+    {"value_float", OX_ATTR_FLOAT},   {"value_floats", OX_ATTR_FLOATS},
+    {"value_int", OX_ATTR_INT},       {"value_ints", OX_ATTR_INTS},
+    {"value_string", OX_ATTR_STRING}, {"value_strings", OX_ATTR_STRINGS},
 };
 enum { C_VALUE, C_SPARSE, C_FLOAT, C_FLOATS, C_INT, C_INTS, C_STRING, C_STRINGS, C_COUNT };
 
@@ -35,7 +35,8 @@ static onyx_status const_source(ox_op_ctx *c, const ox_attr **out, int *kind) {
         *kind = k;
     }
     if (!*out)
-        return ox_error(ONYX_ERR_INVALID_MODEL, "one of 'value', 'sparse_value' or 'value_*' is required");
+        return ox_error(ONYX_ERR_INVALID_MODEL,
+                        "one of 'value', 'sparse_value' or 'value_*' is required");
     if ((*kind == C_VALUE && !(*out)->t) || (*kind == C_SPARSE && !(*out)->sparse))
         return ox_error(ONYX_ERR_INVALID_MODEL, "attribute '%s' is empty", (*out)->name);
     return ONYX_OK;
@@ -226,7 +227,8 @@ static onyx_status range_count(ox_op_ctx *c, size_t *count) {
     for (size_t i = 0; i < 3; i++) {
         OX_TRY(ox_tx_need_input(c, i, names[i]));
         if (c->in[i]->dtype != t || !range_type_ok(t))
-            return ox_error(ONYX_ERR_INVALID_MODEL, "input '%s' has type %s; all three must share "
+            return ox_error(ONYX_ERR_INVALID_MODEL,
+                            "input '%s' has type %s; all three must share "
                             "one of float, double, int16, int32, int64, float16, bfloat16",
                             names[i], ox_dtype_name(c->in[i]->dtype));
         if (ox_tensor_count(c->in[i]) != 1)
@@ -256,7 +258,8 @@ static onyx_status range_count(ox_op_ctx *c, size_t *count) {
         if (d == 0) return ox_error(ONYX_ERR_INVALID_MODEL, "input 'delta' is zero");
         double f = ceil((l - s) / d);
         if (f != f || f >= 9.0e18)
-            return ox_error(ONYX_ERR_LIMIT, "Range from %g to %g by %g has too many elements", s, l, d);
+            return ox_error(ONYX_ERR_LIMIT, "Range from %g to %g by %g has too many elements", s, l,
+                            d);
         n = f > 0 ? (uint64_t)f : 0;
     }
     if (n > ((uint64_t)1 << 62)) return ox_error(ONYX_ERR_LIMIT, "Range has too many elements");
@@ -306,7 +309,8 @@ onyx_status ox_tx_dropout_infer(ox_op_ctx *c) {
                         ox_dtype_name(t));
     if (c->opset >= 12) {
         if (ox_has_input(c, 1) &&
-            (!ox_dtype_is_float(c->in[1]->dtype) || ox_tensor_count(c->in[1]) != 1))
+            (!ox_dtype_is_float(c->in[1]->dtype) || !ox_tx_scalar_type(c->in[1]->dtype) ||
+             ox_tensor_count(c->in[1]) != 1))
             return ox_error(ONYX_ERR_INVALID_MODEL, "input 'ratio' must be a float scalar");
         if (ox_has_input(c, 2) &&
             (c->in[2]->dtype != ONYX_DTYPE_BOOL || ox_tensor_count(c->in[2]) != 1))
@@ -373,7 +377,8 @@ static onyx_status dropout_train(ox_op_ctx *c, double ratio) {
     for (size_t i = 0; i < n; i++) {
         int keep = mt_uniform(rng) >= ratio;
         if (ox_has_output(c, 0))
-            ox_tx_store_float(c->out[0]->data, i, t, keep ? ox_tensor_get_double(x, i) * scale : 0.0);
+            ox_tx_store_float(c->out[0]->data, i, t,
+                              keep ? ox_tensor_get_double(x, i) * scale : 0.0);
         if (mask) mask[i] = (uint8_t)keep;
     }
     ox_free(rng);
@@ -389,7 +394,8 @@ onyx_status ox_tx_dropout_run(ox_op_ctx *c) {
         double ratio = ox_has_input(c, 1) ? ox_tensor_get_double(c->in[1], 0) : 0.5;
         if (ratio != 0) return dropout_train(c, ratio);
     }
-    if (ox_has_output(c, 0)) OX_TRY(ox_tx_copy(c->out[0]->data, x->data, ox_tensor_count(x), x->dtype));
+    if (ox_has_output(c, 0))
+        OX_TRY(ox_tx_copy(c->out[0]->data, x->data, ox_tensor_count(x), x->dtype));
     if (ox_has_output(c, 1)) {
         ox_tensor *m = c->out[1];
         size_t n = ox_tensor_count(m);

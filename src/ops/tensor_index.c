@@ -10,8 +10,10 @@ static int is_index_type(int32_t t) { return t == ONYX_DTYPE_INT32 || t == ONYX_
 
 static onyx_status index_type_check(const ox_tensor *ix) {
     if (!is_index_type(ix->dtype))
-        return ox_error(ONYX_ERR_INVALID_MODEL, "input 'indices' has type %s, expected int32 or "
-                        "int64", ox_dtype_name(ix->dtype));
+        return ox_error(ONYX_ERR_INVALID_MODEL,
+                        "input 'indices' has type %s, expected int32 or "
+                        "int64",
+                        ox_dtype_name(ix->dtype));
     return ONYX_OK;
 }
 
@@ -19,8 +21,10 @@ static onyx_status index_type_check(const ox_tensor *ix) {
 static onyx_status index_at(const ox_tensor *ix, size_t k, int64_t dim, int64_t *out) {
     int64_t i = ox_tensor_get_int(ix, k);
     if (i < -dim || i >= dim)
-        return ox_error(ONYX_ERR_RUNTIME, "indices[%zu] = %lld is out of range for an axis of "
-                        "size %lld", k, (long long)i, (long long)dim);
+        return ox_error(ONYX_ERR_RUNTIME,
+                        "indices[%zu] = %lld is out of range for an axis of "
+                        "size %lld",
+                        k, (long long)i, (long long)dim);
     *out = i < 0 ? i + dim : i;
     return ONYX_OK;
 }
@@ -35,13 +39,17 @@ static onyx_status elements_check(ox_op_ctx *c, int32_t *axis) {
     OX_TRY(ox_op_status(c));
     OX_TRY(index_type_check(ix));
     if (x->rank < 1 || ix->rank != x->rank)
-        return ox_error(ONYX_ERR_INVALID_MODEL, "'data' (rank %d) and 'indices' (rank %d) need "
-                        "one rank >= 1", x->rank, ix->rank);
+        return ox_error(ONYX_ERR_INVALID_MODEL,
+                        "'data' (rank %d) and 'indices' (rank %d) need "
+                        "one rank >= 1",
+                        x->rank, ix->rank);
     OX_TRY(ox_norm_axis(a, x->rank, axis));
     for (int32_t d = 0; d < x->rank; d++)
         if (d != *axis && ix->dims[d] > x->dims[d])
-            return ox_error(ONYX_ERR_INVALID_MODEL, "indices dim %d (%lld) exceeds data dim "
-                            "(%lld)", d, (long long)ix->dims[d], (long long)x->dims[d]);
+            return ox_error(ONYX_ERR_INVALID_MODEL,
+                            "indices dim %d (%lld) exceeds data dim "
+                            "(%lld)",
+                            d, (long long)ix->dims[d], (long long)x->dims[d]);
     return ONYX_OK;
 }
 
@@ -98,11 +106,16 @@ static onyx_status read_reduction(ox_op_ctx *c, int32_t dtype, int *red) {
     const char *s = ox_attr_str(c, "reduction", "none");
     OX_TRY(ox_op_status(c));
     if (strcmp(s, "none") == 0) return ONYX_OK;
-    if (strcmp(s, "add") == 0) *red = RED_ADD;
-    else if (strcmp(s, "mul") == 0) *red = RED_MUL;
-    else if (strcmp(s, "max") == 0) *red = RED_MAX;
-    else if (strcmp(s, "min") == 0) *red = RED_MIN;
-    else return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'reduction' = '%s' is not supported", s);
+    if (strcmp(s, "add") == 0)
+        *red = RED_ADD;
+    else if (strcmp(s, "mul") == 0)
+        *red = RED_MUL;
+    else if (strcmp(s, "max") == 0)
+        *red = RED_MAX;
+    else if (strcmp(s, "min") == 0)
+        *red = RED_MIN;
+    else
+        return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'reduction' = '%s' is not supported", s);
     if (!(ox_dtype_is_int(dtype) || dtype == ONYX_DTYPE_BOOL || dtype == ONYX_DTYPE_FLOAT ||
           dtype == ONYX_DTYPE_DOUBLE || dtype == ONYX_DTYPE_FLOAT16 ||
           dtype == ONYX_DTYPE_BFLOAT16) ||
@@ -123,26 +136,30 @@ static double red_f(double a, double b, int red) {
 
 /* d = d (op) s for one element; integers wrap. */
 static void reduce_one(char *d, const char *s, int32_t t, int red) {
-#define RED_INT(T)                                                                          \
-    {                                                                                       \
-        T a, b, r;                                                                          \
-        memcpy(&a, d, sizeof a);                                                            \
-        memcpy(&b, s, sizeof b);                                                            \
-        if (red == RED_ADD) r = (T)((uint64_t)a + (uint64_t)b);                             \
-        else if (red == RED_MUL) r = (T)((uint64_t)a * (uint64_t)b);                        \
-        else if (red == RED_MAX) r = a > b ? a : b;                                         \
-        else r = a < b ? a : b;                                                             \
-        memcpy(d, &r, sizeof r);                                                            \
-        return;                                                                             \
+#define RED_INT(T)                                                                                 \
+    {                                                                                              \
+        T a, b, r;                                                                                 \
+        memcpy(&a, d, sizeof a);                                                                   \
+        memcpy(&b, s, sizeof b);                                                                   \
+        if (red == RED_ADD)                                                                        \
+            r = (T)((uint64_t)a + (uint64_t)b);                                                    \
+        else if (red == RED_MUL)                                                                   \
+            r = (T)((uint64_t)a * (uint64_t)b);                                                    \
+        else if (red == RED_MAX)                                                                   \
+            r = a > b ? a : b;                                                                     \
+        else                                                                                       \
+            r = a < b ? a : b;                                                                     \
+        memcpy(d, &r, sizeof r);                                                                   \
+        return;                                                                                    \
     }
-#define RED_FLT(T)                                                                          \
-    {                                                                                       \
-        T a, b, r;                                                                          \
-        memcpy(&a, d, sizeof a);                                                            \
-        memcpy(&b, s, sizeof b);                                                            \
-        r = (T)red_f(a, b, red);                                                            \
-        memcpy(d, &r, sizeof r);                                                            \
-        return;                                                                             \
+#define RED_FLT(T)                                                                                 \
+    {                                                                                              \
+        T a, b, r;                                                                                 \
+        memcpy(&a, d, sizeof a);                                                                   \
+        memcpy(&b, s, sizeof b);                                                                   \
+        r = (T)red_f(a, b, red);                                                                   \
+        memcpy(d, &r, sizeof r);                                                                   \
+        return;                                                                                    \
     }
     switch (t) {
     case ONYX_DTYPE_INT8: RED_INT(int8_t)
@@ -201,7 +218,7 @@ static onyx_status scatter_elements_check(ox_op_ctx *c, int32_t *axis, int *red)
     if (u->dtype != x->dtype || u->rank != ix->rank ||
         memcmp(u->dims, ix->dims, sizeof(int64_t) * (size_t)ix->rank) != 0)
         return ox_error(ONYX_ERR_INVALID_MODEL, "'updates' must have the type of 'data' and the "
-                        "shape of 'indices'");
+                                                "shape of 'indices'");
     return read_reduction(c, x->dtype, red);
 }
 
@@ -244,12 +261,16 @@ static onyx_status nd_check(ox_op_ctx *c, int64_t b, int64_t *k) {
                         (long long)b);
     for (int64_t d = 0; d < b; d++)
         if (x->dims[d] != ix->dims[d])
-            return ox_error(ONYX_ERR_INVALID_MODEL, "batch dim %lld differs between data and "
-                            "indices", (long long)d);
+            return ox_error(ONYX_ERR_INVALID_MODEL,
+                            "batch dim %lld differs between data and "
+                            "indices",
+                            (long long)d);
     *k = ix->dims[ix->rank - 1];
     if (*k > x->rank - b)
-        return ox_error(ONYX_ERR_INVALID_MODEL, "indices' last dim %lld exceeds data rank %d - "
-                        "batch_dims %lld", (long long)*k, x->rank, (long long)b);
+        return ox_error(ONYX_ERR_INVALID_MODEL,
+                        "indices' last dim %lld exceeds data rank %d - "
+                        "batch_dims %lld",
+                        (long long)*k, x->rank, (long long)b);
     return ONYX_OK;
 }
 
@@ -325,7 +346,7 @@ static onyx_status scatter_nd_check(ox_op_ctx *c, int64_t *k, int *red) {
     for (int32_t d = 0; ok && d < r; d++) ok = u->dims[d] == want[d];
     if (!ok)
         return ox_error(ONYX_ERR_INVALID_MODEL, "'updates' must have the type of 'data' and shape "
-                        "indices.shape[:-1] + data.shape[k:]");
+                                                "indices.shape[:-1] + data.shape[k:]");
     return read_reduction(c, x->dtype, red);
 }
 
@@ -364,15 +385,15 @@ static onyx_status one_hot_check(ox_op_ctx *c, int32_t *axis, int64_t *depth) {
     const ox_tensor *ix = c->in[0], *dp = c->in[1], *v = c->in[2];
     int64_t a = ox_attr_int(c, "axis", -1);
     OX_TRY(ox_op_status(c));
-    if (ix->dtype == ONYX_DTYPE_STRING || ix->dtype == ONYX_DTYPE_BOOL ||
-        !(ox_dtype_is_int(ix->dtype) || ox_dtype_is_float(ix->dtype)))
+    if (ix->dtype == ONYX_DTYPE_BOOL || !ox_tx_scalar_type(ix->dtype))
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'indices' must be numeric");
     if (v->rank != 1 || v->dims[0] != 2)
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'values' must be [off_value, on_value]");
-    if (ix->rank + 1 > OX_MAX_RANK) return ox_error(ONYX_ERR_LIMIT, "output rank exceeds %d", OX_MAX_RANK);
+    if (ix->rank + 1 > OX_MAX_RANK)
+        return ox_error(ONYX_ERR_LIMIT, "output rank exceeds %d", OX_MAX_RANK);
     OX_TRY(ox_norm_axis(a, ix->rank + 1, axis));
-    if (ox_tensor_count(dp) != 1 || dp->rank > 1 || dp->dtype == ONYX_DTYPE_STRING ||
-        dp->dtype == ONYX_DTYPE_BOOL)
+    if (ox_tensor_count(dp) != 1 || dp->rank > 1 || dp->dtype == ONYX_DTYPE_BOOL ||
+        !ox_tx_scalar_type(dp->dtype))
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'depth' must be one number");
     if (!dp->data) return OX_NEED_VALUE;
     int ok;
@@ -510,7 +531,8 @@ static onyx_status compress_check(ox_op_ctx *c, int32_t *axis, int64_t *kept) {
     if (cond->dtype != ONYX_DTYPE_BOOL || cond->rank != 1)
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'condition' must be a 1-D bool tensor");
     if (!ox_tx_known(cond)) return OX_NEED_VALUE;
-    size_t len = *axis >= 0 ? (size_t)x->dims[*axis] : ox_tensor_count(x), n = ox_tensor_count(cond);
+    size_t len = *axis >= 0 ? (size_t)x->dims[*axis] : ox_tensor_count(x),
+           n = ox_tensor_count(cond);
     const uint8_t *cv = cond->data;
     *kept = 0;
     for (size_t i = 0; i < n; i++) {

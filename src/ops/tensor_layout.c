@@ -20,8 +20,8 @@ static onyx_status transpose_perm(ox_op_ctx *c, int32_t rank, int32_t *perm) {
     int seen[OX_MAX_RANK] = {0};
     for (size_t i = 0; i < n; i++) {
         if (p[i] < 0 || p[i] >= rank || seen[p[i]])
-            return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'perm' is not a permutation of 0..%d",
-                            rank - 1);
+            return ox_error(ONYX_ERR_INVALID_MODEL,
+                            "attribute 'perm' is not a permutation of 0..%d", rank - 1);
         seen[p[i]] = 1;
         perm[i] = (int32_t)p[i];
     }
@@ -50,7 +50,7 @@ onyx_status ox_tx_transpose_run(ox_op_ctx *c) {
         v.dims[i] = x->dims[perm[i]];
         v.strides[i] = st[perm[i]];
     }
-    return ox_tx_strided_copy(c->out[0]->data, x->data, &v, x->dtype);
+    return ox_tx_strided_copy(c->out[0]->data, x->data, &v, x->dtype, c->pool);
 }
 
 /* ---- Concat ------------------------------------------------------------------------ */
@@ -59,7 +59,8 @@ static onyx_status concat_axis(ox_op_ctx *c, int32_t *axis) {
     if (c->n_in == 0) return ox_error(ONYX_ERR_INVALID_MODEL, "Concat needs at least one input");
     for (size_t i = 0; i < c->n_in; i++) OX_TRY(ox_tx_need_input(c, i, "inputs"));
     const ox_attr *a = ox_attr_get(c, "axis");
-    if (!a && c->opset >= 4) return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'axis' is required");
+    if (!a && c->opset >= 4)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'axis' is required");
     int64_t ax = ox_attr_int(c, "axis", 1);
     OX_TRY(ox_op_status(c));
     return ox_norm_axis(ax, c->in[0]->rank, axis);
@@ -75,14 +76,16 @@ onyx_status ox_tx_concat_infer(ox_op_ctx *c) {
     for (size_t i = 0; i < c->n_in; i++) {
         const ox_tensor *x = c->in[i];
         if (x->dtype != x0->dtype || x->rank != x0->rank)
-            return ox_error(ONYX_ERR_INVALID_MODEL, "input %zu is %s of rank %d, input 0 is %s of "
-                            "rank %d", i, ox_dtype_name(x->dtype), x->rank,
-                            ox_dtype_name(x0->dtype), x0->rank);
+            return ox_error(ONYX_ERR_INVALID_MODEL,
+                            "input %zu is %s of rank %d, input 0 is %s of "
+                            "rank %d",
+                            i, ox_dtype_name(x->dtype), x->rank, ox_dtype_name(x0->dtype),
+                            x0->rank);
         for (int32_t d = 0; d < x->rank; d++) {
             if (d != axis && x->dims[d] != x0->dims[d]) {
                 char a[300], b[300];
-                return ox_error(ONYX_ERR_INVALID_MODEL, "input %zu has shape %s, input 0 has %s",
-                                i, ox_shape_describe(x->rank, x->dims, a, sizeof a),
+                return ox_error(ONYX_ERR_INVALID_MODEL, "input %zu has shape %s, input 0 has %s", i,
+                                ox_shape_describe(x->rank, x->dims, a, sizeof a),
                                 ox_shape_describe(x0->rank, x0->dims, b, sizeof b));
             }
         }
@@ -138,7 +141,7 @@ static onyx_status split_sizes(ox_op_ctx *c, int32_t *axis_out, int64_t *sizes) 
         const ox_tensor *s = c->in[1];
         if (c->opset >= 18 && ox_attr_get(c, "num_outputs"))
             return ox_error(ONYX_ERR_INVALID_MODEL, "input 'split' and attribute 'num_outputs' "
-                            "cannot both be given");
+                                                    "cannot both be given");
         if (!ox_tx_known(s)) return OX_NEED_VALUE;
         if (ox_tensor_count(s) != n_out) {
             n = ox_tensor_count(s);
@@ -147,7 +150,7 @@ static onyx_status split_sizes(ox_op_ctx *c, int32_t *axis_out, int64_t *sizes) 
         if (c->opset >= 13) {
             OX_TRY(ox_tx_read_ints(s, "split", 0, sizes, n_out, &n));
         } else {
-            if (!ox_dtype_is_int(s->dtype) && !ox_dtype_is_float(s->dtype))
+            if (!ox_tx_scalar_type(s->dtype) || s->dtype == ONYX_DTYPE_BOOL)
                 return ox_error(ONYX_ERR_INVALID_MODEL, "input 'split' must be numeric");
             for (size_t i = 0; i < n_out; i++) {
                 int ok;
@@ -160,20 +163,26 @@ static onyx_status split_sizes(ox_op_ctx *c, int32_t *axis_out, int64_t *sizes) 
         int64_t k = ox_attr_int(c, "num_outputs", 0);
         OX_TRY(ox_op_status(c));
         if (k != (int64_t)n_out)
-            return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'num_outputs' = %lld, but the node "
-                            "has %zu outputs", (long long)k, n_out);
+            return ox_error(ONYX_ERR_INVALID_MODEL,
+                            "attribute 'num_outputs' = %lld, but the node "
+                            "has %zu outputs",
+                            (long long)k, n_out);
     }
     if (explicit_sizes) {
         int64_t sum = 0;
         for (size_t i = 0; i < n_out; i++) {
             if (sizes[i] < 0 || sizes[i] > dim - sum)
-                return ox_error(ONYX_ERR_INVALID_MODEL, "split sizes do not add up to the axis "
-                                "size %lld", (long long)dim);
+                return ox_error(ONYX_ERR_INVALID_MODEL,
+                                "split sizes do not add up to the axis "
+                                "size %lld",
+                                (long long)dim);
             sum += sizes[i];
         }
         if (sum != dim)
-            return ox_error(ONYX_ERR_INVALID_MODEL, "split sizes add up to %lld, the axis size "
-                            "is %lld", (long long)sum, (long long)dim);
+            return ox_error(ONYX_ERR_INVALID_MODEL,
+                            "split sizes add up to %lld, the axis size "
+                            "is %lld",
+                            (long long)sum, (long long)dim);
         return ONYX_OK;
     }
     /* Equal parts; when the axis does not divide evenly, every part but the last
@@ -325,7 +334,7 @@ onyx_status ox_tx_slice_run(ox_op_ctx *c) {
         /* with two or more elements |step| < dim, so this cannot overflow */
         v.strides[d] = count[d] > 1 ? step[d] * st[d] : 0;
     }
-    return ox_tx_strided_copy(c->out[0]->data, x->data, &v, x->dtype);
+    return ox_tx_strided_copy(c->out[0]->data, x->data, &v, x->dtype, c->pool);
 }
 
 /* ---- Gather ------------------------------------------------------------------------ */
@@ -339,8 +348,10 @@ static onyx_status gather_check(ox_op_ctx *c, int32_t *axis) {
     if (x->rank < 1) return ox_error(ONYX_ERR_INVALID_MODEL, "input 'data' must have rank >= 1");
     OX_TRY(ox_norm_axis(ax, x->rank, axis));
     if (ix->dtype != ONYX_DTYPE_INT32 && ix->dtype != ONYX_DTYPE_INT64)
-        return ox_error(ONYX_ERR_INVALID_MODEL, "input 'indices' has type %s, expected int32 or "
-                        "int64", ox_dtype_name(ix->dtype));
+        return ox_error(ONYX_ERR_INVALID_MODEL,
+                        "input 'indices' has type %s, expected int32 or "
+                        "int64",
+                        ox_dtype_name(ix->dtype));
     if (ix->rank + x->rank - 1 > OX_MAX_RANK)
         return ox_error(ONYX_ERR_LIMIT, "output rank %d exceeds %d", ix->rank + x->rank - 1,
                         OX_MAX_RANK);
@@ -370,8 +381,10 @@ onyx_status ox_tx_gather_run(ox_op_ctx *c) {
     for (size_t k = 0; k < nidx; k++) {
         int64_t i = ox_tensor_get_int(ix, k);
         if (i < -dim || i >= dim)
-            return ox_error(ONYX_ERR_RUNTIME, "indices[%zu] = %lld is out of range for axis size "
-                            "%lld", k, (long long)i, (long long)dim);
+            return ox_error(ONYX_ERR_RUNTIME,
+                            "indices[%zu] = %lld is out of range for axis size "
+                            "%lld",
+                            k, (long long)i, (long long)dim);
     }
     size_t outer = ox_tx_prod(x->dims, 0, axis), inner = ox_tx_prod(x->dims, axis + 1, x->rank);
     size_t block = inner * es;

@@ -1,4 +1,4 @@
-/* Matrix-shaped helpers and running sums: EyeLike, Trilu, CumSum,
+/* Matrix-shaped helpers and running sums: EyeLike, Trilu, CumSum, CumProd,
  * ReverseSequence. */
 #include <string.h>
 
@@ -24,7 +24,8 @@ static onyx_status eye_like_check(ox_op_ctx *c, int32_t *dtype, int64_t *k) {
     *dtype = (int32_t)ox_attr_int(c, "dtype", x->dtype);
     *k = ox_attr_int(c, "k", 0);
     OX_TRY(ox_op_status(c));
-    if (x->rank != 2) return ox_error(ONYX_ERR_INVALID_MODEL, "input must have rank 2, got %d", x->rank);
+    if (x->rank != 2)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "input must have rank 2, got %d", x->rank);
     if (!has_one(*dtype) || *dtype == ONYX_DTYPE_INT4 || *dtype == ONYX_DTYPE_UINT4)
         return ox_error(ONYX_ERR_UNSUPPORTED, "EyeLike output type %s is not supported",
                         ox_dtype_name(*dtype));
@@ -60,7 +61,8 @@ onyx_status ox_tx_trilu_infer(ox_op_ctx *c) {
     OX_TRY(ox_tx_need_input(c, 0, "input"));
     const ox_tensor *x = c->in[0];
     if (x->rank < 2) return ox_error(ONYX_ERR_INVALID_MODEL, "input must have rank >= 2");
-    if (ox_has_input(c, 1) && (c->in[1]->dtype != ONYX_DTYPE_INT64 || ox_tensor_count(c->in[1]) != 1))
+    if (ox_has_input(c, 1) &&
+        (c->in[1]->dtype != ONYX_DTYPE_INT64 || ox_tensor_count(c->in[1]) != 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'k' must be one int64");
     ox_set_shape(c->out[0], x->dtype, x->rank, x->dims);
     return ONYX_OK;
@@ -98,7 +100,8 @@ static onyx_status cumsum_axis(ox_op_ctx *c, int32_t *axis) {
     if (!(ox_dtype_is_int(t) || t == ONYX_DTYPE_FLOAT || t == ONYX_DTYPE_DOUBLE ||
           t == ONYX_DTYPE_FLOAT16 || t == ONYX_DTYPE_BFLOAT16) ||
         t == ONYX_DTYPE_INT4 || t == ONYX_DTYPE_UINT4)
-        return ox_error(ONYX_ERR_INVALID_MODEL, "input 'x' has unsupported type %s", ox_dtype_name(t));
+        return ox_error(ONYX_ERR_INVALID_MODEL, "input 'x' has unsupported type %s",
+                        ox_dtype_name(t));
     if (!is_int_scalar(a))
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'axis' must be one int32 or int64");
     if (!a->data) return OX_NEED_VALUE;
@@ -113,7 +116,8 @@ onyx_status ox_tx_cumsum_infer(ox_op_ctx *c) {
     return ONYX_OK;
 }
 
-onyx_status ox_tx_cumsum_run(ox_op_ctx *c) {
+/* Running sums (prod = 0) or products (prod = 1) along the axis. */
+static onyx_status cumulate(ox_op_ctx *c, int prod) {
     int32_t axis;
     OX_TRY(cumsum_axis(c, &axis));
     int64_t exclusive = ox_attr_int(c, "exclusive", 0), reverse = ox_attr_int(c, "reverse", 0);
@@ -125,27 +129,23 @@ onyx_status ox_tx_cumsum_run(ox_op_ctx *c) {
     void *y = c->out[0]->data;
     for (size_t o = 0; o < outer; o++) {
         for (size_t i = 0; i < inner; i++) {
-            double fs = 0;
-            uint64_t is = 0; /* integers wrap like the type does */
+            uint64_t ia = (uint64_t)prod; /* integers wrap like the type does */
+            float fa = (float)prod;       /* float32 accumulates in float32, like the reference */
+            double da = (double)prod;
             for (size_t s = 0; s < len; s++) {
                 size_t at = (o * len + (reverse ? len - 1 - s : s)) * inner + i;
                 if (ox_dtype_is_int(t)) {
-                    uint64_t v = (uint64_t)ox_tensor_get_int(x, at);
-                    if (!exclusive) is += v;
-                    ox_tx_store_int(y, at, t, (int64_t)is);
-                    if (exclusive) is += v;
+                    uint64_t v = (uint64_t)ox_tensor_get_int(x, at), before = ia;
+                    ia = prod ? ia * v : ia + v;
+                    ox_tx_store_int(y, at, t, (int64_t)(exclusive ? before : ia));
                 } else if (t == ONYX_DTYPE_FLOAT) {
-                    /* sum in float32, like the reference does */
-                    float v = ((const float *)x->data)[at], f = (float)fs;
-                    if (!exclusive) f += v;
-                    ((float *)y)[at] = f;
-                    if (exclusive) f += v;
-                    fs = f;
+                    float v = ((const float *)x->data)[at], before = fa;
+                    fa = prod ? fa * v : fa + v;
+                    ((float *)y)[at] = exclusive ? before : fa;
                 } else {
-                    double v = ox_tensor_get_double(x, at);
-                    if (!exclusive) fs += v;
-                    ox_tx_store_float(y, at, t, fs);
-                    if (exclusive) fs += v;
+                    double v = ox_tensor_get_double(x, at), before = da;
+                    da = prod ? da * v : da + v;
+                    ox_tx_store_float(y, at, t, exclusive ? before : da);
                 }
             }
         }
@@ -153,7 +153,11 @@ onyx_status ox_tx_cumsum_run(ox_op_ctx *c) {
     return ONYX_OK;
 }
 
-/* ---- ReverseSequence ---------------------------------------------------------------------------- */
+onyx_status ox_tx_cumsum_run(ox_op_ctx *c) { return cumulate(c, 0); }
+onyx_status ox_tx_cumprod_run(ox_op_ctx *c) { return cumulate(c, 1); }
+
+/* ---- ReverseSequence ----------------------------------------------------------------------------
+ */
 
 static onyx_status reverse_sequence_check(ox_op_ctx *c, int32_t *batch_axis, int32_t *time_axis) {
     OX_TRY(ox_tx_need_input(c, 0, "input"));
@@ -164,7 +168,7 @@ static onyx_status reverse_sequence_check(ox_op_ctx *c, int32_t *batch_axis, int
     if (x->rank < 2) return ox_error(ONYX_ERR_INVALID_MODEL, "input must have rank >= 2");
     if (!((b == 0 && t == 1) || (b == 1 && t == 0)))
         return ox_error(ONYX_ERR_INVALID_MODEL, "batch_axis and time_axis must be 0 and 1 in some "
-                        "order");
+                                                "order");
     if (sl->dtype != ONYX_DTYPE_INT64 || sl->rank != 1 || sl->dims[0] != x->dims[b])
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'sequence_lens' must be int64 [batch]");
     *batch_axis = (int32_t)b;

@@ -1,5 +1,5 @@
-/* Ops that grow or reshuffle a tensor by index maps: Pad, Tile, DepthToSpace,
- * SpaceToDepth. */
+/* Ops that grow or reshuffle a tensor by index maps: Pad, CenterCropPad, Tile,
+ * DepthToSpace, SpaceToDepth. */
 #include <string.h>
 
 #include "ops/tensor_util.h"
@@ -23,11 +23,16 @@ static onyx_status pad_params_read(ox_op_ctx *c, pad_params *p) {
     memset(p, 0, sizeof *p);
     const char *mode = ox_attr_str(c, "mode", "constant");
     OX_TRY(ox_op_status(c));
-    if (strcmp(mode, "constant") == 0) p->mode = PAD_CONSTANT;
-    else if (strcmp(mode, "reflect") == 0) p->mode = PAD_REFLECT;
-    else if (strcmp(mode, "edge") == 0) p->mode = PAD_EDGE;
-    else if (strcmp(mode, "wrap") == 0) p->mode = PAD_WRAP;
-    else return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'mode' = '%s' is not supported", mode);
+    if (strcmp(mode, "constant") == 0)
+        p->mode = PAD_CONSTANT;
+    else if (strcmp(mode, "reflect") == 0)
+        p->mode = PAD_REFLECT;
+    else if (strcmp(mode, "edge") == 0)
+        p->mode = PAD_EDGE;
+    else if (strcmp(mode, "wrap") == 0)
+        p->mode = PAD_WRAP;
+    else
+        return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'mode' = '%s' is not supported", mode);
 
     int64_t pads[2 * OX_MAX_RANK], axes[OX_MAX_RANK];
     size_t n = 0, n_axes = (size_t)r;
@@ -37,8 +42,10 @@ static onyx_status pad_params_read(ox_op_ctx *c, pad_params *p) {
         float v = ox_attr_float(c, "value", 0.0f);
         OX_TRY(ox_op_status(c));
         if (!a) return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'pads' is required");
-        if (n > 2 * OX_MAX_RANK) n = 2 * OX_MAX_RANK + 1; /* reported as a mismatch below */
-        else memcpy(pads, a, n * sizeof *a);
+        if (n > 2 * OX_MAX_RANK)
+            n = 2 * OX_MAX_RANK + 1; /* reported as a mismatch below */
+        else
+            memcpy(pads, a, n * sizeof *a);
         if (!ox_tx_store_float(p->value, 0, x->dtype, v) && v != 0 &&
             !(v > -9.2e18f && v < 9.2e18f && ox_tx_store_int(p->value, 0, x->dtype, (int64_t)v)))
             return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'value' cannot fill %s data",
@@ -54,17 +61,21 @@ static onyx_status pad_params_read(ox_op_ctx *c, pad_params *p) {
         if (ox_has_input(c, 2)) {
             const ox_tensor *cv = c->in[2];
             if (cv->dtype != x->dtype || ox_tensor_count(cv) > 1)
-                return ox_error(ONYX_ERR_INVALID_MODEL, "input 'constant_value' must be a %s scalar",
+                return ox_error(ONYX_ERR_INVALID_MODEL,
+                                "input 'constant_value' must be a %s scalar",
                                 ox_dtype_name(x->dtype));
             if (ox_tensor_count(cv) == 1) {
                 if (!cv->data) return OX_NEED_VALUE;
-                if (x->dtype == ONYX_DTYPE_STRING) p->str = *(const ox_string *)cv->data;
-                else memcpy(p->value, cv->data, ox_dtype_size(x->dtype));
+                if (x->dtype == ONYX_DTYPE_STRING)
+                    p->str = *(const ox_string *)cv->data;
+                else
+                    memcpy(p->value, cv->data, ox_dtype_size(x->dtype));
             }
         }
     }
     if (n != 2 * n_axes)
-        return ox_error(ONYX_ERR_INVALID_MODEL, "'pads' has %zu values, expected %zu", n, 2 * n_axes);
+        return ox_error(ONYX_ERR_INVALID_MODEL, "'pads' has %zu values, expected %zu", n,
+                        2 * n_axes);
     int seen[OX_MAX_RANK] = {0};
     for (size_t i = 0; i < n_axes; i++) {
         int32_t a;
@@ -76,7 +87,8 @@ static onyx_status pad_params_read(ox_op_ctx *c, pad_params *p) {
             return ox_error(ONYX_ERR_LIMIT, "pads for axis %d are too large", a);
         int64_t kept = x->dims[a] - (b < 0 ? -b : 0) - (e < 0 ? -e : 0);
         if (kept < 0)
-            return ox_error(ONYX_ERR_INVALID_MODEL, "negative pads remove more than axis %d holds", a);
+            return ox_error(ONYX_ERR_INVALID_MODEL, "negative pads remove more than axis %d holds",
+                            a);
         if (p->mode != PAD_CONSTANT && kept == 0 && (b > 0 || e > 0))
             return ox_error(ONYX_ERR_INVALID_MODEL, "%s padding of an empty axis %d", mode, a);
         p->begin[a] = b;
@@ -85,10 +97,43 @@ static onyx_status pad_params_read(ox_op_ctx *c, pad_params *p) {
     return ONYX_OK;
 }
 
-onyx_status ox_tx_pad_infer(ox_op_ctx *c) {
-    pad_params p;
-    onyx_status s = pad_params_read(c, &p);
-    if (s != ONYX_OK) return s;
+/* CenterCropPad: a constant-zero Pad whose per-axis pads center the input in the
+ * target size (negative pads crop; odd differences put the extra one at the end). */
+static onyx_status ccp_params_read(ox_op_ctx *c, pad_params *p) {
+    OX_TRY(ox_tx_need_input(c, 0, "input_data"));
+    OX_TRY(ox_tx_need_input(c, 1, "shape"));
+    const ox_tensor *x = c->in[0];
+    memset(p, 0, sizeof *p);
+    p->mode = PAD_CONSTANT;
+    size_t n_axes;
+    const int64_t *a = ox_attr_ints(c, "axes", &n_axes);
+    OX_TRY(ox_op_status(c));
+    if (!a) n_axes = (size_t)x->rank;
+    if (!ox_tx_known(c->in[1])) return OX_NEED_VALUE;
+    int64_t shape[OX_MAX_RANK];
+    size_t n;
+    OX_TRY(ox_tx_read_ints(c->in[1], "shape", 1, shape, OX_MAX_RANK, &n));
+    if (n != n_axes)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "'shape' has %zu values for %zu axes", n, n_axes);
+    int seen[OX_MAX_RANK] = {0};
+    for (size_t i = 0; i < n; i++) {
+        int32_t ax = (int32_t)i;
+        if (a) OX_TRY(ox_norm_axis(a[i], x->rank, &ax));
+        if (seen[ax]) return ox_error(ONYX_ERR_INVALID_MODEL, "axis %d is given twice", ax);
+        seen[ax] = 1;
+        if (shape[i] < 0)
+            return ox_error(ONYX_ERR_INVALID_MODEL, "shape[%zu] = %lld is negative", i,
+                            (long long)shape[i]);
+        int64_t diff = shape[i] - x->dims[ax]; /* both >= 0: no overflow */
+        int64_t half = diff >= 0 ? diff / 2 : -((-diff) / 2);
+        p->begin[ax] = half;
+        p->end[ax] = diff - half;
+    }
+    return ONYX_OK;
+}
+
+static onyx_status pad_like_infer(ox_op_ctx *c, const pad_params *pp) {
+    const pad_params p = *pp;
     const ox_tensor *x = c->in[0];
     int64_t dims[OX_MAX_RANK];
     for (int32_t d = 0; d < x->rank; d++) dims[d] = x->dims[d] + p.begin[d] + p.end[d];
@@ -119,9 +164,20 @@ static int64_t pad_map(const pad_params *p, int32_t d, int64_t dim, int64_t o) {
     return crop + j;
 }
 
-onyx_status ox_tx_pad_run(ox_op_ctx *c) {
+onyx_status ox_tx_pad_infer(ox_op_ctx *c) {
     pad_params p;
-    OX_TRY(pad_params_read(c, &p));
+    onyx_status s = pad_params_read(c, &p);
+    return s != ONYX_OK ? s : pad_like_infer(c, &p);
+}
+
+onyx_status ox_tx_center_crop_pad_infer(ox_op_ctx *c) {
+    pad_params p;
+    onyx_status s = ccp_params_read(c, &p);
+    return s != ONYX_OK ? s : pad_like_infer(c, &p);
+}
+
+static onyx_status pad_like_run(ox_op_ctx *c, const pad_params *pp) {
+    const pad_params p = *pp;
     const ox_tensor *x = c->in[0], *y = c->out[0];
     int32_t r = x->rank;
     size_t es = ox_dtype_size(x->dtype), total = 0, n_out = ox_tensor_count(y);
@@ -162,6 +218,18 @@ onyx_status ox_tx_pad_run(ox_op_ctx *c) {
     }
     ox_free(maps);
     return s;
+}
+
+onyx_status ox_tx_pad_run(ox_op_ctx *c) {
+    pad_params p;
+    OX_TRY(pad_params_read(c, &p));
+    return pad_like_run(c, &p);
+}
+
+onyx_status ox_tx_center_crop_pad_run(ox_op_ctx *c) {
+    pad_params p;
+    OX_TRY(ccp_params_read(c, &p));
+    return pad_like_run(c, &p);
 }
 
 /* ---- Tile ----------------------------------------------------------------------------- */
@@ -211,7 +279,8 @@ onyx_status ox_tx_tile_run(ox_op_ctx *c) {
         int64_t base = 0;
         for (int32_t d = 0; d < r - 1; d++) base += (idx[d] % x->dims[d]) * st[d];
         const char *src = (const char *)x->data + (size_t)base * es;
-        for (size_t k = 0; k < out_row; k += in_row) OX_TRY(ox_tx_copy(dst + k * es, src, in_row, x->dtype));
+        for (size_t k = 0; k < out_row; k += in_row)
+            OX_TRY(ox_tx_copy(dst + k * es, src, in_row, x->dtype));
         dst += out_row * es;
         for (int32_t d = r - 2; d >= 0; d--) {
             if (++idx[d] < y->dims[d]) break;
@@ -247,22 +316,27 @@ static onyx_status d2s_view(ox_op_ctx *c, int to_space, ox_tx_view *v, int64_t *
     v->offset = 0;
     if (to_space) {
         if (C % (b * b))
-            return ox_error(ONYX_ERR_INVALID_MODEL, "channels %lld are not a multiple of "
-                            "blocksize^2 = %lld", (long long)C, (long long)(b * b));
+            return ox_error(ONYX_ERR_INVALID_MODEL,
+                            "channels %lld are not a multiple of "
+                            "blocksize^2 = %lld",
+                            (long long)C, (long long)(b * b));
         int64_t Co = C / (b * b);
         if ((H && b > INT64_MAX / H) || (W && b > INT64_MAX / W))
             return ox_error(ONYX_ERR_LIMIT, "output is too large");
         int64_t d[6] = {N, Co, H, b, W, b};
         /* source strides of (n, c', h, b1, w, b2) */
-        int64_t sc = crd ? b * b * HW : HW, sb1 = crd ? b * HW : b * Co * HW, sb2 = crd ? HW : Co * HW;
+        int64_t sc = crd ? b * b * HW : HW, sb1 = crd ? b * HW : b * Co * HW,
+                sb2 = crd ? HW : Co * HW;
         int64_t s[6] = {CHW, sc, W, sb1, 1, sb2};
         memcpy(v->dims, d, sizeof d);
         memcpy(v->strides, s, sizeof s);
         out_dims[0] = N, out_dims[1] = Co, out_dims[2] = H * b, out_dims[3] = W * b;
     } else {
         if (H % b || W % b)
-            return ox_error(ONYX_ERR_INVALID_MODEL, "height %lld and width %lld must be multiples "
-                            "of blocksize %lld", (long long)H, (long long)W, (long long)b);
+            return ox_error(ONYX_ERR_INVALID_MODEL,
+                            "height %lld and width %lld must be multiples "
+                            "of blocksize %lld",
+                            (long long)H, (long long)W, (long long)b);
         int64_t Ho = H / b, Wo = W / b;
         int64_t d[6] = {N, b, b, C, Ho, Wo};
         int64_t s[6] = {CHW, W, 1, HW, b * W, b};
@@ -286,7 +360,7 @@ static onyx_status d2s_run(ox_op_ctx *c, int to_space) {
     ox_tx_view v;
     int64_t dims[4];
     OX_TRY(d2s_view(c, to_space, &v, dims));
-    return ox_tx_strided_copy(c->out[0]->data, c->in[0]->data, &v, c->in[0]->dtype);
+    return ox_tx_strided_copy(c->out[0]->data, c->in[0]->data, &v, c->in[0]->dtype, c->pool);
 }
 
 onyx_status ox_tx_depth_to_space_infer(ox_op_ctx *c) { return d2s_infer(c, 1); }

@@ -29,8 +29,10 @@ typedef struct ox_tx_view {
     int64_t offset;               /* source element of the output's first element */
 } ox_tx_view;
 
-/* Fill dst (contiguous, row-major over v->dims) from src through the view. */
-onyx_status ox_tx_strided_copy(void *dst, const void *src, const ox_tx_view *v, int32_t dtype);
+/* Fill dst (contiguous, row-major over v->dims) from src through the view; large
+ * copies are split over pool (may be NULL). */
+onyx_status ox_tx_strided_copy(void *dst, const void *src, const ox_tx_view *v, int32_t dtype,
+                               ox_threadpool *pool);
 
 /* Row-major strides (in elements) of a shape. */
 void ox_tx_strides(int32_t rank, const int64_t *dims, int64_t *strides);
@@ -61,8 +63,12 @@ uint16_t ox_tx_f32_to_bf16(float f);
 float ox_tx_f16_to_f32(uint16_t h);
 float ox_tx_bf16_to_f32(uint16_t h);
 
+/* Whether ox_tensor_get_int/get_double can read dtype (integers, bool, float32/64,
+ * float16, bfloat16). */
+int ox_tx_scalar_type(int32_t dtype);
+
 /* Element i of a numeric tensor as int64, floats truncated toward zero; *ok = 0
- * when the value is NaN or outside int64. */
+ * when the value is NaN or outside int64, or the dtype is not ox_tx_scalar_type. */
 int64_t ox_tx_get_index(const ox_tensor *t, size_t i, int *ok);
 
 /* Store v at element i of a float32/float64/float16/bfloat16 buffer; returns 0 for
@@ -74,8 +80,8 @@ int ox_tx_store_float(void *data, size_t i, int32_t dtype, double v);
 int ox_tx_store_int(void *data, size_t i, int32_t dtype, int64_t v);
 
 /* ---- ops (tables in ops/tensor.c) ------------------------------------------ */
-#define OX_TX_DECLARE(name)                                                                 \
-    onyx_status ox_tx_##name##_infer(ox_op_ctx *c);                                          \
+#define OX_TX_DECLARE(name)                                                                        \
+    onyx_status ox_tx_##name##_infer(ox_op_ctx *c);                                                \
     onyx_status ox_tx_##name##_run(ox_op_ctx *c)
 
 OX_TX_DECLARE(identity);
@@ -95,6 +101,7 @@ OX_TX_DECLARE(split);
 OX_TX_DECLARE(slice);
 OX_TX_DECLARE(gather);
 OX_TX_DECLARE(pad);
+OX_TX_DECLARE(center_crop_pad);
 OX_TX_DECLARE(tile);
 OX_TX_DECLARE(depth_to_space);
 OX_TX_DECLARE(space_to_depth);
@@ -104,10 +111,12 @@ OX_TX_DECLARE(scatter_elements);
 OX_TX_DECLARE(scatter_nd);
 OX_TX_DECLARE(one_hot);
 OX_TX_DECLARE(non_zero);
+OX_TX_DECLARE(unique);
 OX_TX_DECLARE(compress);
 OX_TX_DECLARE(eye_like);
 OX_TX_DECLARE(trilu);
 OX_TX_DECLARE(cumsum);
+onyx_status ox_tx_cumprod_run(ox_op_ctx *c); /* infer: ox_tx_cumsum_infer */
 OX_TX_DECLARE(reverse_sequence);
 onyx_status ox_tx_constant_prepare(ox_op_ctx *c);
 

@@ -238,7 +238,16 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
             s = ox_node_fail(gn, s);
             goto fail;
         }
-        for (size_t k = 0; k < gn->n_out && !alloc_in_run; k++) {
+        int pseudo = 0; /* a sequence or optional passed through: sized only at run time */
+        for (size_t k = 0; k < gn->n_out; k++)
+            if (gn->out[k] >= 0 && (pv[gn->out[k]].t.dtype == OX_DTYPE_SEQUENCE ||
+                                    pv[gn->out[k]].t.dtype == OX_DTYPE_NONE))
+                pseudo = 1;
+        if (pseudo && !all_const) {
+            p->is_static = 0;
+            continue;
+        }
+        for (size_t k = 0; k < gn->n_out && !alloc_in_run && !pseudo; k++) {
             if (gn->out[k] < 0) continue;
             size_t count, bytes;
             ox_tensor *t = &pv[gn->out[k]].t;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "passes/inline.h"
 #include "util/alloc.h"
 
 void onyx_session_options_init(onyx_session_options *o) {
@@ -75,6 +76,7 @@ void onyx_session_free(onyx_session *s) {
     ox_free(s->in_info);
     ox_free(s->out_info);
     ox_rgraph_free(s->graph);
+    ox_arena_free(&s->arena);
     ox_threadpool_free(s->pool);
     pthread_mutex_destroy(&s->mu);
     ox_free(s);
@@ -139,22 +141,24 @@ static int declared_static_inputs(const onyx_session *s, ox_tensor *shapes) {
 static onyx_status get_plan(onyx_session *s, const ox_tensor *inputs, const int *requested,
                             size_t n_requested, ox_plan **out);
 
-onyx_status onyx_session_create(const onyx_model *model, const onyx_session_options *opts,
-                                onyx_session **out) {
-    ox_error_clear();
-    if (!model || !out) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "model and out must not be NULL");
-    const ox_model *m = &model->m;
-    if (!m->graph) return ox_error(ONYX_ERR_INVALID_MODEL, "the model has no graph");
+/* A session for graph g of model m (g: the main graph or a function's). */
+static onyx_status session_create(const ox_model *m, const ox_graph *g_src, const ox_function *f,
+                                  const char *const *attrs, size_t n_attrs,
+                                  const onyx_session_options *opts, onyx_session **out) {
     onyx_session *s = ox_calloc(1, sizeof *s);
     if (!s) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     pthread_mutex_init(&s->mu, NULL);
+    ox_arena_init(&s->arena);
     s->model = m;
     if (opts)
         s->opts = *opts;
     else
         onyx_session_options_init(&s->opts);
-    onyx_status st = ox_rgraph_build(m, m->graph, &s->graph);
+    const ox_graph *flat = NULL;
+    onyx_status st = f ? ox_function_graph(m, f, attrs, n_attrs, &s->arena, &flat)
+                       : ox_inline_functions(m, g_src, &s->arena, &flat);
     if (st) goto fail;
+    if ((st = ox_rgraph_build(m, flat, &s->graph))) goto fail;
     ox_rgraph *g = s->graph;
     s->node_state = ox_calloc(g->n_nodes ? g->n_nodes : 1, sizeof(void *));
     s->in_info = ox_calloc(g->n_inputs ? g->n_inputs : 1, sizeof *s->in_info);
@@ -183,6 +187,30 @@ onyx_status onyx_session_create(const onyx_model *model, const onyx_session_opti
 fail:
     onyx_session_free(s);
     return st;
+}
+
+onyx_status onyx_session_create(const onyx_model *model, const onyx_session_options *opts,
+                                onyx_session **out) {
+    ox_error_clear();
+    if (!model || !out) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "model and out must not be NULL");
+    if (!model->m.graph) return ox_error(ONYX_ERR_INVALID_MODEL, "the model has no graph");
+    return session_create(&model->m, model->m.graph, NULL, NULL, 0, opts, out);
+}
+
+onyx_status onyx_session_create_function(const onyx_model *model, const char *domain, const char *name,
+                                         const char *const *attributes, size_t n_attributes,
+                                         const onyx_session_options *opts, onyx_session **out) {
+    ox_error_clear();
+    if (!model || !name || !out)
+        return ox_error(ONYX_ERR_INVALID_ARGUMENT, "model, name and out must not be NULL");
+    if (!domain) domain = "";
+    const ox_function *f = ox_model_function(&model->m, domain, name);
+    if (!f)
+        return ox_error(ONYX_ERR_INVALID_ARGUMENT, "the model has no function '%s%s%s'", domain,
+                        domain[0] ? ":" : "", name);
+    if (n_attributes && !attributes)
+        return ox_error(ONYX_ERR_INVALID_ARGUMENT, "attributes is NULL but n_attributes is %zu", n_attributes);
+    return session_create(&model->m, NULL, f, attributes, n_attributes, opts, out);
 }
 
 /* ---- running ------------------------------------------------------------- */

@@ -21,6 +21,7 @@ typedef struct ox_io_info {
 
 struct onyx_session {
     const ox_model *model;
+    ox_arena arena;    /* the graph with functions inlined, when it differs from the model's */
     ox_rgraph *graph;
     void **node_state; /* per graph node, from prepare */
     onyx_session_options opts;

@@ -1,3 +1,9 @@
+#if defined(__GNUC__) && !defined(__clang__)
+/* The conversions below are branch-free so the bulk loops vectorise; gcc -O2 needs
+ * to be asked (and to if-convert float selects, allowed without FP traps, which
+ * onyx never enables). */
+#pragma GCC optimize("tree-vectorize", "no-trapping-math")
+#endif
 #include "util/fp16.h"
 
 #include <math.h>
@@ -5,13 +11,13 @@
 
 #include "onyx.h"
 
-static uint32_t f32_bits(float f) {
+static inline uint32_t f32_bits(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
     return u;
 }
 
-static float bits_f32(uint32_t u) {
+static inline float bits_f32(uint32_t u) {
     float f;
     memcpy(&f, &u, 4);
     return f;
@@ -19,58 +25,59 @@ static float bits_f32(uint32_t u) {
 
 /* ---- float16 ---------------------------------------------------------------- */
 
-float ox_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t mag = h & 0x7fff;
-    if (mag >= 0x7c00) return bits_f32(sign | 0x7f800000u | ((mag & 0x3ff) << 13));
-    if (mag >= 0x0400) return bits_f32(sign | ((mag + ((127 - 15) << 10)) << 13));
-    /* subnormal or zero: mag * 2^-24 is exact in float */
-    float v = (float)mag * 0x1p-24f;
-    return sign ? -v : v;
+/* static inline cores: exported functions are not inlined under -fPIC */
+static inline float f16_to_f32(uint16_t h) {
+    uint32_t o = (uint32_t)(h & 0x7fff) << 13; /* exponent and mantissa in place */
+    uint32_t e = o & 0x0f800000u;
+    o += (uint32_t)(127 - 15) << 23;           /* rebias */
+    o += e == 0x0f800000u ? (uint32_t)(128 - 16) << 23 : 0; /* inf/NaN: exponent all ones */
+    /* subnormal: let the float unit normalise m * 2^-24 */
+    uint32_t sub = f32_bits(bits_f32(o + (1u << 23)) - bits_f32(113u << 23));
+    o = e == 0 ? sub : o;
+    return bits_f32(o | (uint32_t)(h & 0x8000) << 16);
 }
 
-uint16_t ox_f32_to_f16(float f) {
+static inline uint16_t f32_to_f16(float f) {
     uint32_t x = f32_bits(f);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    uint32_t sign = (x >> 16) & 0x8000;
     uint32_t ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00 | ((ax >> 13) & 0x3ff)); /* quiet NaN */
-    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00); /* >= 65520 rounds to infinity */
-    if (ax < 0x38800000u) { /* below 2^-14: a half subnormal (quantum 2^-24) or zero */
-        if (ax < 0x33000000u) return sign; /* below 2^-25 (2^-25 itself ties to 0) */
-        uint32_t e = ax >> 23, m = (ax & 0x7fffff) | 0x800000;
-        uint32_t shift = 126 - e; /* 14..24 */
-        uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (q & 1))) q++;
-        return (uint16_t)(sign | q);
-    }
-    uint32_t r = ax - ((uint32_t)(127 - 15) << 23);
-    uint32_t q = r >> 13, rem = r & 0x1fff;
-    if (rem > 0x1000 || (rem == 0x1000 && (q & 1))) q++; /* a carry moves into the exponent */
-    return (uint16_t)(sign | q);
+    /* >= 65536: infinity or NaN (65520..65536 round up to infinity below) */
+    uint32_t special = ax > 0x7f800000u ? 0x7e00u : 0x7c00u;
+    /* below 2^-14 (half subnormals): adding 0.5 puts the 10 result bits at the
+     * bottom of the float's mantissa, rounded to nearest even by the addition */
+    uint32_t sub = f32_bits(bits_f32(ax) + 0.5f) - f32_bits(0.5f);
+    /* normal: rebias and round to nearest even on the 13 dropped bits */
+    uint32_t norm = (ax + ((uint32_t)(15 - 127) << 23) + 0xfffu + ((ax >> 13) & 1)) >> 13;
+    uint32_t o = ax >= 0x47800000u ? special : ax < 0x38800000u ? sub : norm;
+    return (uint16_t)(o | sign);
 }
 
 /* ---- bfloat16 --------------------------------------------------------------- */
 
 float ox_bf16_to_f32(uint16_t h) { return bits_f32((uint32_t)h << 16); }
 
-uint16_t ox_f32_to_bf16(float f) {
+static inline uint16_t f32_to_bf16(float f) {
     uint32_t x = f32_bits(f);
-    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40);
-    x += 0x7fffu + ((x >> 16) & 1);
-    return (uint16_t)(x >> 16);
+    uint32_t r = (x + 0x7fffu + ((x >> 16) & 1)) >> 16;
+    uint32_t nan = (x >> 16) | 0x40; /* quiet, keeping the sign and top payload */
+    return (uint16_t)((x & 0x7fffffffu) > 0x7f800000u ? nan : r);
 }
 
+float ox_f16_to_f32(uint16_t h) { return f16_to_f32(h); }
+uint16_t ox_f32_to_f16(float f) { return f32_to_f16(f); }
+uint16_t ox_f32_to_bf16(float f) { return f32_to_bf16(f); }
+
 void ox_f16_to_f32_n(const uint16_t *src, float *dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = ox_f16_to_f32(src[i]);
+    for (size_t i = 0; i < n; i++) dst[i] = f16_to_f32(src[i]);
 }
 void ox_f32_to_f16_n(const float *src, uint16_t *dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = ox_f32_to_f16(src[i]);
+    for (size_t i = 0; i < n; i++) dst[i] = f32_to_f16(src[i]);
 }
 void ox_bf16_to_f32_n(const uint16_t *src, float *dst, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = bits_f32((uint32_t)src[i] << 16);
 }
 void ox_f32_to_bf16_n(const float *src, uint16_t *dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = ox_f32_to_bf16(src[i]);
+    for (size_t i = 0; i < n; i++) dst[i] = f32_to_bf16(src[i]);
 }
 
 /* ---- generic small formats ---------------------------------------------------
@@ -91,7 +98,7 @@ static const mf_format fmt_e4m3fn = {3, 7, 0x7e, 0, 0x7f, 0x80, 0};
 static const mf_format fmt_e4m3fnuz = {3, 8, 0x7f, 0, 0x80, 0x80, 1};
 static const mf_format fmt_e5m2 = {2, 15, 0x7b, 0x7c, 0x7f, 0x80, 0};
 static const mf_format fmt_e5m2fnuz = {2, 16, 0x7f, 0, 0x80, 0x80, 1};
-static const mf_format fmt_e2m1 = {1, 1, 0x7, 0, 0x7, 0x8, 0};
+static const mf_format fmt_e2m1 = {1, 1, 0x7, 0, 0, 0x8, 0};
 
 static const mf_format *f8_format(int32_t dtype) {
     switch (dtype) {
@@ -134,7 +141,7 @@ static uint32_t mf_nan(const mf_format *f, int neg) {
 static uint32_t mf_encode(double x, const mf_format *f, int saturate) {
     int neg = signbit(x) != 0;
     uint32_t s = neg ? f->sign : 0;
-    if (isnan(x)) return f == &fmt_e2m1 ? f->max : mf_nan(f, neg);
+    if (isnan(x)) return f == &fmt_e2m1 ? f->sign : mf_nan(f, neg);
     double ax = fabs(x);
     uint32_t code = isinf(ax) ? 0xffffffffu : mf_round(ax, f);
     if (code > f->max) {
@@ -150,7 +157,7 @@ static double mf_decode(uint32_t v, const mf_format *f) {
     uint32_t mag = v & (f->sign - 1);
     int neg = (v & f->sign) != 0;
     if (f->fnuz && v == f->nan) return NAN;
-    if (!f->fnuz && f->nan != f->max && f != &fmt_e2m1) {
+    if (f->nan && !f->fnuz) {
         if (f->inf && mag == f->inf) return neg ? -INFINITY : INFINITY;
         if (mag > f->max) return NAN;
     }

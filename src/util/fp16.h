@@ -9,7 +9,8 @@
  * saturate, out-of-range values and infinities become the largest finite value of
  * the sign; without it they become NaN (or infinity for float8e5m2). The "fnuz"
  * formats have no negative zero. float4e2m1 has no NaN or infinity: it always
- * saturates, and NaN becomes +6.
+ * saturates, and NaN becomes -0 (0x8), as the ONNX reference and its test data do
+ * (the float4 design note's table says +6).
  */
 #ifndef OX_UTIL_FP16_H
 #define OX_UTIL_FP16_H

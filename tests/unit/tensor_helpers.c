@@ -80,7 +80,7 @@ void tx_free_all(ox_tensor *t, size_t n) {
 
 /* prepare + infer only, to see what a node needs while planning. */
 onyx_status tx_infer_only(const ox_node *n, int64_t opset, ox_tensor **in, size_t n_in,
-                              ox_tensor *out, size_t n_out) {
+                          ox_tensor *out, size_t n_out) {
     const ox_op_def *d = ox_op_find("", n->op_type, opset);
     if (!d) return ONYX_ERR_UNSUPPORTED;
     ox_tensor *outs[8];
@@ -95,11 +95,10 @@ onyx_status tx_infer_only(const ox_node *n, int64_t opset, ox_tensor **in, size_
     return s;
 }
 
-const int32_t tx_types[TX_N_TYPES] = {ONYX_DTYPE_UINT8,  ONYX_DTYPE_FLOAT16, ONYX_DTYPE_FLOAT,
-                                     ONYX_DTYPE_INT64,  ONYX_DTYPE_COMPLEX128,
-                                     ONYX_DTYPE_STRING, ONYX_DTYPE_BOOL};
+const int32_t tx_types[TX_N_TYPES] = {ONYX_DTYPE_UINT8, ONYX_DTYPE_FLOAT16,    ONYX_DTYPE_FLOAT,
+                                      ONYX_DTYPE_INT64, ONYX_DTYPE_COMPLEX128, ONYX_DTYPE_STRING,
+                                      ONYX_DTYPE_BOOL};
 
 void tx_rnd_shape(int32_t rank, int64_t *dims, int maxd) {
     for (int32_t i = 0; i < rank; i++) dims[i] = 1 + tx_rnd(maxd);
 }
-

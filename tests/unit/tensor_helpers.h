@@ -8,7 +8,7 @@
 #define TX_N_TYPES 7
 extern const int32_t tx_types[TX_N_TYPES]; /* one dtype of each element size, string, bool */
 
-int tx_rnd(int n); /* uniform in [0, n) */
+int tx_rnd(int n);                                        /* uniform in [0, n) */
 void tx_rnd_shape(int32_t rank, int64_t *dims, int maxd); /* dims in [1, maxd] */
 /* A tensor of dtype with random bytes (random short strings for STRING). */
 ox_tensor tx_rand_tensor(int32_t dtype, int32_t rank, const int64_t *dims);

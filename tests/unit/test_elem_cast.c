@@ -67,7 +67,7 @@ static unsigned nearest(const fmt *f, double ax, int *over) {
 static unsigned encode_ref(const fmt *f, double x, int saturate) {
     unsigned s = sign_bit(f), sg = signbit(x) ? s : 0;
     unsigned emax_code = ((1u << f->ebits) - 1) << f->mbits;
-    if (isnan(x)) return f == &E2M1 ? 0x7 : f->fnuz ? s : sg | (f->ieee ? emax_code | (1u << (f->mbits - 1)) : s - 1);
+    if (isnan(x)) return f == &E2M1 ? 0x8 : f->fnuz ? s : sg | (f->ieee ? emax_code | (1u << (f->mbits - 1)) : s - 1);
     int over;
     unsigned code = isinf(x) ? (over = 1, f->max) : nearest(f, fabs(x), &over);
     if (over && !saturate) {
@@ -160,7 +160,7 @@ TEST(fp8_all_formats) {
         if (i < 16) x = decode(&E2M1, (unsigned)i & 7) / 2 + decode(&E2M1, ((unsigned)i & 7) + 1) / 2;
         CHECK(ox_f64_to_f4(x) == encode_ref(&E2M1, x, 1));
     }
-    CHECK(ox_f64_to_f4(NAN) == 0x7 && ox_f64_to_f4(-INFINITY) == 0xf);
+    CHECK(ox_f64_to_f4(NAN) == 0x8 && ox_f64_to_f4(-INFINITY) == 0xf);
 }
 
 /* ---- Cast --------------------------------------------------------------------- */
@@ -319,6 +319,20 @@ TEST(cast_strings) {
     ox_tensor_free_data(&z);
     ox_tensor_free_data(&y);
     ox_tensor_free_data(&x);
+    /* where scientific notation starts depends on the type */
+    double lim[] = {999, 1000, 999999, 1e6, 1e15, 1e16};
+    const char *lim_txt[3][6] = {
+        {"999.0", "1e+03", "inf", "inf", "inf", "inf"},                   /* float16 */
+        {"999.0", "1000.0", "999999.0", "1e+06", "1e+15", "1e+16"},       /* float32 */
+        {"999.0", "1000.0", "999999.0", "1000000.0", "1000000000000000.0", "1e+16"}}; /* float64 */
+    int32_t lim_types[] = {ONYX_DTYPE_FLOAT16, ONYX_DTYPE_FLOAT, ONYX_DTYPE_DOUBLE};
+    for (int t = 0; t < 3; t++) {
+        x = et_make(lim_types[t], 1, (int64_t[]){6}, lim);
+        REQUIRE_OK(cast(&x, ONYX_DTYPE_STRING, 13, &y, -1));
+        for (size_t i = 0; i < 6; i++) CHECK(str_is(&y, i, lim_txt[t][i]));
+        ox_tensor_free_data(&y);
+        ox_tensor_free_data(&x);
+    }
     /* random float32 and float16 values round-trip through text */
     int32_t types[] = {ONYX_DTYPE_FLOAT, ONYX_DTYPE_DOUBLE, ONYX_DTYPE_FLOAT16, ONYX_DTYPE_BFLOAT16};
     for (int t = 0; t < 4; t++) {

@@ -307,3 +307,49 @@ TEST(elem_unary_logic_bits) {
     ox_tensor_free_data(&i8);
     tn_reset();
 }
+
+#include "ops/elem_vmath.h"
+
+/* Error of got in units of the last place of the float nearest to want. */
+static double ulps(float got, double want) {
+    float w = (float)want;
+    if (isnan(w)) return isnan(got) ? 0 : 1e9;
+    if (isinf(w) || isinf(got)) return got == w ? 0 : 1e9;
+    double u = fabs((double)nextafterf(w, INFINITY) - (double)w);
+    if (u == 0 || w == 0) u = 0x1p-149;
+    return fabs((double)got - want) / u;
+}
+
+TEST(elem_vmath_accuracy) {
+    double worst[5] = {0};
+    for (uint64_t b = 0; b < 0x100000000ull; b += 4099) { /* all exponents, both signs */
+        uint32_t u = (uint32_t)b;
+        float x;
+        memcpy(&x, &u, 4);
+        double e = ulps(ox_vm_expf(x), exp((double)x));
+        double t = ulps(ox_vm_tanhf(x), tanh((double)x));
+        double s = ulps(ox_vm_sigmoidf(x), 1 / (1 + exp(-(double)x)));
+        worst[0] = e > worst[0] ? e : worst[0];
+        worst[1] = t > worst[1] ? t : worst[1];
+        worst[2] = s > worst[2] ? s : worst[2];
+        double r = ulps(ox_vm_erff(x), erf((double)x));
+        worst[3] = r > worst[3] ? r : worst[3];
+        double xd = x, gw = 0.5 * xd * erfc(-xd / sqrt(2.0));
+        /* Gelu: relative to the value (the float rounding of x / sqrt 2, squared in the
+         * tail exp(-z^2), costs up to ~5e-6 near x = -8), absolute where it is tiny */
+        double g = fabs(ox_vm_geluf(x) - gw) / (fabs(gw) > 1e-30 ? fabs(gw) : 1);
+        if (isnan(gw) || isinf(gw)) g = (isnan(gw) ? isnan(ox_vm_geluf(x)) : ox_vm_geluf(x) == gw) ? 0 : 1;
+        else if (xd < -8.4) g = fabs(ox_vm_geluf(x) - gw) < 1e-17 ? 0 : 1; /* tiny: absolute */
+        worst[4] = g > worst[4] ? g : worst[4];
+    }
+    CHECK(worst[0] <= 2 && worst[1] <= 2 && worst[2] <= 3 && worst[3] <= 3 && worst[4] <= 1e-5);
+    if (ox_test_failures)
+        fprintf(stderr, "  worst ulps: exp %g tanh %g sigmoid %g erf %g; gelu rel %g\n", worst[0],
+                worst[1], worst[2], worst[3], worst[4]);
+    CHECK(isnan(ox_vm_expf(NAN)) && ox_vm_expf(INFINITY) == INFINITY && ox_vm_expf(-INFINITY) == 0);
+    CHECK(ox_vm_tanhf(INFINITY) == 1 && ox_vm_tanhf(-INFINITY) == -1 && isnan(ox_vm_tanhf(NAN)));
+    CHECK(ox_vm_sigmoidf(-INFINITY) == 0 && ox_vm_sigmoidf(INFINITY) == 1 && isnan(ox_vm_sigmoidf(NAN)));
+    CHECK(ox_vm_expf(-103.0f) > 0 && ox_vm_expf(88.7f) < INFINITY && ox_vm_expf(88.73f) == INFINITY);
+    CHECK(ox_vm_erff(INFINITY) == 1 && ox_vm_erff(-INFINITY) == -1 && isnan(ox_vm_erff(NAN)));
+    CHECK(ox_vm_geluf(INFINITY) == INFINITY && isnan(ox_vm_geluf(NAN)));
+}

@@ -72,7 +72,7 @@ int nn_expect(const ox_tensor *got, const double *want, size_t n, double tol, co
     }
     for (size_t i = 0; i < n; i++) {
         double g = ox_tensor_get_double(got, i), w = want[i];
-        int same_nan = isnan(g) && isnan(w);
+        int same_nan = (isnan(g) && isnan(w)) || g == w;
         if (!same_nan && !(fabs(g - w) <= tol * (1.0 + fabs(w)))) {
             if (fails < 5) fprintf(stderr, "  %s[%zu] = %.9g, expected %.9g\n", what, i, g, w);
             fails++;
@@ -487,6 +487,14 @@ TEST(nn_conv_special_paths) {
     ox_threadpool *pool = ox_threadpool_create(4);
     run_conv_case(&big, ONYX_DTYPE_FLOAT, pool);
     ox_threadpool_free(pool);
+    /* enough channels that im2col runs in several chunks of output rows */
+    conv_case chunked = {.nd = 2, .N = 1, .C = 256, .M = 4, .G = 1, .in = {40, 40},
+                         .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = 1};
+    run_conv_case(&chunked, ONYX_DTYPE_FLOAT, NULL);
+    conv_case chunked3 = {.nd = 3, .N = 2, .C = 64, .M = 3, .G = 1, .in = {8, 10, 12},
+                          .k = {3, 3, 3}, .s = {1, 1, 1}, .d = {1, 1, 1},
+                          .pads = {1, 1, 1, 1, 1, 1}};
+    run_conv_case(&chunked3, ONYX_DTYPE_FLOAT, NULL);
     /* empty batch */
     conv_case empty = {.nd = 1, .N = 0, .C = 2, .M = 2, .G = 1, .in = {7}, .k = {3}, .s = {1},
                        .d = {1}};
@@ -652,4 +660,126 @@ TEST(nn_convtranspose_random) {
         run_convt_case(&cc, t % 3 == 2 ? ONYX_DTYPE_DOUBLE : ONYX_DTYPE_FLOAT, t % 2 ? pool : NULL);
     }
     ox_threadpool_free(pool);
+}
+
+/* ---- float16 / bfloat16 ---------------------------------------------------------- */
+
+#include "util/fp16.h"
+
+/* Round a float tensor's values to the half type in place (so the float32 run sees
+ * exactly the representable values), and return the half-typed twin. */
+static ox_tensor to_half(ox_tensor *f, int32_t ht) {
+    ox_tensor h = tt_make(ht, f->rank, f->dims, NULL);
+    float *fd = f->data;
+    uint16_t *hd = h.data;
+    for (size_t i = 0; i < ox_tensor_count(f); i++) {
+        hd[i] = ht == ONYX_DTYPE_FLOAT16 ? ox_f32_to_f16(fd[i]) : ox_f32_to_bf16(fd[i]);
+        fd[i] = ht == ONYX_DTYPE_FLOAT16 ? ox_f16_to_f32(hd[i]) : ox_bf16_to_f32(hd[i]);
+    }
+    return h;
+}
+
+/* Run node on float inputs and on their half twins; the half results must be the
+ * float results rounded (to within one rounding of the half type). Float outputs
+ * past the first n_half stay float (LayerNormalization's statistics). */
+static void check_half_n(ox_node *n, int64_t opset, ox_tensor *fin, size_t n_in, size_t n_out,
+                         int32_t ht, size_t n_half) {
+    ox_tensor hin[6], fo[3], ho[3];
+    ox_tensor *fp[6], *hp[6];
+    for (size_t i = 0; i < n_in; i++) {
+        hin[i] = fin[i].dtype == ONYX_DTYPE_FLOAT ? to_half(&fin[i], ht) : fin[i];
+        fp[i] = &fin[i];
+        hp[i] = &hin[i];
+    }
+    onyx_status s1 = nn_run(n, opset, fp, n_in, fo, n_out, NULL);
+    onyx_status s2 = nn_run(n, opset, hp, n_in, ho, n_out, NULL);
+    CHECK(s1 == ONYX_OK && s2 == ONYX_OK);
+    if (s2 != ONYX_OK) fprintf(stderr, "  %s on %s: %s\n", n->op_type, ox_dtype_name(ht), onyx_last_error());
+    if (s1 == ONYX_OK && s2 == ONYX_OK) {
+        for (size_t o = 0; o < n_out; o++) {
+            size_t cnt = ox_tensor_count(&fo[o]);
+            CHECK(ho[o].dtype == (fo[o].dtype == ONYX_DTYPE_FLOAT && o < n_half ? ht : fo[o].dtype));
+            double *want = ox_malloc_array(cnt + 1, sizeof(double));
+            for (size_t i = 0; i < cnt; i++) want[i] = ox_tensor_get_double(&fo[o], i);
+            ox_test_failures += nn_expect(&ho[o], want, cnt,
+                                          ht == ONYX_DTYPE_FLOAT16 ? 1e-3 : 8e-3, n->op_type);
+            ox_free(want);
+        }
+    }
+    if (s1 == ONYX_OK) nn_free(fo, n_out);
+    if (s2 == ONYX_OK) nn_free(ho, n_out);
+    for (size_t i = 0; i < n_in; i++)
+        if (fin[i].dtype == ONYX_DTYPE_FLOAT) nn_free(&hin[i], 1);
+}
+
+static void check_half(ox_node *n, int64_t opset, ox_tensor *fin, size_t n_in, size_t n_out,
+                       int32_t ht) {
+    check_half_n(n, opset, fin, n_in, n_out, ht, n_out);
+}
+
+TEST(nn_half_precision_ops) {
+    static const int32_t hts[] = {ONYX_DTYPE_FLOAT16, ONYX_DTYPE_BFLOAT16};
+    for (int h = 0; h < 2; h++) {
+        int32_t ht = hts[h];
+        {
+            ox_tensor in[2] = {tt_rand(3, (int64_t[]){2, 5, 7}, -1, 1),
+                               tt_rand(2, (int64_t[]){7, 3}, -1, 1)};
+            check_half(tn_node("MatMul", 2, 1), 13, in, 2, 1, ht);
+            nn_free(in, 2);
+        }
+        {
+            ox_node *n = tn_node("Gemm", 3, 1);
+            tn_int(n, "transB", 1);
+            tn_float(n, "alpha", 0.5f);
+            ox_tensor in[3] = {tt_rand(2, (int64_t[]){4, 6}, -1, 1),
+                               tt_rand(2, (int64_t[]){5, 6}, -1, 1), tt_rand(1, (int64_t[]){5}, -1, 1)};
+            check_half(n, 13, in, 3, 1, ht);
+            nn_free(in, 3);
+        }
+        {
+            ox_node *n = tn_node("Conv", 3, 1);
+            tn_ints(n, "pads", 4, (int64_t[]){1, 1, 1, 1});
+            ox_tensor in[3] = {tt_rand(4, (int64_t[]){1, 3, 7, 6}, -1, 1),
+                               tt_rand(4, (int64_t[]){4, 3, 3, 3}, -1, 1), tt_rand(1, (int64_t[]){4}, -1, 1)};
+            check_half(n, 11, in, 3, 1, ht);
+            nn_free(in, 3);
+        }
+        {
+            ox_node *n = tn_node("ConvTranspose", 2, 1);
+            tn_ints(n, "strides", 1, (int64_t[]){2});
+            ox_tensor in[2] = {tt_rand(3, (int64_t[]){1, 3, 7}, -1, 1),
+                               tt_rand(3, (int64_t[]){3, 2, 3}, -1, 1)};
+            check_half(n, 11, in, 2, 1, ht);
+            nn_free(in, 2);
+        }
+        {
+            ox_node *n = tn_node("MaxPool", 1, 2);
+            tn_ints(n, "kernel_shape", 2, (int64_t[]){2, 2});
+            ox_tensor in[1] = {tt_rand(4, (int64_t[]){1, 2, 5, 5}, -1, 1)};
+            check_half(n, 12, in, 1, 2, ht);
+            ox_node *a = tn_node("AveragePool", 1, 1);
+            tn_ints(a, "kernel_shape", 2, (int64_t[]){3, 2});
+            check_half(a, 19, in, 1, 1, ht);
+            check_half(tn_node("GlobalAveragePool", 1, 1), 1, in, 1, 1, ht);
+            ox_node *l = tn_node("LRN", 1, 1);
+            tn_int(l, "size", 3);
+            check_half(l, 13, in, 1, 1, ht);
+            nn_free(in, 1);
+        }
+        {
+            ox_tensor in[5] = {tt_rand(4, (int64_t[]){2, 3, 4, 2}, -1, 1),
+                               tt_rand(1, (int64_t[]){3}, -1, 1), tt_rand(1, (int64_t[]){3}, -1, 1),
+                               tt_rand(1, (int64_t[]){3}, -1, 1), tt_rand(1, (int64_t[]){3}, 0.5f, 1)};
+            check_half(tn_node("BatchNormalization", 5, 1), 15, in, 5, 1, ht);
+            check_half(tn_node("InstanceNormalization", 3, 1), 6, in, 3, 1, ht);
+            nn_free(in, 5);
+        }
+        {
+            ox_node *n = tn_node("LayerNormalization", 3, 3);
+            ox_tensor in[3] = {tt_rand(3, (int64_t[]){2, 3, 8}, -1, 1),
+                               tt_rand(1, (int64_t[]){8}, -1, 1), tt_rand(1, (int64_t[]){8}, -1, 1)};
+            check_half_n(n, 17, in, 3, 3, ht, 1);
+            nn_free(in, 3);
+        }
+    }
 }

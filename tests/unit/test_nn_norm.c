@@ -299,3 +299,110 @@ TEST(nn_lrn) {
     CHECK(ox_op_run_single(n, 13, (ox_tensor *[]){&X}, 1, &Y, 1) == ONYX_ERR_INVALID_MODEL);
     nn_free(&X, 1);
 }
+
+/* ---- RMSNormalization, LpNormalization, MeanVarianceNormalization ------------------ */
+
+TEST(nn_rms_normalization) {
+    int64_t dims[3] = {2, 3, 7};
+    for (int axis = -2; axis <= 2; axis++) {
+        int ax = axis < 0 ? axis + 3 : axis;
+        ox_node *n = tn_node("RMSNormalization", 2, 1);
+        tn_int(n, "axis", axis);
+        tn_float(n, "epsilon", 1e-3f);
+        ox_tensor X = nn_rand(ONYX_DTYPE_FLOAT, 3, dims);
+        ox_tensor S = nn_rand(ONYX_DTYPE_FLOAT, 3 - ax, dims + ax), Y;
+        size_t rows = ox_shape_count(ax, dims), inner = ox_shape_count(3 - ax, dims + ax);
+        double want[42];
+        for (size_t r = 0; r < rows; r++) {
+            double s2 = 0;
+            for (size_t i = 0; i < inner; i++) s2 += pow(g(&X, r * inner + i), 2);
+            double rms = sqrt(s2 / (double)inner + 1e-3);
+            for (size_t i = 0; i < inner; i++) want[r * inner + i] = g(&X, r * inner + i) / rms * g(&S, i);
+        }
+        REQUIRE_OK(ox_op_run_single(n, 23, (ox_tensor *[]){&X, &S}, 2, &Y, 1));
+        ox_test_failures += nn_expect(&Y, want, 42, 1e-5, "RMSNormalization");
+        nn_free(&Y, 1);
+        nn_free(&X, 1);
+        nn_free(&S, 1);
+    }
+    /* Scale may be of another float type, which Y takes */
+    ox_node *n = tn_node("RMSNormalization", 2, 1);
+    ox_tensor X = nn_rand(ONYX_DTYPE_FLOAT, 2, (int64_t[]){3, 4});
+    ox_tensor S = nn_rand(ONYX_DTYPE_DOUBLE, 1, (int64_t[]){4}), Y;
+    REQUIRE_OK(ox_op_run_single(n, 23, (ox_tensor *[]){&X, &S}, 2, &Y, 1));
+    CHECK(Y.dtype == ONYX_DTYPE_DOUBLE);
+    nn_free(&Y, 1);
+    nn_free(&X, 1);
+    nn_free(&S, 1);
+}
+
+TEST(nn_lp_normalization) {
+    int64_t dims[3] = {3, 4, 5};
+    for (int p = 1; p <= 2; p++)
+        for (int axis = -1; axis < 3; axis++) {
+            int ax = axis < 0 ? axis + 3 : axis;
+            ox_node *n = tn_node("LpNormalization", 1, 1);
+            tn_int(n, "axis", axis);
+            tn_int(n, "p", p);
+            ox_tensor X = nn_rand(ONYX_DTYPE_FLOAT, 3, dims), Y;
+            /* one line of zeros: its output is zero */
+            float *xd = X.data;
+            size_t stride = ox_shape_count(2 - ax, dims + ax + 1);
+            for (int64_t k = 0; k < dims[ax]; k++) xd[(size_t)k * stride] = 0.0f;
+            double want[60];
+            for (size_t i = 0; i < 60; i++) {
+                size_t c0 = i / 20, c1 = i / 5 % 4, c2 = i % 5, co[3] = {c0, c1, c2};
+                double s = 0;
+                for (int64_t k = 0; k < dims[ax]; k++) {
+                    size_t cc[3] = {co[0], co[1], co[2]};
+                    cc[ax] = (size_t)k;
+                    double v = g(&X, cc[0] * 20 + cc[1] * 5 + cc[2]);
+                    s += p == 1 ? fabs(v) : v * v;
+                }
+                double norm = p == 1 ? s : sqrt(s);
+                want[i] = norm == 0 ? 0 : g(&X, i) / norm;
+            }
+            REQUIRE_OK(ox_op_run_single(n, 22, (ox_tensor *[]){&X}, 1, &Y, 1));
+            ox_test_failures += nn_expect(&Y, want, 60, 1e-6, "LpNormalization");
+            nn_free(&Y, 1);
+            nn_free(&X, 1);
+        }
+    ox_node *n = tn_node("LpNormalization", 1, 1);
+    tn_int(n, "p", 3);
+    ox_tensor X = nn_rand(ONYX_DTYPE_FLOAT, 1, (int64_t[]){4}), Y;
+    CHECK(ox_op_run_single(n, 22, (ox_tensor *[]){&X}, 1, &Y, 1) == ONYX_ERR_INVALID_MODEL);
+    nn_free(&X, 1);
+}
+
+TEST(nn_mean_variance_normalization) {
+    int64_t dims[4] = {2, 3, 4, 2};
+    static const int64_t axes_sets[3][3] = {{0, 2, 3}, {1, -1, 0}, {2, 0, 0}};
+    static const size_t n_axes[3] = {3, 2, 1};
+    for (int set = 0; set < 3; set++) {
+        ox_node *n = tn_node("MeanVarianceNormalization", 1, 1);
+        if (set) tn_ints(n, "axes", n_axes[set], axes_sets[set]);
+        int red[4] = {0, 0, 0, 0};
+        for (size_t i = 0; i < n_axes[set]; i++) red[(axes_sets[set][i] + 4) % 4] = 1;
+        ox_tensor X = nn_rand(ONYX_DTYPE_DOUBLE, 4, dims), Y;
+        double want[48];
+        for (size_t i = 0; i < 48; i++) {
+            size_t ci[4] = {i / 24, i / 8 % 3, i / 2 % 4, i % 2};
+            double s = 0, s2 = 0, cnt = 0;
+            for (size_t j = 0; j < 48; j++) {
+                size_t cj[4] = {j / 24, j / 8 % 3, j / 2 % 4, j % 2};
+                int same = 1;
+                for (int k = 0; k < 4; k++) same &= red[k] || ci[k] == cj[k];
+                if (!same) continue;
+                s += g(&X, j);
+                s2 += g(&X, j) * g(&X, j);
+                cnt++;
+            }
+            double mean = s / cnt, var = s2 / cnt - mean * mean;
+            want[i] = (g(&X, i) - mean) / (sqrt(var) + 1e-9);
+        }
+        REQUIRE_OK(ox_op_run_single(n, 13, (ox_tensor *[]){&X}, 1, &Y, 1));
+        ox_test_failures += nn_expect(&Y, want, 48, 1e-9, "MeanVarianceNormalization");
+        nn_free(&Y, 1);
+        nn_free(&X, 1);
+    }
+}

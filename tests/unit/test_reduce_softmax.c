@@ -274,7 +274,7 @@ TEST(reduce_topk_random) {
     tn_reset();
 }
 
-/* ---- CumSum ----------------------------------------------------------------------------- */
+/* ---- CumSum (implemented in ops/tensor.c; checked against the same kind of reference) --- */
 
 TEST(reduce_cumsum_random) {
     for (int t = 0; t < 200; t++) {

@@ -1,6 +1,7 @@
-/* The rest of the tensor family (Pad, Tile, DepthToSpace, SpaceToDepth, the gather
- * and scatter ops, OneHot, NonZero, Compress, EyeLike, Trilu, CumSum,
- * ReverseSequence) against naive references written here. */
+/* The rest of the tensor family (threaded Transpose, Pad, CenterCropPad, Tile,
+ * DepthToSpace, SpaceToDepth, the gather and scatter ops, OneHot, NonZero,
+ * Compress, Unique, EyeLike, Trilu, CumSum, CumProd, ReverseSequence) against naive
+ * references written here. */
 #include <math.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "tensor_helpers.h"
 #include "test.h"
 #include "util/alloc.h"
+#include "util/threadpool.h"
 
 /* Store a small integer value into a numeric buffer of any float or int type. */
 static void store_num(void *data, size_t i, int32_t dtype, int v) {
@@ -53,7 +55,8 @@ static void check_pad(const char *mode, int32_t dtype, int32_t rank, const int64
             ii[d] = ref_pad_index(mode, dims[d], pads[d], pads[d + rank], oi[d]);
             constant |= ii[d] < 0;
         }
-        bad += constant ? !tx_elem_eq(&y, k, &cv, 0) : !tx_elem_eq(&y, k, &x, tx_ravel(rank, dims, ii));
+        bad += constant ? !tx_elem_eq(&y, k, &cv, 0)
+                        : !tx_elem_eq(&y, k, &x, tx_ravel(rank, dims, ii));
     }
     CHECK(bad == 0);
     tx_free_all((ox_tensor[]){x, p, cv, y}, 4);
@@ -70,7 +73,9 @@ TEST(tensor_pad_random) {
             do {
                 pads[d] = tx_rnd(8) - 2;
                 pads[d + rank] = tx_rnd(8) - 2;
-            } while (dims[d] + (pads[d] < 0 ? pads[d] : 0) + (pads[d + rank] < 0 ? pads[d + rank] : 0) < 1);
+            } while (dims[d] + (pads[d] < 0 ? pads[d] : 0) +
+                         (pads[d + rank] < 0 ? pads[d + rank] : 0) <
+                     1);
         }
         check_pad(mode, dtype, rank, dims, pads, 19);
     }
@@ -109,6 +114,85 @@ TEST(tensor_pad_random) {
     tn_str(n, "mode", "mirror");
     CHECK(ox_op_run_single(n, 13, (ox_tensor *[]){&x, &p}, 2, &y, 1) != ONYX_OK);
     tx_free_all((ox_tensor[]){x, p, ax, bad}, 4);
+    tn_reset();
+}
+
+TEST(tensor_center_crop_pad) {
+    for (int iter = 0; iter < 40; iter++) {
+        int32_t rank = 1 + tx_rnd(3), dtype = tx_types[(size_t)iter % TX_N_TYPES];
+        int64_t dims[3], target[3], od[3], oi[3], ii[3];
+        tx_rnd_shape(rank, dims, 5);
+        for (int32_t d = 0; d < rank; d++) target[d] = tx_rnd(8);
+        int use_axes = iter % 2; /* only the last axis, given as -1 */
+        ox_tensor x = tx_rand_tensor(dtype, rank, dims), y;
+        ox_tensor sh = use_axes ? tx_i32(1, &target[rank - 1]) : tx_i64((size_t)rank, target);
+        ox_node *n = tn_node("CenterCropPad", 2, 1);
+        if (use_axes) tn_ints(n, "axes", 1, (int64_t[]){-1});
+        REQUIRE_OK(ox_op_run_single(n, 18, (ox_tensor *[]){&x, &sh}, 2, &y, 1));
+        for (int32_t d = 0; d < rank; d++) od[d] = use_axes && d < rank - 1 ? dims[d] : target[d];
+        CHECK(tx_same_dims(&y, rank, od));
+        int bad = 0;
+        for (size_t e = 0; e < ox_tensor_count(&y); e++) {
+            tx_unravel(e, rank, od, oi);
+            int inside = 1;
+            for (int32_t d = 0; d < rank; d++) {
+                /* crop start (input) and pad start (output), both rounded down */
+                int64_t crop = dims[d] > od[d] ? (dims[d] - od[d]) / 2 : 0;
+                int64_t pad = od[d] > dims[d] ? (od[d] - dims[d]) / 2 : 0;
+                ii[d] = oi[d] - pad + crop;
+                inside &=
+                    oi[d] >= pad && oi[d] - pad < dims[d] - (dims[d] > od[d] ? dims[d] - od[d] : 0);
+            }
+            if (inside) {
+                bad += !tx_elem_eq(&y, e, &x, tx_ravel(rank, dims, ii));
+            } else if (dtype == ONYX_DTYPE_STRING) {
+                bad += ((ox_string *)y.data)[e].len != 0;
+            } else {
+                size_t es = ox_dtype_size(dtype);
+                for (size_t b = 0; b < es; b++) bad += ((unsigned char *)y.data)[e * es + b] != 0;
+            }
+        }
+        CHECK(bad == 0);
+        tx_free_all((ox_tensor[]){x, sh, y}, 3);
+    }
+    tn_reset();
+}
+
+/* Large transposes split across a thread pool must equal the naive reference. */
+TEST(tensor_transpose_threads) {
+    ox_threadpool *pool = ox_threadpool_create(4);
+    struct {
+        int32_t rank;
+        int64_t dims[4], perm[4];
+    } cases[] = {
+        {2, {700, 900}, {1, 0}},        {3, {3, 300, 500}, {0, 2, 1}},
+        {3, {40, 60, 130}, {2, 0, 1}},  {4, {2, 64, 48, 50}, {0, 2, 3, 1}},
+        {3, {1000, 30, 20}, {1, 0, 2}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        int32_t r = cases[k].rank;
+        ox_tensor x = tx_rand_tensor(k % 2 ? ONYX_DTYPE_FLOAT : ONYX_DTYPE_INT64, r, cases[k].dims);
+        ox_tensor y = {0}, *ins[1] = {&x}, *outs[1] = {&y};
+        ox_node *n = tn_node("Transpose", 1, 1);
+        tn_ints(n, "perm", (size_t)r, cases[k].perm);
+        const ox_op_def *d = ox_op_find("", "Transpose", 13);
+        ox_op_ctx c = {
+            .node = n, .opset = 13, .n_in = 1, .n_out = 1, .in = ins, .out = outs, .pool = pool};
+        REQUIRE_OK(d->infer(&c));
+        REQUIRE_OK(ox_tensor_alloc_data(&y));
+        REQUIRE_OK(d->run(&c));
+        int64_t od[4], oi[4], ii[4];
+        for (int32_t i = 0; i < r; i++) od[i] = cases[k].dims[cases[k].perm[i]];
+        int bad = 0;
+        for (size_t e = 0; e < ox_tensor_count(&y); e++) {
+            tx_unravel(e, r, od, oi);
+            for (int32_t i = 0; i < r; i++) ii[cases[k].perm[i]] = oi[i];
+            bad += !tx_elem_eq(&y, e, &x, tx_ravel(r, cases[k].dims, ii));
+        }
+        CHECK(bad == 0);
+        tx_free_all((ox_tensor[]){x, y}, 2);
+    }
+    ox_threadpool_free(pool);
     tn_reset();
 }
 
@@ -181,14 +265,17 @@ TEST(tensor_depth_space) {
     tn_reset();
 }
 
-/* ---- GatherElements, ScatterElements ---------------------------------------------------------- */
+/* ---- GatherElements, ScatterElements ----------------------------------------------------------
+ */
 
 static ox_tensor rand_indices(int32_t dtype, int32_t rank, const int64_t *dims, int64_t lim) {
     ox_tensor t = tt_make(dtype, rank, dims, NULL);
     for (size_t i = 0; i < ox_tensor_count(&t); i++) {
         int64_t v = tx_rnd((int)(2 * lim)) - lim; /* [-lim, lim) */
-        if (dtype == ONYX_DTYPE_INT32) ((int32_t *)t.data)[i] = (int32_t)v;
-        else ((int64_t *)t.data)[i] = v;
+        if (dtype == ONYX_DTYPE_INT32)
+            ((int32_t *)t.data)[i] = (int32_t)v;
+        else
+            ((int64_t *)t.data)[i] = v;
     }
     return t;
 }
@@ -199,9 +286,11 @@ TEST(tensor_gather_elements_random) {
         int64_t dims[3], id[3], oi[3];
         tx_rnd_shape(rank, dims, 4);
         int32_t axis = tx_rnd(rank);
-        for (int32_t d = 0; d < rank; d++) id[d] = d == axis ? 1 + tx_rnd(5) : 1 + tx_rnd((int)dims[d]);
+        for (int32_t d = 0; d < rank; d++)
+            id[d] = d == axis ? 1 + tx_rnd(5) : 1 + tx_rnd((int)dims[d]);
         ox_tensor x = tx_rand_tensor(dtype, rank, dims), y;
-        ox_tensor ix = rand_indices(iter % 2 ? ONYX_DTYPE_INT32 : ONYX_DTYPE_INT64, rank, id, dims[axis]);
+        ox_tensor ix =
+            rand_indices(iter % 2 ? ONYX_DTYPE_INT32 : ONYX_DTYPE_INT64, rank, id, dims[axis]);
         ox_node *n = tn_node("GatherElements", 2, 1);
         tn_int(n, "axis", axis);
         REQUIRE_OK(ox_op_run_single(n, 13, (ox_tensor *[]){&x, &ix}, 2, &y, 1));
@@ -243,10 +332,8 @@ TEST(tensor_scatter_elements_random) {
         int32_t axis = tx_rnd(rank);
         for (int32_t d = 0; d < rank; d++) id[d] = 1 + tx_rnd((int)dims[d] + (d == axis ? 2 : 0));
         ox_tensor x = tt_make(dtype, rank, dims, NULL), u = tt_make(dtype, rank, id, NULL), y;
-        for (size_t i = 0; i < ox_tensor_count(&x); i++)
-            store_num(x.data, i, dtype, tx_rnd(9) - 4);
-        for (size_t i = 0; i < ox_tensor_count(&u); i++)
-            store_num(u.data, i, dtype, tx_rnd(9) - 4);
+        for (size_t i = 0; i < ox_tensor_count(&x); i++) store_num(x.data, i, dtype, tx_rnd(9) - 4);
+        for (size_t i = 0; i < ox_tensor_count(&u); i++) store_num(u.data, i, dtype, tx_rnd(9) - 4);
         ox_tensor ix = rand_indices(ONYX_DTYPE_INT64, rank, id, dims[axis]);
         ox_node *n = tn_node("ScatterElements", 3, 1);
         tn_int(n, "axis", axis - (iter % 2 ? rank : 0));
@@ -287,7 +374,8 @@ TEST(tensor_scatter_elements_random) {
     tn_reset();
 }
 
-/* ---- GatherND, ScatterND ----------------------------------------------------------------------- */
+/* ---- GatherND, ScatterND -----------------------------------------------------------------------
+ */
 
 TEST(tensor_gather_nd) {
     for (int iter = 0; iter < 40; iter++) {
@@ -299,7 +387,8 @@ TEST(tensor_gather_nd) {
         if (b) id[0] = dims[0];
         id[q - 1] = k;
         int32_t dtype = tx_types[(size_t)iter % TX_N_TYPES];
-        ox_tensor x = tx_rand_tensor(dtype, r, dims), ix = tt_make(ONYX_DTYPE_INT64, q, id, NULL), y;
+        ox_tensor x = tx_rand_tensor(dtype, r, dims), ix = tt_make(ONYX_DTYPE_INT64, q, id, NULL),
+                  y;
         size_t tuples = ox_tensor_count(&ix) / (size_t)k;
         for (size_t t = 0; t < tuples; t++)
             for (int32_t j = 0; j < k; j++) {
@@ -352,11 +441,13 @@ TEST(tensor_scatter_nd) {
                 if (k == 1) {
                     int64_t row = iv[t] < 0 ? iv[t] + 4 : iv[t];
                     for (int j = 0; j < 3; j++)
-                        ref[row * 3 + j] = ref_reduce(reds[red], ref[row * 3 + j], ((float *)u.data)[t * 3 + j]);
+                        ref[row * 3 + j] =
+                            ref_reduce(reds[red], ref[row * 3 + j], ((float *)u.data)[t * 3 + j]);
                 } else {
                     int64_t row = iv[2 * t] < 0 ? iv[2 * t] + 4 : iv[2 * t];
                     int64_t col = iv[2 * t + 1] < 0 ? iv[2 * t + 1] + 3 : iv[2 * t + 1];
-                    ref[row * 3 + col] = ref_reduce(reds[red], ref[row * 3 + col], ((float *)u.data)[t]);
+                    ref[row * 3 + col] =
+                        ref_reduce(reds[red], ref[row * 3 + col], ((float *)u.data)[t]);
                 }
             }
             for (int i = 0; i < 12; i++) CHECK_NEAR(((float *)y.data)[i], ref[i], 1e-6);
@@ -376,7 +467,8 @@ TEST(tensor_scatter_nd) {
     tn_reset();
 }
 
-/* ---- OneHot, NonZero, Compress ------------------------------------------------------------------ */
+/* ---- OneHot, NonZero, Compress ------------------------------------------------------------------
+ */
 
 TEST(tensor_one_hot) {
     int64_t idims[2] = {2, 3}, depth = 4;
@@ -409,6 +501,12 @@ TEST(tensor_one_hot) {
     dp = tt_make(ONYX_DTYPE_INT64, 0, NULL, (int64_t[]){-1});
     ox_node *n = tn_node("OneHot", 3, 1);
     CHECK(ox_op_run_single(n, 11, (ox_tensor *[]){&ix, &dp, &v}, 3, &y, 1) != ONYX_OK);
+    /* element types the scalar readers cannot read are refused, not misread */
+    ox_tensor i4 = tt_make(ONYX_DTYPE_INT4, 1, (int64_t[]){2}, NULL);
+    ox_tensor f8 = tt_make(ONYX_DTYPE_FLOAT8E4M3FN, 0, NULL, (uint8_t[]){0x40});
+    CHECK(ox_op_run_single(n, 11, (ox_tensor *[]){&i4, &dp, &v}, 3, &y, 1) != ONYX_OK);
+    CHECK(ox_op_run_single(n, 11, (ox_tensor *[]){&ix, &f8, &v}, 3, &y, 1) != ONYX_OK);
+    tx_free_all((ox_tensor[]){i4, f8}, 2);
     tx_free_all((ox_tensor[]){ix, dp, v}, 3);
     tn_reset();
 }
@@ -433,7 +531,8 @@ TEST(tensor_non_zero) {
         for (size_t i = 0; i < n; i++) {
             if (xf[i] == 0.0f) continue;
             tx_unravel(i, rank, dims, idx);
-            for (int32_t d = 0; d < rank; d++) CHECK(((int64_t *)y.data)[(size_t)d * nz + k] == idx[d]);
+            for (int32_t d = 0; d < rank; d++)
+                CHECK(((int64_t *)y.data)[(size_t)d * nz + k] == idx[d]);
             k++;
         }
         tx_free_all((ox_tensor[]){x, y}, 2);
@@ -465,7 +564,8 @@ TEST(tensor_compress) {
     /* no axis: flattened */
     n = tn_node("Compress", 2, 1);
     REQUIRE_OK(ox_op_run_single(n, 11, (ox_tensor *[]){&x, &cond}, 2, &y, 1));
-    CHECK(tx_same_dims(&y, 1, (int64_t[]){2}) && tx_elem_eq(&y, 0, &x, 0) && tx_elem_eq(&y, 1, &x, 2));
+    CHECK(tx_same_dims(&y, 1, (int64_t[]){2}) && tx_elem_eq(&y, 0, &x, 0) &&
+          tx_elem_eq(&y, 1, &x, 2));
     ox_tensor_free_data(&y);
     /* a true entry past the axis is an error */
     ox_tensor_free_data(&cond);
@@ -477,7 +577,100 @@ TEST(tensor_compress) {
     tn_reset();
 }
 
-/* ---- EyeLike, Trilu, CumSum, ReverseSequence ----------------------------------------------------- */
+/* Unique against an O(n^2) reference: items are slices along the axis (or single
+ * elements), compared element by element as int32 values. */
+static int ref_item_cmp(const int32_t *x, size_t outer, size_t len, size_t inner, size_t a,
+                        size_t b) {
+    for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < inner; i++) {
+            int32_t p = x[(o * len + a) * inner + i], q = x[(o * len + b) * inner + i];
+            if (p != q) return p < q ? -1 : 1;
+        }
+    return 0;
+}
+
+TEST(tensor_unique) {
+    for (int iter = 0; iter < 40; iter++) {
+        int32_t rank = 1 + tx_rnd(3), sorted = iter % 2, use_axis = iter % 3 != 0;
+        int64_t dims[3];
+        tx_rnd_shape(rank, dims, 4);
+        int32_t axis = tx_rnd(rank);
+        ox_tensor x = tt_make(ONYX_DTYPE_INT32, rank, dims, NULL), ys[4];
+        int32_t *xv = x.data;
+        size_t total = ox_tensor_count(&x);
+        for (size_t i = 0; i < total; i++) xv[i] = tx_rnd(3) - 1;
+        ox_node *n = tn_node("Unique", 1, 4);
+        tn_int(n, "sorted", sorted);
+        if (use_axis) tn_int(n, "axis", axis - (iter % 2 ? rank : 0));
+        REQUIRE_OK(ox_op_run_single(n, 11, (ox_tensor *[]){&x}, 1, ys, 4));
+        size_t outer = 1;
+        for (int32_t d = 0; use_axis && d < axis; d++) outer *= (size_t)dims[d];
+        size_t len = use_axis ? (size_t)dims[axis] : total,
+               inner = total / (outer * (len ? len : 1));
+        /* reference: distinct items in first-occurrence order, then sorted if asked */
+        size_t uniq[64], nu = 0, cnt[64] = {0};
+        for (size_t k = 0; k < len; k++) {
+            size_t j = 0;
+            while (j < nu && ref_item_cmp(xv, outer, len, inner, uniq[j], k) != 0) j++;
+            if (j == nu) uniq[nu++] = k;
+            cnt[j]++;
+        }
+        for (size_t a = 0; sorted && a < nu; a++) /* selection sort, carrying counts */
+            for (size_t b = a + 1; b < nu; b++)
+                if (ref_item_cmp(xv, outer, len, inner, uniq[b], uniq[a]) < 0) {
+                    size_t t = uniq[a], tc = cnt[a];
+                    uniq[a] = uniq[b], cnt[a] = cnt[b];
+                    uniq[b] = t, cnt[b] = tc;
+                }
+        CHECK(ys[1].dims[0] == (int64_t)nu && ys[3].dims[0] == (int64_t)nu &&
+              ys[2].dims[0] == (int64_t)len);
+        if (ys[1].dims[0] != (int64_t)nu) {
+            tx_free_all(ys, 4);
+            ox_tensor_free_data(&x);
+            continue;
+        }
+        for (size_t j = 0; j < nu; j++) {
+            CHECK(((int64_t *)ys[1].data)[j] == (int64_t)uniq[j]);
+            CHECK(((int64_t *)ys[3].data)[j] == (int64_t)cnt[j]);
+        }
+        for (size_t k = 0; k < len; k++) {
+            int64_t j = ((int64_t *)ys[2].data)[k];
+            CHECK(j >= 0 && (size_t)j < nu && ref_item_cmp(xv, outer, len, inner, uniq[j], k) == 0);
+        }
+        /* Y holds the unique items in order */
+        const int32_t *yv = ys[0].data;
+        int bad = 0;
+        for (size_t o = 0; o < outer; o++)
+            for (size_t j = 0; j < nu; j++)
+                for (size_t i = 0; i < inner; i++)
+                    bad += yv[(o * nu + j) * inner + i] != xv[(o * len + uniq[j]) * inner + i];
+        CHECK(bad == 0);
+        tx_free_all(ys, 4);
+        ox_tensor_free_data(&x);
+    }
+    /* strings, sorted bytewise; only Y requested */
+    ox_tensor x = tt_make(ONYX_DTYPE_STRING, 1, (int64_t[]){5}, NULL), y;
+    const char *words[5] = {"pear", "fig", "pear", "", "figs"};
+    for (int i = 0; i < 5; i++) {
+        ((ox_string *)x.data)[i].len = strlen(words[i]);
+        ((ox_string *)x.data)[i].data = ox_malloc(strlen(words[i]) + 1);
+        memcpy(((ox_string *)x.data)[i].data, words[i], strlen(words[i]) + 1);
+    }
+    ox_node *n = tn_node("Unique", 1, 1);
+    REQUIRE_OK(ox_op_run_single(n, 11, (ox_tensor *[]){&x}, 1, &y, 1));
+    CHECK(tx_same_dims(&y, 1, (int64_t[]){4}));
+    const char *want[4] = {"", "fig", "figs", "pear"};
+    for (int i = 0; i < 4; i++) {
+        const ox_string *s = (const ox_string *)y.data + i;
+        CHECK(s->len == strlen(want[i]) && memcmp(s->data, want[i], s->len) == 0);
+    }
+    tx_free_all((ox_tensor[]){x, y}, 2);
+    CHECK(ox_op_find("", "Unique", 11)->flags & OX_OP_ALLOC_IN_RUN);
+    tn_reset();
+}
+
+/* ---- EyeLike, Trilu, CumSum, ReverseSequence
+ * ----------------------------------------------------- */
 
 TEST(tensor_eye_like_trilu) {
     int64_t dims[2] = {3, 5};
@@ -517,31 +710,32 @@ TEST(tensor_eye_like_trilu) {
     tn_reset();
 }
 
-TEST(tensor_cumsum) {
+static void check_cumulative(int prod) {
     int64_t dims[3] = {2, 5, 3};
     static const int32_t dts[3] = {ONYX_DTYPE_FLOAT, ONYX_DTYPE_INT32, ONYX_DTYPE_DOUBLE};
     for (int t = 0; t < 3; t++) {
         ox_tensor x = tt_make(dts[t], 3, dims, NULL), y;
-        for (size_t i = 0; i < 30; i++)
-            store_num(x.data, i, dts[t], tx_rnd(11) - 5);
+        for (size_t i = 0; i < 30; i++) store_num(x.data, i, dts[t], tx_rnd(11) - 5);
         for (int axis = -3; axis < 3; axis++) {
             for (int mode = 0; mode < 4; mode++) {
                 int excl = mode & 1, rev = mode >> 1, a = axis < 0 ? axis + 3 : axis;
                 ox_tensor at = tt_make(ONYX_DTYPE_INT32, 0, NULL, (int32_t[]){axis});
-                ox_node *n = tn_node("CumSum", 2, 1);
+                ox_node *n = tn_node(prod ? "CumProd" : "CumSum", 2, 1);
                 tn_int(n, "exclusive", excl);
                 tn_int(n, "reverse", rev);
-                REQUIRE_OK(ox_op_run_single(n, 14, (ox_tensor *[]){&x, &at}, 2, &y, 1));
+                REQUIRE_OK(ox_op_run_single(n, 26, (ox_tensor *[]){&x, &at}, 2, &y, 1));
                 int64_t oi[3], ii[3];
                 for (size_t e = 0; e < 30; e++) {
                     tx_unravel(e, 3, dims, oi);
-                    double want = 0;
+                    double want = prod;
                     for (int64_t s = 0; s < dims[a]; s++) {
-                        int in = rev ? (excl ? s > oi[a] : s >= oi[a]) : (excl ? s < oi[a] : s <= oi[a]);
+                        int in =
+                            rev ? (excl ? s > oi[a] : s >= oi[a]) : (excl ? s < oi[a] : s <= oi[a]);
                         if (!in) continue;
                         memcpy(ii, oi, sizeof ii);
                         ii[a] = s;
-                        want += ox_tensor_get_double(&x, tx_ravel(3, dims, ii));
+                        double v = ox_tensor_get_double(&x, tx_ravel(3, dims, ii));
+                        want = prod ? want * v : want + v;
                     }
                     CHECK_NEAR(ox_tensor_get_double(&y, e), want, 1e-9);
                 }
@@ -551,6 +745,11 @@ TEST(tensor_cumsum) {
         ox_tensor_free_data(&x);
     }
     tn_reset();
+}
+
+TEST(tensor_cumsum_cumprod) {
+    check_cumulative(0);
+    check_cumulative(1);
 }
 
 TEST(tensor_reverse_sequence) {

@@ -40,14 +40,10 @@ TEST(tensor_reshape) {
         int32_t rout;
         int64_t out[4];
     } cases[] = {
-        {2, {2, 6}, 3, {3, 2, 2}, 0, 3, {3, 2, 2}},
-        {3, {2, 3, 4}, 2, {0, -1}, 0, 2, {2, 12}},
-        {3, {2, 3, 4}, 3, {-1, 0, 2}, 0, 3, {4, 3, 2}},
-        {1, {1}, 0, {0}, 0, 0, {0}},
-        {0, {0}, 3, {1, 1, 1}, 0, 3, {1, 1, 1}},
-        {2, {0, 4}, 2, {0, 4}, 1, 2, {0, 4}},
-        {2, {0, 4}, 3, {2, 0, -1}, 0, 3, {2, 4, 0}},
-        {2, {3, 4}, 2, {-1, 3}, 0, 2, {4, 3}},
+        {2, {2, 6}, 3, {3, 2, 2}, 0, 3, {3, 2, 2}},     {3, {2, 3, 4}, 2, {0, -1}, 0, 2, {2, 12}},
+        {3, {2, 3, 4}, 3, {-1, 0, 2}, 0, 3, {4, 3, 2}}, {1, {1}, 0, {0}, 0, 0, {0}},
+        {0, {0}, 3, {1, 1, 1}, 0, 3, {1, 1, 1}},        {2, {0, 4}, 2, {0, 4}, 1, 2, {0, 4}},
+        {2, {0, 4}, 3, {2, 0, -1}, 0, 3, {2, 4, 0}},    {2, {3, 4}, 2, {-1, 3}, 0, 2, {4, 3}},
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         ox_tensor x = tx_rand_tensor(ONYX_DTYPE_FLOAT, cases[k].rin, cases[k].in);
@@ -109,7 +105,8 @@ TEST(tensor_flatten) {
     CHECK(ox_op_run_single(n, 13, (ox_tensor *[]){&x}, 1, &y, 1) != ONYX_OK);
     n = tn_node("Flatten", 1, 1);
     tn_int(n, "axis", -1);
-    CHECK(ox_op_run_single(n, 9, (ox_tensor *[]){&x}, 1, &y, 1) != ONYX_OK); /* negative before 11 */
+    CHECK(ox_op_run_single(n, 9, (ox_tensor *[]){&x}, 1, &y, 1) !=
+          ONYX_OK); /* negative before 11 */
     ox_tensor_free_data(&x);
     /* rank 0 */
     x = tt_make(ONYX_DTYPE_FLOAT, 0, NULL, (float[]){2.5f});
@@ -159,7 +156,8 @@ TEST(tensor_squeeze_unsqueeze) {
         ax = tx_i64(3, axes);
         n = tn_node("Unsqueeze", opset >= 13 ? 2 : 1, 1);
         if (opset < 13) tn_ints(n, "axes", 3, axes);
-        REQUIRE_OK(ox_op_run_single(n, opset, (ox_tensor *[]){&x, &ax}, opset >= 13 ? 2 : 1, &y, 1));
+        REQUIRE_OK(
+            ox_op_run_single(n, opset, (ox_tensor *[]){&x, &ax}, opset >= 13 ? 2 : 1, &y, 1));
         CHECK(tx_same_dims(&y, r, want));
         for (size_t i = 0; i < 6; i++) CHECK(tx_elem_eq(&y, i, &x, i));
         tx_free_all((ox_tensor[]){y, ax}, 2);
@@ -440,7 +438,8 @@ TEST(tensor_slice_random) {
         int used[4] = {0};
         for (size_t i = 0; i < k; i++) {
             int a;
-            do a = tx_rnd(rank); while (used[a]);
+            do a = tx_rnd(rank);
+            while (used[a]);
             used[a] = 1;
             axes[i] = iter % 3 == 0 ? a - rank : a;
             starts[i] = pick(ends_pool, 11);
@@ -460,8 +459,8 @@ TEST(tensor_slice_random) {
                            use_i32 ? tx_i32(k, axes) : tx_i64(k, axes),
                            use_i32 ? tx_i32(k, steps) : tx_i64(k, steps)};
         ox_node *n = tn_node("Slice", 5, 1);
-        REQUIRE_OK(ox_op_run_single(n, 13, (ox_tensor *[]){&x, &ts[0], &ts[1], &ts[2], &ts[3]}, 5,
-                                    &y, 1));
+        REQUIRE_OK(
+            ox_op_run_single(n, 13, (ox_tensor *[]){&x, &ts[0], &ts[1], &ts[2], &ts[3]}, 5, &y, 1));
         /* reference: per-axis index lists, then the cartesian product */
         static int64_t lists[4][64];
         int64_t cnt[4];
@@ -751,8 +750,7 @@ TEST(tensor_dropout) {
         REQUIRE_OK(ox_op_run_single(n, opset, (ox_tensor *[]){&x}, 1, ys, 2));
         CHECK(memcmp(ys[0].data, x.data, 15 * sizeof(float)) == 0);
         CHECK(ys[1].dtype == (opset >= 10 ? ONYX_DTYPE_BOOL : ONYX_DTYPE_FLOAT));
-        for (size_t i = 0; i < 15; i++)
-            CHECK(ox_tensor_get_double(&ys[1], i) == 1.0);
+        for (size_t i = 0; i < 15; i++) CHECK(ox_tensor_get_double(&ys[1], i) == 1.0);
         tx_free_all(ys, 2);
     }
     /* training mode with ratio 0.5: kept elements doubled, dropped ones zero */
