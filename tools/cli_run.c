@@ -1,5 +1,10 @@
 /* onyx run MODEL [--function [DOMAIN:]NAME] [-i NAME=FILE]... [-o NAME]... [--outdir DIR]
- *          [--threads N] [--trace] */
+ *          [--threads N] [--trace]
+ * Inputs come from .npy files or .pb files (a TensorProto, or a SequenceProto /
+ * OptionalProto for inputs declared as sequences / optionals). Outputs are printed
+ * one per line; a sequence prints one line per item ("NAME: sequence of N: [i]
+ * dtype[shape] values") and an empty optional prints "NAME: none". --outdir writes
+ * NAME.npy per tensor and NAME_0.npy, NAME_1.npy, ... per sequence item. */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,6 +31,31 @@ static void safe_name(const char *name, char *out, size_t cap) {
     }
     out[i] = 0;
     if (!strcmp(out, ".") || !strcmp(out, "..") || !out[0]) snprintf(out, cap, "_");
+}
+
+/* Write v under dir: a tensor as NAME.npy, a sequence's items as NAME_0.npy,
+ * NAME_1.npy, ...; an empty optional writes nothing. */
+static onyx_status write_value(const char *dir, const char *value_name, const ox_tensor *v) {
+    char name[512], path[4096];
+    safe_name(value_name, name, sizeof name);
+    if (v->dtype == OX_DTYPE_NONE) {
+        fprintf(stderr, "onyx: notice: output '%s' is an empty optional: no file written\n", value_name);
+        return ONYX_OK;
+    }
+    if (v->dtype != OX_DTYPE_SEQUENCE) {
+        snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+        return ox_npy_write(path, v);
+    }
+    const ox_sequence *s = v->data;
+    for (size_t i = 0; s && i < s->n; i++) {
+        if (s->items[i].dtype == OX_DTYPE_SEQUENCE || s->items[i].dtype == OX_DTYPE_NONE)
+            return ox_error(ONYX_ERR_UNSUPPORTED,
+                            "output '%s' item %zu is not a tensor: cannot write it as .npy",
+                            value_name, i);
+        snprintf(path, sizeof path, "%s/%s_%zu.npy", dir, name, i);
+        OX_TRY(ox_npy_write(path, &s->items[i]));
+    }
+    return ONYX_OK;
 }
 
 int cli_run(int argc, char **argv) {
@@ -69,7 +99,13 @@ int cli_run(int argc, char **argv) {
         }
     }
     if (n_attrs && !function) return cli_fail("--attr needs --function");
-    if (!model_path) return cli_fail("usage: onyx run MODEL [--function [DOMAIN:]NAME] [-i NAME=FILE]... [-o NAME]... [--outdir DIR] [--threads N]");
+    if (!model_path)
+        return cli_fail("usage: onyx run MODEL [--function [DOMAIN:]NAME] [-i NAME=FILE]... [-o NAME]...\n"
+                        "                [--outdir DIR] [--threads N] [--trace]\n"
+                        "  -i NAME=FILE  an input from .npy, or .pb (TensorProto; SequenceProto or\n"
+                        "                OptionalProto for sequence / optional inputs)\n"
+                        "  --outdir DIR  write each output as DIR/NAME.npy; a sequence as NAME_0.npy,\n"
+                        "                NAME_1.npy, ... (one per item); an empty optional writes nothing");
 
     int rc = 1;
     onyx_model *model = NULL;
@@ -132,7 +168,8 @@ int cli_run(int argc, char **argv) {
             cli_fail("input '%.*s' is given twice", (int)len, in_names[k]);
             goto done;
         }
-        if (cli_read_tensor(in_files[k], &in_vals[j]) != ONYX_OK) {
+        const ox_value_info *info = s->graph->values[s->graph->inputs[j]].info;
+        if (cli_read_value(in_files[k], info ? info->type : NULL, &in_vals[j]) != ONYX_OK) {
             cli_fail("%s", onyx_last_error());
             goto done;
         }
@@ -187,15 +224,10 @@ int cli_run(int argc, char **argv) {
     }
     rc = 0;
     for (size_t k = 0; k < n_req; k++) {
-        cli_print_tensor(stdout, req[k], &results[k]->t, 10);
-        if (outdir) {
-            char name[512], path[4096];
-            safe_name(req[k], name, sizeof name);
-            snprintf(path, sizeof path, "%s/%s.npy", outdir, name);
-            if (ox_npy_write(path, &results[k]->t) != ONYX_OK) {
-                cli_fail("%s", onyx_last_error());
-                rc = 1;
-            }
+        cli_print_value(stdout, req[k], &results[k]->t, 10);
+        if (outdir && write_value(outdir, req[k], &results[k]->t) != ONYX_OK) {
+            cli_fail("%s", onyx_last_error());
+            rc = 1;
         }
     }
 done:

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "format/npy.h"
+#include "format/testdata.h"
 #include "util/alloc.h"
 #include "util/file.h"
 
@@ -20,6 +21,69 @@ onyx_status cli_read_tensor(const char *path, ox_tensor *t) {
     OX_TRY(ox_read_file(path, &data, &size));
     onyx_status s = ox_decode_tensor_file(data, size, t, NULL);
     ox_free(data);
+    if (s) ox_error_prefix(s, "'%s': ", path);
+    return s;
+}
+
+/* The element dtype of a sequence of type t's element type (UNDEFINED when unsaid). */
+static int32_t seq_elem_dtype(const ox_type *elem) {
+    if (!elem) return ONYX_DTYPE_UNDEFINED;
+    if (elem->kind == OX_TYPE_TENSOR) return elem->elem_type;
+    if (elem->kind == OX_TYPE_SEQUENCE) return OX_DTYPE_SEQUENCE;
+    return ONYX_DTYPE_UNDEFINED;
+}
+
+/* Move a decoded test value into the runtime representation; type (may be NULL)
+ * supplies what the file does not say (an empty sequence's element type). */
+static onyx_status testdata_to_value(ox_testdata *d, const ox_type *type, ox_tensor *out) {
+    memset(out, 0, sizeof *out);
+    if (d->kind == OX_TESTDATA_TENSOR) {
+        *out = d->tensor;
+        d->tensor.data = NULL;
+        return ONYX_OK;
+    }
+    if (type && type->kind == OX_TYPE_OPTIONAL) type = type->elem;
+    if (d->kind == OX_TESTDATA_OPTIONAL) {
+        if (!d->present || !d->elem) {
+            out->dtype = OX_DTYPE_NONE;
+            return ONYX_OK;
+        }
+        return testdata_to_value(d->elem, type, out);
+    }
+    const ox_type *elem = type && type->kind == OX_TYPE_SEQUENCE ? type->elem : NULL;
+    if (ox_sequence_init(out, seq_elem_dtype(elem)) != ONYX_OK)
+        return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; i < d->n_items; i++) {
+        ox_tensor item;
+        onyx_status st = testdata_to_value(&d->items[i], elem, &item);
+        if (st == ONYX_OK && ox_sequence_insert(out->data, i, &item) != ONYX_OK) {
+            ox_tensor_free_data(&item);
+            st = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+        }
+        if (st != ONYX_OK) {
+            ox_tensor_free_data(out);
+            return st;
+        }
+    }
+    return ONYX_OK;
+}
+
+onyx_status cli_read_value(const char *path, const ox_type *type, ox_tensor *v) {
+    int kind = ox_testdata_kind_of(type);
+    if (kind == OX_TESTDATA_TENSOR) return cli_read_tensor(path, v);
+    if (ends_with(path, ".npy"))
+        return ox_error(ONYX_ERR_INVALID_ARGUMENT, "'%s': a .npy file holds a tensor, but a %s is expected",
+                        path, kind == OX_TESTDATA_SEQUENCE ? "sequence" : "optional value");
+    unsigned char *data = NULL;
+    size_t size = 0;
+    OX_TRY(ox_read_file(path, &data, &size));
+    ox_testdata d;
+    onyx_status s = ox_testdata_decode(data, size, kind, &d);
+    ox_free(data);
+    if (s == ONYX_OK) {
+        s = testdata_to_value(&d, type, v);
+        ox_testdata_free(&d);
+    }
     if (s) ox_error_prefix(s, "'%s': ", path);
     return s;
 }
@@ -47,9 +111,10 @@ onyx_status cli_random_tensor(ox_tensor *t, unsigned seed) {
     return ONYX_OK;
 }
 
-void cli_print_tensor(FILE *f, const char *name, const ox_tensor *t, size_t max_values) {
+/* " dtype[shape] v0 v1 ...\n" */
+static void print_tensor_body(FILE *f, const ox_tensor *t, size_t max_values) {
     char desc[300];
-    fprintf(f, "%s: %s", name, ox_tensor_describe(t, desc, sizeof desc));
+    fprintf(f, " %s", ox_tensor_describe(t, desc, sizeof desc));
     size_t n = ox_tensor_count(t);
     if (n > max_values) n = max_values;
     for (size_t i = 0; i < n; i++) {
@@ -68,6 +133,36 @@ void cli_print_tensor(FILE *f, const char *name, const ox_tensor *t, size_t max_
     }
     if (ox_tensor_count(t) > n) fprintf(f, " ...");
     fputc('\n', f);
+}
+
+void cli_print_tensor(FILE *f, const char *name, const ox_tensor *t, size_t max_values) {
+    fprintf(f, "%s:", name);
+    print_tensor_body(f, t, max_values);
+}
+
+void cli_print_value(FILE *f, const char *name, const ox_tensor *v, size_t max_values) {
+    if (v->dtype == OX_DTYPE_NONE) {
+        fprintf(f, "%s: none\n", name);
+        return;
+    }
+    if (v->dtype != OX_DTYPE_SEQUENCE) {
+        cli_print_tensor(f, name, v, max_values);
+        return;
+    }
+    const ox_sequence *s = v->data;
+    size_t n = s ? s->n : 0;
+    if (!n) fprintf(f, "%s: sequence of 0\n", name);
+    for (size_t i = 0; i < n; i++) {
+        const ox_tensor *item = &s->items[i];
+        char prefix[600];
+        snprintf(prefix, sizeof prefix, "%s: sequence of %zu: [%zu]", name, n, i);
+        if (item->dtype == OX_DTYPE_SEQUENCE || item->dtype == OX_DTYPE_NONE) {
+            cli_print_value(f, prefix, item, max_values);
+        } else {
+            fputs(prefix, f);
+            print_tensor_body(f, item, max_values);
+        }
+    }
 }
 
 int cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
