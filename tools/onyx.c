@@ -23,7 +23,8 @@ static void usage(FILE *f) {
             "           [-i NAME=FILE]... [-o NAME]...\n"
             "           [--outdir DIR] [--threads N] [--trace]\n"
             "                                          run a model or one of its functions\n"
-            "                                          (inputs from .npy or .pb)\n"
+            "                                          (inputs from .npy or .pb; --outdir writes\n"
+            "                                          DIR/NAME.npy, a sequence as NAME_0.npy...)\n"
             "  onyx test [--rtol R] [--atol A] [--threads N] DIR...\n"
             "                                          run ONNX test cases and compare outputs\n",
             ONYX_VERSION_STRING);
