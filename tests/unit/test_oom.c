@@ -67,6 +67,7 @@ static onyx_status load_create_run(const char *path) {
 
 static void check_every_failure(const char *path) {
     onyx_allocator a = {t_alloc, t_realloc, t_free, NULL};
+    ox_scratch_release(); /* made by earlier tests with the default allocator */
     onyx_set_allocator(&a);
     fail_at = -1;
     n_calls = live = 0;
