@@ -5,6 +5,7 @@
 #   make demo       build, then run a shipped example model
 #   make conformance  run the ONNX conformance data, write docs/conformance.md
 #   make examples   regenerate examples/ and tests/models/ (needs python3-torch, python3-onnx)
+#   make bench-sgemm  time ox_sgemm next to OpenBLAS (needs libopenblas-dev; BENCH_ARGS="1024")
 
 CC ?= cc
 BUILD ?= build
@@ -85,6 +86,16 @@ conformance: all
 examples:
 	/usr/bin/python3 tools/export_examples.py
 	/usr/bin/python3 tools/make_test_models.py
+
+# SGEMM benchmark against OpenBLAS: built only here, never by all/test
+BENCH_SGEMM := $(BUILD)/sgemm_bench
+.PHONY: bench-sgemm
+bench-sgemm: $(LIB_A)
+	@pkg-config --exists openblas 2>/dev/null || { echo "bench-sgemm needs OpenBLAS:" \
+	  "apt-get install libopenblas-dev (and pkg-config)"; exit 1; }
+	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags openblas) -o $(BENCH_SGEMM) bench/sgemm_bench.c \
+	  $(LDFLAGS_SAN) $(LIB_A) $$(pkg-config --libs openblas) $(LIBS)
+	$(BENCH_SGEMM) $(BENCH_ARGS)
 
 clean:
 	rm -rf build build-sanitize

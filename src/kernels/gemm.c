@@ -1,17 +1,20 @@
-/* Portable SGEMM in the classic packed, blocked form:
+/* SGEMM in the classic packed, blocked form:
  *   for each NC-wide column block of C and each KC-deep slice of K, op(B) is packed
  *   into NR-wide strips; for each MC-high row block, op(A) is packed into MR-high
  *   strips; an MR x NR micro-kernel then runs over the packed strips with its
  *   accumulators in registers. Packing makes the micro-kernel's loads contiguous
  *   whatever the transposes, and zero-fills ragged edges so it never branches.
- * The micro-kernel is plain C with constant trip counts so the compiler can keep
- * the tile in vector registers; ISA-specific kernels can replace it later.
+ * The driver here runs any ox_sgemm_kernel (gemm_kernel.h): the portable one below
+ * (plain C with constant trip counts, so the compiler keeps the tile in vector
+ * registers) or, when kernels/cpu.h finds AVX2 + FMA, the one in x86/sgemm_avx2.c.
  * Single-row / single-column products skip packing (it would cost more than the
  * product itself) and run as dot products or axpys. */
 #include "kernels/gemm.h"
 
 #include <string.h>
 
+#include "kernels/cpu.h"
+#include "kernels/gemm_kernel.h"
 #include "util/alloc.h"
 #include "util/scratch.h"
 #include "util/threadpool.h"
@@ -39,6 +42,7 @@ typedef struct sgemm_args {
     const float *A, *B;
     size_t lda, ldb, ldc;
     float *C;
+    const ox_sgemm_kernel *kernel;
 } sgemm_args;
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
@@ -75,18 +79,16 @@ static void scale_c(float *C, size_t ldc, size_t M, size_t N, float beta) {
     }
 }
 
-/* ---- packing ------------------------------------------------------------ */
+/* ---- portable kernel --------------------------------------------------- */
 
-/* op(A)[i0 .. i0+mc) x [p0 .. p0+kc) into ceil(mc/MR) strips of kc*MR floats:
- * strip s, depth p, lane r holds op(A)[i0 + s*MR + r][p0 + p]. */
-static void pack_a(const sgemm_args *g, size_t i0, size_t mc, size_t p0, size_t kc,
+static void pack_a(int ta, const float *A, size_t lda, size_t i0, size_t mc, size_t p0, size_t kc,
                    float *restrict dst) {
     for (size_t s = 0; s < mc; s += MR) {
         size_t rows = min_sz(MR, mc - s);
         float *d = dst + (s / MR) * kc * MR;
-        if (g->ta) { /* op(A)[i][p] = A[p*lda + i]: rows are contiguous in memory */
+        if (ta) { /* op(A)[i][p] = A[p*lda + i]: rows are contiguous in memory */
             for (size_t p = 0; p < kc; p++) {
-                const float *src = g->A + (p0 + p) * g->lda + i0 + s;
+                const float *src = A + (p0 + p) * lda + i0 + s;
                 size_t r = 0;
                 for (; r < rows; r++) d[p * MR + r] = src[r];
                 for (; r < MR; r++) d[p * MR + r] = 0.0f;
@@ -94,7 +96,7 @@ static void pack_a(const sgemm_args *g, size_t i0, size_t mc, size_t p0, size_t 
         } else {
             for (size_t r = 0; r < MR; r++) {
                 if (r < rows) {
-                    const float *src = g->A + (i0 + s + r) * g->lda + p0;
+                    const float *src = A + (i0 + s + r) * lda + p0;
                     for (size_t p = 0; p < kc; p++) d[p * MR + r] = src[p];
                 } else {
                     for (size_t p = 0; p < kc; p++) d[p * MR + r] = 0.0f;
@@ -104,16 +106,14 @@ static void pack_a(const sgemm_args *g, size_t i0, size_t mc, size_t p0, size_t 
     }
 }
 
-/* op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into ceil(nc/NR) strips of kc*NR floats:
- * strip s, depth p, lane c holds op(B)[p0 + p][j0 + s*NR + c]. */
-static void pack_b(const sgemm_args *g, size_t p0, size_t kc, size_t j0, size_t nc,
+static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, size_t j0, size_t nc,
                    float *restrict dst) {
     for (size_t s = 0; s < nc; s += NR) {
         size_t cols = min_sz(NR, nc - s);
         float *d = dst + (s / NR) * kc * NR;
-        if (!g->tb) {
+        if (!tb) {
             for (size_t p = 0; p < kc; p++) {
-                const float *src = g->B + (p0 + p) * g->ldb + j0 + s;
+                const float *src = B + (p0 + p) * ldb + j0 + s;
                 size_t c = 0;
                 for (; c < cols; c++) d[p * NR + c] = src[c];
                 for (; c < NR; c++) d[p * NR + c] = 0.0f;
@@ -121,7 +121,7 @@ static void pack_b(const sgemm_args *g, size_t p0, size_t kc, size_t j0, size_t 
         } else { /* op(B)[p][j] = B[j*ldb + p] */
             for (size_t c = 0; c < NR; c++) {
                 if (c < cols) {
-                    const float *src = g->B + (j0 + s + c) * g->ldb + p0;
+                    const float *src = B + (j0 + s + c) * ldb + p0;
                     for (size_t p = 0; p < kc; p++) d[p * NR + c] = src[p];
                 } else {
                     for (size_t p = 0; p < kc; p++) d[p * NR + c] = 0.0f;
@@ -130,8 +130,6 @@ static void pack_b(const sgemm_args *g, size_t p0, size_t kc, size_t j0, size_t 
         }
     }
 }
-
-/* ---- micro-kernel ------------------------------------------------------- */
 
 /* acc = a_strip (MR x kc) * b_strip (kc x NR).
  * With GNU C vector types the tile is 12 four-float registers, which fits the 16
@@ -173,14 +171,14 @@ static void micro_kernel(size_t kc, const float *restrict a, const float *restri
 }
 #endif
 
-/* C tile (rows x cols, at most MR x NR) from acc. On the first K slice beta
- * applies; later slices accumulate. */
-static void store_tile(float *C, size_t ldc, const float *acc, size_t rows, size_t cols,
-                       float alpha, float beta, int first) {
+static void tile(size_t kc, const float *a, const float *b, float *C, size_t ldc, size_t rows,
+                 size_t cols, float alpha, float beta) {
+    float acc[MR * NR];
+    micro_kernel(kc, a, b, acc);
     for (size_t i = 0; i < rows; i++) {
         float *c = C + i * ldc;
         const float *t = acc + i * NR;
-        if (!first || beta == 1.0f) {
+        if (beta == 1.0f) {
             for (size_t j = 0; j < cols; j++) c[j] += alpha * t[j];
         } else if (beta == 0.0f) {
             for (size_t j = 0; j < cols; j++) c[j] = alpha * t[j];
@@ -188,6 +186,23 @@ static void store_tile(float *C, size_t ldc, const float *acc, size_t rows, size
             for (size_t j = 0; j < cols; j++) c[j] = alpha * t[j] + beta * c[j];
         }
     }
+}
+
+static const ox_sgemm_kernel kernel_portable = {
+    .mr = MR, .nr = NR, .kc = KC, .mc = MC, .nc = NC,
+    .pack_a = pack_a, .pack_b = pack_b, .tile = tile,
+};
+
+/* The kernel for this processor: the AVX2 one where cpu.h allows it. */
+static const ox_sgemm_kernel *pick_kernel(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (ox_cpu_has(OX_CPU_AVX2 | OX_CPU_FMA)) return &ox_sgemm_kernel_avx2;
+#endif
+    return &kernel_portable;
+}
+
+const char *ox_sgemm_kernel_name(void) {
+    return pick_kernel() == &kernel_portable ? "generic" : "avx2";
 }
 
 /* ---- blocked driver ----------------------------------------------------- */
@@ -201,10 +216,12 @@ static void gemm_region_ref(const sgemm_args *g, size_t m0, size_t m1, size_t n0
 
 /* C[m0..m1) x [n0..n1), all of K. */
 static void gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, size_t n1) {
-    size_t kc_max = min_sz(KC, g->K);
-    size_t mc_max = min_sz(MC, m1 - m0), nc_max = min_sz(NC, n1 - n0);
-    size_t a_floats = ((mc_max + MR - 1) / MR) * MR * kc_max;
-    size_t b_floats = ((nc_max + NR - 1) / NR) * NR * kc_max;
+    const ox_sgemm_kernel *kr = g->kernel;
+    size_t mr = kr->mr, nr = kr->nr;
+    size_t kc_max = min_sz(kr->kc, g->K);
+    size_t mc_max = min_sz(kr->mc, m1 - m0), nc_max = min_sz(kr->nc, n1 - n0);
+    size_t a_floats = ((mc_max + mr - 1) / mr) * mr * kc_max;
+    size_t b_floats = ((nc_max + nr - 1) / nr) * nr * kc_max;
     /* packing buffers: this thread's scratch, kept between calls */
     float *pa = ox_scratch(0, a_floats * sizeof(float));
     float *pb = ox_scratch(1, b_floats * sizeof(float));
@@ -212,24 +229,22 @@ static void gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, si
         gemm_region_ref(g, m0, m1, n0, n1);
         return;
     }
-    float acc[MR * NR];
-    for (size_t jc = n0; jc < n1; jc += NC) {
-        size_t nc = min_sz(NC, n1 - jc);
-        for (size_t pc = 0; pc < g->K; pc += KC) {
-            size_t kc = min_sz(KC, g->K - pc);
-            int first = pc == 0;
-            pack_b(g, pc, kc, jc, nc, pb);
-            for (size_t ic = m0; ic < m1; ic += MC) {
-                size_t mc = min_sz(MC, m1 - ic);
-                pack_a(g, ic, mc, pc, kc, pa);
-                for (size_t jr = 0; jr < nc; jr += NR) {
-                    const float *bs = pb + (jr / NR) * kc * NR;
-                    for (size_t ir = 0; ir < mc; ir += MR) {
-                        micro_kernel(kc, pa + (ir / MR) * kc * MR, bs, acc);
-                        store_tile(g->C + (ic + ir) * g->ldc + jc + jr, g->ldc, acc,
-                                   min_sz(MR, mc - ir), min_sz(NR, nc - jr), g->alpha, g->beta,
-                                   first);
-                    }
+    for (size_t jc = n0; jc < n1; jc += kr->nc) {
+        size_t nc = min_sz(kr->nc, n1 - jc);
+        for (size_t pc = 0; pc < g->K; pc += kr->kc) {
+            size_t kc = min_sz(kr->kc, g->K - pc);
+            /* beta applies on the first K slice; later slices accumulate */
+            float beta = pc == 0 ? g->beta : 1.0f;
+            kr->pack_b(g->tb, g->B, g->ldb, pc, kc, jc, nc, pb);
+            for (size_t ic = m0; ic < m1; ic += kr->mc) {
+                size_t mc = min_sz(kr->mc, m1 - ic);
+                kr->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, pa);
+                for (size_t jr = 0; jr < nc; jr += nr) {
+                    const float *bs = pb + (jr / nr) * kc * nr;
+                    for (size_t ir = 0; ir < mc; ir += mr)
+                        kr->tile(kc, pa + (ir / mr) * kc * mr, bs,
+                                 g->C + (ic + ir) * g->ldc + jc + jr, g->ldc,
+                                 min_sz(mr, mc - ir), min_sz(nr, nc - jr), g->alpha, beta);
                 }
             }
         }
@@ -370,7 +385,8 @@ void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
     }
 
     sgemm_args g = {.ta = trans_a, .tb = trans_b, .M = M, .N = N, .K = K, .alpha = alpha,
-                    .beta = beta, .A = A, .B = B, .lda = lda, .ldb = ldb, .ldc = ldc, .C = C};
+                    .beta = beta, .A = A, .B = B, .lda = lda, .ldb = ldb, .ldc = ldc, .C = C,
+                    .kernel = pick_kernel()};
     if (threads <= 1) {
         gemm_region(&g, 0, M, 0, N);
         return;
@@ -378,7 +394,8 @@ void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
     /* A grid of a few tasks per thread. Every task packs the A rows and B columns
      * it covers, so the split minimises the total packed: parts_n * M + parts_m * N. */
     size_t target = threads * 4;
-    size_t strips_n = (N + NR - 1) / NR, strips_m = (M + MR - 1) / MR;
+    size_t mr = g.kernel->mr, nr = g.kernel->nr;
+    size_t strips_n = (N + nr - 1) / nr, strips_m = (M + mr - 1) / mr;
     size_t parts_m = 1, parts_n = 1;
     double best = -1.0;
     for (size_t pm = 1; pm <= target && pm <= strips_m; pm++) {
@@ -392,8 +409,8 @@ void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
         }
     }
     grid_task t = {.g = &g};
-    t.tn = ((strips_n + parts_n - 1) / parts_n) * NR;
-    t.tm = ((strips_m + parts_m - 1) / parts_m) * MR;
+    t.tn = ((strips_n + parts_n - 1) / parts_n) * nr;
+    t.tm = ((strips_m + parts_m - 1) / parts_m) * mr;
     t.n_tasks_n = (N + t.tn - 1) / t.tn;
     size_t n_tasks = t.n_tasks_n * ((M + t.tm - 1) / t.tm);
     ox_parallel_for(pool, n_tasks, 1, grid_run, &t);

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_kernel.h"
 #include "nodes.h"
 #include "test.h"
 #include "util/alloc.h"
@@ -152,4 +154,195 @@ TEST(gemm_dgemm_transposes) {
             ox_free(C0);
         }
     ox_threadpool_free(pool);
+}
+
+/* ---- the kernel paths (kernels/cpu.h picks AVX2 or the portable one) ------- */
+
+static int have_avx2(void) {
+    return (ox_cpu_detected() & (OX_CPU_AVX2 | OX_CPU_FMA)) == (OX_CPU_AVX2 | OX_CPU_FMA);
+}
+
+/* ox_sgemm against ox_sgemm_ref; the tolerance scales with |alpha| * (|op(A)| |op(B|)
+ * + |beta C|, computed by the reference on absolute values, so a single dropped or
+ * misplaced term (~|a||b|) is far above it. Padding on every matrix; C's pad cells
+ * and, for beta == 0, NaN poison in C must not matter. Returns failures. */
+static int check_vs_ref(int ta, int tb, size_t M, size_t N, size_t K, float alpha, float beta,
+                        ox_threadpool *pool, const char *path) {
+    size_t pad = 5;
+    size_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+    size_t lda = ac + pad, ldb = bc + pad, ldc = N + pad;
+    size_t na = ar * lda, nb = br * ldb, ncf = M * ldc;
+    float *A = rand_buf(na), *B = rand_buf(nb), *C = rand_buf(ncf);
+    float *want = ox_malloc_array(ncf, sizeof(float)), *bound = ox_malloc_array(ncf, sizeof(float));
+    float *absA = ox_malloc_array(na + 1, sizeof(float)), *absB = ox_malloc_array(nb + 1, sizeof(float));
+    for (size_t i = 0; i < na; i++) absA[i] = fabsf(A[i]);
+    for (size_t i = 0; i < nb; i++) absB[i] = fabsf(B[i]);
+    for (size_t i = 0; i < ncf; i++) bound[i] = fabsf(C[i]);
+    memcpy(want, C, ncf * sizeof(float));
+    ox_sgemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, want, ldc);
+    ox_sgemm_ref(ta, tb, M, N, K, fabsf(alpha), absA, lda, absB, ldb, fabsf(beta), bound, ldc);
+    if (beta == 0.0f)
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++) C[i * ldc + j] = NAN;
+    float *keep = ox_malloc_array(ncf, sizeof(float));
+    memcpy(keep, C, ncf * sizeof(float));
+    ox_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool);
+    int fails = 0;
+    for (size_t i = 0; i < M && fails < 5; i++)
+        for (size_t j = 0; j < ldc && fails < 5; j++) {
+            size_t at = i * ldc + j;
+            if (j >= N) { /* padding: untouched */
+                if (memcmp(&C[at], &keep[at], sizeof(float)) != 0) {
+                    fprintf(stderr, "  sgemm[%s] wrote pad cell C[%zu][%zu]\n", path, i, j);
+                    fails++;
+                }
+                continue;
+            }
+            double tol = 2e-6 * (1.0 + (double)K) * (double)bound[at] + 1e-30;
+            if (!(fabs((double)C[at] - (double)want[at]) <= tol)) {
+                fprintf(stderr, "  sgemm[%s] ta=%d tb=%d %zux%zux%zu a=%g b=%g: C[%zu][%zu] = %.9g, "
+                        "expected %.9g\n", path, ta, tb, M, N, K, alpha, beta, i, j, C[at], want[at]);
+                fails++;
+            }
+        }
+    ox_free(A);
+    ox_free(B);
+    ox_free(C);
+    ox_free(want);
+    ox_free(bound);
+    ox_free(absA);
+    ox_free(absB);
+    ox_free(keep);
+    return fails;
+}
+
+static const float alphas[4] = {1.0f, 1.0f, 0.5f, -1.5f};
+static const float betas[4] = {0.0f, 1.0f, -2.0f, 0.0f};
+
+/* Odd sizes around the 6 x 16 (AVX2) and 6 x 8 (portable) tiles and the cache
+ * blocks, every transpose and alpha/beta case, on the current path. */
+static int sweep_paths(const char *path, ox_threadpool *pool) {
+    static const size_t small[] = {1, 7, 17, 33};
+    static const size_t big[][3] = {{255, 257, 33}, {257, 33, 255}, {33, 255, 257},
+                                    {257, 255, 17}, {7, 257, 255}, {255, 1, 257},
+                                    {1, 255, 257}, {257, 257, 257}};
+    int fails = 0;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            for (int ab = 0; ab < 4; ab++)
+                for (size_t m = 0; m < 4; m++)
+                    for (size_t n = 0; n < 4; n++)
+                        for (size_t k = 0; k < 4; k++)
+                            fails += check_vs_ref(ta, tb, small[m], small[n], small[k], alphas[ab],
+                                                  betas[ab], pool, path);
+            for (size_t t = 0; t < 8; t++) {
+                int ab = (int)(t + (size_t)(2 * ta + tb)) % 4;
+                fails += check_vs_ref(ta, tb, big[t][0], big[t][1], big[t][2], alphas[ab],
+                                      betas[ab], pool, path);
+            }
+        }
+    return fails;
+}
+
+TEST(gemm_sgemm_avx2_vs_ref) {
+    if (!have_avx2()) {
+        fprintf(stderr, "  (no AVX2+FMA on this processor: only the generic path is tested)\n");
+        return;
+    }
+    unsigned old = ox_cpu_limit(~0u);
+    CHECK(strcmp(ox_sgemm_kernel_name(), "avx2") == 0);
+    ox_test_failures += sweep_paths("avx2", NULL);
+    ox_cpu_limit(old);
+}
+
+TEST(gemm_sgemm_generic_forced_vs_ref) {
+    unsigned old = ox_cpu_limit(0);
+    CHECK(ox_cpu_features() == 0);
+    CHECK(!ox_cpu_has(OX_CPU_AVX2));
+    CHECK(strcmp(ox_sgemm_kernel_name(), "generic") == 0);
+    ox_test_failures += sweep_paths("generic", NULL);
+    ox_cpu_limit(old);
+}
+
+/* Both paths on a pool: the task grid follows each kernel's tile size. */
+TEST(gemm_sgemm_paths_threaded) {
+    ox_threadpool *pool = ox_threadpool_create(3);
+    for (int path = 0; path < 2; path++) {
+        if (path == 0 && !have_avx2()) continue;
+        unsigned old = ox_cpu_limit(path == 0 ? ~0u : 0u);
+        const char *name = path == 0 ? "avx2" : "generic";
+        ox_test_failures += check_vs_ref(0, 0, 257, 255, 300, 1.0f, 0.0f, pool, name);
+        ox_test_failures += check_vs_ref(1, 1, 130, 97, 65, -1.0f, 0.5f, pool, name);
+        ox_test_failures += check_vs_ref(0, 1, 33, 530, 17, 2.0f, 1.0f, pool, name);
+        ox_test_failures += check_vs_ref(1, 0, 600, 40, 9, 1.0f, 0.0f, pool, name);
+        ox_cpu_limit(old);
+    }
+    ox_threadpool_free(pool);
+}
+
+/* The packing routines of every kernel against the layout gemm_kernel.h defines,
+ * exactly (lanes past the edge must be zero), then one ragged tile. */
+static void check_kernel(const ox_sgemm_kernel *kr, const char *name) {
+    size_t M = 2 * kr->mr + 3, N = 2 * kr->nr + 5, K = 21, pad = 3;
+    for (int t = 0; t < 2; t++) {
+        size_t lda = (t ? M : K) + pad, ldb = (t ? K : N) + pad;
+        float *A = rand_buf((t ? K : M) * lda), *B = rand_buf((t ? N : K) * ldb);
+        size_t i0 = 1, mc = M - 1, p0 = 2, kc = K - 2, j0 = 3, nc = N - 3;
+        size_t sa = (mc + kr->mr - 1) / kr->mr, sb = (nc + kr->nr - 1) / kr->nr;
+        float *pa = ox_malloc_array(sa * kr->mr * kc, sizeof(float));
+        float *pb = ox_malloc_array(sb * kr->nr * kc, sizeof(float));
+        kr->pack_a(t, A, lda, i0, mc, p0, kc, pa);
+        kr->pack_b(t, B, ldb, p0, kc, j0, nc, pb);
+        int bad = 0;
+        for (size_t s = 0; s < sa; s++)
+            for (size_t p = 0; p < kc; p++)
+                for (size_t r = 0; r < kr->mr; r++) {
+                    size_t i = s * kr->mr + r;
+                    float w = i < mc ? (float)opa(A, lda, t, i0 + i, p0 + p) : 0.0f;
+                    bad += pa[(s * kc + p) * kr->mr + r] != w;
+                }
+        for (size_t s = 0; s < sb; s++)
+            for (size_t p = 0; p < kc; p++)
+                for (size_t c = 0; c < kr->nr; c++) {
+                    size_t j = s * kr->nr + c;
+                    float w = j < nc ? (float)opb(B, ldb, t, p0 + p, j0 + j) : 0.0f;
+                    bad += pb[(s * kc + p) * kr->nr + c] != w;
+                }
+        if (bad) fprintf(stderr, "  %s packing (transposed=%d): %d wrong values\n", name, t, bad);
+        CHECK(bad == 0);
+        /* the last (ragged) strips: C rows x cols = 2 * a * b - C */
+        size_t rows = mc - (sa - 1) * kr->mr, cols = nc - (sb - 1) * kr->nr, ldc = cols + 2;
+        float *C = rand_buf(rows * ldc), *C0 = ox_malloc_array(rows * ldc, sizeof(float));
+        memcpy(C0, C, rows * ldc * sizeof(float));
+        const float *as = pa + (sa - 1) * kc * kr->mr, *bs = pb + (sb - 1) * kc * kr->nr;
+        kr->tile(kc, as, bs, C, ldc, rows, cols, 2.0f, -1.0f);
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < ldc; j++) {
+                double s = 0;
+                for (size_t p = 0; p < kc; p++) s += (double)as[p * kr->mr + i] * bs[p * kr->nr + j % kr->nr];
+                double w = j < cols ? 2.0 * s - C0[i * ldc + j] : C0[i * ldc + j];
+                CHECK_NEAR(C[i * ldc + j], w, 1e-5);
+            }
+        ox_free(A);
+        ox_free(B);
+        ox_free(pa);
+        ox_free(pb);
+        ox_free(C);
+        ox_free(C0);
+    }
+}
+
+TEST(gemm_kernel_packing_and_tile) {
+    if (!have_avx2()) return;
+    check_kernel(&ox_sgemm_kernel_avx2, "avx2");
+}
+
+TEST(gemm_cpu_limit) {
+    unsigned det = ox_cpu_detected();
+    unsigned old = ox_cpu_limit(OX_CPU_F16C);
+    CHECK(ox_cpu_features() == (det & OX_CPU_F16C));
+    CHECK(ox_cpu_limit(old) == OX_CPU_F16C);
+    CHECK(ox_cpu_features() == (det & old));
+    /* features never claim what the processor lacks */
+    CHECK((ox_cpu_features() & ~det) == 0);
 }

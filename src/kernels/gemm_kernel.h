@@ -1,0 +1,34 @@
+/* The parts of a packed SGEMM that change with the instruction set: block sizes,
+ * the two packing routines and the register-blocked micro-kernel. gemm.c's blocked
+ * driver runs any of them; it holds the portable one and picks an ISA-specific one
+ * (src/kernels/x86/) when kernels/cpu.h says the processor has it. */
+#ifndef OX_KERNELS_GEMM_KERNEL_H
+#define OX_KERNELS_GEMM_KERNEL_H
+
+#include <stddef.h>
+
+typedef struct ox_sgemm_kernel {
+    size_t mr, nr;     /* micro-tile: mr rows x nr columns of C */
+    size_t kc, mc, nc; /* cache blocks; mc is a multiple of mr, nc of nr */
+    /* op(A)[i0 .. i0+mc) x [p0 .. p0+kc) into ceil(mc/mr) strips of kc*mr floats:
+     * strip s, depth p, lane r holds op(A)[i0 + s*mr + r][p0 + p], lanes past the
+     * last row zero. op(A)[i][p] = ta ? A[p*lda + i] : A[i*lda + p]. */
+    void (*pack_a)(int ta, const float *A, size_t lda, size_t i0, size_t mc, size_t p0,
+                   size_t kc, float *dst);
+    /* op(B)[p0 .. p0+kc) x [j0 .. j0+nc) into ceil(nc/nr) strips of kc*nr floats:
+     * strip s, depth p, lane c holds op(B)[p0 + p][j0 + s*nr + c], lanes past the
+     * last column zero. op(B)[p][j] = tb ? B[j*ldb + p] : B[p*ldb + j]. */
+    void (*pack_b)(int tb, const float *B, size_t ldb, size_t p0, size_t kc, size_t j0,
+                   size_t nc, float *dst);
+    /* C (rows x cols, at most mr x nr, row stride ldc) = alpha * a * b + beta * C,
+     * where a and b are one packed strip each; beta == 0 writes C without reading. */
+    void (*tile)(size_t kc, const float *a, const float *b, float *C, size_t ldc, size_t rows,
+                 size_t cols, float alpha, float beta);
+} ox_sgemm_kernel;
+
+/* src/kernels/x86/sgemm_avx2.c: 6 x 16 tiles on AVX2 + FMA (x86 builds only). */
+#if defined(__x86_64__) || defined(__i386__)
+extern const ox_sgemm_kernel ox_sgemm_kernel_avx2;
+#endif
+
+#endif

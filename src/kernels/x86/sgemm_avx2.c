@@ -1,0 +1,215 @@
+/* SGEMM kernel for AVX2 + FMA: 6 x 16 tiles of C held in 12 YMM accumulators.
+ *
+ * Per step of K the micro-kernel loads one packed row of B (16 floats, two
+ * registers), broadcasts the 6 packed A values one at a time and issues 12 FMAs:
+ * 15 of the 16 YMM registers, and enough independent accumulators to cover the
+ * FMA latency on two FMA pipes. gemm.c's blocked driver calls it only when
+ * kernels/cpu.h reports AVX2 and FMA (this file is compiled with -mavx2 -mfma).
+ *
+ * Packing transposes 8 x 8 blocks in registers where the source runs along K
+ * (A not transposed, B transposed) so packing costs little next to the product.
+ * Every load and store is unaligned-safe; ragged tiles go through a local buffer. */
+#include "kernels/gemm_kernel.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <string.h>
+
+#define MR 6
+#define NR 16
+#define KC 256
+#define MC 144  /* multiple of MR: the packed A block (MC x KC) stays in L2 */
+#define NC 3072 /* multiple of NR */
+
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Transposes the 8 x 8 block held in r[0..7] (row i in r[i]) in place. */
+static inline void transpose8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+/* ---- packing ------------------------------------------------------------ */
+
+static void pack_a(int ta, const float *A, size_t lda, size_t i0, size_t mc, size_t p0, size_t kc,
+                   float *restrict dst) {
+    for (size_t s = 0; s < mc; s += MR) {
+        size_t rows = min_sz(MR, mc - s);
+        float *d = dst + (s / MR) * kc * MR;
+        if (ta) { /* op(A)[i][p] = A[p*lda + i]: the MR values of one p are contiguous */
+            const float *src = A + p0 * lda + i0 + s;
+            if (rows == MR) {
+                for (size_t p = 0; p < kc; p++) memcpy(d + p * MR, src + p * lda, MR * sizeof *d);
+            } else {
+                for (size_t p = 0; p < kc; p++) {
+                    size_t r = 0;
+                    for (; r < rows; r++) d[p * MR + r] = src[p * lda + r];
+                    for (; r < MR; r++) d[p * MR + r] = 0.0f;
+                }
+            }
+            continue;
+        }
+        /* rows of A run along p: transpose 8 (p) x 8 (rows, the last ones zero) */
+        const float *row[MR];
+        for (size_t r = 0; r < MR; r++) row[r] = A + (i0 + s + min_sz(r, rows - 1)) * lda + p0;
+        size_t p = 0;
+        for (; p + 8 <= kc; p += 8) {
+            __m256 v[8];
+            for (size_t r = 0; r < MR; r++)
+                v[r] = r < rows ? _mm256_loadu_ps(row[r] + p) : _mm256_setzero_ps();
+            v[6] = v[7] = _mm256_setzero_ps();
+            transpose8(v);
+            float *o = d + p * MR;
+            /* 8-float stores overlap: each one's last two lanes are rewritten by the
+             * next; the last p of the block stores exactly MR floats */
+            for (int q = 0; q < 7; q++) _mm256_storeu_ps(o + q * MR, v[q]);
+            _mm_storeu_ps(o + 7 * MR, _mm256_castps256_ps128(v[7]));
+            _mm_storeu_si64(o + 7 * MR + 4, _mm_castps_si128(_mm256_extractf128_ps(v[7], 1)));
+        }
+        for (; p < kc; p++)
+            for (size_t r = 0; r < MR; r++) d[p * MR + r] = r < rows ? row[r][p] : 0.0f;
+    }
+}
+
+static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, size_t j0, size_t nc,
+                   float *restrict dst) {
+    for (size_t s = 0; s < nc; s += NR) {
+        size_t cols = min_sz(NR, nc - s);
+        float *d = dst + (s / NR) * kc * NR;
+        if (!tb) { /* op(B)[p][j] = B[p*ldb + j]: the NR values of one p are contiguous */
+            const float *src = B + p0 * ldb + j0 + s;
+            if (cols == NR) {
+                for (size_t p = 0; p < kc; p++) {
+                    _mm256_storeu_ps(d + p * NR, _mm256_loadu_ps(src + p * ldb));
+                    _mm256_storeu_ps(d + p * NR + 8, _mm256_loadu_ps(src + p * ldb + 8));
+                }
+            } else {
+                for (size_t p = 0; p < kc; p++) {
+                    size_t c = 0;
+                    for (; c < cols; c++) d[p * NR + c] = src[p * ldb + c];
+                    for (; c < NR; c++) d[p * NR + c] = 0.0f;
+                }
+            }
+            continue;
+        }
+        /* op(B)[p][j] = B[j*ldb + p]: rows of B run along p; two 8 x 8 transposes */
+        const float *col[NR];
+        for (size_t c = 0; c < NR; c++) col[c] = B + (j0 + s + min_sz(c, cols - 1)) * ldb + p0;
+        size_t p = 0;
+        for (; p + 8 <= kc; p += 8) {
+            for (size_t h = 0; h < NR; h += 8) {
+                __m256 v[8];
+                for (size_t c = 0; c < 8; c++)
+                    v[c] = h + c < cols ? _mm256_loadu_ps(col[h + c] + p) : _mm256_setzero_ps();
+                transpose8(v);
+                for (size_t q = 0; q < 8; q++) _mm256_storeu_ps(d + (p + q) * NR + h, v[q]);
+            }
+        }
+        for (; p < kc; p++)
+            for (size_t c = 0; c < NR; c++) d[p * NR + c] = c < cols ? col[c][p] : 0.0f;
+    }
+}
+
+/* ---- micro-kernel ------------------------------------------------------- */
+
+#define FMA_ROW(i, c0, c1)                                                                 \
+    do {                                                                                   \
+        __m256 ai_ = _mm256_broadcast_ss(a + (i));                                         \
+        c0 = _mm256_fmadd_ps(ai_, b0, c0);                                                 \
+        c1 = _mm256_fmadd_ps(ai_, b1, c1);                                                 \
+    } while (0)
+
+#define STEP(off)                                                                          \
+    do {                                                                                   \
+        __m256 b0 = _mm256_loadu_ps(b + (off) * NR), b1 = _mm256_loadu_ps(b + (off) * NR + 8); \
+        FMA_ROW((off) * MR + 0, c00, c01);                                                 \
+        FMA_ROW((off) * MR + 1, c10, c11);                                                 \
+        FMA_ROW((off) * MR + 2, c20, c21);                                                 \
+        FMA_ROW((off) * MR + 3, c30, c31);                                                 \
+        FMA_ROW((off) * MR + 4, c40, c41);                                                 \
+        FMA_ROW((off) * MR + 5, c50, c51);                                                 \
+    } while (0)
+
+/* C (MR x NR, row stride ldc) = alpha * a * b + beta * C; beta 0 never reads C. */
+static void kernel_6x16(size_t kc, const float *restrict a, const float *restrict b, float *C,
+                        size_t ldc, float alpha, float beta) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    if (beta != 0.0f) /* C is read at the end: start bringing it in */
+        for (int i = 0; i < MR; i++) {
+            _mm_prefetch((const char *)(C + i * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(C + i * ldc + NR - 1), _MM_HINT_T0);
+        }
+    size_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        STEP(0);
+        STEP(1);
+        STEP(2);
+        STEP(3);
+        a += 4 * MR;
+        b += 4 * NR;
+    }
+    for (; p < kc; p++) {
+        STEP(0);
+        a += MR;
+        b += NR;
+    }
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    __m256 acc[2 * MR] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    for (int i = 0; i < MR; i++) {
+        float *c = C + i * ldc;
+        for (int h = 0; h < 2; h++) {
+            __m256 x = acc[2 * i + h], r;
+            if (beta == 0.0f) r = _mm256_mul_ps(x, va);
+            else if (beta == 1.0f) r = _mm256_fmadd_ps(x, va, _mm256_loadu_ps(c + 8 * h));
+            else r = _mm256_fmadd_ps(x, va, _mm256_mul_ps(vb, _mm256_loadu_ps(c + 8 * h)));
+            _mm256_storeu_ps(c + 8 * h, r);
+        }
+    }
+}
+
+static void tile(size_t kc, const float *a, const float *b, float *C, size_t ldc, size_t rows,
+                 size_t cols, float alpha, float beta) {
+    if (rows == MR && cols == NR) {
+        kernel_6x16(kc, a, b, C, ldc, alpha, beta);
+        return;
+    }
+    float t[MR * NR];
+    kernel_6x16(kc, a, b, t, NR, 1.0f, 0.0f);
+    for (size_t i = 0; i < rows; i++) {
+        float *c = C + i * ldc;
+        const float *x = t + i * NR;
+        if (beta == 0.0f)
+            for (size_t j = 0; j < cols; j++) c[j] = alpha * x[j];
+        else
+            for (size_t j = 0; j < cols; j++) c[j] = alpha * x[j] + beta * c[j];
+    }
+}
+
+const ox_sgemm_kernel ox_sgemm_kernel_avx2 = {
+    .mr = MR, .nr = NR, .kc = KC, .mc = MC, .nc = NC,
+    .pack_a = pack_a, .pack_b = pack_b, .tile = tile,
+};
+
+#else
+typedef int ox_sgemm_avx2_unused; /* keeps the translation unit non-empty */
+#endif
