@@ -220,13 +220,33 @@ static void gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, si
     size_t mr = kr->mr, nr = kr->nr;
     size_t kc_max = min_sz(kr->kc, g->K);
     size_t mc_max = min_sz(kr->mc, m1 - m0), nc_max = min_sz(kr->nc, n1 - n0);
+    /* With a single row block every B strip is used by one pass over the A block:
+     * it is then packed just before that pass, into a buffer that stays in L1,
+     * instead of through a large packed panel that goes out to L2 or L3 and back. */
+    int one_block = m1 - m0 <= kr->mc;
     size_t a_floats = ((mc_max + mr - 1) / mr) * mr * kc_max;
-    size_t b_floats = ((nc_max + nr - 1) / nr) * nr * kc_max;
+    size_t b_floats = (one_block ? 1 : (nc_max + nr - 1) / nr) * nr * kc_max;
     /* packing buffers: this thread's scratch, kept between calls */
     float *pa = ox_scratch(0, a_floats * sizeof(float));
     float *pb = ox_scratch(1, b_floats * sizeof(float));
     if (!pa || !pb) {
         gemm_region_ref(g, m0, m1, n0, n1);
+        return;
+    }
+    if (one_block) {
+        size_t mc = m1 - m0;
+        for (size_t pc = 0; pc < g->K; pc += kr->kc) {
+            size_t kc = min_sz(kr->kc, g->K - pc);
+            float beta = pc == 0 ? g->beta : 1.0f;
+            kr->pack_a(g->ta, g->A, g->lda, m0, mc, pc, kc, pa);
+            for (size_t jr = n0; jr < n1; jr += nr) {
+                size_t cols = min_sz(nr, n1 - jr);
+                kr->pack_b(g->tb, g->B, g->ldb, pc, kc, jr, cols, pb);
+                for (size_t ir = 0; ir < mc; ir += mr)
+                    kr->tile(kc, pa + (ir / mr) * kc * mr, pb, g->C + (m0 + ir) * g->ldc + jr,
+                             g->ldc, min_sz(mr, mc - ir), cols, g->alpha, beta);
+            }
+        }
         return;
     }
     for (size_t jc = n0; jc < n1; jc += kr->nc) {

@@ -114,9 +114,9 @@ static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, siz
         /* op(B)[p][j] = B[j*ldb + p]: rows of B run along p; two 8 x 8 transposes */
         const float *col[NR];
         for (size_t c = 0; c < NR; c++) col[c] = B + (j0 + s + min_sz(c, cols - 1)) * ldb + p0;
-        size_t p = 0;
-        for (; p + 8 <= kc; p += 8) {
-            for (size_t h = 0; h < NR; h += 8) {
+        size_t k8 = kc - kc % 8;
+        for (size_t h = 0; h < NR; h += 8) { /* 8 source rows at a time: 8 read streams */
+            for (size_t p = 0; p < k8; p += 8) {
                 __m256 v[8];
                 for (size_t c = 0; c < 8; c++)
                     v[c] = h + c < cols ? _mm256_loadu_ps(col[h + c] + p) : _mm256_setzero_ps();
@@ -124,77 +124,99 @@ static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, siz
                 for (size_t q = 0; q < 8; q++) _mm256_storeu_ps(d + (p + q) * NR + h, v[q]);
             }
         }
-        for (; p < kc; p++)
+        for (size_t p = k8; p < kc; p++)
             for (size_t c = 0; c < NR; c++) d[p * NR + c] = c < cols ? col[c][p] : 0.0f;
     }
 }
 
 /* ---- micro-kernel ------------------------------------------------------- */
 
-#define FMA_ROW(i, c0, c1)                                                                 \
-    do {                                                                                   \
-        __m256 ai_ = _mm256_broadcast_ss(a + (i));                                         \
-        c0 = _mm256_fmadd_ps(ai_, b0, c0);                                                 \
-        c1 = _mm256_fmadd_ps(ai_, b1, c1);                                                 \
-    } while (0)
-
+/* C (rows x 8*halves, row stride ldc) = alpha * a * b + beta * C, beta 0 never
+ * reading C. rows (1..MR) and halves (1 or 2) are constants at every call, so each
+ * call site becomes its own kernel with the accumulators in registers: 6 x 16 for
+ * the bulk of C, narrower or shorter ones at its right and bottom edges so ragged
+ * tiles do not pay for the full tile. */
+#define ROW_FMA(i, off)                                                                    \
+    if (rows > i) {                                                                        \
+        __m256 ai = _mm256_broadcast_ss(a + (off) * MR + i);                               \
+        c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);                                        \
+        if (halves == 2) c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);                       \
+    }
 #define STEP(off)                                                                          \
-    do {                                                                                   \
-        __m256 b0 = _mm256_loadu_ps(b + (off) * NR), b1 = _mm256_loadu_ps(b + (off) * NR + 8); \
-        FMA_ROW((off) * MR + 0, c00, c01);                                                 \
-        FMA_ROW((off) * MR + 1, c10, c11);                                                 \
-        FMA_ROW((off) * MR + 2, c20, c21);                                                 \
-        FMA_ROW((off) * MR + 3, c30, c31);                                                 \
-        FMA_ROW((off) * MR + 4, c40, c41);                                                 \
-        FMA_ROW((off) * MR + 5, c50, c51);                                                 \
-    } while (0)
+    {                                                                                      \
+        __m256 b0 = _mm256_loadu_ps(b + (off) * NR);                                       \
+        __m256 b1 = halves == 2 ? _mm256_loadu_ps(b + (off) * NR + 8) : b0;                \
+        ROW_FMA(0, off) ROW_FMA(1, off) ROW_FMA(2, off)                                    \
+        ROW_FMA(3, off) ROW_FMA(4, off) ROW_FMA(5, off)                                    \
+    }
+#define ROW_STORE(i)                                                                       \
+    if (rows > i) {                                                                        \
+        store8(C + i * ldc, c##i##0, va, vb, beta);                                        \
+        if (halves == 2) store8(C + i * ldc + 8, c##i##1, va, vb, beta);                   \
+    }
 
-/* C (MR x NR, row stride ldc) = alpha * a * b + beta * C; beta 0 never reads C. */
-static void kernel_6x16(size_t kc, const float *restrict a, const float *restrict b, float *C,
-                        size_t ldc, float alpha, float beta) {
+static inline __attribute__((always_inline)) void store8(float *c, __m256 x, __m256 va,
+                                                         __m256 vb, float beta) {
+    __m256 r;
+    if (beta == 0.0f) r = _mm256_mul_ps(x, va);
+    else if (beta == 1.0f) r = _mm256_fmadd_ps(x, va, _mm256_loadu_ps(c));
+    else r = _mm256_fmadd_ps(x, va, _mm256_mul_ps(vb, _mm256_loadu_ps(c)));
+    _mm256_storeu_ps(c, r);
+}
+
+/* Named accumulators and constant row tests (rather than arrays and loops) so that
+ * every compiler keeps the tile in registers and drops the unused rows. */
+static inline __attribute__((always_inline)) void
+kernel(size_t kc, const float *restrict a, const float *restrict b, float *C, size_t ldc,
+       float alpha, float beta, const int rows, const int halves) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     if (beta != 0.0f) /* C is read at the end: start bringing it in */
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < rows; i++) {
             _mm_prefetch((const char *)(C + i * ldc), _MM_HINT_T0);
-            _mm_prefetch((const char *)(C + i * ldc + NR - 1), _MM_HINT_T0);
+            _mm_prefetch((const char *)(C + i * ldc + 8 * halves - 1), _MM_HINT_T0);
         }
     size_t p = 0;
     for (; p + 4 <= kc; p += 4) {
-        STEP(0);
-        STEP(1);
-        STEP(2);
-        STEP(3);
+        STEP(0) STEP(1) STEP(2) STEP(3)
         a += 4 * MR;
         b += 4 * NR;
     }
     for (; p < kc; p++) {
-        STEP(0);
+        STEP(0)
         a += MR;
         b += NR;
     }
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    __m256 acc[2 * MR] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-    for (int i = 0; i < MR; i++) {
-        float *c = C + i * ldc;
-        for (int h = 0; h < 2; h++) {
-            __m256 x = acc[2 * i + h], r;
-            if (beta == 0.0f) r = _mm256_mul_ps(x, va);
-            else if (beta == 1.0f) r = _mm256_fmadd_ps(x, va, _mm256_loadu_ps(c + 8 * h));
-            else r = _mm256_fmadd_ps(x, va, _mm256_mul_ps(vb, _mm256_loadu_ps(c + 8 * h)));
-            _mm256_storeu_ps(c + 8 * h, r);
-        }
-    }
+    ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
 }
+
+#define KERNEL_ROWS(rows_, halves_)                                                        \
+    static void kernel_##rows_##x##halves_(size_t kc, const float *a, const float *b,     \
+                                           float *C, size_t ldc, float alpha, float beta) { \
+        kernel(kc, a, b, C, ldc, alpha, beta, rows_, halves_);                             \
+    }
+KERNEL_ROWS(1, 1) KERNEL_ROWS(2, 1) KERNEL_ROWS(3, 1) KERNEL_ROWS(4, 1) KERNEL_ROWS(5, 1)
+KERNEL_ROWS(6, 1) KERNEL_ROWS(1, 2) KERNEL_ROWS(2, 2) KERNEL_ROWS(3, 2) KERNEL_ROWS(4, 2)
+KERNEL_ROWS(5, 2) KERNEL_ROWS(6, 2)
+
+typedef void (*kernel_fn)(size_t, const float *, const float *, float *, size_t, float, float);
+static const kernel_fn kernels[2][MR] = {
+    {kernel_1x1, kernel_2x1, kernel_3x1, kernel_4x1, kernel_5x1, kernel_6x1},
+    {kernel_1x2, kernel_2x2, kernel_3x2, kernel_4x2, kernel_5x2, kernel_6x2},
+};
 
 static void tile(size_t kc, const float *a, const float *b, float *C, size_t ldc, size_t rows,
                  size_t cols, float alpha, float beta) {
-    if (rows == MR && cols == NR) {
-        kernel_6x16(kc, a, b, C, ldc, alpha, beta);
+    int halves = cols > 8 ? 2 : 1;
+    kernel_fn k = kernels[halves - 1][rows - 1];
+    if (cols == (size_t)(8 * halves)) {
+        k(kc, a, b, C, ldc, alpha, beta);
         return;
     }
+    /* a column count that is not a whole register: via a buffer */
     float t[MR * NR];
-    kernel_6x16(kc, a, b, t, NR, 1.0f, 0.0f);
+    k(kc, a, b, t, NR, 1.0f, 0.0f);
     for (size_t i = 0; i < rows; i++) {
         float *c = C + i * ldc;
         const float *x = t + i * NR;
