@@ -332,9 +332,46 @@ static void check_kernel(const ox_sgemm_kernel *kr, const char *name) {
     }
 }
 
+/* Every tile shape the kernel may get (rows 1..mr, cols 1..nr), each beta case,
+ * straight from random packed strips. */
+static void check_tile_shapes(const ox_sgemm_kernel *kr, const char *name) {
+    size_t kc = 13, ldc = kr->nr + 3;
+    float *a = rand_buf(kc * kr->mr), *b = rand_buf(kc * kr->nr);
+    float *C = ox_malloc_array(kr->mr * ldc, sizeof(float)), *C0 = rand_buf(kr->mr * ldc);
+    static const float betas_t[3] = {0.0f, 1.0f, 0.25f};
+    for (size_t rows = 1; rows <= kr->mr; rows++)
+        for (size_t cols = 1; cols <= kr->nr; cols++)
+            for (int bi = 0; bi < 3; bi++) {
+                float beta = betas_t[bi];
+                memcpy(C, C0, kr->mr * ldc * sizeof(float));
+                if (beta == 0.0f)
+                    for (size_t i = 0; i < rows; i++)
+                        for (size_t j = 0; j < cols; j++) C[i * ldc + j] = NAN;
+                kr->tile(kc, a, b, C, ldc, rows, cols, -0.5f, beta);
+                int bad = 0;
+                for (size_t i = 0; i < kr->mr; i++)
+                    for (size_t j = 0; j < ldc; j++) {
+                        double w = C0[i * ldc + j];
+                        if (i < rows && j < cols) {
+                            double s = 0;
+                            for (size_t p = 0; p < kc; p++) s += (double)a[p * kr->mr + i] * b[p * kr->nr + j];
+                            w = -0.5 * s + (beta != 0.0f ? beta * w : 0.0);
+                        }
+                        bad += !(fabs(C[i * ldc + j] - w) <= 1e-5);
+                    }
+                if (bad) fprintf(stderr, "  %s tile %zux%zu beta=%g: %d wrong\n", name, rows, cols, beta, bad);
+                CHECK(bad == 0);
+            }
+    ox_free(a);
+    ox_free(b);
+    ox_free(C);
+    ox_free(C0);
+}
+
 TEST(gemm_kernel_packing_and_tile) {
     if (!have_avx2()) return;
     check_kernel(&ox_sgemm_kernel_avx2, "avx2");
+    check_tile_shapes(&ox_sgemm_kernel_avx2, "avx2");
 }
 
 TEST(gemm_cpu_limit) {
