@@ -137,7 +137,9 @@ static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, siz
  * compilers get the same arithmetic as plain loops. Loads go through memcpy, so
  * no alignment is assumed. */
 #if defined(__GNUC__)
-static void micro_kernel(size_t kc, const float *restrict a, const float *restrict b,
+/* kept out of line: inlined into tile(), GCC spills two accumulators (SSE2 has
+ * only the 16 registers the tile and its operands need) */
+__attribute__((noinline)) static void micro_kernel(size_t kc, const float *restrict a, const float *restrict b,
                          float *restrict acc) {
     v4f c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
     v4f c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
