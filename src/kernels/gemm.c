@@ -139,8 +139,9 @@ static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, siz
 #if defined(__GNUC__)
 /* kept out of line: inlined into tile(), GCC spills two accumulators (SSE2 has
  * only the 16 registers the tile and its operands need) */
-__attribute__((noinline)) static void micro_kernel(size_t kc, const float *restrict a, const float *restrict b,
-                         float *restrict acc) {
+__attribute__((noinline)) static void micro_kernel(size_t kc, const float *restrict a,
+                                                   const float *restrict b, size_t ldb,
+                                                   float *restrict acc) {
     v4f c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
     v4f c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
     for (size_t p = 0; p < kc; p++) {
@@ -153,19 +154,19 @@ __attribute__((noinline)) static void micro_kernel(size_t kc, const float *restr
         ai = (v4f){a[4], a[4], a[4], a[4]}; c40 += ai * b0; c41 += ai * b1;
         ai = (v4f){a[5], a[5], a[5], a[5]}; c50 += ai * b0; c51 += ai * b1;
         a += MR;
-        b += NR;
+        b += ldb;
     }
     v4f out[MR * 2] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
     memcpy(acc, out, sizeof out);
 }
 #else
-static void micro_kernel(size_t kc, const float *restrict a, const float *restrict b,
+static void micro_kernel(size_t kc, const float *restrict a, const float *restrict b, size_t ldb,
                          float *restrict acc) {
     float t[MR][NR];
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < NR; j++) t[i][j] = 0.0f;
     for (size_t p = 0; p < kc; p++) {
-        const float *ap = a + p * MR, *bp = b + p * NR;
+        const float *ap = a + p * MR, *bp = b + p * ldb;
         for (int i = 0; i < MR; i++)
             for (int j = 0; j < NR; j++) t[i][j] += ap[i] * bp[j];
     }
@@ -173,10 +174,10 @@ static void micro_kernel(size_t kc, const float *restrict a, const float *restri
 }
 #endif
 
-static void tile(size_t kc, const float *a, const float *b, float *C, size_t ldc, size_t rows,
-                 size_t cols, float alpha, float beta) {
+static void tile(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
+                 size_t rows, size_t cols, float alpha, float beta) {
     float acc[MR * NR];
-    micro_kernel(kc, a, b, acc);
+    micro_kernel(kc, a, b, ldb, acc);
     for (size_t i = 0; i < rows; i++) {
         float *c = C + i * ldc;
         const float *t = acc + i * NR;
@@ -237,16 +238,27 @@ static void gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, si
     }
     if (one_block) {
         size_t mc = m1 - m0;
+        /* a single strip of A reads each B value once: from B itself when its rows
+         * run along N (with more strips, rows of B far apart would thrash L1) */
+        int direct_b = !g->tb && mc <= mr;
         for (size_t pc = 0; pc < g->K; pc += kr->kc) {
             size_t kc = min_sz(kr->kc, g->K - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
             kr->pack_a(g->ta, g->A, g->lda, m0, mc, pc, kc, pa);
             for (size_t jr = n0; jr < n1; jr += nr) {
                 size_t cols = min_sz(nr, n1 - jr);
-                kr->pack_b(g->tb, g->B, g->ldb, pc, kc, jr, cols, pb);
+                const float *bs = pb;
+                size_t ldbs = nr;
+                if (direct_b && cols == nr) { /* one strip of A uses B once: no copy */
+                    bs = g->B + pc * g->ldb + jr;
+                    ldbs = g->ldb;
+                } else {
+                    kr->pack_b(g->tb, g->B, g->ldb, pc, kc, jr, cols, pb);
+                }
                 for (size_t ir = 0; ir < mc; ir += mr)
-                    kr->tile(kc, pa + (ir / mr) * kc * mr, pb, g->C + (m0 + ir) * g->ldc + jr,
-                             g->ldc, min_sz(mr, mc - ir), cols, g->alpha, beta);
+                    kr->tile(kc, pa + (ir / mr) * kc * mr, bs, ldbs,
+                             g->C + (m0 + ir) * g->ldc + jr, g->ldc, min_sz(mr, mc - ir), cols,
+                             g->alpha, beta);
             }
         }
         return;
@@ -264,7 +276,7 @@ static void gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, si
                 for (size_t jr = 0; jr < nc; jr += nr) {
                     const float *bs = pb + (jr / nr) * kc * nr;
                     for (size_t ir = 0; ir < mc; ir += mr)
-                        kr->tile(kc, pa + (ir / mr) * kc * mr, bs,
+                        kr->tile(kc, pa + (ir / mr) * kc * mr, bs, nr,
                                  g->C + (ic + ir) * g->ldc + jc + jr, g->ldc,
                                  min_sz(mr, mc - ir), min_sz(nr, nc - jr), g->alpha, beta);
                 }

@@ -21,9 +21,11 @@ typedef struct ox_sgemm_kernel {
     void (*pack_b)(int tb, const float *B, size_t ldb, size_t p0, size_t kc, size_t j0,
                    size_t nc, float *dst);
     /* C (rows x cols, at most mr x nr, row stride ldc) = alpha * a * b + beta * C,
-     * where a and b are one packed strip each; beta == 0 writes C without reading. */
-    void (*tile)(size_t kc, const float *a, const float *b, float *C, size_t ldc, size_t rows,
-                 size_t cols, float alpha, float beta);
+     * where a is one packed strip and b one packed strip (ldb == nr) or, when
+     * cols == nr, nr columns of a row-major matrix (rows ldb floats apart); beta == 0
+     * writes C without reading it. */
+    void (*tile)(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
+                 size_t rows, size_t cols, float alpha, float beta);
 } ox_sgemm_kernel;
 
 /* src/kernels/x86/sgemm_avx2.c: 6 x 16 tiles on AVX2 + FMA (x86 builds only). */

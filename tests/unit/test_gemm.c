@@ -220,12 +220,14 @@ static const float alphas[4] = {1.0f, 1.0f, 0.5f, -1.5f};
 static const float betas[4] = {0.0f, 1.0f, -2.0f, 0.0f};
 
 /* Odd sizes around the 6 x 16 (AVX2) and 6 x 8 (portable) tiles and the cache
- * blocks, every transpose and alpha/beta case, on the current path. */
+ * blocks, every transpose and alpha/beta case, on the current path. M <= 6 reads
+ * B in place (no packing) where B is not transposed. */
 static int sweep_paths(const char *path, ox_threadpool *pool) {
     static const size_t small[] = {1, 7, 17, 33};
     static const size_t big[][3] = {{255, 257, 33}, {257, 33, 255}, {33, 255, 257},
                                     {257, 255, 17}, {7, 257, 255}, {255, 1, 257},
-                                    {1, 255, 257}, {257, 257, 257}};
+                                    {1, 255, 257}, {257, 257, 257}, {2, 257, 255},
+                                    {6, 33, 257}};
     int fails = 0;
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {
@@ -235,7 +237,7 @@ static int sweep_paths(const char *path, ox_threadpool *pool) {
                         for (size_t k = 0; k < 4; k++)
                             fails += check_vs_ref(ta, tb, small[m], small[n], small[k], alphas[ab],
                                                   betas[ab], pool, path);
-            for (size_t t = 0; t < 8; t++) {
+            for (size_t t = 0; t < sizeof big / sizeof big[0]; t++) {
                 int ab = (int)(t + (size_t)(2 * ta + tb)) % 4;
                 fails += check_vs_ref(ta, tb, big[t][0], big[t][1], big[t][2], alphas[ab],
                                       betas[ab], pool, path);
@@ -315,7 +317,7 @@ static void check_kernel(const ox_sgemm_kernel *kr, const char *name) {
         float *C = rand_buf(rows * ldc), *C0 = ox_malloc_array(rows * ldc, sizeof(float));
         memcpy(C0, C, rows * ldc * sizeof(float));
         const float *as = pa + (sa - 1) * kc * kr->mr, *bs = pb + (sb - 1) * kc * kr->nr;
-        kr->tile(kc, as, bs, C, ldc, rows, cols, 2.0f, -1.0f);
+        kr->tile(kc, as, bs, kr->nr, C, ldc, rows, cols, 2.0f, -1.0f);
         for (size_t i = 0; i < rows; i++)
             for (size_t j = 0; j < ldc; j++) {
                 double s = 0;
@@ -347,7 +349,7 @@ static void check_tile_shapes(const ox_sgemm_kernel *kr, const char *name) {
                 if (beta == 0.0f)
                     for (size_t i = 0; i < rows; i++)
                         for (size_t j = 0; j < cols; j++) C[i * ldc + j] = NAN;
-                kr->tile(kc, a, b, C, ldc, rows, cols, -0.5f, beta);
+                kr->tile(kc, a, b, kr->nr, C, ldc, rows, cols, -0.5f, beta);
                 int bad = 0;
                 for (size_t i = 0; i < kr->mr; i++)
                     for (size_t j = 0; j < ldc; j++) {

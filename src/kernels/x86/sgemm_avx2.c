@@ -144,8 +144,8 @@ static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, siz
     }
 #define STEP(off)                                                                          \
     {                                                                                      \
-        __m256 b0 = _mm256_loadu_ps(b + (off) * NR);                                       \
-        __m256 b1 = halves == 2 ? _mm256_loadu_ps(b + (off) * NR + 8) : b0;                \
+        __m256 b0 = _mm256_loadu_ps(b + (off) * ldb);                                       \
+        __m256 b1 = halves == 2 ? _mm256_loadu_ps(b + (off) * ldb + 8) : b0;                \
         ROW_FMA(0, off) ROW_FMA(1, off) ROW_FMA(2, off)                                    \
         ROW_FMA(3, off) ROW_FMA(4, off) ROW_FMA(5, off)                                    \
     }
@@ -167,8 +167,8 @@ static inline __attribute__((always_inline)) void store8(float *c, __m256 x, __m
 /* Named accumulators and constant row tests (rather than arrays and loops) so that
  * every compiler keeps the tile in registers and drops the unused rows. */
 static inline __attribute__((always_inline)) void
-kernel(size_t kc, const float *restrict a, const float *restrict b, float *C, size_t ldc,
-       float alpha, float beta, const int rows, const int halves) {
+kernel(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, float *C,
+       size_t ldc, float alpha, float beta, const int rows, const int halves) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     if (beta != 0.0f) /* C is read at the end: start bringing it in */
@@ -180,12 +180,12 @@ kernel(size_t kc, const float *restrict a, const float *restrict b, float *C, si
     for (; p + 4 <= kc; p += 4) {
         STEP(0) STEP(1) STEP(2) STEP(3)
         a += 4 * MR;
-        b += 4 * NR;
+        b += 4 * ldb;
     }
     for (; p < kc; p++) {
         STEP(0)
         a += MR;
-        b += NR;
+        b += ldb;
     }
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
@@ -193,30 +193,32 @@ kernel(size_t kc, const float *restrict a, const float *restrict b, float *C, si
 
 #define KERNEL_ROWS(rows_, halves_)                                                        \
     static void kernel_##rows_##x##halves_(size_t kc, const float *a, const float *b,     \
-                                           float *C, size_t ldc, float alpha, float beta) { \
-        kernel(kc, a, b, C, ldc, alpha, beta, rows_, halves_);                             \
+                                           size_t ldb, float *C, size_t ldc, float alpha,  \
+                                           float beta) {                                   \
+        kernel(kc, a, b, ldb, C, ldc, alpha, beta, rows_, halves_);                        \
     }
 KERNEL_ROWS(1, 1) KERNEL_ROWS(2, 1) KERNEL_ROWS(3, 1) KERNEL_ROWS(4, 1) KERNEL_ROWS(5, 1)
 KERNEL_ROWS(6, 1) KERNEL_ROWS(1, 2) KERNEL_ROWS(2, 2) KERNEL_ROWS(3, 2) KERNEL_ROWS(4, 2)
 KERNEL_ROWS(5, 2) KERNEL_ROWS(6, 2)
 
-typedef void (*kernel_fn)(size_t, const float *, const float *, float *, size_t, float, float);
+typedef void (*kernel_fn)(size_t, const float *, const float *, size_t, float *, size_t, float,
+                          float);
 static const kernel_fn kernels[2][MR] = {
     {kernel_1x1, kernel_2x1, kernel_3x1, kernel_4x1, kernel_5x1, kernel_6x1},
     {kernel_1x2, kernel_2x2, kernel_3x2, kernel_4x2, kernel_5x2, kernel_6x2},
 };
 
-static void tile(size_t kc, const float *a, const float *b, float *C, size_t ldc, size_t rows,
-                 size_t cols, float alpha, float beta) {
+static void tile(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
+                 size_t rows, size_t cols, float alpha, float beta) {
     int halves = cols > 8 ? 2 : 1;
     kernel_fn k = kernels[halves - 1][rows - 1];
     if (cols == (size_t)(8 * halves)) {
-        k(kc, a, b, C, ldc, alpha, beta);
+        k(kc, a, b, ldb, C, ldc, alpha, beta);
         return;
     }
     /* a column count that is not a whole register: via a buffer */
     float t[MR * NR];
-    k(kc, a, b, t, NR, 1.0f, 0.0f);
+    k(kc, a, b, ldb, t, NR, 1.0f, 0.0f);
     for (size_t i = 0; i < rows; i++) {
         float *c = C + i * ldc;
         const float *x = t + i * NR;
