@@ -145,16 +145,15 @@ __attribute__((noinline)) static void micro_kernel(size_t kc, const float *restr
     v4f c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
     v4f c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
     for (size_t p = 0; p < kc; p++) {
-        v4f b0 = load4(b), b1 = load4(b + 4);
+        const float *bp = b + p * ldb, *ap = a + p * MR;
+        v4f b0 = load4(bp), b1 = load4(bp + 4);
         v4f ai;
-        ai = (v4f){a[0], a[0], a[0], a[0]}; c00 += ai * b0; c01 += ai * b1;
-        ai = (v4f){a[1], a[1], a[1], a[1]}; c10 += ai * b0; c11 += ai * b1;
-        ai = (v4f){a[2], a[2], a[2], a[2]}; c20 += ai * b0; c21 += ai * b1;
-        ai = (v4f){a[3], a[3], a[3], a[3]}; c30 += ai * b0; c31 += ai * b1;
-        ai = (v4f){a[4], a[4], a[4], a[4]}; c40 += ai * b0; c41 += ai * b1;
-        ai = (v4f){a[5], a[5], a[5], a[5]}; c50 += ai * b0; c51 += ai * b1;
-        a += MR;
-        b += ldb;
+        ai = (v4f){ap[0], ap[0], ap[0], ap[0]}; c00 += ai * b0; c01 += ai * b1;
+        ai = (v4f){ap[1], ap[1], ap[1], ap[1]}; c10 += ai * b0; c11 += ai * b1;
+        ai = (v4f){ap[2], ap[2], ap[2], ap[2]}; c20 += ai * b0; c21 += ai * b1;
+        ai = (v4f){ap[3], ap[3], ap[3], ap[3]}; c30 += ai * b0; c31 += ai * b1;
+        ai = (v4f){ap[4], ap[4], ap[4], ap[4]}; c40 += ai * b0; c41 += ai * b1;
+        ai = (v4f){ap[5], ap[5], ap[5], ap[5]}; c50 += ai * b0; c51 += ai * b1;
     }
     v4f out[MR * 2] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
     memcpy(acc, out, sizeof out);

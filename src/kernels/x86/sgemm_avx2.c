@@ -138,14 +138,15 @@ static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, siz
  * tiles do not pay for the full tile. */
 #define ROW_FMA(i, off)                                                                    \
     if (rows > i) {                                                                        \
-        __m256 ai = _mm256_broadcast_ss(a + (off) * MR + i);                               \
+        __m256 ai = _mm256_broadcast_ss(a + (p + (off)) * MR + i);                         \
         c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);                                        \
         if (halves == 2) c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);                       \
     }
 #define STEP(off)                                                                          \
     {                                                                                      \
-        __m256 b0 = _mm256_loadu_ps(b + (off) * ldb);                                       \
-        __m256 b1 = halves == 2 ? _mm256_loadu_ps(b + (off) * ldb + 8) : b0;                \
+        const float *bp_ = b + (p + (off)) * ldb;                                          \
+        __m256 b0 = _mm256_loadu_ps(bp_);                                                  \
+        __m256 b1 = halves == 2 ? _mm256_loadu_ps(bp_ + 8) : b0;                           \
         ROW_FMA(0, off) ROW_FMA(1, off) ROW_FMA(2, off)                                    \
         ROW_FMA(3, off) ROW_FMA(4, off) ROW_FMA(5, off)                                    \
     }
@@ -176,16 +177,14 @@ kernel(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, 
             _mm_prefetch((const char *)(C + i * ldc), _MM_HINT_T0);
             _mm_prefetch((const char *)(C + i * ldc + 8 * halves - 1), _MM_HINT_T0);
         }
+    /* indexed rather than advanced pointers: B may be the caller's matrix, and a
+     * pointer stepped past its end would be undefined even if never read */
     size_t p = 0;
     for (; p + 4 <= kc; p += 4) {
         STEP(0) STEP(1) STEP(2) STEP(3)
-        a += 4 * MR;
-        b += 4 * ldb;
     }
     for (; p < kc; p++) {
         STEP(0)
-        a += MR;
-        b += ldb;
     }
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
