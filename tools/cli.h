@@ -12,6 +12,7 @@ int cli_info(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_test(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_ops(int argc, char **argv);
 
 /* Print "onyx: " + message to stderr and return 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -29,7 +29,8 @@ static void usage(FILE *f) {
             "                                          run ONNX test cases and compare outputs\n"
             "  onyx bench MODEL [-i NAME=FILE]... [--threads N] [--iters K] [--warmup W]\n"
             "           [--json] [--profile]\n"
-            "                                          time runs; --profile: time per op\n",
+            "                                          time runs; --profile: time per op\n"
+            "  onyx ops [--markdown]                   list the supported operators\n",
             ONYX_VERSION_STRING);
 }
 
@@ -43,6 +44,7 @@ int main(int argc, char **argv) {
     if (!strcmp(verb, "run")) return cli_run(argc - 2, argv + 2);
     if (!strcmp(verb, "test")) return cli_test(argc - 2, argv + 2);
     if (!strcmp(verb, "bench")) return cli_bench(argc - 2, argv + 2);
+    if (!strcmp(verb, "ops")) return cli_ops(argc - 2, argv + 2);
     if (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {
         usage(stdout);
         return 0;
