@@ -293,5 +293,7 @@ const ox_op_def ox_ops_rnn[] = {
     {"", "RNN", 1, rnn_prepare, ox_rnn_free_state, rnn_infer, rnn_run, 0, F_},
     {"", "GRU", 1, rnn_prepare, ox_rnn_free_state, rnn_infer, rnn_run, 0, F_},
     {"", "LSTM", 1, rnn_prepare, ox_rnn_free_state, rnn_infer, rnn_run, 0, F_},
+    {"", "Attention", 23, ox_attention_prepare, ox_rnn_free_state, ox_attention_infer,
+     ox_attention_run, 0, F_},
     {0},
 };
