@@ -295,5 +295,7 @@ const ox_op_def ox_ops_rnn[] = {
     {"", "LSTM", 1, rnn_prepare, ox_rnn_free_state, rnn_infer, rnn_run, 0, F_},
     {"", "Attention", 23, ox_attention_prepare, ox_rnn_free_state, ox_attention_infer,
      ox_attention_run, 0, F_},
+    {"", "RotaryEmbedding", 23, ox_rope_prepare, ox_rnn_free_state, ox_rope_infer, ox_rope_run, 0,
+     "float32 float16 bfloat16"},
     {0},
 };

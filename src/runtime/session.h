@@ -26,12 +26,21 @@ struct onyx_session {
     void **node_state; /* per graph node, from prepare */
     onyx_session_options opts;
     ox_threadpool *pool;
+    int owns_pool;     /* 0 for subgraph sessions, which share their parent's */
+    const char **captures; /* subgraph sessions: the enclosing values the body reads */
+    size_t n_captures;
     ox_io_info *in_info, *out_info;
     pthread_mutex_t mu; /* guards the plan cache */
     ox_plan **plans;
     size_t n_plans, cap_plans;
     ox_plan *default_plan; /* for the declared static input shapes, when there are some */
 };
+
+/* A session for a subgraph (an If branch, a Loop/Scan body) of a graph that parent
+ * runs. Its inputs are the body's own, then its captures: the enclosing graphs'
+ * values the body reads (s->captures, in order). It shares parent's model, options
+ * and thread pool. On success *out is owned by the caller (onyx_session_free). */
+onyx_status ox_session_create_sub(const onyx_session *parent, const ox_graph *body, onyx_session **out);
 
 /* Run with internal tensors: inputs[i] feeds graph input i (g->inputs order, all
  * given); requested values by index; results as new tensors the caller frees with
