@@ -297,5 +297,11 @@ const ox_op_def ox_ops_rnn[] = {
      ox_attention_run, 0, F_},
     {"", "RotaryEmbedding", 23, ox_rope_prepare, ox_rnn_free_state, ox_rope_infer, ox_rope_run, 0,
      "float32 float16 bfloat16"},
+    {"", "SwiGLU", 28, ox_swiglu_prepare, ox_rnn_free_state, ox_swiglu_infer, ox_swiglu_run, 0,
+     F_},
+    {"", "LinearAttention", 27, ox_linattn_prepare, ox_rnn_free_state, ox_linattn_infer,
+     ox_linattn_run, 0, "float32 float16 bfloat16"},
+    {"", "CausalConvWithState", 27, ox_causalconv_prepare, ox_rnn_free_state,
+     ox_causalconv_infer, ox_causalconv_run, 0, "float32 float16 bfloat16"},
     {0},
 };

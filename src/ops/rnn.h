@@ -61,6 +61,17 @@ onyx_status ox_attention_run(ox_op_ctx *c);
 onyx_status ox_rope_prepare(ox_op_ctx *c);
 onyx_status ox_rope_infer(ox_op_ctx *c);
 onyx_status ox_rope_run(ox_op_ctx *c);
+onyx_status ox_swiglu_prepare(ox_op_ctx *c); /* attention_swiglu.c */
+onyx_status ox_swiglu_infer(ox_op_ctx *c);
+onyx_status ox_swiglu_run(ox_op_ctx *c);
+
+/* ---- stateful sequence ops (rnn_seq.c) ---- */
+onyx_status ox_linattn_prepare(ox_op_ctx *c);
+onyx_status ox_linattn_infer(ox_op_ctx *c);
+onyx_status ox_linattn_run(ox_op_ctx *c);
+onyx_status ox_causalconv_prepare(ox_op_ctx *c);
+onyx_status ox_causalconv_infer(ox_op_ctx *c);
+onyx_status ox_causalconv_run(ox_op_ctx *c);
 
 void ox_rnn_free_state(void *state);
 
