@@ -303,5 +303,7 @@ const ox_op_def ox_ops_rnn[] = {
      ox_linattn_run, 0, "float32 float16 bfloat16"},
     {"", "CausalConvWithState", 27, ox_causalconv_prepare, ox_rnn_free_state,
      ox_causalconv_infer, ox_causalconv_run, 0, "float32 float16 bfloat16"},
+    {"ai.onnx.preview", "FlexAttention", 1, ox_flex_prepare, ox_flex_destroy, ox_flex_infer,
+     ox_flex_run, 0, F_},
     {0},
 };

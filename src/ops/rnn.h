@@ -64,6 +64,10 @@ onyx_status ox_rope_run(ox_op_ctx *c);
 onyx_status ox_swiglu_prepare(ox_op_ctx *c); /* attention_swiglu.c */
 onyx_status ox_swiglu_infer(ox_op_ctx *c);
 onyx_status ox_swiglu_run(ox_op_ctx *c);
+onyx_status ox_flex_prepare(ox_op_ctx *c); /* attention_flex.c */
+void ox_flex_destroy(void *state);
+onyx_status ox_flex_infer(ox_op_ctx *c);
+onyx_status ox_flex_run(ox_op_ctx *c);
 
 /* ---- stateful sequence ops (rnn_seq.c) ---- */
 onyx_status ox_linattn_prepare(ox_op_ctx *c);
