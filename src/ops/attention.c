@@ -154,6 +154,12 @@ static onyx_status att_geom_of(const ox_op_ctx *c, att_geom *g) {
         g->P = (size_t)pk->dims[2];
     }
     g->T = g->P + g->Skv;
+    /* head sizes of 0 leave Q, K, V empty whatever the lengths: bound the scores */
+    size_t n_scores;
+    if (!ox_mul_ok(g->B, g->Hq, &n_scores) || !ox_mul_ok(n_scores, g->Sq, &n_scores) ||
+        !ox_mul_ok(n_scores, g->T, &n_scores) || n_scores > ((size_t)1 << 48))
+        return ox_error(ONYX_ERR_LIMIT, "attention scores (%zu x %zu x %zu x %zu) are too many",
+                        g->B, g->Hq, g->Sq, g->T);
     if (ox_has_input(c, 3)) {
         const ox_tensor *m = c->in[3];
         if (m->rank < 1 || m->rank > 4)

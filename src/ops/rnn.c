@@ -178,8 +178,9 @@ static onyx_status rnn_geom_of(const ox_op_ctx *c, rnn_geom *g) {
     int64_t B = st->layout ? X->dims[0] : X->dims[1];
     int64_t I = X->dims[2], D = st->num_dir, G = st->gates;
     int64_t H = st->hidden >= 0 ? st->hidden : R->dims[2];
-    if (H > ((int64_t)1 << 40))
-        return ox_error(ONYX_ERR_LIMIT, "hidden size %lld is too large", (long long)H);
+    /* X may be empty (input_size 0) whatever T and B say: bound them */
+    if (H > ((int64_t)1 << 40) || T > ((int64_t)1 << 40) || B > ((int64_t)1 << 40))
+        return ox_error(ONYX_ERR_LIMIT, "sequence length, batch or hidden size is too large");
     OX_TRY(check_dims(W, 1, 3, (int64_t[]){D, G * H, I}));
     OX_TRY(check_dims(R, 2, 3, (int64_t[]){D, G * H, H}));
     if (ox_has_input(c, 3)) OX_TRY(check_dims(c->in[3], 3, 2, (int64_t[]){D, 2 * G * H}));

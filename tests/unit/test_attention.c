@@ -607,3 +607,16 @@ TEST(flex_attention_without_modifiers) {
     }
     tn_reset();
 }
+
+TEST(attention_huge_lengths_with_empty_heads_refused) {
+    /* head size 0 leaves the tensors empty; the score count must still be bounded */
+    int64_t big = (int64_t)1 << 40;
+    ox_tensor Q = tt_make(ONYX_DTYPE_FLOAT, 4, (int64_t[]){1, 1, big, 0}, NULL);
+    ox_tensor K = tt_make(ONYX_DTYPE_FLOAT, 4, (int64_t[]){1, 1, big, 0}, NULL);
+    ox_node *n = tn_node("Attention", 3, 1);
+    ox_tensor out;
+    CHECK(rt_run(n, 23, (ox_tensor *[]){&Q, &K, &K}, 3, &out, NULL, 1, NULL) == ONYX_ERR_LIMIT);
+    ox_tensor_free_data(&Q);
+    ox_tensor_free_data(&K);
+    tn_reset();
+}

@@ -513,3 +513,25 @@ TEST(rnn_rejects_bad_nodes) {
     for (int i = 0; i < 6; i++) ox_tensor_free_data(all[i]);
     tn_reset();
 }
+
+TEST(rnn_empty_and_huge_empty_inputs) {
+    /* batch 0 and input size 0 run; lengths too large for any scratch are refused */
+    rcfg c = {.op = "LSTM", .dir = 2, .T = 3, .B = 0, .I = 2, .H = 3, .has_bias = 1,
+              .present = {1, 1, 1}};
+    run_cfg(&c, ONYX_DTYPE_FLOAT, 22, NULL);
+    rcfg d = {.op = "GRU", .dir = 1, .T = 3, .B = 2, .I = 0, .H = 3, .has_h0 = 1,
+              .present = {1, 1, 0}};
+    run_cfg(&d, ONYX_DTYPE_FLOAT, 22, NULL);
+    ox_tensor X = tt_make(ONYX_DTYPE_FLOAT, 3, (int64_t[]){(int64_t)1 << 50, 1 << 20, 0}, NULL);
+    ox_tensor W = tt_make(ONYX_DTYPE_FLOAT, 3, (int64_t[]){1, 2, 0}, NULL);
+    ox_tensor R = tt_rand(3, (int64_t[]){1, 2, 2}, -1, 1);
+    ox_node *n = tn_node("RNN", 3, 2);
+    ox_tensor out[2];
+    onyx_status s = rt_run(n, 22, (ox_tensor *[]){&X, &W, &R}, 3, out, (int[]){0, 1}, 2, NULL);
+    CHECK(s == ONYX_ERR_LIMIT);
+    if (s == ONYX_OK) ox_tensor_free_data(&out[1]);
+    ox_tensor_free_data(&X);
+    ox_tensor_free_data(&W);
+    ox_tensor_free_data(&R);
+    tn_reset();
+}
