@@ -121,6 +121,7 @@ static void RF(run_dir)(const rnn_args *a, size_t d) {
         for (size_t j = 0; j < H; j++) {
             Hs[b * H + j] = a->init_h ? ((const REAL *)a->init_h)[off + j] : 0;
             Cs[b * H + j] = a->init_c ? ((const REAL *)a->init_c)[off + j] : 0;
+            RH[b * H + j] = 0; /* rows past their length still enter the GEMM */
         }
     }
 
