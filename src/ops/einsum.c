@@ -4,7 +4,8 @@
  * 'a'..'z' 26..51 (so id order is ASCII order, as the implicit output needs), and
  * the dims an ellipsis stands for get 52.. (right-aligned across operands, as
  * NumPy broadcasts them). A label's size is the largest of its dims; a dim of 1
- * broadcasts against it.
+ * broadcasts against it. An explicit output without "..." sums the ellipsis dims
+ * (NumPy rejects that equation; summing is what the reduce-sum rule implies).
  *
  * Evaluation, in a working type (float32 for float32/float16/bfloat16, float64,
  * or int64 with wrap-around for the integers):

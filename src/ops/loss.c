@@ -100,7 +100,7 @@ static void log_sum_exp(const ox_tensor *x, size_t base, size_t C, size_t D, dou
         elem_load_f64(x->dtype, x->data, base + k * D, 1, D, row);
         for (size_t d = 0; d < D; d++) sm[d] += exp(row[d] - mx[d]);
     }
-    /* an all -inf column has no finite max: keep -inf so logp is NaN as in NumPy */
+    /* a column of -inf gives NaN, as in NumPy */
     for (size_t d = 0; d < D; d++) mx[d] = mx[d] + log(sm[d]);
 }
 
@@ -111,7 +111,7 @@ static onyx_status loss_run(ox_op_ctx *c, int sce) {
     size_t N = (size_t)x->dims[0], C = (size_t)x->dims[1];
     size_t D = ox_shape_count(x->rank - 2, x->dims + 2);
     double *lse = NULL, *sm = NULL, *row = NULL;
-    if (sce) {
+    if (sce && D) {
         lse = c->workspace;
         sm = lse + D;
         row = sm + D;

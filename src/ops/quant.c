@@ -220,6 +220,14 @@ static double round_to(int32_t p, double v) {
     }
 }
 
+/* Round half to even without a libm call: adding and subtracting 1.5 * 2^23 leaves
+ * the nearest integer (ties to even, the default rounding mode) for |q| < 2^22;
+ * larger values are clamped first (they saturate anyway). NaN stays NaN. */
+static inline float rne_clamped(float q) {
+    q = q > 4194304.f ? 4194304.f : q < -4194304.f ? -4194304.f : q;
+    return (q + 12582912.f) - 12582912.f;
+}
+
 /* The common case: float32 x and scale, 8-bit integer output. */
 static void quantize_f32_q8(const ox_tensor *x, const qlayout *L, const double *sc, const double *zp,
                             ox_tensor *y) {
@@ -232,7 +240,7 @@ static void quantize_f32_q8(const ox_tensor *x, const qlayout *L, const double *
             size_t base = (o * L->dim + j) * L->inner;
             for (size_t i = 0; i < L->inner; i++, si += step) {
                 float s = (float)sc[si], z = (float)zp[si];
-                float q = nearbyintf(xp[base + i] / s);
+                float q = rne_clamped(xp[base + i] / s);
                 float v = q == q ? q + z : z;
                 v = v < lo ? lo : v > hi ? hi : v;
                 if (sgn) ((int8_t *)y->data)[base + i] = (int8_t)v;
@@ -250,6 +258,7 @@ onyx_status ox_misc_quantize_run(ox_op_ctx *c) {
     if (!y) return ONYX_OK;
     qlayout L;
     OX_TRY(quant_layout(s, x, sct, zpt, "y_scale", &L));
+    if (!ox_tensor_count(x)) return ONYX_OK;
     size_t ns = ox_tensor_count(sct);
     double *sc = c->workspace, *zp = sc + ns;
     elem_load_f64(sct->dtype, sct->data, 0, 1, ns, sc);
@@ -340,6 +349,7 @@ onyx_status ox_misc_dequantize_run(ox_op_ctx *c) {
     if (!y) return ONYX_OK;
     qlayout L;
     OX_TRY(quant_layout(s, x, sct, zpt, "x_scale", &L));
+    if (!ox_tensor_count(x)) return ONYX_OK;
     size_t ns = ox_tensor_count(sct);
     float *sc = c->workspace, *zp = sc + ns;
     load_f32(sct, sc, ns);
@@ -412,7 +422,7 @@ onyx_status ox_misc_dynquant_run(ox_op_ctx *c) {
     if (ox_has_output(c, 0)) {
         uint8_t *y = c->out[0]->data;
         for (size_t i = 0; i < n; i++) {
-            float q = nearbyintf(xp[i] / scale);
+            float q = rne_clamped(xp[i] / scale);
             float v = q == q ? q + zp : zp;
             y[i] = (uint8_t)(v < 0.f ? 0.f : v > 255.f ? 255.f : v);
         }

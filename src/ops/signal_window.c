@@ -67,7 +67,7 @@ onyx_status ox_misc_window_run(ox_op_ctx *c) {
         size_t m = n - i0 < 64 ? (size_t)(n - i0) : 64;
         for (size_t k = 0; k < m; k++) {
             double t = N > 0 ? 2.0 * PI * (double)(i0 + (int64_t)k) / N : 0.0;
-            v[k] = s->a0 - s->a1 * cos(t) + s->a2 * cos(2.0 * t);
+            v[k] = N > 0 ? s->a0 - s->a1 * cos(t) + s->a2 * cos(2.0 * t) : 1.0;
         }
         elem_store_f64(s->dtype, v, m, c->out[0]->data, (size_t)i0, 1);
     }
