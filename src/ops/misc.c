@@ -42,6 +42,10 @@ void ox_misc_free_state(void *state) { ox_free(state); }
 #define OP(name, since, fn, destroy, types)                                                        \
     {"", name, since, ox_misc_##fn##_prepare, destroy, ox_misc_##fn##_infer, ox_misc_##fn##_run, 0, \
      types}
+/* random ops: a fresh draw every run, never folded into a constant while planning */
+#define RANDOM_OP(name, since, fn, destroy, types)                                                 \
+    {"", name, since, ox_misc_##fn##_prepare, destroy, ox_misc_##fn##_infer, ox_misc_##fn##_run,     \
+     OX_OP_NO_FOLD, types}
 #define FREE ox_misc_free_state
 #define T_FLOAT "float32 float64 float16 bfloat16"
 #define T_NUM "float32 float64 float16 bfloat16 int8..int64 uint8..uint64"
@@ -63,11 +67,11 @@ const ox_op_def ox_ops_misc[] = {
     OP("MelWeightMatrix", 17, mel, FREE, "output: " T_NUM),
     OP("Det", 11, det, NULL, T_FLOAT),
     OP("BitCast", 26, bitcast, FREE, "any type but string, to one of the same bit width"),
-    OP("RandomUniform", 1, random, FREE, T_FLOAT),
-    OP("RandomNormal", 1, random, FREE, T_FLOAT),
-    OP("RandomUniformLike", 1, random, FREE, T_FLOAT),
-    OP("RandomNormalLike", 1, random, FREE, T_FLOAT),
-    OP("Bernoulli", 15, bernoulli, FREE, "input: " T_FLOAT "; output: numbers and bool"),
-    OP("Multinomial", 7, multinomial, FREE, "input: " T_FLOAT "; output: int32 int64"),
+    RANDOM_OP("RandomUniform", 1, random, FREE, T_FLOAT),
+    RANDOM_OP("RandomNormal", 1, random, FREE, T_FLOAT),
+    RANDOM_OP("RandomUniformLike", 1, random, FREE, T_FLOAT),
+    RANDOM_OP("RandomNormalLike", 1, random, FREE, T_FLOAT),
+    RANDOM_OP("Bernoulli", 15, bernoulli, FREE, "input: " T_FLOAT "; output: numbers and bool"),
+    RANDOM_OP("Multinomial", 7, multinomial, FREE, "input: " T_FLOAT "; output: int32 int64"),
     {0},
 };

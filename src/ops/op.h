@@ -63,7 +63,8 @@ struct ox_op_ctx {
 enum {
     OX_OP_ALLOC_IN_RUN = 1, /* output shapes are known only after computing (NonZero, Unique) */
     OX_OP_SHAPE_ONLY = 2,   /* run reads only input shapes, never input data (Shape, Size) */
-    OX_OP_FUSE_ACT = 4      /* run applies c->act to a float32 output 0 */
+    OX_OP_FUSE_ACT = 4,     /* run applies c->act to a float32 output 0 */
+    OX_OP_NO_FOLD = 8       /* never run while planning, even with constant inputs (random ops) */
 };
 
 /* Activations the planner can fuse into the node before them. */

@@ -270,7 +270,7 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
         }
         p->steps[i].ws_bytes = c.workspace_bytes;
         int shape_only = (gn->def->flags & OX_OP_SHAPE_ONLY) != 0;
-        if (all_const || shape_only) {
+        if ((all_const || shape_only) && !(gn->def->flags & OX_OP_NO_FOLD)) {
             if ((s = fold_node(gn, &c, pv))) {
                 s = ox_node_fail(gn, s);
                 goto fail;
