@@ -47,6 +47,7 @@ static int quant_type_ok(int32_t t, int64_t opset) {
         t == ONYX_DTYPE_UINT4)
         return opset >= 21;
     if (t == ONYX_DTYPE_FLOAT4E2M1) return opset >= 23;
+    if (t == ONYX_DTYPE_INT2 || t == ONYX_DTYPE_UINT2) return opset >= 25;
     return 0;
 }
 
@@ -58,6 +59,8 @@ static void int_range(int32_t t, double *lo, double *hi) {
     case ONYX_DTYPE_UINT16: *lo = 0, *hi = 65535; break;
     case ONYX_DTYPE_INT4: *lo = -8, *hi = 7; break;
     case ONYX_DTYPE_UINT4: *lo = 0, *hi = 15; break;
+    case ONYX_DTYPE_INT2: *lo = -2, *hi = 1; break;
+    case ONYX_DTYPE_UINT2: *lo = 0, *hi = 3; break;
     default: *lo = -2147483648.0, *hi = 2147483647.0; break;
     }
 }

@@ -62,13 +62,16 @@ static void q_range(int32_t t, double *lo, double *hi) {
     case ONYX_DTYPE_UINT16: *lo = 0, *hi = 65535; break;
     case ONYX_DTYPE_INT4: *lo = -8, *hi = 7; break;
     case ONYX_DTYPE_UINT4: *lo = 0, *hi = 15; break;
+    case ONYX_DTYPE_INT2: *lo = -2, *hi = 1; break;
+    case ONYX_DTYPE_UINT2: *lo = 0, *hi = 3; break;
     default: *lo = -6, *hi = 6; break; /* float types: a spread of values */
     }
 }
 
 static int is_intq(int32_t t) {
     return t == ONYX_DTYPE_INT8 || t == ONYX_DTYPE_UINT8 || t == ONYX_DTYPE_INT16 ||
-           t == ONYX_DTYPE_UINT16 || t == ONYX_DTYPE_INT4 || t == ONYX_DTYPE_UINT4;
+           t == ONYX_DTYPE_UINT16 || t == ONYX_DTYPE_INT4 || t == ONYX_DTYPE_UINT4 || t == ONYX_DTYPE_INT2 ||
+           t == ONYX_DTYPE_UINT2;
 }
 
 static double round_in(int32_t t, double v) {
@@ -146,6 +149,12 @@ TEST(quantize_linear_integer_types) {
     for (int rep = 0; rep < 12; rep++)
         for (size_t k = 0; k < sizeof ys / sizeof *ys; k++)
             for (int mode = 0; mode < 3; mode++) check_quantize(ONYX_DTYPE_FLOAT, ONYX_DTYPE_FLOAT, ys[k], mode, rep % 3 != 0, 21 + rep % 5);
+    /* the 2-bit types come with opset 25 */
+    for (int rep = 0; rep < 6; rep++)
+        for (int mode = 0; mode < 3; mode++) {
+            check_quantize(ONYX_DTYPE_FLOAT, ONYX_DTYPE_FLOAT, ONYX_DTYPE_INT2, mode, rep % 3 != 0, 25);
+            check_quantize(ONYX_DTYPE_FLOAT, ONYX_DTYPE_FLOAT, ONYX_DTYPE_UINT2, mode, rep % 3 != 0, 25);
+        }
     tn_reset();
 }
 
@@ -246,7 +255,7 @@ TEST(dequantize_linear_types_and_modes) {
     const int32_t xs[] = {ONYX_DTYPE_INT8,  ONYX_DTYPE_UINT8,          ONYX_DTYPE_INT16,
                           ONYX_DTYPE_UINT16, ONYX_DTYPE_INT32,         ONYX_DTYPE_INT4,
                           ONYX_DTYPE_UINT4,  ONYX_DTYPE_FLOAT8E4M3FN, ONYX_DTYPE_FLOAT8E5M2,
-                          ONYX_DTYPE_FLOAT4E2M1};
+                          ONYX_DTYPE_FLOAT4E2M1, ONYX_DTYPE_INT2,         ONYX_DTYPE_UINT2};
     for (int rep = 0; rep < 8; rep++)
         for (size_t k = 0; k < sizeof xs / sizeof *xs; k++)
             for (int mode = 0; mode < 3; mode++) {
