@@ -270,7 +270,12 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
         }
         p->steps[i].ws_bytes = c.workspace_bytes;
         int shape_only = (gn->def->flags & OX_OP_SHAPE_ONLY) != 0;
-        if ((all_const || shape_only) && !(gn->def->flags & OX_OP_NO_FOLD)) {
+        int folds = (all_const || shape_only) && !(gn->def->flags & OX_OP_NO_FOLD);
+        /* String elements own their bytes: a run must free them at the value's last
+         * use, which only dynamic plans track. Strings are rare in fast paths. */
+        for (size_t k = 0; k < gn->n_out && !folds; k++)
+            if (gn->out[k] >= 0 && pv[gn->out[k]].t.dtype == ONYX_DTYPE_STRING) p->is_static = 0;
+        if (folds) {
             if ((s = fold_node(gn, &c, pv))) {
                 s = ox_node_fail(gn, s);
                 goto fail;
