@@ -11,11 +11,14 @@ extern const ox_op_def ox_ops_tensor[];
 extern const ox_op_def ox_ops_nn[];
 extern const ox_op_def ox_ops_reduce[];
 extern const ox_op_def ox_ops_sequence[];
+extern const ox_op_def ox_ops_rnn[];
 /* If, Loop, Scan, SequenceMap: in runtime/control_flow.c (running bodies needs sessions) */
 extern const ox_op_def ox_ops_control[];
+extern const ox_op_def ox_ops_misc[];
 
-static const ox_op_def *const families[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn, ox_ops_reduce,
-                                              ox_ops_sequence, ox_ops_control};
+static const ox_op_def *const families[] = {ox_ops_elementwise, ox_ops_tensor,  ox_ops_nn,
+                                             ox_ops_reduce,      ox_ops_sequence, ox_ops_control,
+                                             ox_ops_rnn,         ox_ops_misc};
 
 const ox_op_def *ox_op_find(const char *domain, const char *name, int64_t opset) {
     if (!domain || strcmp(domain, "ai.onnx") == 0) domain = "";
@@ -121,8 +124,10 @@ int64_t ox_tensor_get_int(const ox_tensor *t, size_t i) {
     case ONYX_DTYPE_INT16: return ((const int16_t *)d)[i];
     case ONYX_DTYPE_INT32: return ((const int32_t *)d)[i];
     case ONYX_DTYPE_INT64: return ((const int64_t *)d)[i];
-    case ONYX_DTYPE_INT4: return ((const int8_t *)d)[i];
+    case ONYX_DTYPE_INT4:
+    case ONYX_DTYPE_INT2: return ((const int8_t *)d)[i];
     case ONYX_DTYPE_UINT4:
+    case ONYX_DTYPE_UINT2:
     case ONYX_DTYPE_UINT8:
     case ONYX_DTYPE_BOOL: return ((const uint8_t *)d)[i];
     case ONYX_DTYPE_UINT16: return ((const uint16_t *)d)[i];
@@ -151,6 +156,7 @@ double ox_tensor_get_double(const ox_tensor *t, size_t i) {
     case ONYX_DTYPE_FLOAT8E5M2:
     case ONYX_DTYPE_FLOAT8E5M2FNUZ: return ox_f8_to_f32(((const uint8_t *)d)[i], t->dtype);
     case ONYX_DTYPE_FLOAT4E2M1: return ox_f4_to_f32(((const uint8_t *)d)[i]);
+    case ONYX_DTYPE_FLOAT8E8M0: return ox_e8m0_to_f32(((const uint8_t *)d)[i]);
     case ONYX_DTYPE_UINT64: return (double)((const uint64_t *)d)[i];
     case ONYX_DTYPE_INT8:
     case ONYX_DTYPE_INT16:
@@ -158,6 +164,8 @@ double ox_tensor_get_double(const ox_tensor *t, size_t i) {
     case ONYX_DTYPE_INT64:
     case ONYX_DTYPE_INT4:
     case ONYX_DTYPE_UINT4:
+    case ONYX_DTYPE_INT2:
+    case ONYX_DTYPE_UINT2:
     case ONYX_DTYPE_UINT8:
     case ONYX_DTYPE_BOOL:
     case ONYX_DTYPE_UINT16:

@@ -215,3 +215,33 @@ TEST(run_rejects_wrong_inputs) {
     onyx_tensor_free(xi);
     onyx_session_free(s);
 }
+
+/* A random op is drawn anew on every run, not folded into a constant while planning. */
+TEST(plan_does_not_fold_random_ops) {
+    hand_model h;
+    hm_init(&h);
+    h.g.n_inputs = 0;
+    ox_node *n = &h.nodes[h.g.n_nodes++];
+    memset(n, 0, sizeof *n);
+    static const char *outs[1] = {"r"};
+    static int64_t shape[2] = {4, 4};
+    static ox_attr attrs[1];
+    attrs[0] = (ox_attr){.name = "shape", .type = OX_ATTR_INTS, .n = 2, .ints = shape};
+    n->name = "rand";
+    n->op_type = "RandomUniform";
+    n->domain = n->overload = n->doc = "";
+    n->outputs = outs;
+    n->n_outputs = 1;
+    n->attrs = attrs;
+    n->n_attrs = 1;
+    hm_output(&h, "r");
+    onyx_session *s;
+    REQUIRE_OK(onyx_session_create(&h.model, NULL, &s));
+    onyx_tensor *a = NULL, *b = NULL;
+    REQUIRE_OK(onyx_session_run(s, 0, NULL, NULL, 1, NULL, &a));
+    REQUIRE_OK(onyx_session_run(s, 0, NULL, NULL, 1, NULL, &b));
+    CHECK(memcmp(onyx_tensor_data_const(a), onyx_tensor_data_const(b), 16 * sizeof(float)) != 0);
+    onyx_tensor_free(a);
+    onyx_tensor_free(b);
+    onyx_session_free(s);
+}

@@ -100,7 +100,10 @@ static void run_pool_case(const pool_case *pc, ox_threadpool *pool) {
                     size_t oi = pl * osp + (size_t)((z * o3[1] + y) * o3[2] + x);
                     if (pc->kind == P_MAX) want[oi] = best;
                     else if (pc->kind == P_LP) want[oi] = pow(sum, 1.0 / pc->p);
-                    else want[oi] = sum / (pc->incl ? padcnt : cnt);
+                    else { /* a window with no taps (all in padding) averages to 0 */
+                        double div = pc->incl ? padcnt : cnt;
+                        want[oi] = div > 0 ? sum / div : 0.0;
+                    }
                     want_i[oi] = at;
                 }
     int64_t opset = pc->kind == P_AVG ? 19 : pc->kind == P_LP ? 18 : 12;
