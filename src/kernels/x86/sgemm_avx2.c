@@ -24,28 +24,30 @@
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
-/* Transposes the 8 x 8 block held in r[0..7] (row i in r[i]) in place. */
-static inline void transpose8(__m256 r[8]) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-    __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+/* out[q] = (row[0][p+q], ..., row[7][p+q]) for q < 8, rows n and beyond reading as
+ * zero. Rows r and r+4 share a register (4 floats each), so the transpose needs
+ * only in-lane shuffles. n is a constant at the hot call sites. */
+static inline __attribute__((always_inline)) void
+load_transposed8(const float *const row[8], size_t n, size_t p, __m256 out[8]) {
+    __m256 x[4], y[4];
+    for (size_t r = 0; r < 4; r++) {
+        __m128 z = _mm_setzero_ps();
+        __m128 l0 = r < n ? _mm_loadu_ps(row[r] + p) : z;
+        __m128 l1 = r < n ? _mm_loadu_ps(row[r] + p + 4) : z;
+        __m128 h0 = r + 4 < n ? _mm_loadu_ps(row[r + 4] + p) : z;
+        __m128 h1 = r + 4 < n ? _mm_loadu_ps(row[r + 4] + p + 4) : z;
+        x[r] = _mm256_insertf128_ps(_mm256_castps128_ps256(l0), h0, 1);
+        y[r] = _mm256_insertf128_ps(_mm256_castps128_ps256(l1), h1, 1);
+    }
+    for (int half = 0; half < 2; half++) {
+        __m256 *v = half ? y : x;
+        __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+        __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+        out[4 * half + 0] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+        out[4 * half + 1] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+        out[4 * half + 2] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+        out[4 * half + 3] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    }
 }
 
 /* ---- packing ------------------------------------------------------------ */
@@ -69,15 +71,13 @@ static void pack_a(int ta, const float *A, size_t lda, size_t i0, size_t mc, siz
             continue;
         }
         /* rows of A run along p: transpose 8 (p) x 8 (rows, the last ones zero) */
-        const float *row[MR];
-        for (size_t r = 0; r < MR; r++) row[r] = A + (i0 + s + min_sz(r, rows - 1)) * lda + p0;
+        const float *row[8];
+        for (size_t r = 0; r < 8; r++) row[r] = A + (i0 + s + min_sz(r, rows - 1)) * lda + p0;
         size_t p = 0;
         for (; p + 8 <= kc; p += 8) {
             __m256 v[8];
-            for (size_t r = 0; r < MR; r++)
-                v[r] = r < rows ? _mm256_loadu_ps(row[r] + p) : _mm256_setzero_ps();
-            v[6] = v[7] = _mm256_setzero_ps();
-            transpose8(v);
+            if (rows == MR) load_transposed8(row, MR, p, v);
+            else load_transposed8(row, rows, p, v);
             float *o = d + p * MR;
             /* 8-float stores overlap: each one's last two lanes are rewritten by the
              * next; the last p of the block stores exactly MR floats */
@@ -116,11 +116,11 @@ static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, siz
         for (size_t c = 0; c < NR; c++) col[c] = B + (j0 + s + min_sz(c, cols - 1)) * ldb + p0;
         size_t k8 = kc - kc % 8;
         for (size_t h = 0; h < NR; h += 8) { /* 8 source rows at a time: 8 read streams */
+            size_t n = cols > h ? cols - h : 0;
             for (size_t p = 0; p < k8; p += 8) {
                 __m256 v[8];
-                for (size_t c = 0; c < 8; c++)
-                    v[c] = h + c < cols ? _mm256_loadu_ps(col[h + c] + p) : _mm256_setzero_ps();
-                transpose8(v);
+                if (n >= 8) load_transposed8(col + h, 8, p, v);
+                else load_transposed8(col + h, n, p, v);
                 for (size_t q = 0; q < 8; q++) _mm256_storeu_ps(d + (p + q) * NR + h, v[q]);
             }
         }
@@ -135,12 +135,15 @@ static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, siz
  * reading C. rows (1..MR) and halves (1 or 2) are constants at every call, so each
  * call site becomes its own kernel with the accumulators in registers: 6 x 16 for
  * the bulk of C, narrower or shorter ones at its right and bottom edges so ragged
- * tiles do not pay for the full tile. */
+ * tiles do not pay for the full tile. With one half, even and odd steps of K go to
+ * the two accumulator sets (added at the end): six chains alone would wait on the
+ * FMA latency. */
 #define ROW_FMA(i, off)                                                                    \
     if (rows > i) {                                                                        \
         __m256 ai = _mm256_broadcast_ss(a + (p + (off)) * MR + i);                         \
-        c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);                                        \
+        if (halves == 2 || (off) % 2 == 0) c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);     \
         if (halves == 2) c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);                       \
+        else if ((off) % 2 == 1) c##i##1 = _mm256_fmadd_ps(ai, b0, c##i##1);               \
     }
 #define STEP(off)                                                                          \
     {                                                                                      \
@@ -152,6 +155,7 @@ static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, siz
     }
 #define ROW_STORE(i)                                                                       \
     if (rows > i) {                                                                        \
+        if (halves == 1) c##i##0 = _mm256_add_ps(c##i##0, c##i##1);                        \
         store8(C + i * ldc, c##i##0, va, vb, beta);                                        \
         if (halves == 2) store8(C + i * ldc + 8, c##i##1, va, vb, beta);                   \
     }
@@ -207,8 +211,62 @@ static const kernel_fn kernels[2][MR] = {
     {kernel_1x2, kernel_2x2, kernel_3x2, kernel_4x2, kernel_5x2, kernel_6x2},
 };
 
+/* MR packed A values of step p in one register (lanes 6 and 7 zero). */
+static inline __m256 a_column(const float *a) {
+    __m128 lo = _mm_loadu_ps(a), hi = _mm_castsi128_ps(_mm_loadu_si64(a + 4));
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+}
+
+#define NARROW_STEP(q, x, y)                                                               \
+    {                                                                                      \
+        __m256 av = a_column(a + (p + (q)) * MR);                                          \
+        const float *bp = b + (p + (q)) * ldb;                                             \
+        x = _mm256_fmadd_ps(av, _mm256_broadcast_ss(bp), x);                               \
+        if (cols == 2) y = _mm256_fmadd_ps(av, _mm256_broadcast_ss(bp + 1), y);           \
+    }
+
+/* C (rows x cols, cols 1 or 2): the last columns of C, where a full-width kernel
+ * would spend 8 lanes per column. Here a register runs down the MR rows and each
+ * column costs one FMA per step of K, in four chains to cover the FMA latency. */
+static inline __attribute__((always_inline)) void
+narrow(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, float *C,
+       size_t ldc, size_t rows, float alpha, float beta, const int cols) {
+    __m256 x0 = _mm256_setzero_ps(), x1 = x0, x2 = x0, x3 = x0;
+    __m256 y0 = x0, y1 = x0, y2 = x0, y3 = x0;
+    size_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        NARROW_STEP(0, x0, y0) NARROW_STEP(1, x1, y1) NARROW_STEP(2, x2, y2)
+        NARROW_STEP(3, x3, y3)
+    }
+    for (; p < kc; p++) {
+        NARROW_STEP(0, x0, y0)
+    }
+    float t[2][8];
+    _mm256_storeu_ps(t[0], _mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3)));
+    _mm256_storeu_ps(t[1], _mm256_add_ps(_mm256_add_ps(y0, y1), _mm256_add_ps(y2, y3)));
+    for (size_t r = 0; r < rows; r++) {
+        float *cr = C + r * ldc;
+        for (int c = 0; c < cols; c++)
+            cr[c] = beta == 0.0f ? alpha * t[c][r] : alpha * t[c][r] + beta * cr[c];
+    }
+}
+
+static void narrow_1(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
+                     size_t rows, float alpha, float beta) {
+    narrow(kc, a, b, ldb, C, ldc, rows, alpha, beta, 1);
+}
+static void narrow_2(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
+                     size_t rows, float alpha, float beta) {
+    narrow(kc, a, b, ldb, C, ldc, rows, alpha, beta, 2);
+}
+
 static void tile(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
                  size_t rows, size_t cols, float alpha, float beta) {
+    if (cols <= 2) {
+        if (cols == 1) narrow_1(kc, a, b, ldb, C, ldc, rows, alpha, beta);
+        else narrow_2(kc, a, b, ldb, C, ldc, rows, alpha, beta);
+        return;
+    }
     int halves = cols > 8 ? 2 : 1;
     kernel_fn k = kernels[halves - 1][rows - 1];
     if (cols == (size_t)(8 * halves)) {
