@@ -216,12 +216,25 @@ static void gemm_region_ref(const sgemm_args *g, size_t m0, size_t m1, size_t n0
                  g->C + m0 * g->ldc + n0, g->ldc);
 }
 
+/* The block size for splitting n into the fewest blocks of at most `max`, made
+ * about equal and rounded up to a multiple of `unit` (still at most max when max
+ * is a multiple of unit). */
+static size_t even_block(size_t n, size_t max, size_t unit) {
+    if (n <= max) return n;
+    size_t parts = (n + max - 1) / max;
+    size_t b = (n + parts - 1) / parts;
+    b = (b + unit - 1) / unit * unit;
+    return min_sz(b, max);
+}
+
 /* C[m0..m1) x [n0..n1), all of K. */
 static void gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, size_t n1) {
     const ox_sgemm_kernel *kr = g->kernel;
     size_t mr = kr->mr, nr = kr->nr;
-    size_t kc_max = min_sz(kr->kc, g->K);
-    size_t mc_max = min_sz(kr->mc, m1 - m0), nc_max = min_sz(kr->nc, n1 - n0);
+    /* K slices and row blocks of equal size: a thin last slice would cost a full
+     * pass over C (and a last short row block a full pass over packed B) */
+    size_t kc_max = even_block(g->K, kr->kc, 8);
+    size_t mc_max = even_block(m1 - m0, kr->mc, mr), nc_max = min_sz(kr->nc, n1 - n0);
     /* With a single row block every B strip is used by one pass over the A block:
      * it is then packed just before that pass, into a buffer that stays in L1,
      * instead of through a large packed panel that goes out to L2 or L3 and back. */
@@ -240,8 +253,8 @@ static void gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, si
         /* a single strip of A reads each B value once: from B itself when its rows
          * run along N (with more strips, rows of B far apart would thrash L1) */
         int direct_b = !g->tb && mc <= mr;
-        for (size_t pc = 0; pc < g->K; pc += kr->kc) {
-            size_t kc = min_sz(kr->kc, g->K - pc);
+        for (size_t pc = 0; pc < g->K; pc += kc_max) {
+            size_t kc = min_sz(kc_max, g->K - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
             kr->pack_a(g->ta, g->A, g->lda, m0, mc, pc, kc, pa);
             for (size_t jr = n0; jr < n1; jr += nr) {
@@ -264,13 +277,13 @@ static void gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, si
     }
     for (size_t jc = n0; jc < n1; jc += kr->nc) {
         size_t nc = min_sz(kr->nc, n1 - jc);
-        for (size_t pc = 0; pc < g->K; pc += kr->kc) {
-            size_t kc = min_sz(kr->kc, g->K - pc);
+        for (size_t pc = 0; pc < g->K; pc += kc_max) {
+            size_t kc = min_sz(kc_max, g->K - pc);
             /* beta applies on the first K slice; later slices accumulate */
             float beta = pc == 0 ? g->beta : 1.0f;
             kr->pack_b(g->tb, g->B, g->ldb, pc, kc, jc, nc, pb);
-            for (size_t ic = m0; ic < m1; ic += kr->mc) {
-                size_t mc = min_sz(kr->mc, m1 - ic);
+            for (size_t ic = m0; ic < m1; ic += mc_max) {
+                size_t mc = min_sz(mc_max, m1 - ic);
                 kr->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, pa);
                 for (size_t jr = 0; jr < nc; jr += nr) {
                     const float *bs = pb + (jr / nr) * kc * nr;
