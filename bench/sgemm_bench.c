@@ -1,6 +1,6 @@
 /* Times ox_sgemm next to OpenBLAS's cblas_sgemm on square products, one thread and
- * two, in the same process. Built and run by `make bench-sgemm` (needs Debian's
- * libopenblas-dev); not part of `make` or `make test`.
+ * two, in the same process. Built and run by `make bench-sgemm` (arguments in
+ * SGEMM_ARGS; needs Debian's libopenblas-dev); not part of `make` or `make test`.
  *
  *   sgemm_bench [-r rounds] [-t max_threads] [-w] [n ...]     (default n: 256 512 1024 2048)
  *

@@ -8,7 +8,10 @@
  *
  * Packing transposes 8 x 8 blocks in registers where the source runs along K
  * (A not transposed, B transposed) so packing costs little next to the product.
- * Every load and store is unaligned-safe; ragged tiles go through a local buffer. */
+ * Every load and store is unaligned-safe. Edge tiles get kernels of their own
+ * (fewer rows, 8 columns, or 1-2 columns computed down the rows) so a ragged edge
+ * costs little more than its share; column counts that are not a whole register
+ * go through a local buffer. */
 #include "kernels/gemm_kernel.h"
 
 #if defined(__x86_64__) || defined(__i386__)
