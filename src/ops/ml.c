@@ -131,9 +131,8 @@ static onyx_status le_prepare_v1(ox_op_ctx *c, le_state *s) {
     if (!s->sval) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t i = 0; i < s->n; i++) {
         s->sval[i] = (ox_string){(char *)a->strings[i].data, a->strings[i].len};
-        /* the first occurrence gives the index */
-        if (ox_bmap_get(&s->map, a->strings[i].data, a->strings[i].len) < 0 &&
-            !ox_bmap_put(&s->map, a->strings[i].data, a->strings[i].len, (int64_t)i))
+        /* a repeated class maps to its last index, as repeated keys do from opset 2 */
+        if (!ox_bmap_put(&s->map, a->strings[i].data, a->strings[i].len, (int64_t)i))
             return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     }
     return ONYX_OK;
