@@ -4,6 +4,7 @@
 #   make sanitize   the same build with ASan+UBSan in build-sanitize/
 #   make demo       build, then run a shipped example model
 #   make conformance  run the ONNX conformance data, write docs/conformance.md
+#   make fuzz       libFuzzer targets under fuzz/, FUZZ_SECONDS each (clang)
 #   make examples   regenerate examples/ and tests/models/ (needs python3-torch, python3-onnx)
 
 CC ?= cc
@@ -14,6 +15,11 @@ OPT ?= -O2
 WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wno-unused-parameter -Werror
 CFLAGS_BASE := -std=c11 $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
                -Iinclude -Isrc -fPIC -g
+ifeq ($(FUZZ),1)
+  OPT := -O1
+  CFLAGS_BASE += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  LDFLAGS_SAN := -fsanitize=address,undefined
+endif
 ifeq ($(SAN),1)
   OPT := -O1
   CFLAGS_BASE += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -39,7 +45,7 @@ TOOL := $(BUILD)/onyx
 UNIT := $(BUILD)/unit_tests
 HELLO := $(BUILD)/hello
 
-.PHONY: all tests test sanitize demo clean examples conformance
+.PHONY: all tests test sanitize demo clean examples conformance fuzz fuzz-targets
 all: $(LIB_A) $(LIB_SO) $(TOOL) $(HELLO)
 
 $(BUILD)/obj/%.o: %.c
@@ -63,7 +69,18 @@ $(HELLO): $(BUILD)/obj/examples/hello.o $(LIB_A)
 $(UNIT): $(TEST_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(TEST_OBJS) $(LIB_A) $(LIBS)
 
-tests: $(UNIT) $(TOOL)
+# fuzz targets: libFuzzer builds (make fuzz) and plain replay drivers (make test)
+FUZZ_TARGETS := load run
+$(BUILD)/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(LIB_A)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_A) $(LIBS)
+$(BUILD)/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay.o $(LIB_A)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LIBS)
+fuzz-targets: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
+
+fuzz:
+	@sh tools/fuzz.sh
+
+tests: $(UNIT) $(TOOL) $(FUZZ_TARGETS:%=$(BUILD)/replay_%)
 
 test: all tests
 	@BUILD=$(BUILD) sh tests/run.sh
@@ -89,4 +106,5 @@ examples:
 clean:
 	rm -rf build build-sanitize
 
--include $(OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/obj/examples/hello.d
+-include $(OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/obj/examples/hello.d \
+         $(wildcard $(BUILD)/obj/fuzz/*.d)

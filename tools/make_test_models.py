@@ -164,6 +164,26 @@ def function_with_if(rng):
     save("function_with_if", m, [("x", x)], [("y", t + x)])
 
 
+def sparse_initializer(rng):
+    # Two sparse initializers (indices as [NNZ, rank] and linear), added to x.
+    dense_a = np.zeros((3, 4), np.float32)
+    idx_a = np.array([[0, 1], [1, 0], [2, 3]], np.int64)
+    val_a = rng.standard_normal(3).astype(np.float32)
+    for (r, c), v in zip(idx_a, val_a):
+        dense_a[r, c] = v
+    dense_b = np.zeros((3, 4), np.float32)
+    idx_b = np.array([5, 11], np.int64)
+    val_b = rng.standard_normal(2).astype(np.float32)
+    dense_b.flat[idx_b] = val_b
+    sa = helper.make_sparse_tensor(numpy_helper.from_array(val_a, "sa"), numpy_helper.from_array(idx_a, "sa_i"), [3, 4])
+    sb = helper.make_sparse_tensor(numpy_helper.from_array(val_b, "sb"), numpy_helper.from_array(idx_b, "sb_i"), [3, 4])
+    g = helper.make_graph([helper.make_node("Add", ["x", "sa"], ["t"]), helper.make_node("Add", ["t", "sb"], ["y"])],
+                          "sparse", [vi("x", F, [3, 4])], [vi("y", F, [3, 4])], sparse_initializer=[sa, sb])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    save("sparse_initializer", m, [("x", x)], [("y", x + dense_a + dense_b)])
+
+
 def main():
     rng = np.random.default_rng(2026)
     scan_axes_directions(rng)
@@ -171,6 +191,7 @@ def main():
     loop_condition(rng)
     nested_capture(rng)
     function_with_if(rng)
+    sparse_initializer(rng)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ir/sparse.h"
 #include "util/alloc.h"
 
 const char *ox_node_label(const ox_node *n, char *buf, size_t cap) {
@@ -21,6 +22,8 @@ void ox_rgraph_free(ox_rgraph *g) {
     ox_free(g->nodes);
     ox_free(g->inputs);
     ox_free(g->outputs);
+    for (size_t i = 0; i < g->n_densified; i++) ox_free_aligned((void *)g->densified[i].data);
+    ox_free(g->densified);
     ox_strmap_free(&g->names);
     ox_free(g);
 }
@@ -125,6 +128,33 @@ done:
     ox_free(clist);
     ox_free(queue);
     return s;
+}
+
+/* Sparse initializers become dense ones (named by their values tensor). */
+static onyx_status densify_sparse(ox_rgraph *g, const ox_graph *src) {
+    if (!src->n_sparse_initializers) return ONYX_OK;
+    g->densified = ox_calloc(src->n_sparse_initializers, sizeof *g->densified);
+    if (!g->densified) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; i < src->n_sparse_initializers; i++) {
+        const ox_sparse_tensor *sp = &src->sparse_initializers[i];
+        ox_tensor_proto *t = &g->densified[g->n_densified];
+        size_t bytes;
+        OX_TRY(ox_sparse_check(sp, sp->values.name));
+        if (!ox_shape_count_checked(sp->rank, sp->dims, sp->values.dtype, NULL, &bytes))
+            return ox_error(ONYX_ERR_LIMIT, "sparse initializer '%s' is too large", sp->values.name);
+        void *data = ox_malloc_aligned(bytes);
+        if (!data) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for sparse initializer '%s'", sp->values.name);
+        t->data = data;
+        g->n_densified++;
+        t->name = sp->values.name;
+        t->doc = "";
+        t->dtype = sp->values.dtype;
+        t->rank = sp->rank;
+        memcpy(t->dims, sp->dims, sizeof t->dims);
+        t->nbytes = bytes;
+        OX_TRY(ox_sparse_densify(sp, data));
+    }
+    return ONYX_OK;
 }
 
 static void attach_info(ox_rgraph *g, const ox_value_info *vi, size_t n) {
@@ -239,7 +269,7 @@ onyx_status ox_rgraph_build(const ox_model *m, const ox_graph *src, const char *
     ox_rgraph *g = ox_calloc(1, sizeof *g);
     if (!g) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     ox_strmap_init(&g->names);
-    size_t max_values = src->n_initializers + src->n_inputs + n_captures;
+    size_t max_values = src->n_initializers + src->n_sparse_initializers + src->n_inputs + n_captures;
     for (size_t i = 0; i < src->n_nodes; i++) max_values += src->nodes[i].n_outputs;
     g->values = ox_calloc(max_values ? max_values : 1, sizeof *g->values);
     g->nodes = ox_calloc(src->n_nodes ? src->n_nodes : 1, sizeof *g->nodes);
@@ -251,12 +281,10 @@ onyx_status ox_rgraph_build(const ox_model *m, const ox_graph *src, const char *
         s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
         goto fail;
     }
-    if (src->n_sparse_initializers) {
-        s = ox_error(ONYX_ERR_UNSUPPORTED, "sparse initializers are not supported yet");
-        goto fail;
-    }
-    for (size_t i = 0; i < src->n_initializers; i++) {
-        const ox_tensor_proto *t = &src->initializers[i];
+    if ((s = densify_sparse(g, src))) goto fail;
+    for (size_t i = 0; i < src->n_initializers + g->n_densified; i++) {
+        const ox_tensor_proto *t =
+            i < src->n_initializers ? &src->initializers[i] : &g->densified[i - src->n_initializers];
         int idx = -1;
         if (!t->name[0]) {
             s = ox_error(ONYX_ERR_INVALID_MODEL, "initializer %zu has no name", i);

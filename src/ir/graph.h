@@ -50,6 +50,8 @@ typedef struct ox_rgraph {
     int *outputs;    /* graph outputs in file order */
     size_t n_outputs;
     ox_strmap names; /* value name -> index */
+    ox_tensor_proto *densified; /* sparse initializers made dense (data owned here) */
+    size_t n_densified;
 } ox_rgraph;
 
 /* Resolve and check g (opsets from model m). captures: names of enclosing graphs'

@@ -17,7 +17,8 @@
 #include "runtime/session.h"
 #include "util/alloc.h"
 
-/* Loops stop with ONYX_ERR_LIMIT after this many iterations. */
+/* Loops stop with ONYX_ERR_LIMIT after this many iterations, unless the session
+ * options say otherwise. */
 #define OX_MAX_LOOP_ITERATIONS 100000000LL
 
 typedef struct body {
@@ -30,6 +31,7 @@ typedef struct body {
 typedef struct cf_state {
     body bodies[2];   /* If: then, else; others: bodies[0] */
     size_t n_bodies;
+    int64_t max_iterations; /* Loop */
     /* Scan */
     int64_t num_scan_inputs;
     int64_t *in_axes, *in_dirs, *out_axes, *out_dirs;
@@ -149,68 +151,161 @@ static onyx_status if_run(ox_op_ctx *c) {
     return s;
 }
 
-/* ---- stacking per-iteration values ------------------------------------------- */
+/* ---- iterations ------------------------------------------------------------
+ * A loop runs its body once per iteration. To allocate nothing per iteration, the
+ * values carried to the next iteration are not copied: they are views into the
+ * memory of the run that made them, held until the following run is done (two
+ * holds in turn). A body output that is one of its inputs passed through is copied,
+ * since its memory belongs to an earlier run. */
 
-typedef struct stack {
-    ox_tensor *items; /* owned */
-    size_t n, cap;
-} stack;
+typedef struct iter_state {
+    ox_run_hold hold[2];
+    int cur;              /* the hold the next run uses */
+    ox_tensor *vals;      /* n carried values */
+    unsigned char *owned; /* vals[j] is a copy we own, not a view */
+    size_t n;
+    ox_tensor *in;        /* the body's inputs for one run (formal, then captures) */
+} iter_state;
 
-static onyx_status stack_push(stack *k, ox_tensor *v) {
-    if (k->n == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 8;
-        ox_tensor *it = ox_realloc(k->items, cap * sizeof *it);
-        if (!it) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-        k->items = it;
-        k->cap = cap;
-    }
-    k->items[k->n++] = *v;
-    v->data = NULL;
+static onyx_status iter_init(iter_state *it, const body *b, size_t n, ox_tensor *const *initial) {
+    memset(it, 0, sizeof *it);
+    it->vals = ox_calloc(n + 1, sizeof *it->vals);
+    it->owned = ox_calloc(n + 1, 1);
+    it->in = ox_calloc(b->s->graph->n_inputs + 1, sizeof *it->in);
+    if (!it->vals || !it->owned || !it->in) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    it->n = n;
+    for (size_t j = 0; j < n; j++) it->vals[j] = *initial[j];
     return ONYX_OK;
 }
 
-static void stack_free(stack *k) {
-    for (size_t i = 0; i < k->n; i++) ox_tensor_free_data(&k->items[i]);
-    ox_free(k->items);
+static void iter_free(iter_state *it) {
+    for (size_t j = 0; it->owned && j < it->n; j++)
+        if (it->owned[j]) ox_tensor_free_data(&it->vals[j]);
+    ox_run_release(&it->hold[0]);
+    ox_run_release(&it->hold[1]);
+    ox_free(it->vals);
+    ox_free(it->owned);
+    ox_free(it->in);
+    memset(it, 0, sizeof *it);
+}
+
+/* One run of body b: formal[fo..fo+n) get the carried values, the rest of formal is
+ * the caller's; res receives views of every output (valid until the next iter_run);
+ * the carried values become res[ro..ro+n). */
+static onyx_status iter_run(ox_op_ctx *c, const body *b, iter_state *it, ox_tensor *formal, size_t fo,
+                            ox_tensor *res, size_t ro, unsigned char *is_in) {
+    const ox_rgraph *g = b->s->graph;
+    ox_tensor *in = it->in;
+    for (size_t j = 0; j < it->n; j++) formal[fo + j] = it->vals[j];
+    for (size_t i = 0; i < b->n_formal; i++) in[i] = formal[i];
+    for (size_t k = 0; k < b->s->n_captures; k++) in[b->n_formal + k] = *c->in[c->node->n_inputs + b->cap_from[k]];
+    ox_run_hold *h = &it->hold[it->cur];
+    onyx_status st = ox_session_run_hold(b->s, in, g->outputs, g->n_outputs, res, is_in, h);
+    if (st) return st;
+    /* passed-through inputs live in an earlier run's memory: copy them first */
+    for (size_t j = 0; j < it->n && st == ONYX_OK; j++) {
+        if (!is_in[ro + j]) continue;
+        ox_tensor copy;
+        st = ox_value_copy(&res[ro + j], &copy);
+        if (st) return ox_error(st, "out of memory");
+        res[ro + j] = copy;
+    }
+    for (size_t j = 0; j < it->n; j++) {
+        if (it->owned[j]) ox_tensor_free_data(&it->vals[j]);
+        it->vals[j] = res[ro + j];
+        it->owned[j] = is_in[ro + j];
+    }
+    ox_run_release(&it->hold[it->cur ^ 1]);
+    it->cur ^= 1;
+    return ONYX_OK;
+}
+
+/* Hand the final carried values to outputs out0.. (copies of views). */
+static onyx_status iter_finish(ox_op_ctx *c, iter_state *it, size_t out0) {
+    for (size_t j = 0; j < it->n; j++) {
+        ox_tensor v;
+        if (it->owned[j]) {
+            v = it->vals[j];
+            it->owned[j] = 0;
+        } else if (ox_value_copy(&it->vals[j], &v) != ONYX_OK) {
+            return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+        }
+        give_output(c, out0 + j, &v);
+    }
+    return ONYX_OK;
+}
+
+/* Per-iteration outputs stacked in one growing buffer (doubling: a few
+ * allocations per loop, not one per iteration). Items must all have one shape. */
+typedef struct gstack {
+    ox_tensor item; /* dtype and shape of the first item */
+    unsigned char *buf;
+    size_t n, item_bytes, cap;
+} gstack;
+
+static onyx_status gstack_push(gstack *k, const ox_tensor *v) {
+    char a[200], b[200];
+    if (v->dtype == ONYX_DTYPE_STRING || v->dtype == OX_DTYPE_SEQUENCE || v->dtype == OX_DTYPE_NONE)
+        return ox_error(ONYX_ERR_UNSUPPORTED, "scan outputs of type %s are not supported", ox_dtype_name(v->dtype));
+    if (k->n == 0) {
+        k->item = *v;
+        k->item.data = NULL;
+        k->item_bytes = ox_tensor_nbytes(v);
+    } else if (!ox_tensor_same_shape(v, &k->item)) {
+        return ox_error(ONYX_ERR_RUNTIME, "iteration %zu gives a scan output %s, iteration 0 gave %s", k->n,
+                        ox_tensor_describe(v, a, sizeof a), ox_tensor_describe(&k->item, b, sizeof b));
+    }
+    size_t need;
+    if (!ox_mul_ok(k->n + 1, k->item_bytes, &need)) return ox_error(ONYX_ERR_LIMIT, "scan output too large");
+    if (need > k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : need * 4;
+        if (cap < need) cap = need;
+        unsigned char *nb = ox_malloc_aligned(cap);
+        if (!nb) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for scan outputs");
+        if (k->n) memcpy(nb, k->buf, k->n * k->item_bytes);
+        ox_free_aligned(k->buf);
+        k->buf = nb;
+        k->cap = cap;
+    }
+    if (k->item_bytes) memcpy(k->buf + k->n * k->item_bytes, v->data, k->item_bytes);
+    k->n++;
+    return ONYX_OK;
+}
+
+static void gstack_free(gstack *k) {
+    ox_free_aligned(k->buf);
     memset(k, 0, sizeof *k);
 }
 
-/* Stack k's items (equal shapes S) into out with a new axis `axis` (0..rank(S));
- * item t goes to position reverse ? n-1-t : t. empty_like describes the item
- * shape to use when there are none (NULL: [0]). */
-static onyx_status stack_into(const stack *k, int64_t axis, int reverse, const ox_tensor *empty_like,
-                              ox_tensor *out) {
+/* The stacked tensor, with the new axis at `axis` (0..rank of an item); item t goes
+ * to position reverse ? n-1-t : t. Zero items give float32[0]. */
+static onyx_status gstack_finish(gstack *k, int64_t axis, int reverse, ox_tensor *out) {
     memset(out, 0, sizeof *out);
-    const ox_tensor *first = k->n ? &k->items[0] : empty_like;
-    if (!first) {
+    if (!k->n) {
         out->dtype = ONYX_DTYPE_FLOAT;
         out->rank = 1;
         return ox_tensor_alloc_data(out);
     }
-    if (first->dtype == ONYX_DTYPE_STRING || first->dtype == OX_DTYPE_SEQUENCE || first->dtype == OX_DTYPE_NONE)
-        return ox_error(ONYX_ERR_UNSUPPORTED, "scan outputs of type %s are not supported",
-                        ox_dtype_name(first->dtype));
+    const ox_tensor *first = &k->item;
     if (first->rank + 1 > OX_MAX_RANK) return ox_error(ONYX_ERR_LIMIT, "a scan output has too many dims");
     if (axis < 0) axis += first->rank + 1;
     if (axis < 0 || axis > first->rank)
         return ox_error(ONYX_ERR_INVALID_MODEL, "scan output axis is out of range for rank %d", first->rank + 1);
-    for (size_t t = 1; t < k->n; t++)
-        if (!ox_tensor_same_shape(&k->items[t], first)) {
-            char a[200], b[200];
-            return ox_error(ONYX_ERR_RUNTIME, "iteration %zu gives a scan output %s, iteration 0 gave %s", t,
-                            ox_tensor_describe(&k->items[t], a, sizeof a), ox_tensor_describe(first, b, sizeof b));
-        }
     out->dtype = first->dtype;
     out->rank = first->rank + 1;
-    for (int32_t d = 0, s = 0; d < out->rank; d++)
-        out->dims[d] = d == axis ? (int64_t)k->n : first->dims[s++];
+    for (int32_t d = 0, s = 0; d < out->rank; d++) out->dims[d] = d == axis ? (int64_t)k->n : first->dims[s++];
+    if (axis == 0 && !reverse) { /* already in order: hand the buffer over */
+        out->data = k->buf;
+        k->buf = NULL;
+        return ONYX_OK;
+    }
     OX_TRY(ox_tensor_alloc_data(out));
     size_t es = ox_dtype_size(first->dtype), outer = 1, inner = 1;
     for (int32_t d = 0; d < axis; d++) outer *= (size_t)first->dims[d];
     for (int32_t d = (int32_t)axis; d < first->rank; d++) inner *= (size_t)first->dims[d];
     for (size_t t = 0; t < k->n; t++) {
         size_t pos = reverse ? k->n - 1 - t : t;
-        const unsigned char *src = k->items[t].data;
+        const unsigned char *src = k->buf + t * k->item_bytes;
         unsigned char *dst = out->data;
         for (size_t o = 0; o < outer && inner; o++)
             memcpy(dst + ((o * k->n + pos) * inner) * es, src + o * inner * es, inner * es);
@@ -227,6 +322,9 @@ static onyx_status loop_prepare(ox_op_ctx *c) {
     st->n_bodies = 1;
     OX_TRY(body_prepare(c, "body", &st->bodies[0]));
     const body *b = &st->bodies[0];
+    const onyx_session *parent = c->engine;
+    st->max_iterations = parent->opts.max_loop_iterations > 0 ? parent->opts.max_loop_iterations
+                                                               : OX_MAX_LOOP_ITERATIONS;
     if (c->node->n_inputs < 2)
         return ox_error(ONYX_ERR_INVALID_MODEL, "Loop needs the inputs M and cond (either may be \"\")");
     size_t n_carried = c->node->n_inputs - 2;
@@ -242,86 +340,59 @@ static onyx_status loop_prepare(ox_op_ctx *c) {
 }
 
 static onyx_status loop_run(ox_op_ctx *c) {
-    const body *b = &((cf_state *)c->state)->bodies[0];
+    const cf_state *cs = c->state;
+    const body *b = &cs->bodies[0];
     size_t n_carried = c->node->n_inputs - 2, n_scan = b->n_outputs - 1 - n_carried;
-    int64_t max_trips = INT64_MAX;
+    int64_t max_trips = INT64_MAX; /* no M and no cond: runs until the iteration limit */
     int cond = 1, cond_given = ox_has_input(c, 1);
     if (ox_has_input(c, 0)) {
         const ox_tensor *m = c->in[0];
         if (ox_tensor_count(m) != 1 || !ox_dtype_is_int(m->dtype))
             return ox_error(ONYX_ERR_INVALID_ARGUMENT, "the trip count M must be one integer");
         max_trips = ox_tensor_get_int(m, 0);
-    } else if (!cond_given) {
-        /* legal ONNX, but it can only end at our limit */
     }
     if (cond_given) OX_TRY(read_scalar_bool(c->in[1], "the condition", &cond));
-    onyx_status s = ONYX_OK;
+    for (size_t j = 0; j < n_carried; j++)
+        if (!ox_has_input(c, 2 + j)) return ox_error(ONYX_ERR_INVALID_MODEL, "loop-carried input %zu is missing", j);
+    iter_state it;
+    onyx_status s = iter_init(&it, b, n_carried, c->in + 2);
     ox_tensor *formal = ox_calloc(b->n_formal + 1, sizeof *formal);
     ox_tensor *res = ox_calloc(b->n_outputs + 1, sizeof *res);
-    unsigned char *owned = ox_calloc(n_carried + 1, 1);
-    stack *scans = ox_calloc(n_scan + 1, sizeof *scans);
-    if (!formal || !res || !owned || !scans) {
-        s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-        goto done;
-    }
+    unsigned char *is_in = ox_calloc(b->n_outputs + 1, 1);
+    gstack *scans = ox_calloc(n_scan + 1, sizeof *scans);
+    if (s == ONYX_OK && (!formal || !res || !is_in || !scans)) s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     int64_t iter = 0;
     uint8_t cond_byte = 1;
-    formal[0] = (ox_tensor){.dtype = ONYX_DTYPE_INT64, .rank = 0, .data = &iter};
-    formal[1] = (ox_tensor){.dtype = ONYX_DTYPE_BOOL, .rank = 0, .data = &cond_byte};
-    for (size_t j = 0; j < n_carried; j++) {
-        if (!ox_has_input(c, 2 + j)) {
-            s = ox_error(ONYX_ERR_INVALID_MODEL, "loop-carried input %zu is missing", j);
-            goto done;
-        }
-        formal[2 + j] = *c->in[2 + j]; /* a view until the first iteration replaces it */
+    if (s == ONYX_OK) {
+        formal[0] = (ox_tensor){.dtype = ONYX_DTYPE_INT64, .rank = 0, .data = &iter};
+        formal[1] = (ox_tensor){.dtype = ONYX_DTYPE_BOOL, .rank = 0, .data = &cond_byte};
     }
-    for (iter = 0; iter < max_trips && cond; iter++) {
-        if (iter >= OX_MAX_LOOP_ITERATIONS) {
-            s = ox_error(ONYX_ERR_LIMIT, "the loop ran %lld iterations, the limit", (long long)iter);
-            goto done;
+    for (iter = 0; s == ONYX_OK && iter < max_trips && cond; iter++) {
+        if (iter >= cs->max_iterations) {
+            s = ox_error(ONYX_ERR_LIMIT, "the loop ran %lld iterations, the limit (see max_loop_iterations)",
+                         (long long)iter);
+            break;
         }
         cond_byte = (uint8_t)cond;
-        if ((s = body_run(c, b, formal, res))) {
+        if ((s = iter_run(c, b, &it, formal, 2, res, 1, is_in))) {
             s = ox_error_prefix(s, "in the body, iteration %lld: ", (long long)iter);
-            goto done;
+            break;
         }
         int next = 1;
         s = read_scalar_bool(&res[0], "the body's condition output", &next);
-        ox_tensor_free_data(&res[0]);
-        for (size_t j = 0; j < n_carried; j++) {
-            if (owned[j]) ox_tensor_free_data(&formal[2 + j]);
-            formal[2 + j] = res[1 + j];
-            owned[j] = 1;
-            res[1 + j].data = NULL;
-        }
-        for (size_t k = 0; k < n_scan && s == ONYX_OK; k++) s = stack_push(&scans[k], &res[1 + n_carried + k]);
-        for (size_t k = 0; k < n_scan; k++) ox_tensor_free_data(&res[1 + n_carried + k]);
-        if (s) goto done;
+        for (size_t k = 0; k < n_scan && s == ONYX_OK; k++) s = gstack_push(&scans[k], &res[1 + n_carried + k]);
         if (cond_given) cond = next;
     }
-    for (size_t j = 0; j < n_carried; j++) {
+    if (s == ONYX_OK) s = iter_finish(c, &it, 0);
+    for (size_t k = 0; k < n_scan && s == ONYX_OK; k++) {
         ox_tensor v;
-        if (owned[j]) {
-            v = formal[2 + j];
-            owned[j] = 0;
-        } else if ((s = ox_value_copy(&formal[2 + j], &v))) {
-            s = ox_error(s, "out of memory");
-            goto done;
-        }
-        give_output(c, j, &v);
+        if ((s = gstack_finish(&scans[k], 0, 0, &v)) == ONYX_OK) give_output(c, n_carried + k, &v);
     }
-    for (size_t k = 0; k < n_scan; k++) {
-        ox_tensor v;
-        if ((s = stack_into(&scans[k], 0, 0, NULL, &v))) goto done;
-        give_output(c, n_carried + k, &v);
-    }
-done:
-    for (size_t j = 0; owned && j < n_carried; j++)
-        if (owned[j]) ox_tensor_free_data(&formal[2 + j]);
-    for (size_t k = 0; scans && k < n_scan; k++) stack_free(&scans[k]);
+    for (size_t k = 0; scans && k < n_scan; k++) gstack_free(&scans[k]);
+    iter_free(&it);
     ox_free(formal);
     ox_free(res);
-    ox_free(owned);
+    ox_free(is_in);
     ox_free(scans);
     return s;
 }
@@ -364,26 +435,29 @@ static onyx_status scan_prepare(ox_op_ctx *c) {
     return ox_op_status(c);
 }
 
-/* The slice of t at index i along axis (a new tensor without that axis). */
-static onyx_status take_slice(const ox_tensor *t, int32_t axis, int64_t i, ox_tensor *out) {
-    memset(out, 0, sizeof *out);
-    out->dtype = t->dtype;
-    out->rank = t->rank - 1;
-    for (int32_t d = 0, s = 0; d < t->rank; d++)
-        if (d != axis) out->dims[s++] = t->dims[d];
-    OX_TRY(ox_tensor_alloc_data(out));
+/* Copy the slice of t at index i along axis into out (allocated for it already). */
+static void copy_slice(const ox_tensor *t, int32_t axis, int64_t i, ox_tensor *out) {
     size_t es = ox_dtype_size(t->dtype), outer = 1, inner = 1, len = (size_t)t->dims[axis];
     for (int32_t d = 0; d < axis; d++) outer *= (size_t)t->dims[d];
     for (int32_t d = axis + 1; d < t->rank; d++) inner *= (size_t)t->dims[d];
     for (size_t o = 0; o < outer && inner; o++)
         memcpy((unsigned char *)out->data + o * inner * es,
                (const unsigned char *)t->data + ((o * len + (size_t)i) * inner) * es, inner * es);
-    return ONYX_OK;
+}
+
+/* A tensor shaped like t without axis, with its own (reused) memory. */
+static onyx_status alloc_slice(const ox_tensor *t, int32_t axis, ox_tensor *out) {
+    memset(out, 0, sizeof *out);
+    out->dtype = t->dtype;
+    out->rank = t->rank - 1;
+    for (int32_t d = 0, s = 0; d < t->rank; d++)
+        if (d != axis) out->dims[s++] = t->dims[d];
+    return ox_tensor_alloc_data(out);
 }
 
 /* One scan over states[n_state] and scan inputs xs[m]; outputs into outs[n_state + k]
  * (owned by the caller on success). */
-static onyx_status scan_once(ox_op_ctx *c, const cf_state *st, const ox_tensor *states, const ox_tensor *xs,
+static onyx_status scan_once(ox_op_ctx *c, const cf_state *st, ox_tensor *const *states, const ox_tensor *xs,
                              ox_tensor *outs) {
     const body *b = &st->bodies[0];
     size_t m = (size_t)st->num_scan_inputs, n_state = b->n_formal - m, k = b->n_outputs - n_state;
@@ -400,55 +474,43 @@ static onyx_status scan_once(ox_op_ctx *c, const cf_state *st, const ox_tensor *
                             (long long)len, (long long)x->dims[axes[j]]);
         len = x->dims[axes[j]];
     }
-    onyx_status s = ONYX_OK;
+    iter_state it;
+    onyx_status s = iter_init(&it, b, n_state, states);
     ox_tensor *formal = ox_calloc(b->n_formal + 1, sizeof *formal);
     ox_tensor *res = ox_calloc(b->n_outputs + 1, sizeof *res);
-    unsigned char *owned = ox_calloc(n_state + 1, 1);
-    stack *scans = ox_calloc(k + 1, sizeof *scans);
-    if (!formal || !res || !owned || !scans) {
-        s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-        goto done;
-    }
-    for (size_t j = 0; j < n_state; j++) formal[j] = states[j];
-    for (int64_t t = 0; t < len; t++) {
-        for (size_t j = 0; j < m && s == ONYX_OK; j++)
-            s = take_slice(&xs[j], axes[j], st->in_dirs[j] ? len - 1 - t : t, &formal[n_state + j]);
-        if (s == ONYX_OK) s = body_run(c, b, formal, res);
-        for (size_t j = 0; j < m; j++) ox_tensor_free_data(&formal[n_state + j]);
-        if (s) {
+    unsigned char *is_in = ox_calloc(b->n_outputs + 1, 1);
+    gstack *scans = ox_calloc(k + 1, sizeof *scans);
+    if (s == ONYX_OK && (!formal || !res || !is_in || !scans)) s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t j = 0; j < m && s == ONYX_OK; j++) s = alloc_slice(&xs[j], axes[j], &formal[n_state + j]);
+    for (int64_t t = 0; t < len && s == ONYX_OK; t++) {
+        for (size_t j = 0; j < m; j++) copy_slice(&xs[j], axes[j], st->in_dirs[j] ? len - 1 - t : t, &formal[n_state + j]);
+        if ((s = iter_run(c, b, &it, formal, 0, res, 0, is_in))) {
             s = ox_error_prefix(s, "in the body, iteration %lld: ", (long long)t);
-            goto done;
+            break;
         }
-        for (size_t j = 0; j < n_state; j++) {
-            if (owned[j]) ox_tensor_free_data(&formal[j]);
-            formal[j] = res[j];
-            owned[j] = 1;
-            res[j].data = NULL;
-        }
-        for (size_t q = 0; q < k && s == ONYX_OK; q++) s = stack_push(&scans[q], &res[n_state + q]);
-        for (size_t q = 0; q < k; q++) ox_tensor_free_data(&res[n_state + q]);
-        if (s) goto done;
+        for (size_t q = 0; q < k && s == ONYX_OK; q++) s = gstack_push(&scans[q], &res[n_state + q]);
     }
     size_t made = 0;
-    for (size_t j = 0; j < n_state && s == ONYX_OK; j++, made++) {
-        if (owned[j]) {
-            outs[j] = formal[j];
-            owned[j] = 0;
-        } else {
-            s = ox_value_copy(&formal[j], &outs[j]);
+    if (s == ONYX_OK) {
+        for (size_t j = 0; j < n_state && s == ONYX_OK; j++, made++) {
+            if (it.owned[j]) {
+                outs[j] = it.vals[j];
+                it.owned[j] = 0;
+            } else {
+                s = ox_value_copy(&it.vals[j], &outs[j]);
+            }
         }
+        for (size_t q = 0; q < k && s == ONYX_OK; q++, made++)
+            s = gstack_finish(&scans[q], st->out_axes[q], st->out_dirs[q] != 0, &outs[n_state + q]);
+        if (s)
+            for (size_t i = 0; i + 1 < made; i++) ox_tensor_free_data(&outs[i]);
     }
-    for (size_t q = 0; q < k && s == ONYX_OK; q++, made++)
-        s = stack_into(&scans[q], st->out_axes[q], st->out_dirs[q] != 0, NULL, &outs[n_state + q]);
-    if (s)
-        for (size_t i = 0; i < made; i++) ox_tensor_free_data(&outs[i]);
-done:
-    for (size_t j = 0; owned && j < n_state; j++)
-        if (owned[j]) ox_tensor_free_data(&formal[j]);
-    for (size_t q = 0; scans && q < k; q++) stack_free(&scans[q]);
+    for (size_t j = 0; formal && j < m; j++) ox_tensor_free_data(&formal[n_state + j]);
+    for (size_t q = 0; scans && q < k; q++) gstack_free(&scans[q]);
+    iter_free(&it);
     ox_free(formal);
     ox_free(res);
-    ox_free(owned);
+    ox_free(is_in);
     ox_free(scans);
     return s;
 }
@@ -460,20 +522,23 @@ static onyx_status scan_run(ox_op_ctx *c) {
     size_t n_out = b->n_outputs;
     for (size_t j = first; j < c->node->n_inputs; j++)
         if (!ox_has_input(c, j)) return ox_error(ONYX_ERR_INVALID_MODEL, "input %zu is missing", j);
-    ox_tensor *states = ox_calloc(n_state + m + 1, sizeof *states), *xs = states + n_state;
+    ox_tensor *vals = ox_calloc(n_state + m + 1, sizeof *vals), *xs = vals + n_state;
+    ox_tensor **state_ptrs = ox_calloc(n_state + 1, sizeof *state_ptrs);
     ox_tensor *outs = ox_calloc(n_out + 1, sizeof *outs);
     onyx_status s = ONYX_OK;
-    if (!states || !outs) {
-        ox_free(states);
+    if (!vals || !state_ptrs || !outs) {
+        ox_free(vals);
+        ox_free(state_ptrs);
         ox_free(outs);
         return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     }
+    for (size_t j = 0; j < n_state; j++) state_ptrs[j] = &vals[j];
     if (c->opset >= 9) {
-        for (size_t j = 0; j < n_state + m; j++) states[j] = *c->in[j];
-        s = scan_once(c, st, states, xs, outs);
+        for (size_t j = 0; j < n_state + m; j++) vals[j] = *c->in[j];
+        s = scan_once(c, st, state_ptrs, xs, outs);
         for (size_t i = 0; i < n_out && s == ONYX_OK; i++) give_output(c, i, &outs[i]);
     } else {
-        /* opset 8: every input has a leading batch axis; the scan axis is 1 */
+        /* opset 8: every input has a leading batch axis; each batch entry is one scan */
         int64_t batch = -1;
         for (size_t j = 1; j < c->node->n_inputs; j++) {
             const ox_tensor *t = c->in[j];
@@ -489,24 +554,26 @@ static onyx_status scan_run(ox_op_ctx *c) {
                 if (ox_tensor_get_int(sl, i) != c->in[1 + n_state]->dims[1])
                     s = ox_error(ONYX_ERR_UNSUPPORTED, "sequence_lens shorter than the scan length is not supported");
         }
-        stack *per_out = ox_calloc(n_out + 1, sizeof *per_out);
+        gstack *per_out = ox_calloc(n_out + 1, sizeof *per_out);
         if (!per_out && s == ONYX_OK) s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+        for (size_t j = 0; j < n_state + m && s == ONYX_OK; j++) s = alloc_slice(c->in[1 + j], 0, &vals[j]);
         for (int64_t bi = 0; bi < batch && s == ONYX_OK; bi++) {
-            for (size_t j = 0; j < n_state + m && s == ONYX_OK; j++) s = take_slice(c->in[1 + j], 0, bi, &states[j]);
-            if (s == ONYX_OK) s = scan_once(c, st, states, xs, outs);
-            for (size_t j = 0; j < n_state + m; j++) ox_tensor_free_data(&states[j]);
-            for (size_t i = 0; i < n_out && s == ONYX_OK; i++) s = stack_push(&per_out[i], &outs[i]);
+            for (size_t j = 0; j < n_state + m; j++) copy_slice(c->in[1 + j], 0, bi, &vals[j]);
+            s = scan_once(c, st, state_ptrs, xs, outs);
+            for (size_t i = 0; i < n_out && s == ONYX_OK; i++) s = gstack_push(&per_out[i], &outs[i]);
             for (size_t i = 0; i < n_out; i++) ox_tensor_free_data(&outs[i]);
         }
         for (size_t i = 0; i < n_out && s == ONYX_OK; i++) {
             ox_tensor v;
-            s = stack_into(&per_out[i], 0, 0, NULL, &v);
+            s = gstack_finish(&per_out[i], 0, 0, &v);
             if (s == ONYX_OK) give_output(c, i, &v);
         }
-        for (size_t i = 0; per_out && i < n_out; i++) stack_free(&per_out[i]);
+        for (size_t i = 0; per_out && i < n_out; i++) gstack_free(&per_out[i]);
+        for (size_t j = 0; j < n_state + m; j++) ox_tensor_free_data(&vals[j]);
         ox_free(per_out);
     }
-    ox_free(states);
+    ox_free(vals);
+    ox_free(state_ptrs);
     ox_free(outs);
     return s;
 }

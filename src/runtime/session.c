@@ -341,43 +341,62 @@ static onyx_status execute(onyx_session *s, ox_plan *p, ox_plan_state *stt, unsi
     return ONYX_OK;
 }
 
-onyx_status ox_session_run_values(onyx_session *s, const ox_tensor *inputs, const int *requested,
-                                  size_t n_requested, ox_tensor *results) {
-    ox_plan *p = NULL;
-    ox_plan_state *stt = NULL;
-    unsigned char *owned = NULL;
-    size_t n_done = 0;
-    int temporary = 0;
-    onyx_status st = get_plan(s, inputs, requested, n_requested, &p, &temporary);
+void ox_run_release(ox_run_hold *h) {
+    if (!h->plan) return;
+    if (h->owned) {
+        for (size_t v = 0; v < h->plan->n_values; v++)
+            if (h->owned[v]) ox_tensor_free_data(&h->state->vals[v]);
+        /* restore the plan's view of every value for the next run */
+        for (size_t v = 0; v < h->plan->n_values; v++) h->state->vals[v] = h->plan->values[v].t;
+        ox_free(h->owned);
+    }
+    ox_plan_state_put(h->plan, h->state);
+    if (h->temporary) ox_plan_free(h->plan);
+    memset(h, 0, sizeof *h);
+}
+
+onyx_status ox_session_run_hold(onyx_session *s, const ox_tensor *inputs, const int *requested,
+                                size_t n_requested, ox_tensor *views, unsigned char *is_input,
+                                ox_run_hold *h) {
+    memset(h, 0, sizeof *h);
+    onyx_status st = get_plan(s, inputs, requested, n_requested, &h->plan, &h->temporary);
     if (st) return st;
-    if ((st = ox_plan_state_get(p, &stt))) {
-        if (temporary) ox_plan_free(p);
+    if ((st = ox_plan_state_get(h->plan, &h->state))) {
+        if (h->temporary) ox_plan_free(h->plan);
+        memset(h, 0, sizeof *h);
         return st;
     }
     const ox_rgraph *g = s->graph;
-    for (size_t i = 0; i < g->n_inputs; i++) stt->vals[g->inputs[i]].data = inputs[i].data;
-    if (!p->is_static) {
-        owned = ox_calloc(g->n_values ? g->n_values : 1, 1);
-        if (!owned) {
-            st = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-            goto done;
-        }
+    for (size_t i = 0; i < g->n_inputs; i++) h->state->vals[g->inputs[i]].data = inputs[i].data;
+    if (!h->plan->is_static) {
+        h->owned = ox_calloc(g->n_values ? g->n_values : 1, 1);
+        if (!h->owned) st = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    st = execute(s, p, stt, owned);
-    for (; st == ONYX_OK && n_done < n_requested; n_done++)
-        st = copy_out(&stt->vals[requested[n_done]], &results[n_done]);
+    if (st == ONYX_OK) st = execute(s, h->plan, h->state, h->owned);
+    if (st) {
+        ox_run_release(h);
+        return st;
+    }
+    for (size_t i = 0; i < n_requested; i++) {
+        views[i] = h->state->vals[requested[i]];
+        if (is_input) is_input[i] = g->values[requested[i]].kind == OX_VALUE_INPUT;
+    }
+    return ONYX_OK;
+}
+
+onyx_status ox_session_run_values(onyx_session *s, const ox_tensor *inputs, const int *requested,
+                                  size_t n_requested, ox_tensor *results) {
+    ox_run_hold h;
+    OX_TRY(ox_session_run_hold(s, inputs, requested, n_requested, results, NULL, &h));
+    onyx_status st = ONYX_OK;
+    size_t n_done = 0;
+    for (; st == ONYX_OK && n_done < n_requested; n_done++) {
+        ox_tensor view = results[n_done];
+        st = copy_out(&view, &results[n_done]);
+    }
     if (st)
-        for (size_t i = 0; i < n_done; i++) ox_tensor_free_data(&results[i]);
-done:
-    if (owned) {
-        for (size_t v = 0; v < g->n_values; v++)
-            if (owned[v]) ox_tensor_free_data(&stt->vals[v]);
-        /* restore the plan's view of every value for the next run */
-        for (size_t v = 0; v < p->n_values; v++) stt->vals[v] = p->values[v].t;
-        ox_free(owned);
-    }
-    ox_plan_state_put(p, stt);
-    if (temporary) ox_plan_free(p);
+        for (size_t i = 0; i + 1 < n_done; i++) ox_tensor_free_data(&results[i]);
+    ox_run_release(&h);
     return st;
 }
 
