@@ -124,7 +124,7 @@ static onyx_status le_prepare_v1(ox_op_ctx *c, le_state *s) {
         return ox_error(ONYX_ERR_INVALID_MODEL, "attribute classes_strings must be a list of strings");
     if (ds && ds->type != OX_ATTR_STRING)
         return ox_error(ONYX_ERR_INVALID_MODEL, "attribute default_string must be a string");
-    s->sdef = ds ? (ox_string){(char *)ds->s.data, ds->s.len} : (ox_string){"_Unused", 7};
+    s->sdef = ds ? (ox_string){(char *)ds->s.data, ds->s.len} : (ox_string){(char *)"_Unused", 7};
     s->v1 = 1;
     s->n = a ? a->n : 0;
     s->sval = ox_malloc_array(s->n ? s->n : 1, sizeof *s->sval);
@@ -156,8 +156,10 @@ static onyx_status le_defaults(ox_op_ctx *c, le_state *s, const le_list *vals) {
     /* the defaults of the default_* attributes; values_tensor uses the same ones */
     s->idef = ox_attr_int(c, "default_int64", -1);
     s->ddef = ox_attr_float(c, "default_float", -0.0f);
-    const char *d = ox_attr_str(c, "default_string", "_Unused");
-    s->sdef = (ox_string){(char *)d, strlen(d)};
+    const ox_attr *ds = ox_attr_get(c, "default_string");
+    if (ds && ds->type != OX_ATTR_STRING)
+        return ox_error(ONYX_ERR_INVALID_MODEL, "attribute default_string must be a string");
+    s->sdef = ds ? (ox_string){(char *)ds->s.data, ds->s.len} : (ox_string){(char *)"_Unused", 7};
     (void)vals;
     return ox_op_status(c);
 }

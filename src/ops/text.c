@@ -1,7 +1,8 @@
 /* The "text and miscellany" op family: the registry table.
  * Implementations:
  *   ops/strings.c        StringConcat, StringSplit, StringNormalizer
- *   ops/regex.c          RegexFullMatch and its regex engine (ops/regex.h)
+ *   ops/regex.c          RegexFullMatch and the regex matcher (ops/regex.h)
+ *   ops/regex_compile.c  the regex parser and compiler
  *   ops/text_tfidf.c     TfIdfVectorizer
  *   ops/ml.c             ai.onnx.ml LabelEncoder, ArrayFeatureExtractor, Binarizer
  *   ops/ml_tree.c        ai.onnx.ml TreeEnsemble
@@ -23,8 +24,10 @@
 const ox_op_def ox_ops_text[] = {
     OPN("", "StringConcat", 20, string_concat, 0, "string"),
     OPP("", "StringSplit", 20, string_split, OX_OP_ALLOC_IN_RUN, "string; int64 lengths"),
-    OPP("", "StringNormalizer", 10, string_normalizer, OX_OP_ALLOC_IN_RUN, "string"),
-    OPP("", "RegexFullMatch", 20, regex_full_match, 0, "string; bool output"),
+    OPP("", "StringNormalizer", 10, string_normalizer, OX_OP_ALLOC_IN_RUN,
+        "string (case mapping: Latin, Greek, Cyrillic letters; locale not used)"),
+    OPP("", "RegexFullMatch", 20, regex_full_match, 0,
+        "string; bool output (RE2 syntax without \\p{...} classes)"),
     OPP("", "TfIdfVectorizer", 9, tfidf, 0, "string int32 int64; float32 output"),
     OPP("", "DeformConv", 19, deform_conv, 0, "float32 float64 float16 bfloat16"),
     OPP("", "TensorScatter", 24, tensor_scatter, 0, "any tensor type (string included)"),
