@@ -325,3 +325,25 @@ TEST(regex_full_match_op) {
     tx_free_all((ox_tensor[]){x, f}, 2);
     txt_reset();
 }
+
+/* Random byte soup over the metacharacters: compiling either fails cleanly or gives
+ * a program that matches without reading out of bounds (run under ASan/UBSan). */
+TEST(regex_random_bytes_never_crash) {
+    static const char soup[] = "()[]{}|*+?.^$\\-,:0123abPpQEdwsbBAzxi<>=!\xc3\xa9\xff";
+    int compiled = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        char pat[24], text[16];
+        size_t n = (size_t)tx_rnd(24), m = (size_t)tx_rnd(16);
+        for (size_t i = 0; i < n; i++) pat[i] = soup[tx_rnd((int)sizeof soup - 1)];
+        for (size_t i = 0; i < m; i++) text[i] = soup[tx_rnd((int)sizeof soup - 1)];
+        ox_regex *re = NULL;
+        if (ox_regex_compile(pat, n, &re) != ONYX_OK) continue;
+        compiled++;
+        void *scratch = ox_malloc(ox_regex_scratch_bytes(re));
+        int r = ox_regex_full_match(re, text, m, scratch);
+        CHECK(r == 0 || r == 1);
+        ox_free(scratch);
+        ox_regex_free(re);
+    }
+    CHECK(compiled > 100);
+}
