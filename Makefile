@@ -6,6 +6,7 @@
 #   make conformance  run the ONNX conformance data, write docs/conformance.md
 #   make fuzz       libFuzzer targets under fuzz/, FUZZ_SECONDS each (clang)
 #   make examples   regenerate examples/ and tests/models/ (needs python3-torch, python3-onnx)
+#   make bench      time onyx next to ONNX Runtime on bench/models, write docs/performance.md
 
 CC ?= cc
 BUILD ?= build
@@ -102,6 +103,12 @@ conformance: all
 examples:
 	/usr/bin/python3 tools/export_examples.py
 	/usr/bin/python3 tools/make_test_models.py
+
+# onyx next to ONNX Runtime (npm onnxruntime-node) on the models of tools/make_bench_models.py;
+# about 10 minutes on 2 cores (BENCH_ROUNDS, BENCH_BUDGET_MS, BENCH_THREADS tune it)
+.PHONY: bench
+bench: all
+	@BUILD=$(BUILD) sh bench/run.sh
 
 clean:
 	rm -rf build build-sanitize

@@ -62,7 +62,10 @@ typedef enum onyx_dtype {
     ONYX_DTYPE_FLOAT8E5M2FNUZ = 20,
     ONYX_DTYPE_UINT4 = 21,
     ONYX_DTYPE_INT4 = 22,
-    ONYX_DTYPE_FLOAT4E2M1 = 23
+    ONYX_DTYPE_FLOAT4E2M1 = 23,
+    ONYX_DTYPE_FLOAT8E8M0 = 24, /* a power of two, 2^(code-127); 0xff is NaN */
+    ONYX_DTYPE_UINT2 = 25,
+    ONYX_DTYPE_INT2 = 26
 } onyx_dtype;
 
 typedef struct onyx_model onyx_model;
@@ -81,8 +84,9 @@ const char *onyx_status_name(onyx_status s);
 /* A constant name for a dtype ("float32", "int64", ...), or "unknown". */
 const char *onyx_dtype_name(onyx_dtype t);
 
-/* Bytes per element of a dtype (0 for STRING, UNDEFINED and the 4-bit types,
- * which pack two elements per byte). */
+/* Bytes per element of a dtype (0 for STRING, UNDEFINED and the 4-bit and 2-bit
+ * types, which files pack two or four to a byte; in onyx_tensor memory they take
+ * one byte each, see onyx_tensor_data). */
 size_t onyx_dtype_size(onyx_dtype t);
 
 /* ---- allocation ------------------------------------------------------------ */
@@ -132,6 +136,10 @@ typedef struct onyx_session_options {
     void *node_callback_user;
     /* A Loop stops with ONYX_ERR_LIMIT after this many iterations (0: 100,000,000). */
     int64_t max_loop_iterations;
+    /* 1: run every node as written. 0 (default): fold BatchNormalization into the Conv
+     * before it and activations into the Conv/Gemm before them, where the value in
+     * between is not requested (results then differ in the last bits). */
+    int disable_fusion;
 } onyx_session_options;
 
 /* Fill options with the defaults (1 thread). */
@@ -215,7 +223,10 @@ const int64_t *onyx_tensor_dims(const onyx_tensor *t);
 size_t onyx_tensor_count(const onyx_tensor *t);
 /* Size of the data in bytes. */
 size_t onyx_tensor_nbytes(const onyx_tensor *t);
-/* The element data, owned by the tensor (or by the caller for wrapped tensors). */
+/* The element data, owned by the tensor (or by the caller for wrapped tensors):
+ * dense, row-major, in the machine's byte order. The 4-bit and 2-bit types take one
+ * byte per element, in its low bits (sign-extended for INT4 and INT2); FLOAT8E8M0
+ * is one byte, its code. */
 void *onyx_tensor_data(onyx_tensor *t);
 const void *onyx_tensor_data_const(const onyx_tensor *t);
 

@@ -188,7 +188,11 @@ int cli_bench(int argc, char **argv) {
         }
         int runs = iters < 10 ? iters : 10;
         for (int r = 0; r < runs + 1; r++) {
-            if (r == 1) memset(&p, 0, sizeof p); /* the first run plans: leave it out */
+            if (r == 1) { /* the first run plans: leave it out */
+                free(p.nodes);
+                free(p.ops);
+                memset(&p, 0, sizeof p);
+            }
             if (onyx_session_run(sp, in.n, in.names, in.ptrs, n_out, NULL, outs) != ONYX_OK) {
                 cli_fail("%s", onyx_last_error());
                 goto done;

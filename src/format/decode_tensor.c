@@ -277,18 +277,41 @@ void ox_dec_done(ox_dec *d) {
 
 /* ---- tensors ------------------------------------------------------------------- */
 
-static int is_4bit(int32_t t) {
-    return t == ONYX_DTYPE_UINT4 || t == ONYX_DTYPE_INT4 || t == ONYX_DTYPE_FLOAT4E2M1;
+/* Bits per element of the types files pack several to a byte (4 or 2), else 0. */
+static unsigned packed_bits(int32_t t) {
+    switch (t) {
+    case ONYX_DTYPE_UINT4:
+    case ONYX_DTYPE_INT4:
+    case ONYX_DTYPE_FLOAT4E2M1: return 4;
+    case ONYX_DTYPE_UINT2:
+    case ONYX_DTYPE_INT2: return 2;
+    default: return 0;
+    }
+}
+
+static int packed_signed(int32_t t) { return t == ONYX_DTYPE_INT4 || t == ONYX_DTYPE_INT2; }
+
+/* Bytes (or int32_data values) holding count packed elements of `bits` each. */
+static size_t packed_len(size_t count, unsigned bits) {
+    size_t per = 8 / bits;
+    return count / per + (count % per != 0);
+}
+
+/* Bytes the raw or external data of t must hold. */
+static size_t raw_len_of(const ox_tensor_proto *t, size_t count) {
+    unsigned bits = packed_bits(t->dtype);
+    return bits ? packed_len(count, bits) : t->nbytes;
 }
 
 /* How elements of a typed *_data field are stored into the ox_tensor layout. */
-enum store { ST_U8, ST_BOOL, ST_U16, ST_U32, ST_U64, ST_NIB, ST_NIB_SIGNED, ST_STRING };
+enum store { ST_U8, ST_BOOL, ST_U16, ST_U32, ST_U64, ST_PACKED, ST_STRING };
 
 typedef struct typed_rule {
     uint32_t field; /* which *_data field holds this dtype */
     uint32_t wire;  /* its element wire type */
     enum store st;
-    int per; /* elements of the field per tensor element: 2 for complex; -2 for 4-bit */
+    int per; /* elements of the field per tensor element: 2 for complex; -n when one field
+              * value packs n elements (-2 for 4-bit types, -4 for 2-bit types) */
 } typed_rule;
 
 static typed_rule rule_for(int32_t dtype) {
@@ -335,15 +358,14 @@ static typed_rule rule_for(int32_t dtype) {
     case ONYX_DTYPE_BFLOAT16: r.st = ST_U16; break;
     case ONYX_DTYPE_BOOL: r.st = ST_BOOL; break;
     case ONYX_DTYPE_UINT4:
-    case ONYX_DTYPE_FLOAT4E2M1:
-        r.st = ST_NIB;
-        r.per = -2;
-        break;
     case ONYX_DTYPE_INT4:
-        r.st = ST_NIB_SIGNED;
-        r.per = -2;
+    case ONYX_DTYPE_FLOAT4E2M1:
+    case ONYX_DTYPE_UINT2:
+    case ONYX_DTYPE_INT2:
+        r.st = ST_PACKED;
+        r.per = -(int)(8 / packed_bits(dtype));
         break;
-    default: r.st = ST_U8; break; /* INT8, UINT8, FLOAT8* */
+    default: r.st = ST_U8; break; /* INT8, UINT8, FLOAT8* (incl. E8M0) */
     }
     return r;
 }
@@ -360,15 +382,19 @@ static const char *field_name(uint32_t f) {
     }
 }
 
-static uint8_t nibble(uint8_t b, int sign) {
-    b &= 15;
-    return sign ? (uint8_t)(int8_t)(((int)b ^ 8) - 8) : b;
+/* The low `bits` bits of b, sign-extended into the byte when sign is set. */
+static uint8_t low_bits(unsigned b, unsigned bits, int sign) {
+    unsigned m = (1u << bits) - 1, top = 1u << (bits - 1);
+    b &= m;
+    return sign ? (uint8_t)(int8_t)((int)(b ^ top) - (int)top) : (uint8_t)b;
 }
 
-/* Unpack two 4-bit elements per byte (low nibble first) into one byte each. */
-static void unpack_4bit(const uint8_t *src, uint8_t *dst, size_t count, int sign) {
+/* Unpack 8/bits elements per byte (first element in the lowest bits) into one
+ * byte each. */
+static void unpack_bits(const uint8_t *src, uint8_t *dst, size_t count, unsigned bits, int sign) {
+    size_t per = 8 / bits;
     for (size_t i = 0; i < count; i++)
-        dst[i] = nibble((uint8_t)(src[i >> 1] >> ((i & 1) * 4)), sign);
+        dst[i] = low_bits((unsigned)src[i / per] >> ((i % per) * bits), bits, sign);
 }
 
 static void swap_bytes(uint8_t *p, size_t n, size_t w) {
@@ -383,7 +409,8 @@ static void swap_bytes(uint8_t *p, size_t n, size_t w) {
 /* Little-endian packed bytes (raw_data or external data) into t->data. */
 static onyx_status from_raw(ox_dec *d, ox_tensor_proto *t, size_t count, const uint8_t *src,
                             size_t len, int may_alias, const char *what) {
-    size_t expect = is_4bit(t->dtype) ? count / 2 + (count & 1) : t->nbytes;
+    size_t expect = raw_len_of(t, count);
+    unsigned bits = packed_bits(t->dtype);
     if (len != expect)
         return ox_error(ONYX_ERR_INVALID_MODEL,
                         "tensor '%s' (%s, %zu elements): %s holds %zu bytes, expected %zu", t->name,
@@ -391,14 +418,14 @@ static onyx_status from_raw(ox_dec *d, ox_tensor_proto *t, size_t count, const u
     if (count == 0) return ONYX_OK;
     size_t es = ox_dtype_size(t->dtype);
     size_t align = es > 8 ? 8 : es;
-    if (!is_4bit(t->dtype) && OX_HOST_LE && may_alias && ((uintptr_t)src % align) == 0) {
+    if (!bits && OX_HOST_LE && may_alias && ((uintptr_t)src % align) == 0) {
         t->data = src;
         return ONYX_OK;
     }
     uint8_t *dst = ox_arena_alloc(d->arena, t->nbytes);
     if (!dst) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "tensor '%s': out of memory", t->name);
-    if (is_4bit(t->dtype)) {
-        unpack_4bit(src, dst, count, t->dtype == ONYX_DTYPE_INT4);
+    if (bits) {
+        unpack_bits(src, dst, count, bits, packed_signed(t->dtype));
     } else {
         memcpy(dst, src, t->nbytes);
         if (!OX_HOST_LE) {
@@ -413,8 +440,8 @@ static onyx_status from_raw(ox_dec *d, ox_tensor_proto *t, size_t count, const u
 }
 
 /* Store the elements of one typed field; *k counts field elements stored so far. */
-static void store_field(const ox_pb *r, const ox_pb_field *f, const typed_rule *ru, uint8_t *dst,
-                        size_t count, size_t *k) {
+static void store_field(const ox_pb *r, const ox_pb_field *f, const typed_rule *ru, int32_t dtype,
+                        uint8_t *dst, size_t count, size_t *k) {
     ox_pb_iter it;
     uint64_t v;
     size_t i = *k;
@@ -441,13 +468,15 @@ static void store_field(const ox_pb *r, const ox_pb_field *f, const typed_rule *
     case ST_U64:
         while (ox_pb_rep_next(&it, &v)) memcpy(dst + 8 * i++, &v, 8);
         break;
-    case ST_NIB:
-    case ST_NIB_SIGNED: {
-        int sign = ru->st == ST_NIB_SIGNED;
-        /* i counts int32 values here; each holds elements 2i and 2i+1 */
+    case ST_PACKED: {
+        int sign = packed_signed(dtype);
+        unsigned bits = packed_bits(dtype);
+        size_t per = (size_t)-ru->per;
+        /* i counts int32 values here; value i holds elements per*i .. per*i + per-1,
+         * the first in its lowest bits */
         while (ox_pb_rep_next(&it, &v)) {
-            dst[2 * i] = nibble((uint8_t)v, sign);
-            if (2 * i + 1 < count) dst[2 * i + 1] = nibble((uint8_t)(v >> 4), sign);
+            for (size_t j = 0; j < per && per * i + j < count; j++)
+                dst[per * i + j] = low_bits((unsigned)(v >> (j * bits)), bits, sign);
             i++;
         }
         break;
@@ -467,11 +496,6 @@ typedef struct tscan {
 
 static onyx_status check_dtype(const ox_tensor_proto *t) {
     if (ox_dtype_valid(t->dtype)) return ONYX_OK;
-    if (t->dtype == 24 || t->dtype == 25 || t->dtype == 26) {
-        static const char *names[] = {"float8e8m0", "uint2", "int2"};
-        return ox_error(ONYX_ERR_UNSUPPORTED, "tensor '%s': data type %d (%s) is not supported",
-                        t->name, (int)t->dtype, names[t->dtype - 24]);
-    }
     if (t->dtype == 0)
         return ox_error(ONYX_ERR_INVALID_MODEL, "tensor '%s' has no data type", t->name);
     return ox_error(ONYX_ERR_INVALID_MODEL, "tensor '%s' has invalid data type %d", t->name,
@@ -579,8 +603,8 @@ onyx_status ox_dec_tensor_msg(ox_dec *d, const ox_pb *msg, ox_tensor_proto *t) {
     if (typed_fields) {
         if (ru.per == 2)
             need = 2 * count;
-        else if (ru.per == -2)
-            need = count / 2 + (count & 1);
+        else if (ru.per < 0)
+            need = packed_len(count, packed_bits(t->dtype));
         else
             need = count;
         if (s.n[ru.field] != need)
@@ -622,13 +646,13 @@ onyx_status ox_dec_tensor_msg(ox_dec *d, const ox_pb *msg, ox_tensor_proto *t) {
                     sv[k].len = f.len;
                     k++;
                 } else {
-                    store_field(&r2, &f, &ru, dst, count, &k);
+                    store_field(&r2, &f, &ru, t->dtype, dst, count, &k);
                 }
             }
         }
     }
     if (t->external) {
-        size_t expect = is_4bit(t->dtype) ? count / 2 + (count & 1) : t->nbytes;
+        size_t expect = raw_len_of(t, count);
         const uint8_t *src = NULL;
         OX_TRY(resolve_external(d, t, expect, &src));
         return from_raw(d, t, count, src, expect, 1, "external data");

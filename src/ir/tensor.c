@@ -27,7 +27,10 @@ size_t ox_dtype_size(int32_t t) {
     case ONYX_DTYPE_FLOAT8E4M3FN:
     case ONYX_DTYPE_FLOAT8E4M3FNUZ:
     case ONYX_DTYPE_FLOAT8E5M2:
-    case ONYX_DTYPE_FLOAT8E5M2FNUZ: return 1;
+    case ONYX_DTYPE_FLOAT8E5M2FNUZ:
+    case ONYX_DTYPE_FLOAT8E8M0: return 1;
+    case ONYX_DTYPE_UINT2:
+    case ONYX_DTYPE_INT2:
     case ONYX_DTYPE_UINT4:
     case ONYX_DTYPE_INT4:
     case ONYX_DTYPE_FLOAT4E2M1: return 1;
@@ -62,6 +65,9 @@ const char *ox_dtype_name(int32_t t) {
     case ONYX_DTYPE_UINT4: return "uint4";
     case ONYX_DTYPE_INT4: return "int4";
     case ONYX_DTYPE_FLOAT4E2M1: return "float4e2m1";
+    case ONYX_DTYPE_FLOAT8E8M0: return "float8e8m0";
+    case ONYX_DTYPE_UINT2: return "uint2";
+    case ONYX_DTYPE_INT2: return "int2";
     case OX_DTYPE_SEQUENCE: return "sequence";
     case OX_DTYPE_NONE: return "none";
     default: return "unknown";
@@ -72,7 +78,7 @@ const char *onyx_dtype_name(onyx_dtype t) { return ox_dtype_name(t); }
 
 size_t onyx_dtype_size(onyx_dtype t) {
     if (t == ONYX_DTYPE_STRING || t == ONYX_DTYPE_UINT4 || t == ONYX_DTYPE_INT4 ||
-        t == ONYX_DTYPE_FLOAT4E2M1)
+        t == ONYX_DTYPE_FLOAT4E2M1 || t == ONYX_DTYPE_UINT2 || t == ONYX_DTYPE_INT2)
         return 0;
     return ox_dtype_size(t);
 }
@@ -87,6 +93,7 @@ int ox_dtype_is_float(int32_t t) {
     case ONYX_DTYPE_FLOAT8E4M3FNUZ:
     case ONYX_DTYPE_FLOAT8E5M2:
     case ONYX_DTYPE_FLOAT8E5M2FNUZ:
+    case ONYX_DTYPE_FLOAT8E8M0:
     case ONYX_DTYPE_FLOAT4E2M1: return 1;
     default: return 0;
     }
@@ -94,12 +101,13 @@ int ox_dtype_is_float(int32_t t) {
 
 int ox_dtype_is_signed_int(int32_t t) {
     return t == ONYX_DTYPE_INT8 || t == ONYX_DTYPE_INT16 || t == ONYX_DTYPE_INT32 ||
-           t == ONYX_DTYPE_INT64 || t == ONYX_DTYPE_INT4;
+           t == ONYX_DTYPE_INT64 || t == ONYX_DTYPE_INT4 || t == ONYX_DTYPE_INT2;
 }
 
 int ox_dtype_is_int(int32_t t) {
     return ox_dtype_is_signed_int(t) || t == ONYX_DTYPE_UINT8 || t == ONYX_DTYPE_UINT16 ||
-           t == ONYX_DTYPE_UINT32 || t == ONYX_DTYPE_UINT64 || t == ONYX_DTYPE_UINT4;
+           t == ONYX_DTYPE_UINT32 || t == ONYX_DTYPE_UINT64 || t == ONYX_DTYPE_UINT4 ||
+           t == ONYX_DTYPE_UINT2;
 }
 
 size_t ox_shape_count(int32_t rank, const int64_t *dims) {

@@ -1,8 +1,9 @@
 /* The runtime tensor: dtype, shape and a pointer to its elements.
  * Elements are stored densely in row-major order, in the machine's byte order.
  * For STRING tensors, data points to an array of ox_string.
- * The 4-bit types (INT4, UINT4, FLOAT4E2M1) are stored unpacked, one element per
- * byte, in the low 4 bits (sign-extended for INT4), so every kernel can index them. */
+ * The 4-bit types (INT4, UINT4, FLOAT4E2M1) and the 2-bit types (INT2, UINT2) are
+ * stored unpacked, one element per byte, in the low 4 or 2 bits (sign-extended for
+ * INT4 and INT2), so every kernel can index them. FLOAT8E8M0 is one byte, its code. */
 #ifndef OX_IR_TENSOR_H
 #define OX_IR_TENSOR_H
 
@@ -46,13 +47,13 @@ onyx_status ox_sequence_insert(ox_sequence *s, size_t pos, ox_tensor *item);
 /* A deep copy of a tensor, sequence or none into dst (strings and items copied). */
 onyx_status ox_value_copy(const ox_tensor *src, ox_tensor *dst);
 
-/* Bytes one element occupies in an ox_tensor (1 for the 4-bit types, sizeof(ox_string)
+/* Bytes one element occupies in an ox_tensor (1 for the 4- and 2-bit types, sizeof(ox_string)
  * for STRING, 0 for UNDEFINED or an unknown value). */
 size_t ox_dtype_size(int32_t dtype);
 /* Whether dtype is a known ONNX element type. */
 int ox_dtype_valid(int32_t dtype);
 const char *ox_dtype_name(int32_t dtype);
-int ox_dtype_is_float(int32_t dtype); /* float, double, float16, bfloat16, float8*, float4 */
+int ox_dtype_is_float(int32_t dtype); /* float, double, (b)float16, float8* incl. e8m0, float4 */
 int ox_dtype_is_int(int32_t dtype);   /* signed or unsigned integer, not bool */
 int ox_dtype_is_signed_int(int32_t dtype);
 

@@ -8,8 +8,9 @@
  * Rules (ONNX Cast): float -> integer truncates toward zero, then keeps the low
  * bits (out-of-range values are undefined in the spec: NaN gives 0, values beyond
  * 64 bits saturate first); integer -> narrower integer keeps the low bits; to bool
- * is "non-zero" (NaN is true); float -> 4-bit integer rounds half to even first;
- * float8 saturates per the 'saturate' attribute. Strings: numbers print as the
+ * is "non-zero" (NaN is true); float -> 4- and 2-bit integers rounds half to even
+ * first; float8 saturates per the 'saturate' attribute; float8e8m0 also rounds per
+ * 'round_mode' (up, down, nearest; see util/fp16.h). Strings: numbers print as the
  * shortest text that reads back to the same value, numpy style ("1.0", "0.001",
  * "1e-05", "nan", "inf"; scientific from 1e16 for float64, 1e6 for float32 and
  * the other small formats, 1e3 for float16, as numpy 2.3 prints), booleans as "True"/"False"; text parses with strtod
@@ -53,6 +54,9 @@ static int castable(int32_t dt) {
 #define F4_F64(v) ((double)ox_f4_to_f32(v))
 #define U4_F64(v) ((double)((v) & 0xf))
 #define U4_I64(v) ((int64_t)((v) & 0xf))
+#define U2_F64(v) ((double)((v) & 0x3))
+#define U2_I64(v) ((int64_t)((v) & 0x3))
+#define E8M0_F64(v) ((double)ox_e8m0_to_f32(v))
 
 #define INT_LOADS(CONV)                                                                    \
     LOAD_CASE(int8_t, INT8, CONV)                                                          \
@@ -64,12 +68,15 @@ static int castable(int32_t dt) {
     LOAD_CASE(uint32_t, UINT32, CONV)                                                      \
     LOAD_CASE(uint64_t, UINT64, CONV)                                                      \
     LOAD_CASE(uint8_t, BOOL, CONV)                                                         \
-    LOAD_CASE(int8_t, INT4, CONV)
+    LOAD_CASE(int8_t, INT4, CONV)                                                          \
+    LOAD_CASE(int8_t, INT2, CONV)
 
 void elem_load_f64(int32_t dt, const void *base, size_t off, size_t step, size_t n, double *out) {
     switch (dt) {
         INT_LOADS(AS_F64)
         LOAD_CASE(uint8_t, UINT4, U4_F64)
+        LOAD_CASE(uint8_t, UINT2, U2_F64)
+        LOAD_CASE(uint8_t, FLOAT8E8M0, E8M0_F64)
         LOAD_CASE(float, FLOAT, AS_F64)
         LOAD_CASE(double, DOUBLE, AS_F64)
         LOAD_CASE(uint16_t, FLOAT16, F16_F64)
@@ -92,6 +99,7 @@ void elem_load_i64(int32_t dt, const void *base, size_t off, size_t step, size_t
     switch (dt) {
         INT_LOADS(AS_I64)
         LOAD_CASE(uint8_t, UINT4, U4_I64)
+        LOAD_CASE(uint8_t, UINT2, U2_I64)
     default: {
         double tmp[CHUNK];
         for (size_t i = 0; i < n; i += CHUNK) {
@@ -112,6 +120,8 @@ void elem_load_i64(int32_t dt, const void *base, size_t off, size_t step, size_t
 #define TO_BOOL(x) ((uint8_t)((x) != 0))
 #define TO_INT4(b) ((int8_t)((int)((b) & 0xf) ^ 8) - 8)
 #define TO_UINT4(b) ((uint8_t)((b) & 0xf))
+#define TO_INT2(b) ((int8_t)((int)((b) & 0x3) ^ 2) - 2)
+#define TO_UINT2(b) ((uint8_t)((b) & 0x3))
 
 void elem_store_i64(int32_t dt, const int64_t *v, size_t n, void *base, size_t off) {
     switch (dt) {
@@ -126,6 +136,8 @@ void elem_store_i64(int32_t dt, const int64_t *v, size_t n, void *base, size_t o
         STORE_CASE(uint8_t, BOOL, TO_BOOL)
         STORE_CASE(int8_t, INT4, (int8_t)TO_INT4)
         STORE_CASE(uint8_t, UINT4, TO_UINT4)
+        STORE_CASE(int8_t, INT2, (int8_t)TO_INT2)
+        STORE_CASE(uint8_t, UINT2, TO_UINT2)
     default: {
         double tmp[CHUNK];
         for (size_t i = 0; i < n; i += CHUNK) {
@@ -142,6 +154,8 @@ static double rne(double x) { return x - remainder(x, 1.0); }
 #define F2I(T) (T) elem_f2bits
 #define F2I4(x) TO_INT4(elem_f2bits(rne(x)))
 #define F2U4(x) TO_UINT4(elem_f2bits(rne(x)))
+#define F2I2(x) TO_INT2(elem_f2bits(rne(x)))
+#define F2U2(x) TO_UINT2(elem_f2bits(rne(x)))
 #define TO_F16(x) ox_f64_to_f16(x)
 #define TO_BF16(x) ox_f64_to_bf16(x)
 #define TO_F4(x) ox_f64_to_f4(x)
@@ -164,6 +178,13 @@ void elem_store_f64(int32_t dt, const double *v, size_t n, void *base, size_t of
         STORE_CASE(uint8_t, BOOL, TO_BOOL)
         STORE_CASE(int8_t, INT4, (int8_t)F2I4)
         STORE_CASE(uint8_t, UINT4, F2U4)
+        STORE_CASE(int8_t, INT2, (int8_t)F2I2)
+        STORE_CASE(uint8_t, UINT2, F2U2)
+    case ONYX_DTYPE_FLOAT8E8M0: {
+        uint8_t *p = (uint8_t *)base + off;
+        for (size_t i = 0; i < n; i++) p[i] = ox_f64_to_e8m0(v[i], OX_E8M0_UP, saturate);
+        break;
+    }
     case ONYX_DTYPE_FLOAT8E4M3FN:
     case ONYX_DTYPE_FLOAT8E4M3FNUZ:
     case ONYX_DTYPE_FLOAT8E5M2:
@@ -238,6 +259,7 @@ static double round_to(double v, int32_t dt) {
     case ONYX_DTYPE_FLOAT16: return ox_f16_to_f32(ox_f64_to_f16(v));
     case ONYX_DTYPE_BFLOAT16: return ox_bf16_to_f32(ox_f64_to_bf16(v));
     case ONYX_DTYPE_FLOAT4E2M1: return ox_f4_to_f32(ox_f64_to_f4(v));
+    case ONYX_DTYPE_FLOAT8E8M0: return ox_e8m0_to_f32(ox_f64_to_e8m0(v, OX_E8M0_NEAREST, 1));
     case ONYX_DTYPE_FLOAT8E4M3FN:
     case ONYX_DTYPE_FLOAT8E4M3FNUZ:
     case ONYX_DTYPE_FLOAT8E5M2:
@@ -358,13 +380,24 @@ typedef struct cast_job {
     const unsigned char *x;
     unsigned char *y;
     size_t ex, ey;
-    int saturate;
+    int saturate, round_mode;
     onyx_status status; /* string conversions only (those run on one thread) */
 } cast_job;
 
+/* Store m doubles as y's type, rounding float8e8m0 per the node's round_mode. */
+static void store_doubles(const cast_job *j, const double *v, size_t m, size_t at) {
+    if (j->to == ONYX_DTYPE_FLOAT8E8M0) {
+        uint8_t *p = j->y + at;
+        for (size_t k = 0; k < m; k++) p[k] = ox_f64_to_e8m0(v[k], j->round_mode, j->saturate);
+    } else {
+        elem_store_f64(j->to, v, m, j->y, at, j->saturate);
+    }
+}
+
 static void cast_strings_from(cast_job *j, size_t begin, size_t end) {
     const ox_string *xs = (const ox_string *)(const void *)j->x;
-    int four_bit = j->to == ONYX_DTYPE_INT4 || j->to == ONYX_DTYPE_UINT4;
+    int four_bit = j->to == ONYX_DTYPE_INT4 || j->to == ONYX_DTYPE_UINT4 ||
+                   j->to == ONYX_DTYPE_INT2 || j->to == ONYX_DTYPE_UINT2;
     double fv[CHUNK];
     int64_t iv[CHUNK];
     for (size_t i = begin; i < end; i += CHUNK) {
@@ -378,7 +411,7 @@ static void cast_strings_from(cast_job *j, size_t begin, size_t end) {
         if (is_int_like(j->to)) {
             elem_store_i64(j->to, iv, m, j->y, i);
         } else {
-            elem_store_f64(j->to, fv, m, j->y, i, j->saturate);
+            store_doubles(j, fv, m, i);
         }
     }
 }
@@ -430,7 +463,7 @@ static void cast_task(void *arg, size_t begin, size_t end) {
         } else {
             double fv[CHUNK];
             elem_load_f64(j->from, j->x, i, 1, m, fv);
-            elem_store_f64(j->to, fv, m, j->y, i, j->saturate);
+            store_doubles(j, fv, m, i);
         }
     }
 }
@@ -445,11 +478,22 @@ onyx_status elem_prepare_cast(ox_op_ctx *c) {
             return ox_error(ONYX_ERR_UNSUPPORTED, "cannot cast to data type %lld", (long long)to);
     }
     int64_t saturate = ox_attr_int(c, "saturate", 1);
+    const char *rm = ox_attr_str(c, "round_mode", "up");
     OX_TRY(ox_op_status(c));
+    int64_t round_mode;
+    if (strcmp(rm, "up") == 0)
+        round_mode = OX_E8M0_UP;
+    else if (strcmp(rm, "down") == 0)
+        round_mode = OX_E8M0_DOWN;
+    else if (strcmp(rm, "nearest") == 0)
+        round_mode = OX_E8M0_NEAREST;
+    else
+        return ox_error(ONYX_ERR_INVALID_MODEL,
+                        "attribute 'round_mode' = '%s' must be 'up', 'down' or 'nearest'", rm);
     elem_state *s;
     OX_TRY(elem_state_new(c, NULL, &s));
     s->i0 = to;
-    s->i1 = saturate != 0;
+    s->i1 = (saturate != 0) | round_mode << 1; /* bit 0: saturate; above: round_mode */
     return ONYX_OK;
 }
 
@@ -477,7 +521,7 @@ onyx_status elem_run_cast(ox_op_ctx *c) {
     ox_tensor *y = c->out[0];
     if (x->dtype == y->dtype) return elem_broadcast_copy(c, x, y);
     cast_job j = {x->dtype, y->dtype, x->data, y->data, ox_dtype_size(x->dtype),
-                  ox_dtype_size(y->dtype), (int)s->i1, ONYX_OK};
+                  ox_dtype_size(y->dtype), (int)(s->i1 & 1), (int)(s->i1 >> 1), ONYX_OK};
     size_t n = ox_tensor_count(y);
     if (x->dtype == ONYX_DTYPE_STRING || y->dtype == ONYX_DTYPE_STRING)
         cast_task(&j, 0, n);

@@ -18,7 +18,7 @@
 
 #include "ops/op.h"
 
-#define ELEM_NTYPES 24 /* dtype values 0..23 index the kernel tables */
+#define ELEM_NTYPES 27 /* dtype values 0..26 index the kernel tables */
 
 typedef struct elem_state elem_state;
 typedef void (*elem_bin_fn)(size_t n, const void *a, size_t sa, const void *b, size_t sb,
@@ -93,7 +93,7 @@ onyx_status elem_string_copy(ox_string *dst, const ox_string *src);
 /* Generic element access (elem_cast.c), for ops that are not speed-critical:
  * load n elements of dtype dt from base[off], base[off + step], ... (step 0 or 1)
  * as doubles or int64; store n values into base[off..off+n) converting per the
- * Cast rules (saturate: for float8). */
+ * Cast rules (saturate: for float8; float8e8m0 rounds up, Cast's default). */
 void elem_load_f64(int32_t dt, const void *base, size_t off, size_t step, size_t n, double *out);
 void elem_load_i64(int32_t dt, const void *base, size_t off, size_t step, size_t n, int64_t *out);
 void elem_store_f64(int32_t dt, const double *v, size_t n, void *base, size_t off, int saturate);

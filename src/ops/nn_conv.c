@@ -314,6 +314,8 @@ onyx_status ox_nn_conv_run(ox_op_ctx *c) {
         if (!g.pointwise && !g.depthwise && g.kdim && !c->workspace)
             return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its im2col workspace");
         conv_f32(c, &g);
+        if (c->act)
+            ox_act_apply(c->out[0]->data, ox_tensor_count(c->out[0]), c->act, c->act_alpha, c->act_beta);
         return ONYX_OK;
     }
     direct_task t = {.g = &g, .X = c->in[0]->data, .W = c->in[1]->data,

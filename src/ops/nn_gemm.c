@@ -347,10 +347,11 @@ onyx_status ox_nn_gemm_run(ox_op_ctx *c) {
     int32_t t = Y->dtype;
     if (t == ONYX_DTYPE_FLOAT || t == ONYX_DTYPE_DOUBLE) {
         if (with_c) gemm_fill_c(c->in[2], st->beta, 0, Y->data, M, N);
-        if (t == ONYX_DTYPE_FLOAT)
+        if (t == ONYX_DTYPE_FLOAT) {
             ox_sgemm(st->ta, st->tb, M, N, K, st->alpha, A->data, lda, B->data, ldb,
                      with_c ? 1.0f : 0.0f, Y->data, N, c->pool);
-        else
+            if (c->act) ox_act_apply(Y->data, M * N, c->act, c->act_alpha, c->act_beta);
+        } else
             ox_dgemm(st->ta, st->tb, M, N, K, st->alpha, A->data, lda, B->data, ldb,
                      with_c ? 1.0 : 0.0, Y->data, N, c->pool);
         return ONYX_OK;

@@ -51,6 +51,10 @@ struct ox_op_ctx {
     size_t workspace_bytes; /* set by infer */
     void *workspace;        /* run: workspace_bytes of 64-byte aligned scratch */
     onyx_status status;     /* first attribute problem (see ox_attr_* below) */
+    /* An activation the planner fused into this node (ops with OX_OP_FUSE_ACT): apply
+     * it to output 0 (float32) after computing it. */
+    int act; /* enum ox_act */
+    float act_alpha, act_beta;
     /* OX_OP_ALLOC_IN_RUN ops: allocate out[i]->data for the dtype/dims run set. */
     onyx_status (*alloc_output)(ox_op_ctx *c, size_t i);
     void *engine; /* private to the engine */
@@ -58,8 +62,23 @@ struct ox_op_ctx {
 
 enum {
     OX_OP_ALLOC_IN_RUN = 1, /* output shapes are known only after computing (NonZero, Unique) */
-    OX_OP_SHAPE_ONLY = 2    /* run reads only input shapes, never input data (Shape, Size) */
+    OX_OP_SHAPE_ONLY = 2,   /* run reads only input shapes, never input data (Shape, Size) */
+    OX_OP_FUSE_ACT = 4      /* run applies c->act to a float32 output 0 */
 };
+
+/* Activations the planner can fuse into the node before them. */
+enum ox_act {
+    OX_ACT_NONE = 0,
+    OX_ACT_RELU,
+    OX_ACT_LEAKY_RELU, /* alpha */
+    OX_ACT_CLIP,       /* [alpha, beta] */
+    OX_ACT_SIGMOID,
+    OX_ACT_TANH,
+    OX_ACT_HARD_SIGMOID /* max(0, min(1, alpha * x + beta)) */
+};
+
+/* y[i] = act(y[i]) for i in [0, n). */
+void ox_act_apply(float *y, size_t n, int act, float alpha, float beta);
 
 typedef struct ox_op_def {
     const char *domain;  /* "" = default ONNX domain */

@@ -10,7 +10,8 @@
 static int numeric(int32_t dt) {
     return dt == ONYX_DTYPE_FLOAT || dt == ONYX_DTYPE_DOUBLE || dt == ONYX_DTYPE_FLOAT16 ||
            dt == ONYX_DTYPE_BFLOAT16 ||
-           (ox_dtype_is_int(dt) && dt != ONYX_DTYPE_INT4 && dt != ONYX_DTYPE_UINT4);
+           (ox_dtype_is_int(dt) && dt != ONYX_DTYPE_INT4 && dt != ONYX_DTYPE_UINT4 &&
+            dt != ONYX_DTYPE_INT2 && dt != ONYX_DTYPE_UINT2);
 }
 
 /* ---- ArgMax / ArgMin -------------------------------------------------------------- */

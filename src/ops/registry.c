@@ -125,8 +125,10 @@ int64_t ox_tensor_get_int(const ox_tensor *t, size_t i) {
     case ONYX_DTYPE_INT16: return ((const int16_t *)d)[i];
     case ONYX_DTYPE_INT32: return ((const int32_t *)d)[i];
     case ONYX_DTYPE_INT64: return ((const int64_t *)d)[i];
-    case ONYX_DTYPE_INT4: return ((const int8_t *)d)[i];
+    case ONYX_DTYPE_INT4:
+    case ONYX_DTYPE_INT2: return ((const int8_t *)d)[i];
     case ONYX_DTYPE_UINT4:
+    case ONYX_DTYPE_UINT2:
     case ONYX_DTYPE_UINT8:
     case ONYX_DTYPE_BOOL: return ((const uint8_t *)d)[i];
     case ONYX_DTYPE_UINT16: return ((const uint16_t *)d)[i];
@@ -155,6 +157,7 @@ double ox_tensor_get_double(const ox_tensor *t, size_t i) {
     case ONYX_DTYPE_FLOAT8E5M2:
     case ONYX_DTYPE_FLOAT8E5M2FNUZ: return ox_f8_to_f32(((const uint8_t *)d)[i], t->dtype);
     case ONYX_DTYPE_FLOAT4E2M1: return ox_f4_to_f32(((const uint8_t *)d)[i]);
+    case ONYX_DTYPE_FLOAT8E8M0: return ox_e8m0_to_f32(((const uint8_t *)d)[i]);
     case ONYX_DTYPE_UINT64: return (double)((const uint64_t *)d)[i];
     case ONYX_DTYPE_INT8:
     case ONYX_DTYPE_INT16:
@@ -162,6 +165,8 @@ double ox_tensor_get_double(const ox_tensor *t, size_t i) {
     case ONYX_DTYPE_INT64:
     case ONYX_DTYPE_INT4:
     case ONYX_DTYPE_UINT4:
+    case ONYX_DTYPE_INT2:
+    case ONYX_DTYPE_UINT2:
     case ONYX_DTYPE_UINT8:
     case ONYX_DTYPE_BOOL:
     case ONYX_DTYPE_UINT16:

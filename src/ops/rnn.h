@@ -64,7 +64,8 @@ onyx_status ox_rope_run(ox_op_ctx *c);
 onyx_status ox_swiglu_prepare(ox_op_ctx *c); /* attention_swiglu.c */
 onyx_status ox_swiglu_infer(ox_op_ctx *c);
 onyx_status ox_swiglu_run(ox_op_ctx *c);
-onyx_status ox_flex_prepare(ox_op_ctx *c); /* attention_flex.c */
+/* FlexAttention runs its score/prob subgraphs as sessions: runtime/attention_flex.c */
+onyx_status ox_flex_prepare(ox_op_ctx *c);
 void ox_flex_destroy(void *state);
 onyx_status ox_flex_infer(ox_op_ctx *c);
 onyx_status ox_flex_run(ox_op_ctx *c);

@@ -119,7 +119,8 @@ static onyx_status read_reduction(ox_op_ctx *c, int32_t dtype, int *red) {
     if (!(ox_dtype_is_int(dtype) || dtype == ONYX_DTYPE_BOOL || dtype == ONYX_DTYPE_FLOAT ||
           dtype == ONYX_DTYPE_DOUBLE || dtype == ONYX_DTYPE_FLOAT16 ||
           dtype == ONYX_DTYPE_BFLOAT16) ||
-        dtype == ONYX_DTYPE_INT4 || dtype == ONYX_DTYPE_UINT4)
+        dtype == ONYX_DTYPE_INT4 || dtype == ONYX_DTYPE_UINT4 || dtype == ONYX_DTYPE_INT2 ||
+        dtype == ONYX_DTYPE_UINT2)
         return ox_error(ONYX_ERR_UNSUPPORTED, "reduction '%s' on %s data is not supported", s,
                         ox_dtype_name(dtype));
     return ONYX_OK;
@@ -470,6 +471,7 @@ static int nonzero_at(const ox_tensor *t, size_t i) {
     case ONYX_DTYPE_FLOAT8E4M3FN:
     case ONYX_DTYPE_FLOAT8E5M2: return (p[0] & 0x7f) != 0;
     case ONYX_DTYPE_FLOAT4E2M1: return (p[0] & 0x7) != 0;
+    case ONYX_DTYPE_FLOAT8E8M0: return 1; /* every code is a power of two or NaN */
     default: { /* integers, bool, the fnuz floats (no negative zero) */
         for (size_t k = 0; k < ox_dtype_size(t->dtype); k++)
             if (p[k]) return 1;

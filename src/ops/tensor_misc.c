@@ -26,7 +26,8 @@ static onyx_status eye_like_check(ox_op_ctx *c, int32_t *dtype, int64_t *k) {
     OX_TRY(ox_op_status(c));
     if (x->rank != 2)
         return ox_error(ONYX_ERR_INVALID_MODEL, "input must have rank 2, got %d", x->rank);
-    if (!has_one(*dtype) || *dtype == ONYX_DTYPE_INT4 || *dtype == ONYX_DTYPE_UINT4)
+    if (!has_one(*dtype) || *dtype == ONYX_DTYPE_INT4 || *dtype == ONYX_DTYPE_UINT4 ||
+        *dtype == ONYX_DTYPE_INT2 || *dtype == ONYX_DTYPE_UINT2)
         return ox_error(ONYX_ERR_UNSUPPORTED, "EyeLike output type %s is not supported",
                         ox_dtype_name(*dtype));
     return ONYX_OK;
@@ -99,7 +100,8 @@ static onyx_status cumsum_axis(ox_op_ctx *c, int32_t *axis) {
     int32_t t = x->dtype;
     if (!(ox_dtype_is_int(t) || t == ONYX_DTYPE_FLOAT || t == ONYX_DTYPE_DOUBLE ||
           t == ONYX_DTYPE_FLOAT16 || t == ONYX_DTYPE_BFLOAT16) ||
-        t == ONYX_DTYPE_INT4 || t == ONYX_DTYPE_UINT4)
+        t == ONYX_DTYPE_INT4 || t == ONYX_DTYPE_UINT4 || t == ONYX_DTYPE_INT2 ||
+        t == ONYX_DTYPE_UINT2)
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'x' has unsupported type %s",
                         ox_dtype_name(t));
     if (!is_int_scalar(a))

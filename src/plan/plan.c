@@ -36,6 +36,12 @@ void ox_plan_free(ox_plan *p) {
     ox_free(p->requested);
     ox_free(p->input_shapes);
     ox_free(p->values);
+    if (p->steps)
+        for (size_t i = 0; i < p->n_steps; i++) {
+            ox_free(p->steps[i].in);
+            ox_free(p->steps[i].out);
+            ox_free(p->steps[i].label);
+        }
     ox_free(p->steps);
     ox_free(p);
 }
@@ -159,7 +165,7 @@ static onyx_status assign_offsets(arena_block *b, size_t n, size_t *total) {
 static size_t align_up(size_t n) { return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1); }
 
 onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_tensor *inputs,
-                          const int *requested, size_t n_requested, ox_threadpool *pool,
+                          const int *requested, size_t n_requested, ox_threadpool *pool, int fuse,
                           ox_plan **out) {
     onyx_status s = ONYX_OK;
     unsigned char *needed = NULL;
@@ -171,7 +177,9 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
     p->n_values = g->n_values;
     p->n_inputs = g->n_inputs;
     p->n_requested = n_requested;
-    p->values = ox_calloc(g->n_values ? g->n_values : 1, sizeof *p->values);
+    /* room for the constants fusion makes: at most two per node */
+    p->cap_values = g->n_values + 2 * g->n_nodes + 1;
+    p->values = ox_calloc(p->cap_values, sizeof *p->values);
     p->requested = ox_malloc_array(n_requested ? n_requested : 1, sizeof(int));
     p->input_shapes = ox_malloc_array(g->n_inputs ? g->n_inputs : 1, sizeof(ox_tensor));
     p->steps = ox_calloc(g->n_nodes ? g->n_nodes : 1, sizeof *p->steps);
@@ -277,28 +285,58 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
     size_t n_steps = 0;
     for (size_t i = 0; i < g->n_nodes; i++) {
         if (!needed[i]) continue;
-        p->steps[n_steps].node = (int)i;
-        p->steps[n_steps].ws_bytes = p->steps[i].ws_bytes; /* i >= n_steps: not yet overwritten */
+        ox_pstep *step = &p->steps[n_steps];
+        size_t ws = p->steps[i].ws_bytes; /* i >= n_steps: not yet overwritten */
+        const ox_gnode *gn = &g->nodes[i];
+        memset(step, 0, sizeof *step);
+        step->node = (int)i;
+        step->ws_bytes = ws;
+        step->n_in = gn->n_in;
+        step->n_out = gn->n_out;
+        step->in = ox_malloc_array(gn->n_in + 1, sizeof(int));
+        step->out = ox_malloc_array(gn->n_out + 1, sizeof(int));
+        step->label = ox_strdup(gn->node->op_type);
         n_steps++;
+        p->n_steps = n_steps;
+        if (!step->in || !step->out || !step->label) goto oom;
+        memcpy(step->in, gn->in, gn->n_in * sizeof(int));
+        memcpy(step->out, gn->out, gn->n_out * sizeof(int));
     }
-    p->n_steps = n_steps;
+    if (fuse && (s = ox_plan_fuse(p, g, requested, n_requested))) goto fail;
+    pv = p->values; /* fusion may add constants */
+    /* drop the steps fusion removed */
+    size_t kept = 0;
     for (size_t st = 0; st < n_steps; st++) {
-        const ox_gnode *gn = &g->nodes[p->steps[st].node];
-        for (size_t k = 0; k < gn->n_in; k++)
-            if (gn->in[k] >= 0) pv[gn->in[k]].last = (int)st;
-        for (size_t k = 0; k < gn->n_out; k++)
-            if (gn->out[k] >= 0) {
-                pv[gn->out[k]].first = (int)st;
-                if (pv[gn->out[k]].last < (int)st) pv[gn->out[k]].last = (int)st;
+        if (p->steps[st].node < 0) {
+            ox_free(p->steps[st].in);
+            ox_free(p->steps[st].out);
+            ox_free(p->steps[st].label);
+            continue;
+        }
+        p->steps[kept++] = p->steps[st];
+    }
+    n_steps = p->n_steps = kept;
+    for (size_t st = 0; st < n_steps; st++) { /* a folded Conv may have gained an input */
+        if (p->steps[st].n_in > p->max_in) p->max_in = p->steps[st].n_in;
+        if (p->steps[st].n_out > p->max_out) p->max_out = p->steps[st].n_out;
+    }
+    for (size_t st = 0; st < n_steps; st++) {
+        const ox_pstep *step = &p->steps[st];
+        for (size_t k = 0; k < step->n_in; k++)
+            if (step->in[k] >= 0) pv[step->in[k]].last = (int)st;
+        for (size_t k = 0; k < step->n_out; k++)
+            if (step->out[k] >= 0) {
+                pv[step->out[k]].first = (int)st;
+                if (pv[step->out[k]].last < (int)st) pv[step->out[k]].last = (int)st;
             }
     }
     for (size_t i = 0; i < n_requested; i++) pv[requested[i]].last = (int)n_steps;
 
     if (p->is_static) {
         size_t n_blocks = 0;
-        blocks = ox_malloc_array(g->n_values + n_steps + 1, sizeof *blocks);
+        blocks = ox_malloc_array(p->n_values + n_steps + 1, sizeof *blocks);
         if (!blocks) goto oom;
-        for (size_t v = 0; v < g->n_values; v++) {
+        for (size_t v = 0; v < p->n_values; v++) {
             if (pv[v].is_const || g->values[v].kind != OX_VALUE_NODE || pv[v].first < 0) continue;
             pv[v].in_arena = 1;
             blocks[n_blocks++] = (arena_block){align_up(ox_tensor_nbytes(&pv[v].t)), pv[v].first,

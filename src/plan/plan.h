@@ -35,6 +35,11 @@ typedef struct ox_pvalue {
 
 typedef struct ox_pstep {
     int node;            /* index into the graph's nodes */
+    int *in, *out;       /* value indices: the node's, as fusion rewired them */
+    size_t n_in, n_out;
+    int act;             /* activation fused into the node (enum ox_act) */
+    float act_alpha, act_beta;
+    char *label;         /* op type, or the fused ops ("Conv+BatchNormalization+Relu") */
     size_t ws_offset;    /* workspace offset in the arena (static plans) */
     size_t ws_bytes;
 } ox_pstep;
@@ -47,8 +52,8 @@ typedef struct ox_plan {
     ox_tensor *input_shapes; /* per graph input: dtype + shape the plan was built for */
     size_t n_inputs;
     int is_static;
-    ox_pvalue *values; /* one per graph value */
-    size_t n_values;
+    ox_pvalue *values; /* one per graph value, then constants fusion made */
+    size_t n_values, cap_values;
     ox_pstep *steps;
     size_t n_steps;
     size_t arena_bytes;
@@ -66,11 +71,20 @@ struct ox_plan_state {
 };
 
 /* Build a plan. inputs: one tensor per graph input (g->inputs order) with dtype and
- * shape set (data ignored). node_state: per node, from prepare. On success *out is
- * owned by the caller (ox_plan_free). */
+ * shape set (data ignored). node_state: per node, from prepare. fuse: whether to fold
+ * BatchNormalization into Conv and activations into their producers (values that are
+ * requested are never fused away). On success *out is owned by the caller
+ * (ox_plan_free). */
 onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_tensor *inputs,
-                          const int *requested, size_t n_requested, ox_threadpool *pool,
+                          const int *requested, size_t n_requested, ox_threadpool *pool, int fuse,
                           ox_plan **out);
+
+/* Fusion on a plan's steps (plan/fuse.c): Conv + BatchNormalization with constant
+ * parameters become one Conv with new constant weights; Relu, LeakyRelu, Clip,
+ * Sigmoid, Tanh and HardSigmoid after an op with OX_OP_FUSE_ACT become part of it.
+ * A value is fused away only when its one consumer is the fused node and it is not
+ * requested. Removed steps are marked node = -1. */
+onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested);
 void ox_plan_free(ox_plan *p);
 
 /* Whether p was built for these requested values and input shapes. */

@@ -246,7 +246,8 @@ static onyx_status get_plan(onyx_session *s, const ox_tensor *inputs, const int 
     if (s->n_plans >= OX_MAX_CACHED_PLANS && temporary) {
         pthread_mutex_unlock(&s->mu);
         *temporary = 1;
-        return ox_plan_build(s->graph, s->node_state, inputs, requested, n_requested, s->pool, out);
+        return ox_plan_build(s->graph, s->node_state, inputs, requested, n_requested, s->pool,
+                             !s->opts.disable_fusion, out);
     }
     if (s->n_plans == s->cap_plans) {
         size_t cap = s->cap_plans ? s->cap_plans * 2 : 4;
@@ -259,7 +260,8 @@ static onyx_status get_plan(onyx_session *s, const ox_tensor *inputs, const int 
         s->cap_plans = cap;
     }
     ox_plan *p = NULL;
-    st = ox_plan_build(s->graph, s->node_state, inputs, requested, n_requested, s->pool, &p);
+    st = ox_plan_build(s->graph, s->node_state, inputs, requested, n_requested, s->pool,
+                       !s->opts.disable_fusion, &p);
     if (st == ONYX_OK) {
         s->plans[s->n_plans++] = p;
         *out = p;
@@ -295,12 +297,14 @@ static onyx_status execute(onyx_session *s, ox_plan *p, ox_plan_state *stt, unsi
     for (size_t k = 0; k < p->n_steps; k++) {
         const ox_pstep *step = &p->steps[k];
         const ox_gnode *gn = &g->nodes[step->node];
-        for (size_t i = 0; i < gn->n_in; i++) stt->in_ptrs[i] = gn->in[i] >= 0 ? &stt->vals[gn->in[i]] : NULL;
-        for (size_t i = 0; i < gn->n_out; i++)
-            stt->out_ptrs[i] = gn->out[i] >= 0 ? &stt->vals[gn->out[i]] : NULL;
-        ox_op_ctx c = {.node = gn->node, .opset = gn->opset, .n_in = gn->n_in, .n_out = gn->n_out,
+        const int *sin = step->in, *sout = step->out;
+        for (size_t i = 0; i < step->n_in; i++) stt->in_ptrs[i] = sin[i] >= 0 ? &stt->vals[sin[i]] : NULL;
+        for (size_t i = 0; i < step->n_out; i++)
+            stt->out_ptrs[i] = sout[i] >= 0 ? &stt->vals[sout[i]] : NULL;
+        ox_op_ctx c = {.node = gn->node, .opset = gn->opset, .n_in = step->n_in, .n_out = step->n_out,
                        .in = stt->in_ptrs, .out = stt->out_ptrs, .state = s->node_state[step->node],
-                       .pool = s->pool, .alloc_output = run_alloc_output};
+                       .pool = s->pool, .alloc_output = run_alloc_output, .act = step->act,
+                       .act_alpha = step->act_alpha, .act_beta = step->act_beta};
         double t0 = s->opts.node_callback ? now_seconds() : 0;
         if (p->is_static) {
             c.workspace_bytes = step->ws_bytes;
@@ -311,10 +315,10 @@ static onyx_status execute(onyx_session *s, ox_plan *p, ox_plan_state *stt, unsi
             /* ops that size their outputs while running may not know them yet */
             if (st == OX_NEED_VALUE && (gn->def->flags & OX_OP_ALLOC_IN_RUN)) st = ONYX_OK;
             if (st == ONYX_OK && !(gn->def->flags & OX_OP_ALLOC_IN_RUN))
-                for (size_t i = 0; i < gn->n_out && st == ONYX_OK; i++) {
-                    if (gn->out[i] < 0) continue;
+                for (size_t i = 0; i < step->n_out && st == ONYX_OK; i++) {
+                    if (sout[i] < 0) continue;
                     st = run_alloc_output(&c, i);
-                    if (st == ONYX_OK) owned[gn->out[i]] = 1;
+                    if (st == ONYX_OK) owned[sout[i]] = 1;
                 }
             if (st == ONYX_OK && c.workspace_bytes) {
                 c.workspace = ox_malloc_aligned(c.workspace_bytes);
@@ -322,11 +326,11 @@ static onyx_status execute(onyx_session *s, ox_plan *p, ox_plan_state *stt, unsi
             }
             if (st == ONYX_OK) st = gn->def->run(&c);
             ox_free_aligned(c.workspace);
-            for (size_t i = 0; i < gn->n_out; i++)
-                if (gn->out[i] >= 0) owned[gn->out[i]] = stt->vals[gn->out[i]].data != NULL;
+            for (size_t i = 0; i < step->n_out; i++)
+                if (sout[i] >= 0) owned[sout[i]] = stt->vals[sout[i]].data != NULL;
             /* free values whose last use was this step */
-            for (size_t i = 0; i < gn->n_in; i++) {
-                int v = gn->in[i];
+            for (size_t i = 0; i < step->n_in; i++) {
+                int v = sin[i];
                 if (v >= 0 && owned[v] && p->values[v].last == (int)k) {
                     ox_tensor_free_data(&stt->vals[v]);
                     owned[v] = 0;
@@ -335,7 +339,7 @@ static onyx_status execute(onyx_session *s, ox_plan *p, ox_plan_state *stt, unsi
         }
         if (st != ONYX_OK) return ox_node_fail(gn, st);
         if (s->opts.node_callback)
-            s->opts.node_callback(s->opts.node_callback_user, gn->node->name, gn->node->op_type,
+            s->opts.node_callback(s->opts.node_callback_user, gn->node->name, step->label,
                                   now_seconds() - t0);
     }
     return ONYX_OK;
@@ -369,7 +373,7 @@ onyx_status ox_session_run_hold(onyx_session *s, const ox_tensor *inputs, const 
     const ox_rgraph *g = s->graph;
     for (size_t i = 0; i < g->n_inputs; i++) h->state->vals[g->inputs[i]].data = inputs[i].data;
     if (!h->plan->is_static) {
-        h->owned = ox_calloc(g->n_values ? g->n_values : 1, 1);
+        h->owned = ox_calloc(h->plan->n_values ? h->plan->n_values : 1, 1);
         if (!h->owned) st = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     }
     if (st == ONYX_OK) st = execute(s, h->plan, h->state, h->owned);

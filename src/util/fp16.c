@@ -187,3 +187,26 @@ uint8_t ox_f64_to_f8(double x, int32_t dtype, int saturate) {
 float ox_f4_to_f32(uint8_t v) { return (float)mf_decode(v & 0xf, &fmt_e2m1); }
 
 uint8_t ox_f64_to_f4(double x) { return (uint8_t)mf_encode(x, &fmt_e2m1, 1); }
+
+/* ---- float8e8m0 ---------------------------------------------------------------- */
+
+float ox_e8m0_to_f32(uint8_t v) {
+    if (v == 0xff) return NAN;
+    /* code c >= 1 is the float32 exponent field c; code 0 is the subnormal 2^-127 */
+    return bits_f32(v ? (uint32_t)v << 23 : 0x00400000u);
+}
+
+uint8_t ox_f64_to_e8m0(double x, int round_mode, int saturate) {
+    if (isnan(x)) return 0xff;
+    double ax = fabs(x);
+    if (isinf(ax)) return saturate ? 0xfe : 0xff;
+    if (ax == 0) return saturate ? 0x00 : 0xff;
+    int e;
+    double fr = frexp(ax, &e); /* ax = fr * 2^e, fr in [0.5, 1) */
+    int r = e - 1;             /* ax = (2 fr) * 2^r with 2 fr in [1, 2) */
+    if (round_mode == OX_E8M0_UP) r += fr > 0.5;
+    else if (round_mode == OX_E8M0_NEAREST) r += fr >= 0.75;
+    if (r > 127) return saturate ? 0xfe : 0xff;
+    if (r < -127) return saturate ? 0x00 : 0xff;
+    return (uint8_t)(r + 127);
+}

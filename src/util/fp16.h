@@ -41,4 +41,22 @@ uint8_t ox_f64_to_f8(double x, int32_t dtype, int saturate);
 float ox_f4_to_f32(uint8_t v);
 uint8_t ox_f64_to_f4(double x);
 
+/* float8e8m0: an 8-bit exponent and nothing else. Code c < 255 is 2^(c - 127)
+ * (so 0 is 2^-127, the smallest value; there is no zero, sign or infinity) and
+ * 255 is NaN. Decoding is exact (2^-127 is a float32 subnormal).
+ *
+ * Encoding (ONNX Cast, opset 24+) takes |x|: the sign of negative inputs is
+ * dropped (the spec leaves them undefined; the ONNX reference reads only the
+ * exponent bits). |x| between 2^E and 2^(E+1) rounds by mode: UP to 2^(E+1),
+ * DOWN to 2^E, NEAREST to the closer one with the midpoint 1.5 * 2^E going up.
+ * When the rounded value lies outside [2^-127, 2^127] -- zero and infinity
+ * included -- saturate clamps it to the nearest end (0x00 or 0xfe) and otherwise
+ * it becomes NaN (0xff), as the spec's table says; NaN stays NaN. (The ONNX
+ * Python reference differs where it departs from that table -- infinity always
+ * gives NaN, zero always code 0, range ends never NaN in 'down' mode -- and on
+ * float32 subnormals, whose exponent field it reads as 2^-127 plus a fraction.) */
+enum { OX_E8M0_UP = 0, OX_E8M0_DOWN = 1, OX_E8M0_NEAREST = 2 };
+float ox_e8m0_to_f32(uint8_t v);
+uint8_t ox_f64_to_e8m0(double x, int round_mode, int saturate);
+
 #endif

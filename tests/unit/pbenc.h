@@ -128,8 +128,13 @@ static inline void make_case(tcase *c, int32_t dtype, size_t count) {
     c->slen = calloc(count + 1, sizeof(size_t));
     c->field = 5;
     c->wire = 0;
-    int nib =
-        dtype == ONYX_DTYPE_UINT4 || dtype == ONYX_DTYPE_INT4 || dtype == ONYX_DTYPE_FLOAT4E2M1;
+    /* bits per element of the packed types: files hold 8 / bits of them per byte */
+    unsigned bits = dtype == ONYX_DTYPE_UINT4 || dtype == ONYX_DTYPE_INT4 ||
+                            dtype == ONYX_DTYPE_FLOAT4E2M1
+                        ? 4
+                        : dtype == ONYX_DTYPE_UINT2 || dtype == ONYX_DTYPE_INT2 ? 2 : 0;
+    int nib = bits != 0, sign = dtype == ONYX_DTYPE_INT4 || dtype == ONYX_DTYPE_INT2;
+    unsigned per = bits ? 8 / bits : 1;
     uint8_t pending = 0;
     for (size_t i = 0; i < count; i++) {
         uint64_t r = rnd();
@@ -225,17 +230,18 @@ static inline void make_case(tcase *c, int32_t dtype, size_t count) {
         }
         default:
             if (nib) {
-                uint8_t v = (uint8_t)(r % 16);
-                uint8_t x = dtype == ONYX_DTYPE_INT4 && v >= 8 ? (uint8_t)(int8_t)(v - 16) : v;
+                unsigned span = 1u << bits;
+                uint8_t v = (uint8_t)(r % span);
+                int value = sign && v >= span / 2 ? (int)v - (int)span : (int)v;
+                uint8_t x = (uint8_t)(int8_t)value;
                 put(&c->expect, &x, 1);
-                if (i % 2 == 0) {
-                    pending = v;
-                } else {
-                    uint8_t byte = (uint8_t)(pending | v << 4);
-                    le(&c->raw, byte, 1);
-                    add_typed(c, byte);
+                pending = (uint8_t)(pending | v << (bits * (i % per)));
+                if (i % per == per - 1) {
+                    le(&c->raw, pending, 1);
+                    add_typed(c, pending);
+                    pending = 0;
                 }
-            } else { /* UINT8, FLOAT8* */
+            } else { /* UINT8, FLOAT8* (incl. E8M0) */
                 uint8_t x = (uint8_t)r;
                 put(&c->expect, &x, 1);
                 le(&c->raw, x, 1);
@@ -243,7 +249,7 @@ static inline void make_case(tcase *c, int32_t dtype, size_t count) {
             }
         }
     }
-    if (nib && count % 2) {
+    if (nib && count % per) {
         le(&c->raw, pending, 1);
         add_typed(c, pending);
     }

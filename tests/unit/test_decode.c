@@ -153,7 +153,8 @@ static const int32_t kAllTypes[] = {
     ONYX_DTYPE_UINT64,     ONYX_DTYPE_COMPLEX64,      ONYX_DTYPE_COMPLEX128,
     ONYX_DTYPE_BFLOAT16,   ONYX_DTYPE_FLOAT8E4M3FN,   ONYX_DTYPE_FLOAT8E4M3FNUZ,
     ONYX_DTYPE_FLOAT8E5M2, ONYX_DTYPE_FLOAT8E5M2FNUZ, ONYX_DTYPE_UINT4,
-    ONYX_DTYPE_INT4,       ONYX_DTYPE_FLOAT4E2M1};
+    ONYX_DTYPE_INT4,       ONYX_DTYPE_FLOAT4E2M1,     ONYX_DTYPE_FLOAT8E8M0,
+    ONYX_DTYPE_UINT2,      ONYX_DTYPE_INT2};
 
 TEST(decode_tensor_every_dtype_and_encoding) {
     for (size_t ti = 0; ti < sizeof kAllTypes / sizeof kAllTypes[0]; ti++) {
@@ -200,6 +201,82 @@ static onyx_status decode_bytes(const pbuf *b) {
     onyx_status st = ox_decode_tensor_file(b->p, b->n, &t, NULL);
     if (st == ONYX_OK) ox_tensor_free_data(&t);
     return st;
+}
+
+/* A [count] tensor of dtype whose data is `n` bytes of raw_data (as_int32 = 0) or
+ * `n` int32_data values (as_int32 = 1), taken from vals. */
+static void enc_small(pbuf *b, int32_t dtype, size_t count, const uint8_t *vals, size_t n,
+                      int as_int32) {
+    b->n = 0;
+    f_int(b, 1, (int64_t)count);
+    f_int(b, 2, dtype);
+    if (as_int32) {
+        uint64_t v[64];
+        for (size_t i = 0; i < n; i++) v[i] = vals[i];
+        f_packed(b, 5, v, n);
+    } else {
+        f_bytes(b, 9, vals, n);
+    }
+}
+
+TEST(decode_tensor_2bit_and_e8m0_layout_and_lengths) {
+    /* 2-bit: element k of a byte sits in bits 2k..2k+1, read here with division and
+     * modulo rather than shifts; INT2 is two's complement in two bits */
+    for (int sgn = 0; sgn < 2; sgn++) {
+        int32_t dtype = sgn ? ONYX_DTYPE_INT2 : ONYX_DTYPE_UINT2;
+        for (size_t count = 0; count <= 13; count++) {
+            size_t need = (count + 3) / 4;
+            uint8_t bytes[8];
+            for (size_t i = 0; i < sizeof bytes; i++) bytes[i] = (uint8_t)rnd();
+            for (int as_int32 = 0; as_int32 < 2; as_int32++) {
+                pbuf b = {0};
+                for (int d = -1; d <= 1; d++) {
+                    if (d < 0 && need == 0) continue;
+                    enc_small(&b, dtype, count, bytes, (size_t)((int)need + d), as_int32);
+                    ox_tensor t;
+                    onyx_status st = ox_decode_tensor_file(b.p, b.n, &t, NULL);
+                    if (d != 0) {
+                        CHECK(st == ONYX_ERR_INVALID_MODEL);
+                        if (st == ONYX_OK) ox_tensor_free_data(&t);
+                        continue;
+                    }
+                    REQUIRE_OK(st);
+                    CHECK(t.dtype == dtype && t.rank == 1 && t.dims[0] == (int64_t)count);
+                    for (size_t i = 0; i < count; i++) {
+                        unsigned byte = bytes[i / 4], pos = (unsigned)(i % 4);
+                        unsigned code = (byte / (1u << (2 * pos))) % 4;
+                        int want = sgn && code >= 2 ? (int)code - 4 : (int)code;
+                        int got = sgn ? ((const int8_t *)t.data)[i] : ((const uint8_t *)t.data)[i];
+                        CHECK(got == want);
+                    }
+                    ox_tensor_free_data(&t);
+                }
+                free(b.p);
+            }
+        }
+    }
+    /* float8e8m0: one code per byte / per int32 value, kept as is */
+    uint8_t codes[7] = {0, 1, 127, 128, 200, 254, 255};
+    for (int as_int32 = 0; as_int32 < 2; as_int32++) {
+        pbuf b = {0};
+        enc_small(&b, ONYX_DTYPE_FLOAT8E8M0, 7, codes, 7, as_int32);
+        ox_tensor t;
+        REQUIRE_OK(ox_decode_tensor_file(b.p, b.n, &t, NULL));
+        CHECK(t.dtype == ONYX_DTYPE_FLOAT8E8M0 && memcmp(t.data, codes, 7) == 0);
+        ox_tensor_free_data(&t);
+        enc_small(&b, ONYX_DTYPE_FLOAT8E8M0, 7, codes, 6, as_int32);
+        CHECK(decode_bytes(&b) == ONYX_ERR_INVALID_MODEL);
+        enc_small(&b, ONYX_DTYPE_FLOAT8E8M0, 6, codes, 7, as_int32);
+        CHECK(decode_bytes(&b) == ONYX_ERR_INVALID_MODEL);
+        free(b.p);
+    }
+    /* 2-bit types take no other typed field */
+    pbuf b = {0};
+    f_int(&b, 1, 4);
+    f_int(&b, 2, ONYX_DTYPE_INT2);
+    f_int(&b, 7, 1);
+    CHECK(decode_bytes(&b) == ONYX_ERR_INVALID_MODEL);
+    free(b.p);
 }
 
 TEST(decode_tensor_rejects_inconsistent_data) {
@@ -267,8 +344,8 @@ TEST(decode_tensor_rejects_inconsistent_data) {
     f_int(&b, 2, 99);
     CHECK(decode_bytes(&b) == ONYX_ERR_INVALID_MODEL);
     b.n = 0;
-    f_int(&b, 2, 26); /* INT2 */
-    CHECK(decode_bytes(&b) == ONYX_ERR_UNSUPPORTED);
+    f_int(&b, 2, 27); /* one past INT2, the last type onyx knows */
+    CHECK(decode_bytes(&b) == ONYX_ERR_INVALID_MODEL);
     b.n = 0;
     /* segments are refused, not silently misread */
     pbuf seg = {0};

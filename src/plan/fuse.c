@@ -1,0 +1,201 @@
+/* Fusion on a plan's steps (see plan.h): BatchNormalization folded into the Conv
+ * before it, and activations folded into the op before them. Both save a pass over
+ * memory and a buffer; folding BatchNormalization also saves its arithmetic. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "plan/plan.h"
+#include "util/alloc.h"
+
+/* How many kept steps read each value, plus one for each time it is requested. */
+static int *count_uses(const ox_plan *p, const int *requested, size_t n_requested) {
+    int *uses = ox_calloc(p->cap_values, sizeof *uses);
+    if (!uses) return NULL;
+    for (size_t st = 0; st < p->n_steps; st++) {
+        const ox_pstep *s = &p->steps[st];
+        if (s->node < 0) continue;
+        for (size_t k = 0; k < s->n_in; k++)
+            if (s->in[k] >= 0) uses[s->in[k]]++;
+    }
+    for (size_t i = 0; i < n_requested; i++) uses[requested[i]]++;
+    return uses;
+}
+
+/* The step (after `from`) that reads value v, or -1. */
+static int consumer_of(const ox_plan *p, size_t from, int v) {
+    for (size_t st = from + 1; st < p->n_steps; st++) {
+        const ox_pstep *s = &p->steps[st];
+        if (s->node < 0) continue;
+        for (size_t k = 0; k < s->n_in; k++)
+            if (s->in[k] == v) return (int)st;
+    }
+    return -1;
+}
+
+static const ox_tensor *const_f32(const ox_plan *p, const ox_pstep *s, size_t k) {
+    if (k >= s->n_in || s->in[k] < 0) return NULL;
+    const ox_pvalue *v = &p->values[s->in[k]];
+    return v->is_const && v->t.dtype == ONYX_DTYPE_FLOAT && v->t.data ? &v->t : NULL;
+}
+
+static onyx_status append_label(ox_pstep *s, const char *op) {
+    size_t n = strlen(s->label) + strlen(op) + 2;
+    char *l = ox_malloc(n);
+    if (!l) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    snprintf(l, n, "%s+%s", s->label, op);
+    ox_free(s->label);
+    s->label = l;
+    return ONYX_OK;
+}
+
+/* A new plan-owned float32 constant; returns its value index. */
+static int new_const(ox_plan *p, int32_t rank, const int64_t *dims) {
+    if (p->n_values == p->cap_values) return -1;
+    ox_pvalue *v = &p->values[p->n_values];
+    memset(v, 0, sizeof *v);
+    ox_set_shape(&v->t, ONYX_DTYPE_FLOAT, rank, dims);
+    if (ox_tensor_alloc_data(&v->t) != ONYX_OK) return -1;
+    v->known = v->is_const = v->owns_data = 1;
+    v->first = v->last = -1;
+    return (int)p->n_values++;
+}
+
+/* Conv (float32, constant W and B) then BatchNormalization (inference, constant
+ * parameters): W'[m] = W[m] * s[m], B'[m] = (B[m] - mean[m]) * s[m] + beta[m] with
+ * s = scale / sqrt(var + epsilon). */
+static onyx_status fold_batchnorm(ox_plan *p, const ox_rgraph *g, ox_pstep *conv, ox_pstep *bn) {
+    const ox_node *bnode = g->nodes[bn->node].node;
+    const ox_tensor *W = const_f32(p, conv, 1), *B = conv->n_in > 2 ? const_f32(p, conv, 2) : NULL;
+    if (!W || W->rank < 3 || (conv->n_in > 2 && conv->in[2] >= 0 && !B)) return ONYX_OK;
+    if (bn->n_in != 5 || bn->in[0] != conv->out[0]) return ONYX_OK;
+    for (size_t k = 1; k < bn->n_out; k++)
+        if (bn->out[k] >= 0) return ONYX_OK; /* training outputs wanted */
+    const ox_attr *a = ox_node_attr(bnode, "training_mode");
+    if (a && (a->type != OX_ATTR_INT || a->i != 0)) return ONYX_OK;
+    a = ox_node_attr(bnode, "spatial");
+    if (a && (a->type != OX_ATTR_INT || a->i != 1)) return ONYX_OK;
+    float eps = 1e-5f;
+    a = ox_node_attr(bnode, "epsilon");
+    if (a) {
+        if (a->type != OX_ATTR_FLOAT) return ONYX_OK;
+        eps = a->f;
+    }
+    int64_t m = W->dims[0];
+    const ox_tensor *prm[4];
+    for (size_t k = 0; k < 4; k++) {
+        prm[k] = const_f32(p, bn, k + 1);
+        if (!prm[k] || prm[k]->rank != 1 || prm[k]->dims[0] != m) return ONYX_OK;
+    }
+    if (B && (B->rank != 1 || B->dims[0] != m)) return ONYX_OK;
+    int w2 = new_const(p, W->rank, W->dims);
+    int b2 = w2 < 0 ? -1 : new_const(p, 1, &m);
+    if (w2 < 0 || b2 < 0) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory folding BatchNormalization");
+    W = const_f32(p, conv, 1); /* p->values did not move: cap_values was reserved */
+    const float *scale = prm[0]->data, *beta = prm[1]->data, *mean = prm[2]->data, *var = prm[3]->data;
+    const float *w = W->data, *b = B ? B->data : NULL;
+    float *nw = p->values[w2].t.data, *nb = p->values[b2].t.data;
+    size_t per = ox_tensor_count(W) / (size_t)m;
+    for (int64_t i = 0; i < m; i++) {
+        float sc = scale[i] / sqrtf(var[i] + eps);
+        for (size_t k = 0; k < per; k++) nw[(size_t)i * per + k] = w[(size_t)i * per + k] * sc;
+        nb[i] = ((b ? b[i] : 0.0f) - mean[i]) * sc + beta[i];
+    }
+    if (conv->n_in < 3) { /* Conv had no bias: it gets one */
+        int *in = ox_realloc(conv->in, 3 * sizeof *in);
+        if (!in) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+        conv->in = in;
+        conv->n_in = 3;
+    }
+    conv->in[1] = w2;
+    conv->in[2] = b2;
+    conv->out[0] = bn->out[0];
+    bn->node = -1;
+    return append_label(conv, "BatchNormalization");
+}
+
+/* Whether step s is an activation we can fold, and which. */
+static int activation_of(const ox_plan *p, const ox_rgraph *g, const ox_pstep *s, float *alpha, float *beta) {
+    const ox_node *n = g->nodes[s->node].node;
+    if (n->domain[0]) return OX_ACT_NONE;
+    const char *op = n->op_type;
+    const ox_attr *a;
+    if (!strcmp(op, "Relu")) return OX_ACT_RELU;
+    if (!strcmp(op, "Sigmoid")) return OX_ACT_SIGMOID;
+    if (!strcmp(op, "Tanh")) return OX_ACT_TANH;
+    if (!strcmp(op, "LeakyRelu")) {
+        a = ox_node_attr(n, "alpha");
+        if (a && a->type != OX_ATTR_FLOAT) return OX_ACT_NONE;
+        *alpha = a ? a->f : 0.01f;
+        return OX_ACT_LEAKY_RELU;
+    }
+    if (!strcmp(op, "HardSigmoid")) {
+        const ox_attr *b = ox_node_attr(n, "beta");
+        a = ox_node_attr(n, "alpha");
+        if ((a && a->type != OX_ATTR_FLOAT) || (b && b->type != OX_ATTR_FLOAT)) return OX_ACT_NONE;
+        *alpha = a ? a->f : 0.2f;
+        *beta = b ? b->f : 0.5f;
+        return OX_ACT_HARD_SIGMOID;
+    }
+    if (!strcmp(op, "Clip")) {
+        *alpha = -INFINITY;
+        *beta = INFINITY;
+        if (g->nodes[s->node].opset < 11) { /* bounds are attributes */
+            a = ox_node_attr(n, "min");
+            const ox_attr *b = ox_node_attr(n, "max");
+            if ((a && a->type != OX_ATTR_FLOAT) || (b && b->type != OX_ATTR_FLOAT)) return OX_ACT_NONE;
+            if (a) *alpha = a->f;
+            if (b) *beta = b->f;
+            return OX_ACT_CLIP;
+        }
+        for (size_t k = 1; k < 3; k++) { /* bounds are optional constant scalar inputs */
+            if (k >= s->n_in || s->in[k] < 0) continue;
+            const ox_tensor *t = const_f32(p, s, k);
+            if (!t || ox_tensor_count(t) != 1) return OX_ACT_NONE;
+            *(k == 1 ? alpha : beta) = ((const float *)t->data)[0];
+        }
+        return OX_ACT_CLIP;
+    }
+    return OX_ACT_NONE;
+}
+
+onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested) {
+    int *uses = count_uses(p, requested, n_requested);
+    if (!uses) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    onyx_status st = ONYX_OK;
+    for (size_t i = 0; i < p->n_steps && st == ONYX_OK; i++) {
+        ox_pstep *s = &p->steps[i];
+        if (s->node < 0 || s->n_out < 1 || s->out[0] < 0) continue;
+        const ox_gnode *gn = &g->nodes[s->node];
+        if (!(gn->def->flags & OX_OP_FUSE_ACT) || !p->values[s->out[0]].known ||
+            p->values[s->out[0]].t.dtype != ONYX_DTYPE_FLOAT)
+            continue;
+        /* Conv then BatchNormalization, then an activation: each step takes the
+         * next one in when the value between them is read by it alone */
+        for (int round = 0; round < 2 && st == ONYX_OK; round++) {
+            int v = s->out[0];
+            if (uses[v] != 1 || s->act != OX_ACT_NONE) break;
+            int c = consumer_of(p, i, v);
+            if (c < 0) break;
+            ox_pstep *t = &p->steps[c];
+            const ox_node *tn = g->nodes[t->node].node;
+            if (round == 0 && !strcmp(gn->node->op_type, "Conv") && !tn->domain[0] &&
+                !strcmp(tn->op_type, "BatchNormalization")) {
+                st = fold_batchnorm(p, g, s, t); /* when it declines, t stays and ends the chain */
+                continue;
+            }
+            float alpha = 0, beta = 0;
+            int act = activation_of(p, g, t, &alpha, &beta);
+            if (act == OX_ACT_NONE || t->in[0] != v || t->n_out < 1 || t->out[0] < 0) break;
+            s->act = act;
+            s->act_alpha = alpha;
+            s->act_beta = beta;
+            s->out[0] = t->out[0];
+            t->node = -1;
+            st = append_label(s, tn->op_type);
+            break;
+        }
+    }
+    ox_free(uses);
+    return st;
+}
