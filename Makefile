@@ -2,6 +2,7 @@
 #   make            library (static + shared), the onyx tool, the examples
 #   make test       build and run every test (ends with "N passed, M failed")
 #   make sanitize   the same build with ASan+UBSan in build-sanitize/
+#   make tsan       the concurrency tests under ThreadSanitizer
 #   make demo       build, then run a shipped example model
 #   make conformance  run the ONNX conformance data, write docs/conformance.md
 #   make fuzz       libFuzzer targets under fuzz/, FUZZ_SECONDS each (clang)
@@ -20,6 +21,11 @@ ifeq ($(FUZZ),1)
   OPT := -O1
   CFLAGS_BASE += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
   LDFLAGS_SAN := -fsanitize=address,undefined
+endif
+ifeq ($(TSAN),1)
+  OPT := -O1
+  CFLAGS_BASE += -fsanitize=thread -fno-omit-frame-pointer
+  LDFLAGS_SAN := -fsanitize=thread
 endif
 ifeq ($(SAN),1)
   OPT := -O1
@@ -46,7 +52,7 @@ TOOL := $(BUILD)/onyx
 UNIT := $(BUILD)/unit_tests
 HELLO := $(BUILD)/hello
 
-.PHONY: all tests test sanitize demo clean examples conformance fuzz fuzz-targets
+.PHONY: all tests test sanitize tsan demo clean examples conformance fuzz fuzz-targets
 all: $(LIB_A) $(LIB_SO) $(TOOL) $(HELLO)
 
 $(BUILD)/obj/%.o: %.c
@@ -89,6 +95,11 @@ test: all tests
 sanitize:
 	$(MAKE) BUILD=build-sanitize SAN=1 all tests
 
+# concurrent runs of one session under ThreadSanitizer
+tsan:
+	$(MAKE) BUILD=build-tsan TSAN=1 tests
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/unit_tests concurrent
+
 demo: all
 	@echo "== onyx info examples/linear_tanh/model.onnx"
 	@$(TOOL) info examples/linear_tanh/model.onnx
@@ -111,7 +122,7 @@ bench: all
 	@BUILD=$(BUILD) sh bench/run.sh
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize build-tsan build-fuzz build-clang
 
 -include $(OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/obj/examples/hello.d \
          $(wildcard $(BUILD)/obj/fuzz/*.d)

@@ -528,7 +528,7 @@ static int parse_repeat(parser *ps, int *flags) {
     if (atom < 0) return -1;
     int repeated = 0;
     for (;;) {
-        int c = peek(ps), min, max;
+        int c = peek(ps), min = 0, max = -1;
         if (c == '*' || c == '+' || c == '?') {
             min = c == '+';
             max = c == '?' ? 1 : -1;
