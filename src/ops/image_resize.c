@@ -168,6 +168,8 @@ static onyx_status rs_geometry(ox_op_ctx *c, const rs_state *st, rs_geom *g) {
         g->roi1[d] = 1;
         g->active[d] = 0;
     }
+    int listed[OX_MAX_RANK] = {0};
+    for (int32_t d = 0; d < r; d++) listed[d] = !st->has_axes;
     if (st->has_axes) {
         int seen[OX_MAX_RANK] = {0};
         n = st->n_axes;
@@ -175,7 +177,7 @@ static onyx_status rs_geometry(ox_op_ctx *c, const rs_state *st, rs_geom *g) {
             int32_t a;
             OX_TRY(ox_norm_axis(st->axes[i], r, &a));
             if (seen[a]) return ox_error(ONYX_ERR_INVALID_MODEL, "axis %d is repeated", a);
-            seen[a] = 1;
+            seen[a] = listed[a] = 1;
             axes[i] = a;
         }
     }
@@ -266,8 +268,11 @@ static onyx_status rs_geometry(ox_op_ctx *c, const rs_state *st, rs_geom *g) {
         if (g->in[d] == 0 && g->out[d] > 0)
             return ox_error(ONYX_ERR_INVALID_MODEL, "cannot resize the empty axis %d to %lld", d,
                             (long long)g->out[d]);
-        g->active[d] = !(g->scale[d] == 1 && g->out[d] == g->in[d] && g->roi0[d] == 0 &&
-                         g->roi1[d] == 1);
+        /* scale 1 is the identity in every mode but tf_half_pixel_for_nn, which
+         * shifts by half a pixel */
+        g->active[d] = listed[d] && !(g->scale[d] == 1 && g->out[d] == g->in[d] &&
+                                      g->roi0[d] == 0 && g->roi1[d] == 1 &&
+                                      st->ctm != CT_TF_HALF_NN);
     }
     return ONYX_OK;
 }
