@@ -152,6 +152,7 @@ onyx_status ox_img_col2im_run(ox_op_ctx *c) {
     size_t kl;
     if (!ox_mul_ok(g.K, g.L, &kl)) return ox_error(ONYX_ERR_LIMIT, "too many blocks");
     int64_t *target = ox_malloc_array(kl ? kl : 1, sizeof *target);
+    /* a scratch image: double sums, or uint64 sums for integer types (same size) */
     double *acc = x->dtype == ONYX_DTYPE_FLOAT ? NULL : ox_calloc(img, sizeof *acc);
     if (!target || (x->dtype != ONYX_DTYPE_FLOAT && !acc)) {
         ox_free(target);
@@ -171,6 +172,14 @@ onyx_status ox_img_col2im_run(ox_op_ctx *c) {
             continue;
         }
         memset(acc, 0, img * sizeof *acc);
+        if (ox_dtype_is_int(x->dtype)) { /* exact sums, wrapping like integer adds */
+            uint64_t *iacc = (uint64_t *)acc;
+            for (size_t i = 0; i < kl; i++)
+                if (target[i] >= 0) iacc[target[i]] += (uint64_t)ox_tensor_get_int(x, in_base + i);
+            for (size_t i = 0; i < img; i++)
+                ox_tx_store_int(y->data, out_base + i, y->dtype, (int64_t)iacc[i]);
+            continue;
+        }
         for (size_t i = 0; i < kl; i++)
             if (target[i] >= 0) acc[target[i]] += ox_tensor_get_double(x, in_base + i);
         for (size_t i = 0; i < img; i++) ox_img_put(y->data, out_base + i, y->dtype, acc[i]);

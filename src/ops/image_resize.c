@@ -277,13 +277,6 @@ static onyx_status rs_geometry(ox_op_ctx *c, const rs_state *st, rs_geom *g) {
     return ONYX_OK;
 }
 
-onyx_status ox_img_resize_infer(ox_op_ctx *c) {
-    rs_geom g;
-    OX_TRY(rs_geometry(c, c->state, &g));
-    ox_set_shape(c->out[0], c->in[0]->dtype, g.rank, g.out);
-    return ox_tx_check_size(c->out[0], "output");
-}
-
 /* Source coordinate of output index y along axis d. */
 static double rs_coord(const rs_state *st, const rs_geom *g, int d, int64_t y) {
     double s = g->scale[d], len = (double)g->in[d], yy = (double)y;
@@ -366,6 +359,19 @@ static int64_t gather_row_base(const gather_task *t, size_t row) {
     return off;
 }
 
+/* One output row from the input row at base (or the fill value where outside). */
+#define GATHER_ROW(T)                                                                            \
+    do {                                                                                         \
+        T *d = (T *)dst, f;                                                                      \
+        memcpy(&f, t->fill, sizeof f);                                                           \
+        if (base < 0) {                                                                          \
+            for (size_t j = 0; j < w; j++) d[j] = f;                                             \
+        } else {                                                                                 \
+            const T *s = (const T *)t->src + base;                                               \
+            for (size_t j = 0; j < w; j++) d[j] = last[j] < 0 ? f : s[last[j]];                 \
+        }                                                                                        \
+    } while (0)
+
 static void gather_rows(void *arg, size_t r0, size_t r1) {
     const gather_task *t = arg;
     int32_t r = t->g->rank;
@@ -374,10 +380,18 @@ static void gather_rows(void *arg, size_t r0, size_t r1) {
     for (size_t row = r0; row < r1; row++) {
         int64_t base = gather_row_base(t, row);
         char *dst = t->dst + row * w * es;
-        for (size_t j = 0; j < w; j++) {
-            const void *from = base < 0 || last[j] < 0 ? (const void *)t->fill
-                                                        : t->src + (size_t)(base + last[j]) * es;
-            memcpy(dst + j * es, from, es);
+        switch (es) {
+        case 1: GATHER_ROW(uint8_t); break;
+        case 2: GATHER_ROW(uint16_t); break;
+        case 4: GATHER_ROW(uint32_t); break;
+        case 8: GATHER_ROW(uint64_t); break;
+        default:
+            for (size_t j = 0; j < w; j++) {
+                const void *from = base < 0 || last[j] < 0
+                                       ? (const void *)t->fill
+                                       : t->src + (size_t)(base + last[j]) * es;
+                memcpy(dst + j * es, from, es);
+            }
         }
     }
 }
@@ -508,7 +522,8 @@ static void rs_taps_free(rs_taps *tp) {
     ox_free(tp->ext);
 }
 
-/* One pass: src is outer x len x inner, dst is outer x out x inner. */
+/* One pass: src is outer x len x inner, dst is outer x out x inner. A work unit
+ * is one (outer, out) slice of inner elements, or a whole row when inner is 1. */
 #define DEFINE_PASS(T, NAME)                                                                     \
     typedef struct {                                                                             \
         const T *src;                                                                            \
@@ -517,7 +532,22 @@ static void rs_taps_free(rs_taps *tp) {
         const rs_taps *tp;                                                                       \
         T fill;                                                                                  \
     } NAME##_task;                                                                               \
-    static void NAME(void *arg, size_t u0, size_t u1) {                                          \
+    static void NAME##_rows(void *arg, size_t b0, size_t b1) {                                   \
+        const NAME##_task *t = arg;                                                              \
+        size_t n = (size_t)t->tp->n;                                                             \
+        for (size_t b = b0; b < b1; b++) {                                                       \
+            const T *src = t->src + b * t->len;                                                  \
+            T *dst = t->dst + b * t->out;                                                        \
+            for (size_t o = 0; o < t->out; o++) {                                                \
+                const int64_t *ix = t->tp->idx + o * n;                                          \
+                const double *w = t->tp->w + o * n;                                              \
+                double acc = 0;                                                                  \
+                for (size_t k = 0; k < n; k++) acc += w[k] * (double)src[ix[k]];                 \
+                dst[o] = t->tp->ext[o] ? t->fill : (T)acc;                                       \
+            }                                                                                    \
+        }                                                                                        \
+    }                                                                                            \
+    static void NAME##_slices(void *arg, size_t u0, size_t u1) {                                 \
         const NAME##_task *t = arg;                                                              \
         size_t n = (size_t)t->tp->n, inner = t->inner;                                           \
         for (size_t u = u0; u < u1; u++) {                                                       \
@@ -526,22 +556,22 @@ static void rs_taps_free(rs_taps *tp) {
             const T *src = t->src + b * t->len * inner;                                          \
             const int64_t *ix = t->tp->idx + o * n;                                              \
             const double *w = t->tp->w + o * n;                                                  \
-            if (t->tp->ext[o]) {                                                                 \
-                for (size_t i = 0; i < inner; i++) dst[i] = t->fill;                             \
-            } else if (inner == 1) {                                                             \
-                double acc = 0;                                                                  \
-                for (size_t k = 0; k < n; k++) acc += w[k] * (double)src[ix[k]];                 \
-                dst[0] = (T)acc;                                                                 \
-            } else {                                                                             \
-                for (size_t i = 0; i < inner; i++) dst[i] = 0;                                   \
-                for (size_t k = 0; k < n; k++) {                                                 \
-                    if (w[k] == 0) continue;                                                     \
-                    T wk = (T)w[k];                                                              \
-                    const T *s = src + (size_t)ix[k] * inner;                                    \
-                    for (size_t i = 0; i < inner; i++) dst[i] += wk * s[i];                      \
-                }                                                                                \
+            for (size_t i = 0; i < inner; i++) dst[i] = t->tp->ext[o] ? t->fill : 0;             \
+            for (size_t k = 0; k < n && !t->tp->ext[o]; k++) {                                   \
+                if (w[k] == 0) continue;                                                         \
+                T wk = (T)w[k];                                                                  \
+                const T *s = src + (size_t)ix[k] * inner;                                        \
+                for (size_t i = 0; i < inner; i++) dst[i] += wk * s[i];                          \
             }                                                                                    \
         }                                                                                        \
+    }                                                                                            \
+    static void NAME(ox_threadpool *pool, const NAME##_task *t, size_t outer) {                  \
+        size_t work = t->inner * (size_t)t->tp->n + 1;                                           \
+        if (t->inner == 1)                                                                       \
+            ox_parallel_for(pool, outer, 16384 / (work * t->out + 1) + 1, NAME##_rows,           \
+                            (void *)t);                                                          \
+        else                                                                                     \
+            ox_parallel_for(pool, outer * t->out, 16384 / work + 1, NAME##_slices, (void *)t);   \
     }
 
 DEFINE_PASS(float, pass_f32)
@@ -573,6 +603,54 @@ static void rs_fix_extrapolated(const rs_geom *g, rs_taps *taps, void *data, int
     }
 }
 
+/* The passes of a linear/cubic resize and the scratch memory they need: two
+ * ping-pong intermediates, and float64 copies of input and output for the types
+ * computed through float64. Infer asks for it as workspace so that repeated runs
+ * reuse the engine's arena. */
+typedef struct {
+    int order[OX_MAX_RANK], n_pass;
+    int native, is_f32;
+    size_t es, biggest, n_in, n_out;
+    size_t off_buf1, off_xin, off_yout, bytes;
+} rs_plan;
+
+static size_t rs_align(size_t n) { return (n + 63) & ~(size_t)63; }
+
+static onyx_status rs_make_plan(const rs_state *st, const rs_geom *g, int32_t dtype, rs_plan *p) {
+    memset(p, 0, sizeof *p);
+    if (st->mode == M_NEAREST) return ONYX_OK;
+    int32_t r = g->rank;
+    /* downsizing axes first keeps the intermediates small */
+    for (int pass = 0; pass < 2; pass++)
+        for (int32_t d = 0; d < r; d++)
+            if (g->active[d] && (g->out[d] < g->in[d]) == (pass == 0)) p->order[p->n_pass++] = d;
+    if (!p->n_pass || !ox_img_numeric(dtype)) return ONYX_OK;
+    p->native = dtype == ONYX_DTYPE_FLOAT || dtype == ONYX_DTYPE_DOUBLE;
+    p->is_f32 = dtype == ONYX_DTYPE_FLOAT;
+    p->es = p->is_f32 ? sizeof(float) : sizeof(double);
+    int64_t dims[OX_MAX_RANK];
+    memcpy(dims, g->in, sizeof dims);
+    if (!ox_shape_count_checked(r, g->in, ONYX_DTYPE_DOUBLE, &p->n_in, NULL) ||
+        !ox_shape_count_checked(r, g->out, ONYX_DTYPE_DOUBLE, &p->n_out, NULL))
+        return ox_error(ONYX_ERR_LIMIT, "resize input or output is too large");
+    for (int i = 0; i + 1 < p->n_pass; i++) {
+        size_t cnt;
+        dims[p->order[i]] = g->out[p->order[i]];
+        if (!ox_shape_count_checked(r, dims, ONYX_DTYPE_DOUBLE, &cnt, NULL))
+            return ox_error(ONYX_ERR_LIMIT, "resize intermediate is too large");
+        if (cnt > p->biggest) p->biggest = cnt;
+    }
+    /* each part is at most 2^62 bytes (checked above), so the sums fit */
+    size_t buf = rs_align(p->biggest * p->es);
+    p->off_buf1 = buf;
+    p->off_xin = 2 * buf;
+    p->off_yout = p->off_xin + (p->native ? 0 : rs_align(p->n_in * sizeof(double)));
+    p->bytes = p->off_yout + (p->native ? 0 : rs_align(p->n_out * sizeof(double)));
+    if (p->bytes < p->off_yout || p->off_yout < p->off_xin)
+        return ox_error(ONYX_ERR_LIMIT, "resize scratch memory is too large");
+    return ONYX_OK;
+}
+
 static onyx_status rs_run_filter(ox_op_ctx *c, const rs_state *st, const rs_geom *g) {
     const ox_tensor *x = c->in[0];
     ox_tensor *y = c->out[0];
@@ -580,75 +658,62 @@ static onyx_status rs_run_filter(ox_op_ctx *c, const rs_state *st, const rs_geom
     if (!ox_img_numeric(dtype))
         return ox_error(ONYX_ERR_UNSUPPORTED, "%s mode on %s data", mode_names[st->mode],
                         ox_dtype_name(dtype));
-    int native = dtype == ONYX_DTYPE_FLOAT || dtype == ONYX_DTYPE_DOUBLE;
-    int is_f32 = dtype == ONYX_DTYPE_FLOAT;
-    size_t es = is_f32 ? sizeof(float) : sizeof(double);
-    /* downsizing axes first keeps the intermediates small */
-    int order[OX_MAX_RANK], n_pass = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (int32_t d = 0; d < r; d++)
-            if (g->active[d] && (g->out[d] < g->in[d]) == (pass == 0)) order[n_pass++] = d;
+    rs_plan p;
+    OX_TRY(rs_make_plan(st, g, dtype, &p));
+    char *scratch = c->workspace, *owned = NULL;
+    if (p.bytes && (!scratch || c->workspace_bytes < p.bytes)) {
+        scratch = owned = ox_malloc_aligned(p.bytes);
+        if (!owned) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for resize scratch");
+    }
+    void *buf[2] = {scratch, scratch + p.off_buf1};
+    double *xin = (double *)(scratch + p.off_xin), *yout = (double *)(scratch + p.off_yout);
+    if (!p.native)
+        for (size_t i = 0; i < p.n_in; i++) xin[i] = ox_tensor_get_double(x, i);
     rs_taps taps[OX_MAX_RANK];
     memset(taps, 0, sizeof taps);
-    size_t n_in = ox_tensor_count(x), n_out = ox_tensor_count(y), biggest = 0;
+    onyx_status s = ONYX_OK;
+    for (int i = 0; i < p.n_pass && s == ONYX_OK; i++)
+        s = rs_build_taps(st, g, p.order[i], &taps[p.order[i]]);
+    const void *cur = p.native ? x->data : (const void *)xin;
+    void *final = p.native ? y->data : (void *)yout;
     int64_t dims[OX_MAX_RANK];
     memcpy(dims, g->in, sizeof dims);
-    for (int p = 0; p + 1 < n_pass; p++) {
-        size_t cnt;
-        dims[order[p]] = g->out[order[p]];
-        if (!ox_shape_count_checked(r, dims, dtype == ONYX_DTYPE_FLOAT ? dtype : ONYX_DTYPE_DOUBLE,
-                                    &cnt, NULL))
-            return ox_error(ONYX_ERR_LIMIT, "resize intermediate is too large");
-        if (cnt > biggest) biggest = cnt;
-    }
-    onyx_status s = ONYX_OK;
-    void *buf[2] = {NULL, NULL}, *xin = NULL, *yout = NULL;
-    if (biggest) {
-        buf[0] = ox_malloc_array(biggest, es);
-        buf[1] = ox_malloc_array(biggest, es);
-        if (!buf[0] || !buf[1]) s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-    }
-    if (s == ONYX_OK && !native) {
-        xin = ox_malloc_array(n_in ? n_in : 1, sizeof(double));
-        yout = ox_malloc_array(n_out ? n_out : 1, sizeof(double));
-        if (!xin || !yout) s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-        for (size_t i = 0; s == ONYX_OK && i < n_in; i++)
-            ((double *)xin)[i] = ox_tensor_get_double(x, i);
-    }
-    for (int p = 0; p < n_pass && s == ONYX_OK; p++) s = rs_build_taps(st, g, order[p], &taps[order[p]]);
-    const void *cur = native ? x->data : xin;
-    void *final = native ? y->data : yout;
-    memcpy(dims, g->in, sizeof dims);
     int any_ext = 0;
-    for (int p = 0; p < n_pass && s == ONYX_OK; p++) {
-        int d = order[p];
+    for (int i = 0; i < p.n_pass && s == ONYX_OK; i++) {
+        int d = p.order[i];
         size_t outer = ox_tx_prod(dims, 0, d), inner = ox_tx_prod(dims, d + 1, r);
-        void *dst = p + 1 == n_pass ? final : buf[p % 2];
-        size_t units = outer * (size_t)g->out[d];
-        size_t grain = 16384 / (inner * (size_t)taps[d].n + 1) + 1;
+        void *dst = i + 1 == p.n_pass ? final : buf[i % 2];
         any_ext |= taps[d].any_ext;
-        if (is_f32) {
+        if (p.is_f32) {
             pass_f32_task t = {cur, dst, (size_t)g->in[d], (size_t)g->out[d], inner, &taps[d],
                                (float)st->extrapolation};
-            ox_parallel_for(c->pool, units, grain, pass_f32, &t);
+            pass_f32(c->pool, &t, outer);
         } else {
             pass_f64_task t = {cur, dst, (size_t)g->in[d], (size_t)g->out[d], inner, &taps[d],
                                st->extrapolation};
-            ox_parallel_for(c->pool, units, grain, pass_f64, &t);
+            pass_f64(c->pool, &t, outer);
         }
         dims[d] = g->out[d];
         cur = dst;
     }
-    if (s == ONYX_OK && any_ext && n_out)
-        rs_fix_extrapolated(g, taps, final, is_f32, st->extrapolation);
-    if (s == ONYX_OK && !native)
-        for (size_t i = 0; i < n_out; i++) ox_img_put(y->data, i, dtype, ((double *)yout)[i]);
+    if (s == ONYX_OK && any_ext && p.n_out)
+        rs_fix_extrapolated(g, taps, final, p.is_f32, st->extrapolation);
+    if (s == ONYX_OK && !p.native)
+        for (size_t i = 0; i < p.n_out; i++) ox_img_put(y->data, i, dtype, yout[i]);
     for (int32_t d = 0; d < r; d++) rs_taps_free(&taps[d]);
-    ox_free(buf[0]);
-    ox_free(buf[1]);
-    ox_free(xin);
-    ox_free(yout);
+    ox_free_aligned(owned);
     return s;
+}
+
+onyx_status ox_img_resize_infer(ox_op_ctx *c) {
+    rs_geom g;
+    OX_TRY(rs_geometry(c, c->state, &g));
+    ox_set_shape(c->out[0], c->in[0]->dtype, g.rank, g.out);
+    OX_TRY(ox_tx_check_size(c->out[0], "output"));
+    rs_plan p;
+    OX_TRY(rs_make_plan(c->state, &g, c->in[0]->dtype, &p));
+    c->workspace_bytes = p.bytes;
+    return ONYX_OK;
 }
 
 onyx_status ox_img_resize_run(ox_op_ctx *c) {

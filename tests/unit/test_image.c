@@ -587,6 +587,15 @@ TEST(col2im_random) {
     CHECK(ox_op_run_single(n, 18, (ox_tensor *[]){&x, &ti, &tb3}, 3, &y, 1) != ONYX_OK);
     CHECK(ox_op_run_single(n, 18, (ox_tensor *[]){&x, &ti, &tb0}, 3, &y, 1) != ONYX_OK);
     CHECK(ox_op_run_single(n, 18, (ox_tensor *[]){&x, &ti_small, &tb}, 3, &y, 1) != ONYX_OK);
-    img_free((ox_tensor[]){x, ti, tb, tb3, tb0, ti_small}, 6);
+    /* int64 sums stay exact beyond 2^53: two blocks of 2 overlapping by one */
+    int64_t big[4] = {((int64_t)1 << 60) + 1, 5, 7, ((int64_t)1 << 58) + 3};
+    ox_tensor xi = tt_make(ONYX_DTYPE_INT64, 3, (int64_t[]){1, 2, 2}, big);
+    ox_tensor ti3 = img_i64(1, (int64_t[]){3}), tb2 = img_i64(1, (int64_t[]){2});
+    REQUIRE_OK(ox_op_run_single(n, 18, (ox_tensor *[]){&xi, &ti3, &tb2}, 3, &y, 1));
+    /* column (k, l): k = offset in the block, l = block; image[l + k] += x[k][l] */
+    CHECK(((int64_t *)y.data)[0] == big[0]);
+    CHECK(((int64_t *)y.data)[1] == big[1] + big[2]);
+    CHECK(((int64_t *)y.data)[2] == big[3]);
+    img_free((ox_tensor[]){x, ti, tb, tb3, tb0, ti_small, xi, ti3, tb2, y}, 10);
     tn_reset();
 }
