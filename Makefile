@@ -4,7 +4,7 @@
 #   make sanitize   the same build with ASan+UBSan in build-sanitize/
 #   make demo       build, then run a shipped example model
 #   make conformance  run the ONNX conformance data, write docs/conformance.md
-#   make examples   regenerate examples/ from PyTorch (needs python3-torch)
+#   make examples   regenerate examples/ and tests/models/ (needs python3-torch, python3-onnx)
 
 CC ?= cc
 BUILD ?= build
@@ -84,6 +84,7 @@ conformance: all
 # regenerate the example models with Debian's python3-torch / python3-onnx
 examples:
 	/usr/bin/python3 tools/export_examples.py
+	/usr/bin/python3 tools/make_test_models.py
 
 clean:
 	rm -rf build build-sanitize

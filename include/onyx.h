@@ -5,7 +5,8 @@
  *  - every call that can fail returns an onyx_status; ONYX_OK (0) is success;
  *  - on failure, onyx_last_error() returns a message for the calling thread that
  *    names where and what went wrong (node name, op type, the problem); the string
- *    is owned by the library and stays valid until the thread's next onyx call;
+ *    is owned by the library and stays as it is until the thread's next call that
+ *    returns an onyx_status (getters and free functions leave it alone);
  *  - out-parameters are written only on success, and each says who owns it;
  *  - dims are int64_t, counts are size_t.
  */
@@ -71,7 +72,7 @@ typedef struct onyx_tensor onyx_tensor;
 /* ---- errors ---------------------------------------------------------------- */
 
 /* The message of the calling thread's last failed call ("" if none). Owned by the
- * library; valid until the same thread makes its next onyx call. */
+ * library; it changes at the same thread's next call that returns an onyx_status. */
 const char *onyx_last_error(void);
 
 /* A constant name for a status ("ONYX_OK", "ONYX_ERR_PARSE", ...). */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs every test of onyx and ends with one line "N passed, M failed".
 #   BUILD=build sh tests/run.sh
-# Parts: unit tests; `onyx test` over the examples; the ONNX conformance cases in
+# Parts: unit tests; `onyx test` over the examples and tests/models; the ONNX conformance cases in
 # tests/conformance.txt (read in place from $ONYX_ONNX_TESTS, default ../shared/onnx-tests,
 # skipped with a notice when absent); command-line checks (tests/cli/*.sh).
 BUILD=${BUILD:-build}
@@ -39,6 +39,11 @@ cases=$(sed -e 's/#.*//' -e '/^ *$/d' tests/examples.txt)
 (cd examples && "$ONYX" test $cases) >"$tmp/ex" 2>&1
 grep -vE '^PASS' "$tmp/ex"
 count "$tmp/ex"
+
+echo "== onyx test tests/models (made by tools/make_test_models.py)"
+"$ONYX" test tests/models >"$tmp/models" 2>&1
+grep -vE '^PASS' "$tmp/models"
+count "$tmp/models"
 
 echo "== conformance ($ONNX_TESTS)"
 if [ -d "$ONNX_TESTS" ]; then

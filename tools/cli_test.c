@@ -1,6 +1,8 @@
 /* onyx test [--rtol R] [--atol A] [--threads N] DIR...
  * Each DIR is an ONNX test case (model.onnx + test_data_set_N/{input,output}_K.pb,
- * matched to the graph's inputs and outputs by position) or a folder of them. */
+ * matched to the graph's inputs and outputs by position) or a folder of them. Each
+ * .pb holds a TensorProto, SequenceProto or OptionalProto, as the graph value's
+ * declared type says; sequences compare item by item, empty optionals by presence. */
 #include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
@@ -77,6 +79,18 @@ static void index_of(const ox_tensor *t, size_t flat, char *buf, size_t cap) {
         flat = t->dims[r] ? flat / (size_t)t->dims[r] : 0;
     }
     ox_shape_describe(t->rank, idx, buf, cap);
+}
+
+/* "a sequence of 3", "an empty optional", "a tensor float32[2]" */
+static const char *value_kind(const ox_tensor *t, char *buf, size_t cap) {
+    char d[300];
+    if (t->dtype == OX_DTYPE_SEQUENCE)
+        snprintf(buf, cap, "a sequence of %zu", t->data ? ((const ox_sequence *)t->data)->n : (size_t)0);
+    else if (t->dtype == OX_DTYPE_NONE)
+        snprintf(buf, cap, "an empty optional");
+    else
+        snprintf(buf, cap, "a tensor %s", ox_tensor_describe(t, d, sizeof d));
+    return buf;
 }
 
 /* Compare got with expected; on a difference write a description into msg. */
@@ -156,6 +170,46 @@ static int compare(const ox_tensor *exp, const ox_tensor *got, double rtol, doub
     return 0;
 }
 
+/* Compare values: tensors as above; sequences item by item (lengths must match);
+ * empty optionals only match empty optionals. */
+static int compare_value(const ox_tensor *exp, const ox_tensor *got, double rtol, double atol, char *msg,
+                         size_t cap) {
+    char a[300], b[300];
+    int exp_seq = exp->dtype == OX_DTYPE_SEQUENCE, got_seq = got->dtype == OX_DTYPE_SEQUENCE;
+    int exp_none = exp->dtype == OX_DTYPE_NONE, got_none = got->dtype == OX_DTYPE_NONE;
+    if (exp_seq != got_seq || exp_none != got_none) {
+        snprintf(msg, cap, "got %s, expected %s", value_kind(got, a, sizeof a), value_kind(exp, b, sizeof b));
+        return 0;
+    }
+    if (exp_none) return 1;
+    if (!exp_seq) return compare(exp, got, rtol, atol, msg, cap);
+    const ox_sequence *x = exp->data, *y = got->data;
+    if (x->n != y->n) {
+        snprintf(msg, cap, "got %s, expected %s", value_kind(got, a, sizeof a), value_kind(exp, b, sizeof b));
+        return 0;
+    }
+    if (x->n == 0 && x->elem_dtype != ONYX_DTYPE_UNDEFINED && y->elem_dtype != ONYX_DTYPE_UNDEFINED &&
+        x->elem_dtype != y->elem_dtype) {
+        snprintf(msg, cap, "got an empty sequence of %s, expected one of %s", ox_dtype_name(y->elem_dtype),
+                 ox_dtype_name(x->elem_dtype));
+        return 0;
+    }
+    for (size_t i = 0; i < x->n; i++) {
+        char why[600];
+        if (!compare_value(&x->items[i], &y->items[i], rtol, atol, why, sizeof why)) {
+            fmt_ok(msg, cap, "sequence item %zu: %s", i, why);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The declared type of graph value v, or NULL. */
+static const ox_type *value_type(const ox_rgraph *g, int v) {
+    const ox_value_info *info = g->values[v].info;
+    return info ? info->type : NULL;
+}
+
 /* Run one data set; returns 1 pass, 0 fail (msg says why), -1 error (msg says why). */
 static int run_data_set(onyx_session *s, const char *dir, test_opts *o, char *msg, size_t cap) {
     const ox_rgraph *g = s->graph;
@@ -181,14 +235,14 @@ static int run_data_set(onyx_session *s, const char *dir, test_opts *o, char *ms
     }
     for (size_t i = 0; i < n_in; i++) {
         fmt_ok(path, sizeof path, "%s/input_%zu.pb", dir, i);
-        if (cli_read_tensor(path, &in[i]) != ONYX_OK) {
+        if (cli_read_value(path, value_type(g, g->inputs[i]), &in[i]) != ONYX_OK) {
             snprintf(msg, cap, "%s", onyx_last_error());
             goto done;
         }
     }
     for (size_t i = 0; i < n_out; i++) {
         fmt_ok(path, sizeof path, "%s/output_%zu.pb", dir, i);
-        if (cli_read_tensor(path, &exp[i]) != ONYX_OK) {
+        if (cli_read_value(path, value_type(g, g->outputs[i]), &exp[i]) != ONYX_OK) {
             snprintf(msg, cap, "%s", onyx_last_error());
             goto done;
         }
@@ -201,7 +255,7 @@ static int run_data_set(onyx_session *s, const char *dir, test_opts *o, char *ms
     result = 1;
     for (size_t i = 0; i < n_out && result == 1; i++) {
         char why[700];
-        if (!compare(&exp[i], &got[i], o->rtol, o->atol, why, sizeof why)) {
+        if (!compare_value(&exp[i], &got[i], o->rtol, o->atol, why, sizeof why)) {
             fmt_ok(msg, cap, "output '%s': %s", g->values[g->outputs[i]].name, why);
             result = 0;
         }

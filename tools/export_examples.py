@@ -391,15 +391,19 @@ def write_example(out_dir, name, model_bytes, data_sets):
           % (name, model.opset_import[0].version, " ".join(ops), len(data_sets), total))
 
 
-def export_torch(module, example_args, input_names, dynamic_axes=None):
+def export_torch(module, example_args, input_names, dynamic_axes=None, keep_batchnorm=False):
+    # EVAL mode with constant folding folds BatchNorm into the Conv before it;
+    # keep_batchnorm exports the (eval-mode) module as it is, so the graph keeps its
+    # BatchNormalization nodes (inference form, one output).
     f = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(module, example_args, f, opset_version=OPSET,
                           input_names=input_names, output_names=["y"],
                           dynamic_axes=dynamic_axes,
-                          training=torch.onnx.TrainingMode.EVAL,
-                          do_constant_folding=True)
+                          training=torch.onnx.TrainingMode.PRESERVE if keep_batchnorm
+                          else torch.onnx.TrainingMode.EVAL,
+                          do_constant_folding=not keep_batchnorm)
     return f.getvalue()
 
 
@@ -421,7 +425,8 @@ def torch_case(out_dir, name, seed, make, input_sets, script=False, dynamic_axes
         randomize_batchnorm(module, torch.Generator().manual_seed(seed + 1))
     exported = torch.jit.script(module) if script else module
     example = tuple(torch.from_numpy(a) for a in input_sets[0])
-    model_bytes = export_torch(exported, example, list(input_names), dynamic_axes)
+    model_bytes = export_torch(exported, example, list(input_names), dynamic_axes,
+                               keep_batchnorm=name == "small_cnn")
     data_sets = [(ins, torch_run(module, ins)) for ins in input_sets]
     write_example(out_dir, name, model_bytes, data_sets)
     return module

@@ -23,9 +23,14 @@ static void usage(FILE *f) {
             "           [-i NAME=FILE]... [-o NAME]...\n"
             "           [--outdir DIR] [--threads N] [--trace]\n"
             "                                          run a model or one of its functions\n"
-            "                                          (inputs from .npy or .pb)\n"
+            "                                          (inputs from .npy or .pb; --outdir writes\n"
+            "                                          DIR/NAME.npy, a sequence as NAME_0.npy...)\n"
             "  onyx test [--rtol R] [--atol A] [--threads N] DIR...\n"
-            "                                          run ONNX test cases and compare outputs\n",
+            "                                          run ONNX test cases and compare outputs\n"
+            "  onyx bench MODEL [-i NAME=FILE]... [--threads N] [--iters K] [--warmup W]\n"
+            "           [--json] [--profile]\n"
+            "                                          time runs; --profile: time per op\n"
+            "  onyx ops [--markdown]                   list the supported operators\n",
             ONYX_VERSION_STRING);
 }
 
@@ -38,6 +43,8 @@ int main(int argc, char **argv) {
     if (!strcmp(verb, "info")) return cli_info(argc - 2, argv + 2);
     if (!strcmp(verb, "run")) return cli_run(argc - 2, argv + 2);
     if (!strcmp(verb, "test")) return cli_test(argc - 2, argv + 2);
+    if (!strcmp(verb, "bench")) return cli_bench(argc - 2, argv + 2);
+    if (!strcmp(verb, "ops")) return cli_ops(argc - 2, argv + 2);
     if (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {
         usage(stdout);
         return 0;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ir/sparse.h"
 #include "util/alloc.h"
 
 const char *ox_node_label(const ox_node *n, char *buf, size_t cap) {
@@ -21,6 +22,8 @@ void ox_rgraph_free(ox_rgraph *g) {
     ox_free(g->nodes);
     ox_free(g->inputs);
     ox_free(g->outputs);
+    for (size_t i = 0; i < g->n_densified; i++) ox_free_aligned((void *)g->densified[i].data);
+    ox_free(g->densified);
     ox_strmap_free(&g->names);
     ox_free(g);
 }
@@ -127,6 +130,33 @@ done:
     return s;
 }
 
+/* Sparse initializers become dense ones (named by their values tensor). */
+static onyx_status densify_sparse(ox_rgraph *g, const ox_graph *src) {
+    if (!src->n_sparse_initializers) return ONYX_OK;
+    g->densified = ox_calloc(src->n_sparse_initializers, sizeof *g->densified);
+    if (!g->densified) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; i < src->n_sparse_initializers; i++) {
+        const ox_sparse_tensor *sp = &src->sparse_initializers[i];
+        ox_tensor_proto *t = &g->densified[g->n_densified];
+        size_t bytes;
+        OX_TRY(ox_sparse_check(sp, sp->values.name));
+        if (!ox_shape_count_checked(sp->rank, sp->dims, sp->values.dtype, NULL, &bytes))
+            return ox_error(ONYX_ERR_LIMIT, "sparse initializer '%s' is too large", sp->values.name);
+        void *data = ox_malloc_aligned(bytes);
+        if (!data) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for sparse initializer '%s'", sp->values.name);
+        t->data = data;
+        g->n_densified++;
+        t->name = sp->values.name;
+        t->doc = "";
+        t->dtype = sp->values.dtype;
+        t->rank = sp->rank;
+        memcpy(t->dims, sp->dims, sizeof t->dims);
+        t->nbytes = bytes;
+        OX_TRY(ox_sparse_densify(sp, data));
+    }
+    return ONYX_OK;
+}
+
 static void attach_info(ox_rgraph *g, const ox_value_info *vi, size_t n) {
     for (size_t i = 0; i < n; i++) {
         int v = ox_rgraph_find(g, vi[i].name);
@@ -134,28 +164,127 @@ static void attach_info(ox_rgraph *g, const ox_value_info *vi, size_t n) {
     }
 }
 
-onyx_status ox_rgraph_build(const ox_model *m, const ox_graph *src, ox_rgraph **out) {
+/* A deduplicated list of names. */
+typedef struct name_list {
+    const char **v;
+    size_t n, cap;
+    ox_strmap seen;
+} name_list;
+
+static int list_add(name_list *l, const char *name) {
+    if (ox_strmap_get(&l->seen, name) >= 0) return 1;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        const char **v = ox_realloc(l->v, cap * sizeof *v);
+        if (!v) return 0;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = name;
+    return ox_strmap_put(&l->seen, name, 1);
+}
+
+static onyx_status collect_free(const ox_graph *g, name_list *out, int depth);
+
+/* Free variables of a node's graph attributes into out, except names in local. */
+static onyx_status collect_node_free(const ox_node *nd, const ox_strmap *local, name_list *out, int depth) {
+    for (size_t a = 0; a < nd->n_attrs; a++) {
+        const ox_attr *at = &nd->attrs[a];
+        size_t n_graphs = at->type == OX_ATTR_GRAPH ? (at->g ? 1 : 0) : at->type == OX_ATTR_GRAPHS ? at->n : 0;
+        for (size_t k = 0; k < n_graphs; k++) {
+            const ox_graph *sub = at->type == OX_ATTR_GRAPH ? at->g : at->graphs[k];
+            name_list inner = {0};
+            ox_strmap_init(&inner.seen);
+            onyx_status st = collect_free(sub, &inner, depth + 1);
+            for (size_t i = 0; i < inner.n && st == ONYX_OK; i++)
+                if ((!local || ox_strmap_get(local, inner.v[i]) < 0) && !list_add(out, inner.v[i]))
+                    st = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+            ox_free(inner.v);
+            ox_strmap_free(&inner.seen);
+            if (st) return st;
+        }
+    }
+    return ONYX_OK;
+}
+
+static onyx_status collect_free(const ox_graph *g, name_list *out, int depth) {
+    if (depth > OX_MAX_GRAPH_DEPTH)
+        return ox_error(ONYX_ERR_LIMIT, "subgraphs nest deeper than %d levels", OX_MAX_GRAPH_DEPTH);
+    ox_strmap local;
+    ox_strmap_init(&local);
+    int ok = 1;
+    onyx_status st = ONYX_OK;
+    for (size_t i = 0; i < g->n_inputs; i++) ok &= ox_strmap_put(&local, g->inputs[i].name, 1);
+    for (size_t i = 0; i < g->n_initializers; i++) ok &= ox_strmap_put(&local, g->initializers[i].name, 1);
+    for (size_t i = 0; i < g->n_nodes; i++)
+        for (size_t k = 0; k < g->nodes[i].n_outputs; k++)
+            if (g->nodes[i].outputs[k][0]) ok &= ox_strmap_put(&local, g->nodes[i].outputs[k], 1);
+    for (size_t i = 0; ok && i < g->n_nodes && st == ONYX_OK; i++) {
+        const ox_node *nd = &g->nodes[i];
+        for (size_t k = 0; k < nd->n_inputs; k++)
+            if (nd->inputs[k][0] && ox_strmap_get(&local, nd->inputs[k]) < 0) ok &= list_add(out, nd->inputs[k]);
+        st = collect_node_free(nd, &local, out, depth);
+    }
+    for (size_t i = 0; ok && i < g->n_outputs; i++)
+        if (ox_strmap_get(&local, g->outputs[i].name) < 0) ok &= list_add(out, g->outputs[i].name);
+    ox_strmap_free(&local);
+    if (!ok && st == ONYX_OK) st = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    return st;
+}
+
+onyx_status ox_graph_free_vars(const ox_graph *g, const char ***names, size_t *n) {
+    name_list l = {0};
+    ox_strmap_init(&l.seen);
+    onyx_status st = collect_free(g, &l, 0);
+    ox_strmap_free(&l.seen);
+    if (st) {
+        ox_free(l.v);
+        return st;
+    }
+    *names = l.v;
+    *n = l.n;
+    return ONYX_OK;
+}
+
+onyx_status ox_node_captures(const ox_node *node, const char ***names, size_t *n) {
+    name_list l = {0};
+    ox_strmap_init(&l.seen);
+    onyx_status st = collect_node_free(node, NULL, &l, 0);
+    ox_strmap_free(&l.seen);
+    if (st) {
+        ox_free(l.v);
+        return st;
+    }
+    *names = l.v;
+    *n = l.n;
+    return ONYX_OK;
+}
+
+onyx_status ox_rgraph_build(const ox_model *m, const ox_graph *src, const char *const *captures,
+                            size_t n_captures, ox_rgraph **out) {
     onyx_status s = ONYX_OK;
     char lb[256];
+    const char ***node_caps = NULL; /* per node: names its subgraphs capture */
+    size_t *n_node_caps = NULL;
     ox_rgraph *g = ox_calloc(1, sizeof *g);
     if (!g) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     ox_strmap_init(&g->names);
-    size_t max_values = src->n_initializers + src->n_inputs;
+    size_t max_values = src->n_initializers + src->n_sparse_initializers + src->n_inputs + n_captures;
     for (size_t i = 0; i < src->n_nodes; i++) max_values += src->nodes[i].n_outputs;
     g->values = ox_calloc(max_values ? max_values : 1, sizeof *g->values);
     g->nodes = ox_calloc(src->n_nodes ? src->n_nodes : 1, sizeof *g->nodes);
-    g->inputs = ox_calloc(src->n_inputs ? src->n_inputs : 1, sizeof *g->inputs);
+    g->inputs = ox_calloc(src->n_inputs + n_captures + 1, sizeof *g->inputs);
+    node_caps = ox_calloc(src->n_nodes + 1, sizeof *node_caps);
+    n_node_caps = ox_calloc(src->n_nodes + 1, sizeof *n_node_caps);
     g->outputs = ox_calloc(src->n_outputs ? src->n_outputs : 1, sizeof *g->outputs);
-    if (!g->values || !g->nodes || !g->inputs || !g->outputs) {
+    if (!g->values || !g->nodes || !g->inputs || !g->outputs || !node_caps || !n_node_caps) {
         s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
         goto fail;
     }
-    if (src->n_sparse_initializers) {
-        s = ox_error(ONYX_ERR_UNSUPPORTED, "sparse initializers are not supported yet");
-        goto fail;
-    }
-    for (size_t i = 0; i < src->n_initializers; i++) {
-        const ox_tensor_proto *t = &src->initializers[i];
+    if ((s = densify_sparse(g, src))) goto fail;
+    for (size_t i = 0; i < src->n_initializers + g->n_densified; i++) {
+        const ox_tensor_proto *t =
+            i < src->n_initializers ? &src->initializers[i] : &g->densified[i - src->n_initializers];
         int idx = -1;
         if (!t->name[0]) {
             s = ox_error(ONYX_ERR_INVALID_MODEL, "initializer %zu has no name", i);
@@ -184,6 +313,13 @@ onyx_status ox_rgraph_build(const ox_model *m, const ox_graph *src, ox_rgraph **
         g->values[idx].info = &src->inputs[i];
         g->inputs[g->n_inputs++] = idx;
     }
+    g->n_formal_inputs = g->n_inputs;
+    for (size_t i = 0; i < n_captures; i++) {
+        int idx = ox_rgraph_find(g, captures[i]);
+        if (idx >= 0) continue; /* defined here after all: not a capture */
+        if ((s = add_value(g, captures[i], OX_VALUE_INPUT, -1, &idx))) goto fail;
+        g->inputs[g->n_inputs++] = idx;
+    }
     /* nodes: find each op, define each output */
     for (size_t i = 0; i < src->n_nodes; i++) {
         const ox_node *n = &src->nodes[i];
@@ -204,15 +340,19 @@ onyx_status ox_rgraph_build(const ox_model *m, const ox_graph *src, ox_rgraph **
                          n->domain[0] ? n->domain : "ai.onnx", (long long)gn->opset);
             goto fail;
         }
-        gn->n_in = n->n_inputs;
+        if ((s = ox_node_captures(n, &node_caps[i], &n_node_caps[i]))) {
+            s = ox_error_prefix(s, "%s: ", ox_node_label(n, lb, sizeof lb));
+            goto fail;
+        }
+        gn->n_in = n->n_inputs + n_node_caps[i];
         gn->n_out = n->n_outputs;
-        gn->in = ox_malloc_array(n->n_inputs ? n->n_inputs : 1, sizeof(int));
+        gn->in = ox_malloc_array(gn->n_in ? gn->n_in : 1, sizeof(int));
         gn->out = ox_malloc_array(n->n_outputs ? n->n_outputs : 1, sizeof(int));
         if (!gn->in || !gn->out) {
             s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
             goto fail;
         }
-        for (size_t k = 0; k < n->n_inputs; k++) gn->in[k] = -1;
+        for (size_t k = 0; k < gn->n_in; k++) gn->in[k] = -1;
         for (size_t k = 0; k < n->n_outputs; k++) {
             const char *name = n->outputs[k];
             gn->out[k] = -1;
@@ -239,6 +379,16 @@ onyx_status ox_rgraph_build(const ox_model *m, const ox_graph *src, ox_rgraph **
             }
             g->nodes[i].in[k] = v;
         }
+        for (size_t k = 0; k < n_node_caps[i]; k++) {
+            int v = ox_rgraph_find(g, node_caps[i][k]);
+            if (v < 0) {
+                s = ox_error(ONYX_ERR_INVALID_MODEL,
+                             "%s: a subgraph reads '%s', which no enclosing graph defines",
+                             ox_node_label(n, lb, sizeof lb), node_caps[i][k]);
+                goto fail;
+            }
+            g->nodes[i].in[n->n_inputs + k] = v;
+        }
     }
     for (size_t i = 0; i < src->n_outputs; i++) {
         int v = ox_rgraph_find(g, src->outputs[i].name);
@@ -253,8 +403,12 @@ onyx_status ox_rgraph_build(const ox_model *m, const ox_graph *src, ox_rgraph **
     attach_info(g, src->value_info, src->n_value_info);
     if ((s = topo_sort(g, src))) goto fail;
     *out = g;
-    return ONYX_OK;
+    g = NULL;
 fail:
+    if (node_caps)
+        for (size_t i = 0; i < src->n_nodes; i++) ox_free(node_caps[i]);
+    ox_free(node_caps);
+    ox_free(n_node_caps);
     ox_rgraph_free(g);
     return s;
 }

@@ -30,7 +30,10 @@ typedef struct ox_gnode {
     const ox_node *node;
     const ox_op_def *def;
     int64_t opset;
-    int *in;  /* n_in value indices; -1 for an omitted input */
+    /* n_in value indices; -1 for an omitted input. The first node->n_inputs are the
+     * node's own; after them come its implicit inputs: the values of this graph its
+     * subgraphs (If/Loop/Scan bodies) read, in the order ox_node_captures gives. */
+    int *in;
     int *out; /* n_out value indices; -1 for an omitted output */
     size_t n_in, n_out;
 } ox_gnode;
@@ -40,16 +43,33 @@ typedef struct ox_rgraph {
     size_t n_values;
     ox_gnode *nodes; /* topological order */
     size_t n_nodes;
-    int *inputs;     /* graph inputs the caller feeds (not initializers), in file order */
+    int *inputs;     /* graph inputs the caller feeds (not initializers), in file order,
+                        then the captured values of enclosing graphs (see below) */
     size_t n_inputs;
+    size_t n_formal_inputs; /* inputs[0..n_formal_inputs) are the graph's own */
     int *outputs;    /* graph outputs in file order */
     size_t n_outputs;
     ox_strmap names; /* value name -> index */
+    ox_tensor_proto *densified; /* sparse initializers made dense (data owned here) */
+    size_t n_densified;
 } ox_rgraph;
 
-/* Resolve and check g (opsets from model m). On success *out is a new graph owned
- * by the caller (free with ox_rgraph_free). */
-onyx_status ox_rgraph_build(const ox_model *m, const ox_graph *g, ox_rgraph **out);
+/* Resolve and check g (opsets from model m). captures: names of enclosing graphs'
+ * values that g reads (a subgraph's free variables); they become inputs after g's
+ * own. On success *out is a new graph owned by the caller (ox_rgraph_free). */
+onyx_status ox_rgraph_build(const ox_model *m, const ox_graph *g, const char *const *captures,
+                            size_t n_captures, ox_rgraph **out);
+
+/* The free variables of g: names it (or a subgraph inside it) reads that g does not
+ * define. *names is ox_malloc'ed (free with ox_free); the strings belong to g. */
+onyx_status ox_graph_free_vars(const ox_graph *g, const char ***names, size_t *n);
+
+/* The free variables of all of a node's graph attributes, deduplicated, in a fixed
+ * order: what the node captures from its graph. */
+onyx_status ox_node_captures(const ox_node *node, const char ***names, size_t *n);
+
+/* Deepest nesting of subgraphs allowed (ONYX_ERR_LIMIT beyond). */
+#define OX_MAX_GRAPH_DEPTH 64
 void ox_rgraph_free(ox_rgraph *g);
 /* Value index for a name, or -1. */
 int ox_rgraph_find(const ox_rgraph *g, const char *name);

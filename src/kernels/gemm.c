@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/scratch.h"
 #include "util/threadpool.h"
 
 #define MR 6
@@ -204,11 +205,10 @@ static void gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, si
     size_t mc_max = min_sz(MC, m1 - m0), nc_max = min_sz(NC, n1 - n0);
     size_t a_floats = ((mc_max + MR - 1) / MR) * MR * kc_max;
     size_t b_floats = ((nc_max + NR - 1) / NR) * NR * kc_max;
-    float *pa = ox_malloc_aligned(a_floats * sizeof(float));
-    float *pb = ox_malloc_aligned(b_floats * sizeof(float));
+    /* packing buffers: this thread's scratch, kept between calls */
+    float *pa = ox_scratch(0, a_floats * sizeof(float));
+    float *pb = ox_scratch(1, b_floats * sizeof(float));
     if (!pa || !pb) {
-        ox_free_aligned(pa);
-        ox_free_aligned(pb);
         gemm_region_ref(g, m0, m1, n0, n1);
         return;
     }
@@ -234,8 +234,6 @@ static void gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, si
             }
         }
     }
-    ox_free_aligned(pa);
-    ox_free_aligned(pb);
 }
 
 typedef struct grid_task {

@@ -66,6 +66,10 @@ elem_bin_fn elem_binary_kernel(const elem_desc *d, int32_t dtype, int *via_f32);
 onyx_status elem_bad_dtype(const ox_op_ctx *c, size_t input, int32_t dtype);
 /* Require input i present with data type equal to input 0's. */
 onyx_status elem_same_dtype(const ox_op_ctx *c, size_t i);
+/* B as binary ops before opset 7 broadcast it onto A (see elementwise.c): *rhs is
+ * B itself or view, a reshaped copy of B's header. */
+onyx_status elem_legacy_rhs(const ox_op_ctx *c, const ox_tensor *a, const ox_tensor *b,
+                            ox_tensor *view, const ox_tensor **rhs);
 /* Require inputs 0..n-1 present. */
 onyx_status elem_need_inputs(const ox_op_ctx *c, size_t n);
 

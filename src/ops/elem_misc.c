@@ -84,16 +84,21 @@ onyx_status elem_infer_pow(ox_op_ctx *c) {
     int32_t ta = c->in[0]->dtype, tb = c->in[1]->dtype;
     if (!is_numeric(ta)) return elem_bad_dtype(c, 0, ta);
     if (!is_numeric(tb)) return elem_bad_dtype(c, 1, tb);
+    ox_tensor view;
+    const ox_tensor *b;
+    OX_TRY(elem_legacy_rhs(c, c->in[0], c->in[1], &view, &b));
     int32_t r;
     int64_t d[OX_MAX_RANK];
-    OX_TRY(ox_broadcast_shape(2, (const ox_tensor *const *)c->in, &r, d));
+    OX_TRY(ox_broadcast_shape(2, (const ox_tensor *[]){c->in[0], b}, &r, d));
     if (ox_has_output(c, 0)) ox_set_shape(c->out[0], ta, r, d);
     return ONYX_OK;
 }
 
 onyx_status elem_run_pow(ox_op_ctx *c) {
     if (!ox_has_output(c, 0)) return ONYX_OK;
-    const ox_tensor *a = c->in[0], *b = c->in[1];
+    const ox_tensor *a = c->in[0], *b;
+    ox_tensor view;
+    OX_TRY(elem_legacy_rhs(c, a, c->in[1], &view, &b));
     ox_tensor *o = c->out[0];
     if (a->dtype == b->dtype && is_real(a->dtype)) {
         int half = is_half(a->dtype), f64 = a->dtype == ONYX_DTYPE_DOUBLE;
@@ -115,9 +120,11 @@ onyx_status elem_infer_prelu(ox_op_ctx *c) {
     const elem_state *s = c->state;
     OX_TRY(elem_need_inputs(c, 2));
     OX_TRY(elem_same_dtype(c, 1));
-    const ox_tensor *x = c->in[0], *slope = c->in[1];
+    const ox_tensor *x = c->in[0], *slope;
     int via;
     if (!elem_binary_kernel(s->d, x->dtype, &via)) return elem_bad_dtype(c, 0, x->dtype);
+    ox_tensor view;
+    OX_TRY(elem_legacy_rhs(c, x, c->in[1], &view, &slope));
     if (!ox_broadcasts_to(slope->rank, slope->dims, x->rank, x->dims)) {
         char a[160], b[160];
         return ox_error(ONYX_ERR_INVALID_ARGUMENT, "slope of shape %s does not broadcast to X of shape %s",

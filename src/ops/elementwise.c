@@ -203,15 +203,55 @@ onyx_status elem_binary_apply(ox_op_ctx *c, elem_bin_fn fn, int via_f32, const o
     return ONYX_OK;
 }
 
+/* Before opset 7, binary ops broadcast only B onto A, and only with the attribute
+ * broadcast=1: B's dims then sit in A's starting at 'axis' (default: aligned to the
+ * end). PRelu before 7 applies a 1-D slope along the channel axis (1). *view gets
+ * B's data with A's rank; without legacy rules *rhs is B itself (numpy rules,
+ * which also accept the equal shapes broadcast=0 demands). */
+onyx_status elem_legacy_rhs(const ox_op_ctx *c, const ox_tensor *a, const ox_tensor *b,
+                            ox_tensor *view, const ox_tensor **rhs) {
+    *rhs = b;
+    if (c->opset >= 7) return ONYX_OK;
+    int64_t axis;
+    if (strcmp(c->node->op_type, "PRelu") == 0) {
+        if (b->rank != 1 || a->rank < 2 || b->dims[0] != a->dims[1] || b->dims[0] == 1) return ONYX_OK;
+        axis = 1;
+    } else {
+        const ox_attr *bc = ox_node_attr(c->node, "broadcast");
+        if (!bc || bc->type != OX_ATTR_INT || bc->i == 0) return ONYX_OK;
+        const ox_attr *ax = ox_node_attr(c->node, "axis");
+        axis = ax && ax->type == OX_ATTR_INT ? ax->i : a->rank - b->rank;
+        if (axis < 0) axis += a->rank;
+    }
+    if (axis < 0 || axis + b->rank > a->rank)
+        return ox_error(ONYX_ERR_INVALID_ARGUMENT, "B of rank %d does not fit A of rank %d at axis %lld",
+                        b->rank, a->rank, (long long)axis);
+    *view = *b;
+    view->rank = a->rank;
+    for (int32_t i = 0; i < a->rank; i++)
+        view->dims[i] = i >= axis && i < axis + b->rank ? b->dims[i - axis] : 1;
+    if (!ox_broadcasts_to(view->rank, view->dims, a->rank, a->dims)) {
+        char sa[160], sb[160];
+        return ox_error(ONYX_ERR_INVALID_ARGUMENT, "B of shape %s does not broadcast to A of shape %s",
+                        ox_shape_describe(b->rank, b->dims, sb, sizeof sb),
+                        ox_shape_describe(a->rank, a->dims, sa, sizeof sa));
+    }
+    *rhs = view;
+    return ONYX_OK;
+}
+
 onyx_status elem_infer_binary(ox_op_ctx *c) {
     const elem_state *s = c->state;
     OX_TRY(elem_need_inputs(c, 2));
     OX_TRY(elem_same_dtype(c, 1));
     int via;
     if (!elem_binary_kernel(s->d, c->in[0]->dtype, &via)) return elem_bad_dtype(c, 0, c->in[0]->dtype);
+    ox_tensor view;
+    const ox_tensor *b;
+    OX_TRY(elem_legacy_rhs(c, c->in[0], c->in[1], &view, &b));
     int32_t r;
     int64_t d[OX_MAX_RANK];
-    OX_TRY(ox_broadcast_shape(2, (const ox_tensor *const *)c->in, &r, d));
+    OX_TRY(ox_broadcast_shape(2, (const ox_tensor *[]){c->in[0], b}, &r, d));
     if (ox_has_output(c, 0))
         ox_set_shape(c->out[0], s->d->out_dtype ? s->d->out_dtype : c->in[0]->dtype, r, d);
     return ONYX_OK;
@@ -223,7 +263,10 @@ onyx_status elem_run_binary(ox_op_ctx *c) {
     int via;
     elem_bin_fn fn = elem_binary_kernel(s->d, c->in[0]->dtype, &via);
     if (!fn) return elem_bad_dtype(c, 0, c->in[0]->dtype);
-    return elem_binary_apply(c, fn, via, c->in[0], c->in[1], c->out[0]);
+    ox_tensor view;
+    const ox_tensor *b;
+    OX_TRY(elem_legacy_rhs(c, c->in[0], c->in[1], &view, &b));
+    return elem_binary_apply(c, fn, via, c->in[0], b, c->out[0]);
 }
 
 /* ---- variadic (Max, Min, Sum, Mean) ------------------------------------------ */
@@ -348,28 +391,28 @@ onyx_status elem_broadcast_copy(ox_op_ctx *c, const ox_tensor *x, ox_tensor *out
 
 const ox_op_def ox_ops_elementwise[] = {
     /* arithmetic */
-    BINARY("Add", 7, T_NUM),
-    BINARY("Sub", 7, T_NUM),
-    BINARY("Mul", 7, T_NUM),
-    BINARY("Div", 7, T_NUM),
+    BINARY("Add", 1, T_NUM),
+    BINARY("Sub", 1, T_NUM),
+    BINARY("Mul", 1, T_NUM),
+    BINARY("Div", 1, T_NUM),
     BINARY("Mod", 10, T_NUM),
-    {"", "Pow", 7, elem_prepare_plain, elem_destroy, elem_infer_pow, elem_run_pow, 0,
+    {"", "Pow", 1, elem_prepare_plain, elem_destroy, elem_infer_pow, elem_run_pow, 0,
      "base: int32 int64 " T_FLOAT "; exponent: " T_NUM},
-    {"", "PRelu", 7, elem_prepare, elem_destroy, elem_infer_prelu, elem_run_binary, 0,
+    {"", "PRelu", 1, elem_prepare, elem_destroy, elem_infer_prelu, elem_run_binary, 0,
      T_FLOAT " " T_INT},
     VARIADIC("Max", 6, T_NUM),
     VARIADIC("Min", 6, T_NUM),
     VARIADIC("Sum", 6, T_FLOAT),
     VARIADIC("Mean", 6, T_FLOAT),
     /* comparison and logic */
-    BINARY("Equal", 7, T_NUM " bool string"),
-    BINARY("Greater", 7, T_NUM),
-    BINARY("Less", 7, T_NUM),
+    BINARY("Equal", 1, T_NUM " bool string"),
+    BINARY("Greater", 1, T_NUM),
+    BINARY("Less", 1, T_NUM),
     BINARY("GreaterOrEqual", 12, T_NUM),
     BINARY("LessOrEqual", 12, T_NUM),
-    BINARY("And", 7, "bool"),
-    BINARY("Or", 7, "bool"),
-    BINARY("Xor", 7, "bool"),
+    BINARY("And", 1, "bool"),
+    BINARY("Or", 1, "bool"),
+    BINARY("Xor", 1, "bool"),
     UNARY("Not", 1, "bool"),
     BINARY("BitShift", 11, T_UINT),
     BINARY("BitwiseAnd", 18, T_INT),

@@ -14,7 +14,14 @@ static onyx_status copy_through(ox_op_ctx *c) {
 
 /* ---- Identity ------------------------------------------------------------------ */
 
+static int is_pseudo(int32_t dtype) { return dtype == OX_DTYPE_SEQUENCE || dtype == OX_DTYPE_NONE; }
+
 onyx_status ox_tx_identity_infer(ox_op_ctx *c) {
+    /* Identity also passes sequences and optionals through (opset 14+/16+) */
+    if (ox_has_input(c, 0) && is_pseudo(c->in[0]->dtype)) {
+        if (ox_has_output(c, 0)) ox_set_shape(c->out[0], c->in[0]->dtype, 0, NULL);
+        return ONYX_OK;
+    }
     OX_TRY(ox_tx_need_input(c, 0, "input"));
     if (ox_has_output(c, 0))
         ox_set_shape(c->out[0], c->in[0]->dtype, c->in[0]->rank, c->in[0]->dims);
@@ -22,7 +29,14 @@ onyx_status ox_tx_identity_infer(ox_op_ctx *c) {
 }
 
 onyx_status ox_tx_identity_run(ox_op_ctx *c) {
-    return ox_has_output(c, 0) ? copy_through(c) : ONYX_OK;
+    if (!ox_has_output(c, 0)) return ONYX_OK;
+    if (is_pseudo(c->in[0]->dtype)) {
+        ox_tensor_free_data(c->out[0]);
+        if (ox_value_copy(c->in[0], c->out[0]) != ONYX_OK)
+            return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory copying a sequence");
+        return ONYX_OK;
+    }
+    return copy_through(c);
 }
 
 /* ---- Shape, Size ------------------------------------------------------------------ */

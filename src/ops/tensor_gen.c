@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ir/sparse.h"
 #include "ops/tensor_util.h"
 #include "util/alloc.h"
 
@@ -55,26 +56,12 @@ static onyx_status check_proto(const ox_tensor_proto *t, const char *what) {
     return ONYX_OK;
 }
 
-static onyx_status check_sparse(const ox_sparse_tensor *sp) {
-    OX_TRY(check_proto(&sp->values, "sparse_value values"));
-    OX_TRY(check_proto(&sp->indices, "sparse_value indices"));
-    if (sp->values.dtype == ONYX_DTYPE_STRING)
-        return ox_error(ONYX_ERR_UNSUPPORTED, "sparse string constants are not supported");
-    size_t nnz = ox_shape_count(sp->values.rank, sp->values.dims);
-    const ox_tensor_proto *ix = &sp->indices;
-    if (sp->values.rank != 1 || ix->dtype != ONYX_DTYPE_INT64 || ix->rank < 1 || ix->rank > 2 ||
-        (size_t)ix->dims[0] != nnz || (ix->rank == 2 && ix->dims[1] != sp->rank))
-        return ox_error(ONYX_ERR_INVALID_MODEL,
-                        "sparse_value needs 1-D values and int64 indices [NNZ] or [NNZ, rank]");
-    return ONYX_OK;
-}
-
 onyx_status ox_tx_constant_prepare(ox_op_ctx *c) {
     const ox_attr *a;
     int kind;
     OX_TRY(const_source(c, &a, &kind));
     if (kind == C_VALUE) OX_TRY(check_proto(a->t, "attribute 'value'"));
-    if (kind == C_SPARSE) OX_TRY(check_sparse(a->sparse));
+    if (kind == C_SPARSE) OX_TRY(ox_sparse_check(a->sparse, "sparse_value"));
     return ONYX_OK;
 }
 
@@ -99,35 +86,6 @@ onyx_status ox_tx_constant_infer(ox_op_ctx *c) {
     return ox_tx_check_size(c->out[0], "constant");
 }
 
-static onyx_status constant_sparse(ox_op_ctx *c, const ox_sparse_tensor *sp) {
-    ox_tensor *y = c->out[0];
-    size_t es = ox_dtype_size(y->dtype), count = ox_tensor_count(y);
-    memset(y->data, 0, count * es);
-    int64_t strides[OX_MAX_RANK];
-    ox_tx_strides(sp->rank, sp->dims, strides);
-    const int64_t *ix = sp->indices.data;
-    size_t nnz = (size_t)sp->values.dims[0];
-    for (size_t k = 0; k < nnz; k++) {
-        int64_t lin = 0;
-        if (sp->indices.rank == 1) {
-            lin = ix[k];
-            if (lin < 0 || (uint64_t)lin >= count)
-                return ox_error(ONYX_ERR_INVALID_MODEL, "sparse index %lld is out of range",
-                                (long long)lin);
-        } else {
-            for (int32_t d = 0; d < sp->rank; d++) {
-                int64_t v = ix[k * (size_t)sp->rank + (size_t)d];
-                if (v < 0 || v >= sp->dims[d])
-                    return ox_error(ONYX_ERR_INVALID_MODEL, "sparse index %lld is out of range",
-                                    (long long)v);
-                lin += v * strides[d];
-            }
-        }
-        memcpy((char *)y->data + (size_t)lin * es, (const char *)sp->values.data + k * es, es);
-    }
-    return ONYX_OK;
-}
-
 onyx_status ox_tx_constant_run(ox_op_ctx *c) {
     const ox_attr *a;
     int kind;
@@ -135,7 +93,7 @@ onyx_status ox_tx_constant_run(ox_op_ctx *c) {
     void *y = c->out[0]->data;
     switch (kind) {
     case C_VALUE: return ox_tx_copy(y, a->t->data, ox_tensor_count(c->out[0]), a->t->dtype);
-    case C_SPARSE: return constant_sparse(c, a->sparse);
+    case C_SPARSE: return ox_sparse_densify(a->sparse, y);
     case C_FLOAT: *(float *)y = a->f; return ONYX_OK;
     case C_FLOATS:
         if (a->n) memcpy(y, a->floats, a->n * sizeof(float));

@@ -21,6 +21,7 @@ typedef struct inliner {
     ox_node *nodes; /* growing output, ox_realloc'ed; copied into the arena at the end */
     size_t n, cap;
     size_t calls;   /* counter making prefixes unique */
+    ox_strmap prefixes; /* prefixes used so far */
 } inliner;
 
 static onyx_status oom(void) { return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory while inlining functions"); }
@@ -215,9 +216,13 @@ static onyx_status expand_call(inliner *in, const ox_function *f, const ox_node 
     if (call->n_inputs > f->n_inputs || call->n_outputs > f->n_outputs)
         return ox_error(ONYX_ERR_INVALID_MODEL, "node '%s' passes %zu inputs and %zu outputs to function '%s' which has %zu and %zu",
                         call->name, call->n_inputs, call->n_outputs, f->name, f->n_inputs, f->n_outputs);
-    snprintf(lb, sizeof lb, "%s/%zu/", call->name[0] ? call->name : f->name, in->calls++);
+    /* "<caller>/" when the caller's name is unused so far, else "<caller>/<k>/" */
+    const char *base = call->name[0] ? call->name : f->name;
+    snprintf(lb, sizeof lb, "%s/", base);
+    if (!call->name[0] || ox_strmap_get(&in->prefixes, lb) >= 0) snprintf(lb, sizeof lb, "%s/%zu/", base, in->calls);
+    in->calls++;
     name_map r = {f, call, ox_arena_strdup(in->arena, lb)};
-    if (!r.prefix) return oom();
+    if (!r.prefix || !ox_strmap_put(&in->prefixes, r.prefix, 1)) return oom();
     return expand_nodes(in, f->nodes, f->n_nodes, &r, depth + 1);
 }
 
@@ -235,7 +240,13 @@ static onyx_status expand_nodes(inliner *in, const ox_node *nodes, size_t n_node
                 if (!(n.outputs[k] = rename_value(in, r, src->outputs[k]))) return oom();
             OX_TRY(resolve_attrs(in, r, src, &n, NULL));
             if (!n.opset) n.opset = scope_opset(r->f, n.domain);
-            if (!n.name[0]) n.name = r->prefix;
+            if (!n.name[0] && r->prefix[0]) { /* unnamed: "<prefix><op type>" */
+                size_t len = strlen(r->prefix) + strlen(n.op_type) + 1;
+                char *nm = ox_arena_alloc(in->arena, len);
+                if (!nm) return oom();
+                snprintf(nm, len, "%s%s", r->prefix, n.op_type);
+                n.name = nm;
+            }
         }
         const ox_function *f = find_function(in->m, &n);
         if (f)
@@ -270,6 +281,7 @@ onyx_status ox_inline_functions(const ox_model *m, const ox_graph *g, ox_arena *
     onyx_status st = ng ? expand_nodes(&in, g->nodes, g->n_nodes, &top, 0) : oom();
     if (st == ONYX_OK) st = finish(&in, g, out, ng);
     ox_free(in.nodes);
+    ox_strmap_free(&in.prefixes);
     return st;
 }
 
@@ -329,5 +341,6 @@ onyx_status ox_function_graph(const ox_model *m, const ox_function *f, const cha
         st = finish(&in, &base, out, ng);
     }
     ox_free(in.nodes);
+    ox_strmap_free(&in.prefixes);
     return st;
 }

@@ -3,7 +3,8 @@
  * recursively, so the planner sees one flat graph.
  *
  * Inside an inlined body: formal inputs/outputs become the caller's actual names;
- * every other value gets a unique scoped name "<caller node>/<k>/<name>"; attributes
+ * every other value gets a scoped name "<caller node>/<name>" ("<caller node>/<k>/<name>"
+ * with a call counter k when the caller has no name or its name is taken); attributes
  * that refer to the caller's (ref_attr_name) take the caller's value, else the
  * function's default (attribute_proto), else are dropped; each node keeps the
  * opset the function imports for its domain. Subgraphs inside bodies have their

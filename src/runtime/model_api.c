@@ -97,23 +97,19 @@ onyx_status onyx_model_load_buffer(const void *data, size_t size, onyx_model **o
 }
 
 void onyx_model_free(onyx_model *m) {
-    ox_error_clear();
     if (!m) return;
     ox_model_release(&m->m);
     ox_free(m);
 }
 
 int64_t onyx_model_ir_version(const onyx_model *m) {
-    ox_error_clear();
     return m ? m->m.ir_version : 0;
 }
 
 const char *onyx_model_producer(const onyx_model *m) {
-    ox_error_clear();
     return m && m->m.producer_name ? m->m.producer_name : "";
 }
 
 int64_t onyx_model_opset(const onyx_model *m, const char *domain) {
-    ox_error_clear();
     return m ? ox_model_opset_version(&m->m, domain) : 0;
 }

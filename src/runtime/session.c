@@ -77,7 +77,8 @@ void onyx_session_free(onyx_session *s) {
     ox_free(s->out_info);
     ox_rgraph_free(s->graph);
     ox_arena_free(&s->arena);
-    ox_threadpool_free(s->pool);
+    if (s->owns_pool) ox_threadpool_free(s->pool);
+    ox_free(s->captures);
     pthread_mutex_destroy(&s->mu);
     ox_free(s);
 }
@@ -111,7 +112,8 @@ static onyx_status prepare_nodes(onyx_session *s) {
             in_ptrs[k] = gn->in[k] >= 0 && g->values[gn->in[k]].kind == OX_VALUE_INITIALIZER
                              ? &consts[gn->in[k]] : NULL;
         ox_op_ctx c = {.node = gn->node, .opset = gn->opset, .n_in = gn->n_in, .n_out = gn->n_out,
-                       .in = in_ptrs, .out = in_ptrs + max_in, .pool = s->pool};
+                       .in = in_ptrs, .out = in_ptrs + max_in, .pool = s->pool,
+                       .engine = s};
         st = gn->def->prepare(&c);
         if (st == ONYX_OK) st = c.status;
         s->node_state[i] = c.state;
@@ -139,12 +141,13 @@ static int declared_static_inputs(const onyx_session *s, ox_tensor *shapes) {
 }
 
 static onyx_status get_plan(onyx_session *s, const ox_tensor *inputs, const int *requested,
-                            size_t n_requested, ox_plan **out);
+                            size_t n_requested, ox_plan **out, int *temporary);
 
 /* A session for graph g of model m (g: the main graph or a function's). */
 static onyx_status session_create(const ox_model *m, const ox_graph *g_src, const ox_function *f,
                                   const char *const *attrs, size_t n_attrs,
-                                  const onyx_session_options *opts, onyx_session **out) {
+                                  const onyx_session_options *opts, const onyx_session *parent,
+                                  onyx_session **out) {
     onyx_session *s = ox_calloc(1, sizeof *s);
     if (!s) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     pthread_mutex_init(&s->mu, NULL);
@@ -158,7 +161,8 @@ static onyx_status session_create(const ox_model *m, const ox_graph *g_src, cons
     onyx_status st = f ? ox_function_graph(m, f, attrs, n_attrs, &s->arena, &flat)
                        : ox_inline_functions(m, g_src, &s->arena, &flat);
     if (st) goto fail;
-    if ((st = ox_rgraph_build(m, flat, &s->graph))) goto fail;
+    if (parent && (st = ox_graph_free_vars(flat, &s->captures, &s->n_captures))) goto fail;
+    if ((st = ox_rgraph_build(m, flat, s->captures, s->n_captures, &s->graph))) goto fail;
     ox_rgraph *g = s->graph;
     s->node_state = ox_calloc(g->n_nodes ? g->n_nodes : 1, sizeof(void *));
     s->in_info = ox_calloc(g->n_inputs ? g->n_inputs : 1, sizeof *s->in_info);
@@ -169,7 +173,12 @@ static onyx_status session_create(const ox_model *m, const ox_graph *g_src, cons
     }
     for (size_t i = 0; i < g->n_inputs; i++) fill_info(&s->in_info[i], &g->values[g->inputs[i]]);
     for (size_t i = 0; i < g->n_outputs; i++) fill_info(&s->out_info[i], &g->values[g->outputs[i]]);
-    if (s->opts.threads > 1) s->pool = ox_threadpool_create(s->opts.threads);
+    if (parent) {
+        s->pool = parent->pool;
+    } else if (s->opts.threads > 1) {
+        s->pool = ox_threadpool_create(s->opts.threads);
+        s->owns_pool = 1;
+    }
     if ((st = prepare_nodes(s))) goto fail;
     /* With static input shapes the plan for the graph outputs is built now: errors
      * show at creation and the arena size is known before anything runs. */
@@ -179,7 +188,7 @@ static onyx_status session_create(const ox_model *m, const ox_graph *g_src, cons
         goto fail;
     }
     if (declared_static_inputs(s, shapes))
-        st = get_plan(s, shapes, g->outputs, g->n_outputs, &s->default_plan);
+        st = get_plan(s, shapes, g->outputs, g->n_outputs, &s->default_plan, NULL);
     ox_free(shapes);
     if (st) goto fail;
     *out = s;
@@ -194,7 +203,7 @@ onyx_status onyx_session_create(const onyx_model *model, const onyx_session_opti
     ox_error_clear();
     if (!model || !out) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "model and out must not be NULL");
     if (!model->m.graph) return ox_error(ONYX_ERR_INVALID_MODEL, "the model has no graph");
-    return session_create(&model->m, model->m.graph, NULL, NULL, 0, opts, out);
+    return session_create(&model->m, model->m.graph, NULL, NULL, 0, opts, NULL, out);
 }
 
 onyx_status onyx_session_create_function(const onyx_model *model, const char *domain, const char *name,
@@ -210,14 +219,23 @@ onyx_status onyx_session_create_function(const onyx_model *model, const char *do
                         domain[0] ? ":" : "", name);
     if (n_attributes && !attributes)
         return ox_error(ONYX_ERR_INVALID_ARGUMENT, "attributes is NULL but n_attributes is %zu", n_attributes);
-    return session_create(&model->m, NULL, f, attributes, n_attributes, opts, out);
+    return session_create(&model->m, NULL, f, attributes, n_attributes, opts, NULL, out);
+}
+
+onyx_status ox_session_create_sub(const onyx_session *parent, const ox_graph *body, onyx_session **out) {
+    return session_create(parent->model, body, NULL, NULL, 0, &parent->opts, parent, out);
 }
 
 /* ---- running ------------------------------------------------------------- */
 
+/* Plans kept per session; past this (shapes that change every run, as in a loop
+ * body that grows a tensor) plans are built for one run and dropped. */
+#define OX_MAX_CACHED_PLANS 32
+
 static onyx_status get_plan(onyx_session *s, const ox_tensor *inputs, const int *requested,
-                            size_t n_requested, ox_plan **out) {
+                            size_t n_requested, ox_plan **out, int *temporary) {
     onyx_status st = ONYX_OK;
+    if (temporary) *temporary = 0;
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < s->n_plans; i++)
         if (ox_plan_matches(s->plans[i], inputs, requested, n_requested)) {
@@ -225,6 +243,11 @@ static onyx_status get_plan(onyx_session *s, const ox_tensor *inputs, const int 
             pthread_mutex_unlock(&s->mu);
             return ONYX_OK;
         }
+    if (s->n_plans >= OX_MAX_CACHED_PLANS && temporary) {
+        pthread_mutex_unlock(&s->mu);
+        *temporary = 1;
+        return ox_plan_build(s->graph, s->node_state, inputs, requested, n_requested, s->pool, out);
+    }
     if (s->n_plans == s->cap_plans) {
         size_t cap = s->cap_plans ? s->cap_plans * 2 : 4;
         ox_plan **np = ox_realloc(s->plans, cap * sizeof *np);
@@ -285,6 +308,8 @@ static onyx_status execute(onyx_session *s, ox_plan *p, ox_plan_state *stt, unsi
             st = gn->def->run(&c);
         } else {
             st = gn->def->infer(&c);
+            /* ops that size their outputs while running may not know them yet */
+            if (st == OX_NEED_VALUE && (gn->def->flags & OX_OP_ALLOC_IN_RUN)) st = ONYX_OK;
             if (st == ONYX_OK && !(gn->def->flags & OX_OP_ALLOC_IN_RUN))
                 for (size_t i = 0; i < gn->n_out && st == ONYX_OK; i++) {
                     if (gn->out[i] < 0) continue;
@@ -316,38 +341,62 @@ static onyx_status execute(onyx_session *s, ox_plan *p, ox_plan_state *stt, unsi
     return ONYX_OK;
 }
 
+void ox_run_release(ox_run_hold *h) {
+    if (!h->plan) return;
+    if (h->owned) {
+        for (size_t v = 0; v < h->plan->n_values; v++)
+            if (h->owned[v]) ox_tensor_free_data(&h->state->vals[v]);
+        /* restore the plan's view of every value for the next run */
+        for (size_t v = 0; v < h->plan->n_values; v++) h->state->vals[v] = h->plan->values[v].t;
+        ox_free(h->owned);
+    }
+    ox_plan_state_put(h->plan, h->state);
+    if (h->temporary) ox_plan_free(h->plan);
+    memset(h, 0, sizeof *h);
+}
+
+onyx_status ox_session_run_hold(onyx_session *s, const ox_tensor *inputs, const int *requested,
+                                size_t n_requested, ox_tensor *views, unsigned char *is_input,
+                                ox_run_hold *h) {
+    memset(h, 0, sizeof *h);
+    onyx_status st = get_plan(s, inputs, requested, n_requested, &h->plan, &h->temporary);
+    if (st) return st;
+    if ((st = ox_plan_state_get(h->plan, &h->state))) {
+        if (h->temporary) ox_plan_free(h->plan);
+        memset(h, 0, sizeof *h);
+        return st;
+    }
+    const ox_rgraph *g = s->graph;
+    for (size_t i = 0; i < g->n_inputs; i++) h->state->vals[g->inputs[i]].data = inputs[i].data;
+    if (!h->plan->is_static) {
+        h->owned = ox_calloc(g->n_values ? g->n_values : 1, 1);
+        if (!h->owned) st = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    if (st == ONYX_OK) st = execute(s, h->plan, h->state, h->owned);
+    if (st) {
+        ox_run_release(h);
+        return st;
+    }
+    for (size_t i = 0; i < n_requested; i++) {
+        views[i] = h->state->vals[requested[i]];
+        if (is_input) is_input[i] = g->values[requested[i]].kind == OX_VALUE_INPUT;
+    }
+    return ONYX_OK;
+}
+
 onyx_status ox_session_run_values(onyx_session *s, const ox_tensor *inputs, const int *requested,
                                   size_t n_requested, ox_tensor *results) {
-    ox_plan *p = NULL;
-    ox_plan_state *stt = NULL;
-    unsigned char *owned = NULL;
+    ox_run_hold h;
+    OX_TRY(ox_session_run_hold(s, inputs, requested, n_requested, results, NULL, &h));
+    onyx_status st = ONYX_OK;
     size_t n_done = 0;
-    onyx_status st = get_plan(s, inputs, requested, n_requested, &p);
-    if (st) return st;
-    if ((st = ox_plan_state_get(p, &stt))) return st;
-    const ox_rgraph *g = s->graph;
-    for (size_t i = 0; i < g->n_inputs; i++) stt->vals[g->inputs[i]].data = inputs[i].data;
-    if (!p->is_static) {
-        owned = ox_calloc(g->n_values ? g->n_values : 1, 1);
-        if (!owned) {
-            st = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-            goto done;
-        }
+    for (; st == ONYX_OK && n_done < n_requested; n_done++) {
+        ox_tensor view = results[n_done];
+        st = copy_out(&view, &results[n_done]);
     }
-    st = execute(s, p, stt, owned);
-    for (; st == ONYX_OK && n_done < n_requested; n_done++)
-        st = copy_out(&stt->vals[requested[n_done]], &results[n_done]);
     if (st)
-        for (size_t i = 0; i < n_done; i++) ox_tensor_free_data(&results[i]);
-done:
-    if (owned) {
-        for (size_t v = 0; v < g->n_values; v++)
-            if (owned[v]) ox_tensor_free_data(&stt->vals[v]);
-        /* restore the plan's view of every value for the next run */
-        for (size_t v = 0; v < p->n_values; v++) stt->vals[v] = p->values[v].t;
-        ox_free(owned);
-    }
-    ox_plan_state_put(p, stt);
+        for (size_t i = 0; i + 1 < n_done; i++) ox_tensor_free_data(&results[i]);
+    ox_run_release(&h);
     return st;
 }
 

@@ -15,6 +15,13 @@ cmp "$tmp/dense/Y.npy" "$tmp/full/h1.npy" || { echo "Dense differs from the grap
 "$ONYX" run $m --function onyx.examples:ScaledTanh --attr alpha=3.0 -i X="$tmp/full/h2.npy" \
     --outdir "$tmp/st" >/dev/null || exit 1
 cmp "$tmp/st/Y.npy" "$tmp/full/y.npy" || { echo "ScaledTanh differs from the graph's y"; exit 1; }
+# values inside inlined calls are addressable by scoped names: <call>/<name>, nested
+# unnamed calls as <call>/<function>/<name>; Dense's own h equals the graph's dense1/h
+"$ONYX" run $m -i x=$x -o dense1/h -o dense2/ScaledTanh/t --outdir "$tmp/scoped" >/dev/null || exit 1
+"$ONYX" run $m --function onyx.examples:Dense --attr scale=2.0 --attr slope=0.1 \
+    -i X=$x -i W="$tmp/full/w1.npy" -i B="$tmp/full/b1.npy" -o h --outdir "$tmp/dense_h" >/dev/null || exit 1
+cmp "$tmp/dense_h/h.npy" "$tmp/scoped/dense1_h.npy" || { echo "dense1/h differs"; exit 1; }
+[ -s "$tmp/scoped/dense2_ScaledTanh_t.npy" ] || { echo "missing dense2/ScaledTanh/t"; exit 1; }
 # a wrong attribute name and a missing function are errors with a message
 "$ONYX" run $m --function onyx.examples:ScaledTanh --attr beta=1 -i X=$x 2>"$tmp/err" && exit 1
 grep -q "no attribute 'beta'" "$tmp/err" || { cat "$tmp/err"; exit 1; }

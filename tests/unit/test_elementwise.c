@@ -367,3 +367,44 @@ TEST(elem_equal_strings) {
     ox_tensor_free_data(&b);
     tn_reset();
 }
+
+/* Before opset 7: B broadcasts onto A at 'axis' when broadcast=1; PRelu's 1-D slope
+ * runs along the channel axis. */
+TEST(elem_legacy_broadcast) {
+    ox_tensor a = tt_rand(3, (int64_t[]){2, 3, 4}, -5, 5), b = tt_rand(1, (int64_t[]){3}, -5, 5);
+    ox_node *n = tn_node("Add", 2, 1);
+    tn_int(n, "broadcast", 1);
+    tn_int(n, "axis", 1);
+    ox_tensor out;
+    REQUIRE_OK(ox_op_run_single(n, 6, (ox_tensor *[]){&a, &b}, 2, &out, 1));
+    REQUIRE(out.rank == 3 && out.dims[0] == 2 && out.dims[1] == 3 && out.dims[2] == 4);
+    for (size_t i = 0; i < 24; i++) CHECK_NEAR(et_get(&out, i), et_get(&a, i) + et_get(&b, (i / 4) % 3), 1e-6);
+    ox_tensor_free_data(&out);
+    /* the default axis aligns B's dims to the end of A's */
+    ox_tensor b2 = tt_rand(2, (int64_t[]){3, 4}, -5, 5);
+    n = tn_node("Mul", 2, 1);
+    tn_int(n, "broadcast", 1);
+    REQUIRE_OK(ox_op_run_single(n, 6, (ox_tensor *[]){&a, &b2}, 2, &out, 1));
+    for (size_t i = 0; i < 24; i++) CHECK_NEAR(et_get(&out, i), et_get(&a, i) * et_get(&b2, i % 12), 1e-5);
+    ox_tensor_free_data(&out);
+    /* B that does not fit at the axis */
+    n = tn_node("Sub", 2, 1);
+    tn_int(n, "broadcast", 1);
+    tn_int(n, "axis", 2);
+    CHECK(ox_op_run_single(n, 6, (ox_tensor *[]){&a, &b}, 2, &out, 1) == ONYX_ERR_INVALID_ARGUMENT);
+    /* from opset 7 the same attributes are ignored and numpy rules apply */
+    CHECK(ox_op_run_single(n, 7, (ox_tensor *[]){&a, &b}, 2, &out, 1) == ONYX_ERR_INVALID_ARGUMENT);
+    /* PRelu opset 6: slope [C] on [N, C, L] */
+    ox_tensor x = tt_rand(3, (int64_t[]){2, 3, 4}, -5, 5);
+    REQUIRE_OK(ox_op_run_single(tn_node("PRelu", 2, 1), 6, (ox_tensor *[]){&x, &b}, 2, &out, 1));
+    for (size_t i = 0; i < 24; i++) {
+        double v = et_get(&x, i);
+        CHECK_NEAR(et_get(&out, i), v < 0 ? v * et_get(&b, (i / 4) % 3) : v, 1e-5);
+    }
+    ox_tensor_free_data(&out);
+    ox_tensor_free_data(&a);
+    ox_tensor_free_data(&b);
+    ox_tensor_free_data(&b2);
+    ox_tensor_free_data(&x);
+    tn_reset();
+}

@@ -1,0 +1,18 @@
+/* Per-thread scratch memory that grows and is kept: kernels that need packing
+ * buffers on every call take them from here, so steady-state runs allocate
+ * nothing. Freed when the thread exits (or by ox_scratch_release). */
+#ifndef OX_UTIL_SCRATCH_H
+#define OX_UTIL_SCRATCH_H
+
+#include <stddef.h>
+
+/* Slot `slot` (0..OX_SCRATCH_SLOTS-1) of the calling thread, at least `bytes` long and
+ * 64-byte aligned; NULL when memory cannot be had. Contents are not kept across a
+ * growth. Valid until the same thread asks for the same slot again. */
+#define OX_SCRATCH_SLOTS 4
+void *ox_scratch(int slot, size_t bytes);
+
+/* Free the calling thread's scratch now. */
+void ox_scratch_release(void);
+
+#endif
