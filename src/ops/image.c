@@ -105,6 +105,6 @@ const ox_op_def ox_ops_image[] = {
     {"", "NonMaxSuppression", 10, ox_img_nms_prepare, ox_img_free_state, ox_img_nms_infer,
      ox_img_nms_run, OX_OP_ALLOC_IN_RUN, "float32 float64 float16 bfloat16 -> int64"},
     {"", "Col2Im", 18, ox_img_col2im_prepare, ox_img_free_state, ox_img_col2im_infer,
-     ox_img_col2im_run, 0, NUM_},
+     ox_img_col2im_run, 0, "float32 float64 float16 bfloat16 int8..int64 uint8..uint64"},
     {0},
 };
