@@ -706,12 +706,16 @@ static onyx_status rs_run_filter(ox_op_ctx *c, const rs_state *st, const rs_geom
 }
 
 onyx_status ox_img_resize_infer(ox_op_ctx *c) {
+    const rs_state *st = c->state;
     rs_geom g;
-    OX_TRY(rs_geometry(c, c->state, &g));
+    OX_TRY(rs_geometry(c, st, &g));
+    if (st->mode != M_NEAREST && !ox_img_numeric(c->in[0]->dtype))
+        return ox_error(ONYX_ERR_UNSUPPORTED, "%s mode on %s data", mode_names[st->mode],
+                        ox_dtype_name(c->in[0]->dtype));
     ox_set_shape(c->out[0], c->in[0]->dtype, g.rank, g.out);
     OX_TRY(ox_tx_check_size(c->out[0], "output"));
     rs_plan p;
-    OX_TRY(rs_make_plan(c->state, &g, c->in[0]->dtype, &p));
+    OX_TRY(rs_make_plan(st, &g, c->in[0]->dtype, &p));
     c->workspace_bytes = p.bytes;
     return ONYX_OK;
 }

@@ -305,6 +305,7 @@ onyx_status ox_img_affine_grid_run(ox_op_ctx *c) {
     OX_TRY(ag_sizes(c, &nd, sp));
     const ox_tensor *theta = c->in[0];
     ox_tensor *y = c->out[0];
+    if (ox_tensor_count(y) == 0) return ONYX_OK; /* other dims may still be huge */
     int64_t D = nd == 3 ? sp[0] : 1, H = sp[nd - 2], W = sp[nd - 1];
     size_t o = 0, cols = (size_t)nd + 1;
     for (int64_t n = 0; n < theta->dims[0]; n++) {

@@ -17,7 +17,7 @@ onyx_status img_run(const ox_node *node, int64_t opset, ox_tensor *const *in, si
 onyx_status img_infer(const ox_node *node, int64_t opset, ox_tensor *const *in, size_t n_in,
                       ox_tensor *out);
 
-int img_rnd(int n);                  /* uniform in [0, n) */
+int img_rnd(int n);                  /* uniform in [0, n); 0 when n <= 0 */
 double img_uniform(double lo, double hi);
 /* A float tensor of dtype (float32/64/16) with uniform values in [lo, hi). */
 ox_tensor img_rand(int32_t dtype, int32_t rank, const int64_t *dims, double lo, double hi);

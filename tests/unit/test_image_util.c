@@ -52,7 +52,7 @@ onyx_status img_infer(const ox_node *node, int64_t opset, ox_tensor *const *in, 
     return s;
 }
 
-int img_rnd(int n) { return (int)(tt_randf() * (float)n) % n; }
+int img_rnd(int n) { return n > 0 ? (int)(tt_randf() * (float)n) % n : 0; }
 
 double img_uniform(double lo, double hi) { return lo + (hi - lo) * tt_randf(); }
 
