@@ -18,9 +18,13 @@ extern const ox_op_def ox_ops_control[];
 extern const ox_op_def ox_ops_misc[];
 /* strings, regex, ai.onnx.ml, training optimizers, DeformConv, TensorScatter: ops/text.c */
 extern const ox_op_def ox_ops_text[];
+/* Resize, Upsample, GridSample, AffineGrid, RoiAlign, MaxRoiPool, NMS, Col2Im: ops/image.c */
+extern const ox_op_def ox_ops_image[];
+
 static const ox_op_def *const families[] = {ox_ops_elementwise, ox_ops_tensor,  ox_ops_nn,
                                              ox_ops_reduce,      ox_ops_sequence, ox_ops_control,
-                                             ox_ops_rnn,         ox_ops_misc,     ox_ops_text};
+                                             ox_ops_rnn,         ox_ops_misc,     ox_ops_text,
+                                             ox_ops_image};
 
 const ox_op_def *ox_op_find(const char *domain, const char *name, int64_t opset) {
     if (!domain || strcmp(domain, "ai.onnx") == 0) domain = "";
