@@ -4,6 +4,8 @@
 
 #include "cli.h"
 
+int cli_dot(int argc, char **argv); /* cli_dot.c */
+
 int cli_fail(const char *fmt, ...) {
     va_list ap;
     fputs("onyx: ", stderr);
@@ -18,7 +20,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "onyx %s — an ONNX inference engine\n"
             "usage:\n"
-            "  onyx info MODEL                         describe a model\n"
+            "  onyx info MODEL [--json]                describe a model (--json: as one JSON object)\n"
             "  onyx run MODEL [--function [DOMAIN:]NAME [--attr NAME=VALUE]...]\n"
             "           [-i NAME=FILE]... [-o NAME]...\n"
             "           [--outdir DIR] [--threads N] [--trace]\n"
@@ -26,7 +28,10 @@ static void usage(FILE *f) {
             "                                          (inputs from .npy or .pb; --outdir writes\n"
             "                                          DIR/NAME.npy, a sequence as NAME_0.npy...)\n"
             "  onyx test [--rtol R] [--atol A] [--threads N] DIR...\n"
-            "                                          run ONNX test cases and compare outputs\n",
+            "                                          run ONNX test cases and compare outputs\n"
+            "  onyx dot MODEL [--function [DOMAIN:]NAME]\n"
+            "                                          the graph (or a function) as Graphviz DOT\n"
+            "                                          (onyx dot m.onnx | dot -Tsvg > m.svg)\n",
             ONYX_VERSION_STRING);
 }
 
@@ -39,6 +44,7 @@ int main(int argc, char **argv) {
     if (!strcmp(verb, "info")) return cli_info(argc - 2, argv + 2);
     if (!strcmp(verb, "run")) return cli_run(argc - 2, argv + 2);
     if (!strcmp(verb, "test")) return cli_test(argc - 2, argv + 2);
+    if (!strcmp(verb, "dot")) return cli_dot(argc - 2, argv + 2);
     if (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {
         usage(stdout);
         return 0;
