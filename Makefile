@@ -4,7 +4,9 @@
 #   make sanitize   the same build with ASan+UBSan in build-sanitize/
 #   make demo       build, then run a shipped example model
 #   make conformance  run the ONNX conformance data, write docs/conformance.md
+#   make fuzz       libFuzzer targets under fuzz/, FUZZ_SECONDS each (clang)
 #   make examples   regenerate examples/ and tests/models/ (needs python3-torch, python3-onnx)
+#   make bench      time onyx next to ONNX Runtime on bench/models, write docs/performance.md
 #   make install    install header, libraries, tool and onyx.pc under $(DESTDIR)$(PREFIX)
 #   make uninstall  remove what make install put there
 
@@ -16,6 +18,11 @@ OPT ?= -O2
 WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wno-unused-parameter -Werror
 CFLAGS_BASE := -std=c11 $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
                -Iinclude -Isrc -fPIC -g
+ifeq ($(FUZZ),1)
+  OPT := -O1
+  CFLAGS_BASE += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  LDFLAGS_SAN := -fsanitize=address,undefined
+endif
 ifeq ($(SAN),1)
   OPT := -O1
   CFLAGS_BASE += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -41,7 +48,7 @@ TOOL := $(BUILD)/onyx
 UNIT := $(BUILD)/unit_tests
 HELLO := $(BUILD)/hello
 
-.PHONY: all tests test sanitize demo clean examples conformance install uninstall
+.PHONY: all tests test sanitize demo clean examples conformance fuzz fuzz-targets install uninstall
 all: $(LIB_A) $(LIB_SO) $(TOOL) $(HELLO)
 
 $(BUILD)/obj/%.o: %.c
@@ -65,7 +72,18 @@ $(HELLO): $(BUILD)/obj/examples/hello.o $(LIB_A)
 $(UNIT): $(TEST_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(TEST_OBJS) $(LIB_A) $(LIBS)
 
-tests: $(UNIT) $(TOOL)
+# fuzz targets: libFuzzer builds (make fuzz) and plain replay drivers (make test)
+FUZZ_TARGETS := load run
+$(BUILD)/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(LIB_A)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_A) $(LIBS)
+$(BUILD)/replay_%: $(BUILD)/obj/fuzz/fuzz_%.o $(BUILD)/obj/fuzz/replay.o $(LIB_A)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LIBS)
+fuzz-targets: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
+
+fuzz:
+	@sh tools/fuzz.sh
+
+tests: $(UNIT) $(TOOL) $(FUZZ_TARGETS:%=$(BUILD)/replay_%)
 
 test: all tests
 	@BUILD=$(BUILD) sh tests/run.sh
@@ -87,6 +105,12 @@ conformance: all
 examples:
 	/usr/bin/python3 tools/export_examples.py
 	/usr/bin/python3 tools/make_test_models.py
+
+# onyx next to ONNX Runtime (npm onnxruntime-node) on the models of tools/make_bench_models.py;
+# about 10 minutes on 2 cores (BENCH_ROUNDS, BENCH_BUDGET_MS, BENCH_THREADS tune it)
+.PHONY: bench
+bench: all
+	@BUILD=$(BUILD) sh bench/run.sh
 
 clean:
 	rm -rf build build-sanitize
@@ -127,4 +151,5 @@ uninstall:
 	    '$(DESTDIR)$(LIBDIR)/libonyx.so.$(VERSION)' '$(DESTDIR)$(LIBDIR)/libonyx.so.$(SOVERSION)' \
 	    '$(DESTDIR)$(LIBDIR)/libonyx.so' '$(DESTDIR)$(BINDIR)/onyx' '$(DESTDIR)$(PKGCONFIGDIR)/onyx.pc'
 
--include $(OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/obj/examples/hello.d
+-include $(OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/obj/examples/hello.d \
+         $(wildcard $(BUILD)/obj/fuzz/*.d)

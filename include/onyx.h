@@ -130,6 +130,8 @@ typedef struct onyx_session_options {
      * and tracing. It runs on the thread that called onyx_session_run. */
     void (*node_callback)(void *user, const char *node_name, const char *op_type, double seconds);
     void *node_callback_user;
+    /* A Loop stops with ONYX_ERR_LIMIT after this many iterations (0: 100,000,000). */
+    int64_t max_loop_iterations;
 } onyx_session_options;
 
 /* Fill options with the defaults (1 thread). */

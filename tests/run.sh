@@ -62,6 +62,20 @@ else
     echo "notice: $ONNX_TESTS not found: conformance cases skipped"
 fi
 
+echo "== fuzz regressions (fuzz/regressions/<target>/, replayed without libFuzzer)"
+for t in load run; do
+    files=$(ls fuzz/regressions/$t/* 2>/dev/null)
+    [ -n "$files" ] || continue
+    # shellcheck disable=SC2086
+    if "$BUILD/replay_$t" $files >"$tmp/replay" 2>&1; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL replay_$t"
+        sed 's/^/  /' "$tmp/replay"
+    fi
+done
+
 echo "== command-line checks"
 for t in tests/cli/*.sh; do
     if sh "$t" >"$tmp/cli" 2>&1; then

@@ -11,6 +11,8 @@
 int cli_info(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_test(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+int cli_ops(int argc, char **argv);
 
 /* Print "onyx: " + message to stderr and return 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -24,6 +26,21 @@ onyx_status cli_read_tensor(const char *path, ox_tensor *t);
  * as the type says. Sequences and empty optionals are represented as in
  * ir/tensor.h; free with ox_tensor_free_data. */
 onyx_status cli_read_value(const char *path, const ox_type *type, ox_tensor *v);
+
+/* Every input of a session, ready for onyx_session_run. */
+typedef struct cli_inputs {
+    size_t n;
+    ox_tensor *vals;
+    onyx_tensor *handles;
+    const onyx_tensor **ptrs;
+    const char **names;
+} cli_inputs;
+
+/* Build the inputs of s: those named in specs ("NAME=FILE", .npy or .pb) from their
+ * files, the others from seeded random values of their declared shape (symbolic dims
+ * as 1), each with a notice on stderr. Returns 0, or 1 after printing a message. */
+int cli_inputs_make(onyx_session *s, const char *const *specs, size_t n_specs, cli_inputs *out);
+void cli_inputs_free(cli_inputs *in);
 
 /* Fill t (dtype/shape set) with seeded random values. */
 onyx_status cli_random_tensor(ox_tensor *t, unsigned seed);

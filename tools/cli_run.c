@@ -60,7 +60,7 @@ static onyx_status write_value(const char *dir, const char *value_name, const ox
 
 int cli_run(int argc, char **argv) {
     const char *model_path = NULL, *outdir = NULL, *function = NULL;
-    const char *in_names[MAX_ARGS], *in_files[MAX_ARGS], *out_names[MAX_ARGS], *attrs[MAX_ARGS];
+    const char *in_specs[MAX_ARGS], *out_names[MAX_ARGS], *attrs[MAX_ARGS];
     size_t n_in = 0, n_out = 0, n_attrs = 0;
     int threads = 1, trace = 0;
     for (int i = 0; i < argc; i++) {
@@ -73,8 +73,7 @@ int cli_run(int argc, char **argv) {
                 const char *eq = strchr(v, '=');
                 if (!eq || eq == v) return cli_fail("-i needs NAME=FILE, got '%s'", v);
                 if (n_in == MAX_ARGS) return cli_fail("too many -i options");
-                in_names[n_in] = v;
-                in_files[n_in++] = eq + 1;
+                in_specs[n_in++] = v;
             } else if (!strcmp(a, "-o")) {
                 if (n_out == MAX_ARGS) return cli_fail("too many -o options");
                 out_names[n_out++] = v;
@@ -110,12 +109,7 @@ int cli_run(int argc, char **argv) {
     int rc = 1;
     onyx_model *model = NULL;
     onyx_session *s = NULL;
-    size_t n_graph_in = 0;
-    ox_tensor *in_vals = NULL;
-    onyx_tensor *in_handles = NULL;
-    const onyx_tensor **in_ptrs = NULL;
-    const char **in_list = NULL;
-    unsigned char *given = NULL;
+    cli_inputs inputs = {0};
     onyx_tensor *results[MAX_ARGS] = {0};
     const char *req[MAX_ARGS];
     size_t n_req = 0;
@@ -143,65 +137,7 @@ int cli_run(int argc, char **argv) {
         cli_fail("%s", onyx_last_error());
         goto done;
     }
-    n_graph_in = onyx_session_input_count(s);
-    in_vals = ox_calloc(n_graph_in + 1, sizeof *in_vals);
-    in_handles = ox_calloc(n_graph_in + 1, sizeof *in_handles);
-    in_ptrs = ox_calloc(n_graph_in + 1, sizeof *in_ptrs);
-    in_list = ox_calloc(n_graph_in + 1, sizeof *in_list);
-    given = ox_calloc(n_graph_in + 1, 1);
-    if (!in_vals || !in_handles || !in_ptrs || !in_list || !given) {
-        cli_fail("out of memory");
-        goto done;
-    }
-    for (size_t k = 0; k < n_in; k++) {
-        size_t len = (size_t)(in_files[k] - 1 - in_names[k]), j = 0;
-        for (; j < n_graph_in; j++) {
-            onyx_value_info io;
-            onyx_session_input_info(s, j, &io);
-            if (strlen(io.name) == len && !strncmp(io.name, in_names[k], len)) break;
-        }
-        if (j == n_graph_in) {
-            cli_fail("'%.*s' is not an input of the model", (int)len, in_names[k]);
-            goto done;
-        }
-        if (given[j]) {
-            cli_fail("input '%.*s' is given twice", (int)len, in_names[k]);
-            goto done;
-        }
-        const ox_value_info *info = s->graph->values[s->graph->inputs[j]].info;
-        if (cli_read_value(in_files[k], info ? info->type : NULL, &in_vals[j]) != ONYX_OK) {
-            cli_fail("%s", onyx_last_error());
-            goto done;
-        }
-        given[j] = 1;
-    }
-    for (size_t j = 0; j < n_graph_in; j++) {
-        onyx_value_info io;
-        onyx_session_input_info(s, j, &io);
-        if (!given[j]) {
-            if (io.rank < 0 || !ox_dtype_valid(io.dtype)) {
-                cli_fail("input '%s' has no declared type and shape: give it with -i", io.name);
-                goto done;
-            }
-            ox_tensor *t = &in_vals[j];
-            t->dtype = io.dtype;
-            t->rank = io.rank;
-            for (int r = 0; r < io.rank; r++) {
-                t->dims[r] = io.dims[r] >= 0 ? io.dims[r] : 1;
-                if (io.dims[r] < 0)
-                    fprintf(stderr, "onyx: notice: input '%s' dim %d (%s) set to 1\n", io.name, r,
-                            io.dim_names[r] ? io.dim_names[r] : "?");
-            }
-            if (cli_random_tensor(t, (unsigned)j + 1) != ONYX_OK) {
-                cli_fail("input '%s': %s", io.name, onyx_last_error());
-                goto done;
-            }
-            fprintf(stderr, "onyx: notice: input '%s' not given: using seeded random values\n", io.name);
-        }
-        in_handles[j].t = in_vals[j];
-        in_ptrs[j] = &in_handles[j];
-        in_list[j] = io.name;
-    }
+    if (cli_inputs_make(s, in_specs, n_in, &inputs)) goto done;
     if (n_out) {
         for (size_t k = 0; k < n_out; k++) req[k] = out_names[k];
         n_req = n_out;
@@ -214,7 +150,7 @@ int cli_run(int argc, char **argv) {
             req[k] = io.name;
         }
     }
-    if (onyx_session_run(s, n_graph_in, in_list, in_ptrs, n_req, req, results) != ONYX_OK) {
+    if (onyx_session_run(s, inputs.n, inputs.names, inputs.ptrs, n_req, req, results) != ONYX_OK) {
         cli_fail("%s", onyx_last_error());
         goto done;
     }
@@ -232,13 +168,7 @@ int cli_run(int argc, char **argv) {
     }
 done:
     for (size_t k = 0; k < MAX_ARGS; k++) onyx_tensor_free(results[k]);
-    if (in_vals)
-        for (size_t j = 0; j < n_graph_in; j++) ox_tensor_free_data(&in_vals[j]);
-    ox_free(in_vals);
-    ox_free(in_handles);
-    ox_free(in_ptrs);
-    ox_free(in_list);
-    ox_free(given);
+    cli_inputs_free(&inputs);
     onyx_session_free(s);
     onyx_model_free(model);
     return rc;

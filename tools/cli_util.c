@@ -184,3 +184,76 @@ int cli_parse_double(const char *opt, const char *s, double *out) {
     *out = v;
     return 0;
 }
+
+int cli_inputs_make(onyx_session *s, const char *const *specs, size_t n_specs, cli_inputs *in) {
+    size_t n = onyx_session_input_count(s);
+    memset(in, 0, sizeof *in);
+    in->n = n;
+    in->vals = ox_calloc(n + 1, sizeof *in->vals);
+    in->handles = ox_calloc(n + 1, sizeof *in->handles);
+    in->ptrs = ox_calloc(n + 1, sizeof *in->ptrs);
+    in->names = ox_calloc(n + 1, sizeof *in->names);
+    unsigned char *given = ox_calloc(n + 1, 1);
+    if (!in->vals || !in->handles || !in->ptrs || !in->names || !given) {
+        ox_free(given);
+        return cli_fail("out of memory");
+    }
+    int rc = 0;
+    for (size_t k = 0; k < n_specs && !rc; k++) {
+        const char *eq = strchr(specs[k], '=');
+        size_t len = eq ? (size_t)(eq - specs[k]) : 0, j = 0;
+        for (; eq && j < n; j++) {
+            onyx_value_info io;
+            onyx_session_input_info(s, j, &io);
+            if (strlen(io.name) == len && !strncmp(io.name, specs[k], len)) break;
+        }
+        if (!eq || j == n) {
+            rc = cli_fail("'%.*s' is not an input of the model", (int)len, specs[k]);
+        } else if (given[j]) {
+            rc = cli_fail("input '%.*s' is given twice", (int)len, specs[k]);
+        } else {
+            const ox_value_info *info = s->graph->values[s->graph->inputs[j]].info;
+            if (cli_read_value(eq + 1, info ? info->type : NULL, &in->vals[j]) != ONYX_OK)
+                rc = cli_fail("%s", onyx_last_error());
+            given[j] = !rc;
+        }
+    }
+    for (size_t j = 0; j < n && !rc; j++) {
+        onyx_value_info io;
+        onyx_session_input_info(s, j, &io);
+        if (!given[j]) {
+            if (io.rank < 0 || !ox_dtype_valid(io.dtype)) {
+                rc = cli_fail("input '%s' has no declared type and shape: give it with -i", io.name);
+                break;
+            }
+            ox_tensor *t = &in->vals[j];
+            t->dtype = io.dtype;
+            t->rank = io.rank;
+            for (int r = 0; r < io.rank; r++) {
+                t->dims[r] = io.dims[r] >= 0 ? io.dims[r] : 1;
+                if (io.dims[r] < 0)
+                    fprintf(stderr, "onyx: notice: input '%s' dim %d (%s) set to 1\n", io.name, r,
+                            io.dim_names[r] ? io.dim_names[r] : "?");
+            }
+            if (cli_random_tensor(t, (unsigned)j + 1) != ONYX_OK) {
+                rc = cli_fail("input '%s': %s", io.name, onyx_last_error());
+                break;
+            }
+            fprintf(stderr, "onyx: notice: input '%s' not given: using seeded random values\n", io.name);
+        }
+        in->handles[j].t = in->vals[j];
+        in->ptrs[j] = &in->handles[j];
+        in->names[j] = io.name;
+    }
+    ox_free(given);
+    return rc;
+}
+
+void cli_inputs_free(cli_inputs *in) {
+    for (size_t j = 0; in->vals && j < in->n; j++) ox_tensor_free_data(&in->vals[j]);
+    ox_free(in->vals);
+    ox_free(in->handles);
+    ox_free(in->ptrs);
+    ox_free(in->names);
+    memset(in, 0, sizeof *in);
+}

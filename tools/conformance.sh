@@ -1,7 +1,7 @@
 #!/bin/sh
 # make conformance: run `onyx test` over every folder of the ONNX conformance data,
 # write docs/conformance.md (passed/total per folder, each failing case with its
-# reason), and grow tests/conformance.txt — the allow-list `make test` runs — with
+# reason) and docs/operators.md (the op registry), and grow tests/conformance.txt — the allow-list `make test` runs — with
 # every case that now passes. A case on the allow-list that fails is an error: the
 # list only grows.
 set -u
@@ -64,5 +64,6 @@ fi
     echo "# Grown by \`make conformance\`; paths relative to \$ONYX_ONNX_TESTS."
     sort -u "$tmp/old" "$tmp/new"
 } >"$allow"
-echo "conformance: $total_p of $total_n cases pass; wrote $out and $allow"
+"$ONYX" ops --markdown >docs/operators.md
+echo "conformance: $total_p of $total_n cases pass; wrote $out, $allow and docs/operators.md"
 exit $status

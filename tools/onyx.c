@@ -29,6 +29,10 @@ static void usage(FILE *f) {
             "                                          DIR/NAME.npy, a sequence as NAME_0.npy...)\n"
             "  onyx test [--rtol R] [--atol A] [--threads N] DIR...\n"
             "                                          run ONNX test cases and compare outputs\n"
+            "  onyx bench MODEL [-i NAME=FILE]... [--threads N] [--iters K] [--warmup W]\n"
+            "           [--json] [--profile]\n"
+            "                                          time runs; --profile: time per op\n"
+            "  onyx ops [--markdown]                   list the supported operators\n"
             "  onyx dot MODEL [--function [DOMAIN:]NAME]\n"
             "                                          the graph (or a function) as Graphviz DOT\n"
             "                                          (onyx dot m.onnx | dot -Tsvg > m.svg)\n",
@@ -45,6 +49,8 @@ int main(int argc, char **argv) {
     if (!strcmp(verb, "run")) return cli_run(argc - 2, argv + 2);
     if (!strcmp(verb, "test")) return cli_test(argc - 2, argv + 2);
     if (!strcmp(verb, "dot")) return cli_dot(argc - 2, argv + 2);
+    if (!strcmp(verb, "bench")) return cli_bench(argc - 2, argv + 2);
+    if (!strcmp(verb, "ops")) return cli_ops(argc - 2, argv + 2);
     if (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {
         usage(stdout);
         return 0;

@@ -74,6 +74,7 @@ class _Options(ctypes.Structure):
         ("threads", ctypes.c_int),
         ("node_callback", _NODE_CALLBACK),
         ("node_callback_user", ctypes.c_void_p),
+        ("max_loop_iterations", ctypes.c_int64),
     ]
 
 
@@ -241,10 +242,13 @@ class Session:
         (the domain is what precedes the last ':'); attributes gives its attributes as
         a dict of numbers, lists of numbers or strings.
     node_callback: called as node_callback(node_name, op_type, seconds) after each node.
+    max_loop_iterations: a Loop stops with an error after this many iterations (0: the
+        library's default, 100,000,000).
     A session may be run from several threads at once; close() (or `with`) frees it.
     """
 
-    def __init__(self, model, threads=1, function=None, attributes=None, node_callback=None):
+    def __init__(self, model, threads=1, function=None, attributes=None, node_callback=None,
+                 max_loop_iterations=0):
         self._model = _c_model()
         self._session = _c_session()
         self._buffer = None
@@ -260,6 +264,7 @@ class Session:
             opts = _Options()
             _options_init(ctypes.byref(opts))
             opts.threads = int(threads)
+            opts.max_loop_iterations = int(max_loop_iterations)
             self._callback = None
             if node_callback is not None:
 
@@ -396,8 +401,12 @@ class Session:
         self.close()
 
     def __del__(self):
-        if getattr(self, "_lock", None) is not None:
+        if getattr(self, "_lock", None) is None:
+            return
+        try:
             self.close()
+        except Exception:  # at interpreter exit the module's globals may be gone
+            pass
 
     def __repr__(self):
         return "onyx.Session(inputs=%r, outputs=%r)" % ([v.name for v in self.inputs], self.outputs_names())

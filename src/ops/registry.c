@@ -11,11 +11,13 @@ extern const ox_op_def ox_ops_tensor[];
 extern const ox_op_def ox_ops_nn[];
 extern const ox_op_def ox_ops_reduce[];
 extern const ox_op_def ox_ops_sequence[];
+extern const ox_op_def ox_ops_rnn[];
 /* If, Loop, Scan, SequenceMap: in runtime/control_flow.c (running bodies needs sessions) */
 extern const ox_op_def ox_ops_control[];
 
-static const ox_op_def *const families[] = {ox_ops_elementwise, ox_ops_tensor, ox_ops_nn, ox_ops_reduce,
-                                              ox_ops_sequence, ox_ops_control};
+static const ox_op_def *const families[] = {ox_ops_elementwise, ox_ops_tensor,  ox_ops_nn,
+                                             ox_ops_reduce,      ox_ops_sequence, ox_ops_control,
+                                             ox_ops_rnn};
 
 const ox_op_def *ox_op_find(const char *domain, const char *name, int64_t opset) {
     if (!domain || strcmp(domain, "ai.onnx") == 0) domain = "";

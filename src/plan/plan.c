@@ -341,8 +341,9 @@ onyx_status ox_plan_state_get(ox_plan *p, ox_plan_state **out) {
     st->vals = ox_malloc_array(p->n_values ? p->n_values : 1, sizeof *st->vals);
     st->in_ptrs = ox_malloc_array(p->max_in + 1, sizeof *st->in_ptrs);
     st->out_ptrs = ox_malloc_array(p->max_out + 1, sizeof *st->out_ptrs);
-    if (p->is_static && p->arena_bytes) st->arena = ox_malloc_aligned(p->arena_bytes);
-    if (!st->vals || !st->in_ptrs || !st->out_ptrs || (p->is_static && p->arena_bytes && !st->arena)) {
+    /* never a NULL arena: empty tensors still get a valid (unread) address */
+    if (p->is_static) st->arena = ox_malloc_aligned(p->arena_bytes ? p->arena_bytes : ARENA_ALIGN);
+    if (!st->vals || !st->in_ptrs || !st->out_ptrs || (p->is_static && !st->arena)) {
         free_states(st);
         return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for a run of %zu arena bytes",
                         p->arena_bytes);

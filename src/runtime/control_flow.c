@@ -17,7 +17,8 @@
 #include "runtime/session.h"
 #include "util/alloc.h"
 
-/* Loops stop with ONYX_ERR_LIMIT after this many iterations. */
+/* Loops stop with ONYX_ERR_LIMIT after this many iterations, unless the session
+ * options say otherwise. */
 #define OX_MAX_LOOP_ITERATIONS 100000000LL
 
 typedef struct body {
@@ -30,6 +31,7 @@ typedef struct body {
 typedef struct cf_state {
     body bodies[2];   /* If: then, else; others: bodies[0] */
     size_t n_bodies;
+    int64_t max_iterations; /* Loop */
     /* Scan */
     int64_t num_scan_inputs;
     int64_t *in_axes, *in_dirs, *out_axes, *out_dirs;
@@ -320,6 +322,9 @@ static onyx_status loop_prepare(ox_op_ctx *c) {
     st->n_bodies = 1;
     OX_TRY(body_prepare(c, "body", &st->bodies[0]));
     const body *b = &st->bodies[0];
+    const onyx_session *parent = c->engine;
+    st->max_iterations = parent->opts.max_loop_iterations > 0 ? parent->opts.max_loop_iterations
+                                                               : OX_MAX_LOOP_ITERATIONS;
     if (c->node->n_inputs < 2)
         return ox_error(ONYX_ERR_INVALID_MODEL, "Loop needs the inputs M and cond (either may be \"\")");
     size_t n_carried = c->node->n_inputs - 2;
@@ -335,7 +340,8 @@ static onyx_status loop_prepare(ox_op_ctx *c) {
 }
 
 static onyx_status loop_run(ox_op_ctx *c) {
-    const body *b = &((cf_state *)c->state)->bodies[0];
+    const cf_state *cs = c->state;
+    const body *b = &cs->bodies[0];
     size_t n_carried = c->node->n_inputs - 2, n_scan = b->n_outputs - 1 - n_carried;
     int64_t max_trips = INT64_MAX; /* no M and no cond: runs until the iteration limit */
     int cond = 1, cond_given = ox_has_input(c, 1);
@@ -362,8 +368,9 @@ static onyx_status loop_run(ox_op_ctx *c) {
         formal[1] = (ox_tensor){.dtype = ONYX_DTYPE_BOOL, .rank = 0, .data = &cond_byte};
     }
     for (iter = 0; s == ONYX_OK && iter < max_trips && cond; iter++) {
-        if (iter >= OX_MAX_LOOP_ITERATIONS) {
-            s = ox_error(ONYX_ERR_LIMIT, "the loop ran %lld iterations, the limit", (long long)iter);
+        if (iter >= cs->max_iterations) {
+            s = ox_error(ONYX_ERR_LIMIT, "the loop ran %lld iterations, the limit (see max_loop_iterations)",
+                         (long long)iter);
             break;
         }
         cond_byte = (uint8_t)cond;

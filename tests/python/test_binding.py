@@ -14,7 +14,6 @@ Ends with "N passed, M failed"; exit status 1 when any failed.
 import glob
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -319,6 +318,11 @@ def errors_raise_onyx_error():
     expect(lambda: onyx.Session(fn, function="onyx.examples:ScaledTanh", attributes={"beta": 1}),
            "ONYX_ERR_INVALID_ARGUMENT", "no attribute 'beta'")
     expect(lambda: onyx.Session(fn, function="nope"), "ONYX_ERR_INVALID_ARGUMENT", "no function 'nope'")
+    # the loop limit reaches the library through the options struct
+    loop = os.path.join(ex, "loop_scripted/model.onnx")
+    feeds = {"x": x, "n": np.array(3, np.int64)}
+    assert onyx.Session(loop, max_loop_iterations=3).run(feeds)["y"].shape == (2, 10)
+    expect(lambda: onyx.Session(loop, max_loop_iterations=2).run(feeds), "ONYX_ERR_LIMIT", "")
     s.close()
     s.close()
     expect(lambda: s.run({"x": x}), "ONYX_ERR_INVALID_ARGUMENT", "closed")

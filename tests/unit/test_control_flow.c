@@ -58,3 +58,30 @@ TEST(loop_allocations_do_not_grow_with_trips) {
     onyx_session_free(s);
     onyx_model_free(m);
 }
+
+TEST(loop_stops_at_iteration_limit) {
+    onyx_model *m;
+    onyx_session *s;
+    REQUIRE_OK(onyx_model_load_file("examples/loop_scripted/model.onnx", &m));
+    onyx_session_options o;
+    onyx_session_options_init(&o);
+    o.max_loop_iterations = 5;
+    REQUIRE_OK(onyx_session_create(m, &o, &s));
+    float x[20] = {0};
+    int64_t trips = 5;
+    onyx_tensor *in[2], *out = NULL;
+    REQUIRE_OK(onyx_tensor_wrap(ONYX_DTYPE_FLOAT, 2, (int64_t[]){2, 10}, x, sizeof x, &in[0]));
+    REQUIRE_OK(onyx_tensor_wrap(ONYX_DTYPE_INT64, 0, NULL, &trips, sizeof trips, &in[1]));
+    const char *names[2] = {"x", "n"};
+    CHECK(onyx_session_run(s, 2, names, (const onyx_tensor *const *)in, 1, NULL, &out) == ONYX_OK);
+    onyx_tensor_free(out);
+    out = NULL;
+    trips = 6;
+    CHECK(onyx_session_run(s, 2, names, (const onyx_tensor *const *)in, 1, NULL, &out) == ONYX_ERR_LIMIT);
+    CHECK(strstr(onyx_last_error(), "(Loop)") != NULL);
+    CHECK(strstr(onyx_last_error(), "5 iterations") != NULL);
+    onyx_tensor_free(in[0]);
+    onyx_tensor_free(in[1]);
+    onyx_session_free(s);
+    onyx_model_free(m);
+}
