@@ -262,6 +262,14 @@ typedef struct {
 static void emit_body(dot_ctx *c, const dot_scope *parent, dot_body body, int depth, int owner,
                       const char *owner_attr);
 
+/* Two spaces per nesting level (capped): only for people reading the DOT text. */
+static void make_indent(char *buf, size_t cap, int depth) {
+    size_t pad = (size_t)depth * 2 + 2;
+    if (pad > cap - 1) pad = cap - 1;
+    memset(buf, ' ', pad);
+    buf[pad] = 0;
+}
+
 static void emit_subgraphs(dot_ctx *c, const dot_scope *s, const ox_node *nd, int id, int depth) {
     for (size_t a = 0; a < nd->n_attrs; a++) {
         const ox_attr *at = &nd->attrs[a];
@@ -270,9 +278,7 @@ static void emit_subgraphs(dot_ctx *c, const dot_scope *s, const ox_node *nd, in
             const ox_graph *g = at->type == OX_ATTR_GRAPH ? at->g : at->graphs[k];
             if (!g) continue;
             char indent[80];
-            int pad = depth * 2 + 2 < (int)sizeof indent - 1 ? depth * 2 + 2 : (int)sizeof indent - 1;
-            memset(indent, ' ', (size_t)pad);
-            indent[pad] = 0;
+            make_indent(indent, sizeof indent, depth);
             buf_printf(&c->out, "%ssubgraph cluster_%d {\n%s  label=\"", indent, c->next_cluster++, indent);
             buf_escaped(&c->out, nd->name[0] ? nd->name : nd->op_type);
             buf_str(&c->out, ": ");
@@ -289,9 +295,7 @@ static void emit_subgraphs(dot_ctx *c, const dot_scope *s, const ox_node *nd, in
 static void emit_body(dot_ctx *c, const dot_scope *parent, dot_body body, int depth, int owner,
                       const char *owner_attr) {
     char indent[80];
-    int pad = depth * 2 + 2 < (int)sizeof indent - 1 ? depth * 2 + 2 : (int)sizeof indent - 1;
-    memset(indent, ' ', (size_t)pad);
-    indent[pad] = 0;
+    make_indent(indent, sizeof indent, depth);
     dot_scope s;
     memset(&s, 0, sizeof s);
     s.parent = parent;
