@@ -8,6 +8,8 @@
 #   make fuzz       libFuzzer targets under fuzz/, FUZZ_SECONDS each (clang)
 #   make examples   regenerate examples/ and tests/models/ (needs python3-torch, python3-onnx)
 #   make bench      time onyx next to ONNX Runtime on bench/models, write docs/performance.md
+#   make install    install header, libraries, tool and onyx.pc under $(DESTDIR)$(PREFIX)
+#   make uninstall  remove what make install put there
 
 CC ?= cc
 BUILD ?= build
@@ -52,7 +54,7 @@ TOOL := $(BUILD)/onyx
 UNIT := $(BUILD)/unit_tests
 HELLO := $(BUILD)/hello
 
-.PHONY: all tests test sanitize tsan demo clean examples conformance fuzz fuzz-targets
+.PHONY: all tests test sanitize tsan demo clean examples conformance fuzz fuzz-targets install uninstall
 all: $(LIB_A) $(LIB_SO) $(TOOL) $(HELLO)
 
 $(BUILD)/obj/%.o: %.c
@@ -123,6 +125,42 @@ bench: all
 
 clean:
 	rm -rf build build-sanitize build-tsan build-fuzz build-clang
+
+# ---- install ------------------------------------------------------------------
+# The shared library is installed as libonyx.so.$(VERSION), with the links
+# libonyx.so.$(SOVERSION) (its soname, what programs load) and libonyx.so (what -lonyx finds).
+VERSION := $(shell sed -n 's/^\#define ONYX_VERSION_STRING "\(.*\)"/\1/p' include/onyx.h)
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL ?= install
+
+# onyx.pc is written at install time: its prefix is the PREFIX of this install
+PC_LINES := 'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' \
+    'libdir=$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))' \
+    'includedir=$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))' '' \
+    'Name: onyx' 'Description: ONNX inference engine in C' 'Version: $(VERSION)' \
+    'Libs: -L$${libdir} -lonyx' 'Libs.private: -lm -lpthread' 'Cflags: -I$${includedir}'
+
+install: all
+	$(INSTALL) -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(INCLUDEDIR)' \
+	    '$(DESTDIR)$(PKGCONFIGDIR)'
+	$(INSTALL) -m 644 include/onyx.h '$(DESTDIR)$(INCLUDEDIR)/onyx.h'
+	$(INSTALL) -m 644 $(LIB_A) '$(DESTDIR)$(LIBDIR)/libonyx.a'
+	$(INSTALL) -m 755 $(LIB_SO) '$(DESTDIR)$(LIBDIR)/libonyx.so.$(VERSION)'
+	ln -sf libonyx.so.$(VERSION) '$(DESTDIR)$(LIBDIR)/libonyx.so.$(SOVERSION)'
+	ln -sf libonyx.so.$(SOVERSION) '$(DESTDIR)$(LIBDIR)/libonyx.so'
+	$(INSTALL) -m 755 $(TOOL) '$(DESTDIR)$(BINDIR)/onyx'
+	printf '%s\n' $(PC_LINES) >'$(DESTDIR)$(PKGCONFIGDIR)/onyx.pc'
+	chmod 644 '$(DESTDIR)$(PKGCONFIGDIR)/onyx.pc'
+
+uninstall:
+	rm -f '$(DESTDIR)$(INCLUDEDIR)/onyx.h' '$(DESTDIR)$(LIBDIR)/libonyx.a' \
+	    '$(DESTDIR)$(LIBDIR)/libonyx.so.$(VERSION)' '$(DESTDIR)$(LIBDIR)/libonyx.so.$(SOVERSION)' \
+	    '$(DESTDIR)$(LIBDIR)/libonyx.so' '$(DESTDIR)$(BINDIR)/onyx' '$(DESTDIR)$(PKGCONFIGDIR)/onyx.pc'
 
 -include $(OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/obj/examples/hello.d \
          $(wildcard $(BUILD)/obj/fuzz/*.d)

@@ -145,6 +145,10 @@ typedef struct onyx_session_options {
 /* Fill options with the defaults (1 thread). */
 void onyx_session_options_init(onyx_session_options *o);
 
+/* sizeof(onyx_session_options) in this library: bindings check their copy of the
+ * struct against it (new fields are only ever appended). */
+size_t onyx_session_options_size(void);
+
 /* Make a session that runs the model's main graph. The session checks the graph,
  * infers types and shapes and, when every input shape is static, builds the run plan
  * at once. opts may be NULL for the defaults. The model must outlive the session.
