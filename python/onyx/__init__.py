@@ -89,10 +89,6 @@ class _ValueInfo(ctypes.Structure):
     ]
 
 
-class _String(ctypes.Structure):
-    # the element layout of STRING tensors (ox_string: data, len)
-    _fields_ = [("data", ctypes.POINTER(ctypes.c_char)), ("len", ctypes.c_size_t)]
-
 
 def _proto(name, restype, *argtypes):
     fn = getattr(_lib, name)
@@ -138,6 +134,9 @@ _tensor_dims = _proto("onyx_tensor_dims", _P(_i64), _c_tensor)
 _tensor_count = _proto("onyx_tensor_count", _size, _c_tensor)
 _tensor_nbytes = _proto("onyx_tensor_nbytes", _size, _c_tensor)
 _tensor_data = _proto("onyx_tensor_data_const", ctypes.c_void_p, _c_tensor)
+_seq_length = _proto("onyx_tensor_sequence_length", _size, _c_tensor)
+_seq_item = _proto("onyx_tensor_sequence_item", _int, _c_tensor, _size, _P(_c_tensor))
+_string_at = _proto("onyx_tensor_string", _int, _c_tensor, _size, _P(ctypes.c_void_p), _P(_size))
 
 # ---- errors --------------------------------------------------------------------
 
@@ -431,8 +430,16 @@ def _to_numpy(name, t):
     dtype = _tensor_dtype(t)
     if dtype == _NONE:
         return None
-    if dtype == _SEQUENCE:
-        raise Error(_ERR_UNSUPPORTED, "output '%s' is a sequence: the C API gives no access to its items" % name)
+    if dtype == _SEQUENCE:  # a list of arrays
+        items = []
+        for i in range(_seq_length(t)):
+            h = _c_tensor()
+            _check(_seq_item(t, i, ctypes.byref(h)))
+            try:
+                items.append(_to_numpy("%s[%d]" % (name, i), h))
+            finally:
+                _tensor_free(h)
+        return items
     np_type = _TO_NUMPY.get(dtype)
     if np_type is None:
         raise Error(_ERR_UNSUPPORTED, "output '%s' has dtype %d, which the binding does not know" % (name, dtype))
@@ -443,9 +450,10 @@ def _to_numpy(name, t):
     data = _tensor_data(t)
     if dtype == _STRING:
         out = np.empty(count, dtype=object)
-        items = ctypes.cast(data, ctypes.POINTER(_String)) if count else None
+        p, n = ctypes.c_void_p(), _size()
         for i in range(count):
-            out[i] = ctypes.string_at(items[i].data, items[i].len).decode("utf-8", "replace")
+            _check(_string_at(t, i, ctypes.byref(p), ctypes.byref(n)))
+            out[i] = ctypes.string_at(p, n.value).decode("utf-8", "replace") if n.value else ""
         return out.reshape(shape)
     out = np.empty(shape, dtype=np_type)
     nbytes = _tensor_nbytes(t)
