@@ -2,12 +2,15 @@
 #   make            library (static + shared), the onyx tool, the examples
 #   make test       build and run every test (ends with "N passed, M failed")
 #   make sanitize   the same build with ASan+UBSan in build-sanitize/
+#   make tsan       the concurrency tests under ThreadSanitizer
 #   make demo       build, then run a shipped example model
 #   make conformance  run the ONNX conformance data, write docs/conformance.md
 #   make fuzz       libFuzzer targets under fuzz/, FUZZ_SECONDS each (clang)
 #   make examples   regenerate examples/ and tests/models/ (needs python3-torch, python3-onnx)
 #   make bench      time onyx next to ONNX Runtime on bench/models, write docs/performance.md
 #   make bench-sgemm  time ox_sgemm next to OpenBLAS (needs libopenblas-dev; SGEMM_ARGS="1024")
+#   make install    install header, libraries, tool and onyx.pc under $(DESTDIR)$(PREFIX)
+#   make uninstall  remove what make install put there
 
 CC ?= cc
 BUILD ?= build
@@ -21,6 +24,11 @@ ifeq ($(FUZZ),1)
   OPT := -O1
   CFLAGS_BASE += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
   LDFLAGS_SAN := -fsanitize=address,undefined
+endif
+ifeq ($(TSAN),1)
+  OPT := -O1
+  CFLAGS_BASE += -fsanitize=thread -fno-omit-frame-pointer
+  LDFLAGS_SAN := -fsanitize=thread
 endif
 ifeq ($(SAN),1)
   OPT := -O1
@@ -47,7 +55,7 @@ TOOL := $(BUILD)/onyx
 UNIT := $(BUILD)/unit_tests
 HELLO := $(BUILD)/hello
 
-.PHONY: all tests test sanitize demo clean examples conformance fuzz fuzz-targets
+.PHONY: all tests test sanitize tsan demo clean examples conformance fuzz fuzz-targets install uninstall
 all: $(LIB_A) $(LIB_SO) $(TOOL) $(HELLO)
 
 $(BUILD)/obj/%.o: %.c
@@ -90,6 +98,11 @@ test: all tests
 sanitize:
 	$(MAKE) BUILD=build-sanitize SAN=1 all tests
 
+# concurrent runs of one session under ThreadSanitizer
+tsan:
+	$(MAKE) BUILD=build-tsan TSAN=1 tests
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/unit_tests concurrent
+
 demo: all
 	@echo "== onyx info examples/linear_tanh/model.onnx"
 	@$(TOOL) info examples/linear_tanh/model.onnx
@@ -122,7 +135,43 @@ bench-sgemm: $(LIB_A)
 	$(BENCH_SGEMM) $(SGEMM_ARGS)
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize build-tsan build-fuzz build-clang
+
+# ---- install ------------------------------------------------------------------
+# The shared library is installed as libonyx.so.$(VERSION), with the links
+# libonyx.so.$(SOVERSION) (its soname, what programs load) and libonyx.so (what -lonyx finds).
+VERSION := $(shell sed -n 's/^\#define ONYX_VERSION_STRING "\(.*\)"/\1/p' include/onyx.h)
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL ?= install
+
+# onyx.pc is written at install time: its prefix is the PREFIX of this install
+PC_LINES := 'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' \
+    'libdir=$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))' \
+    'includedir=$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))' '' \
+    'Name: onyx' 'Description: ONNX inference engine in C' 'Version: $(VERSION)' \
+    'Libs: -L$${libdir} -lonyx' 'Libs.private: -lm -lpthread' 'Cflags: -I$${includedir}'
+
+install: all
+	$(INSTALL) -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(INCLUDEDIR)' \
+	    '$(DESTDIR)$(PKGCONFIGDIR)'
+	$(INSTALL) -m 644 include/onyx.h '$(DESTDIR)$(INCLUDEDIR)/onyx.h'
+	$(INSTALL) -m 644 $(LIB_A) '$(DESTDIR)$(LIBDIR)/libonyx.a'
+	$(INSTALL) -m 755 $(LIB_SO) '$(DESTDIR)$(LIBDIR)/libonyx.so.$(VERSION)'
+	ln -sf libonyx.so.$(VERSION) '$(DESTDIR)$(LIBDIR)/libonyx.so.$(SOVERSION)'
+	ln -sf libonyx.so.$(SOVERSION) '$(DESTDIR)$(LIBDIR)/libonyx.so'
+	$(INSTALL) -m 755 $(TOOL) '$(DESTDIR)$(BINDIR)/onyx'
+	printf '%s\n' $(PC_LINES) >'$(DESTDIR)$(PKGCONFIGDIR)/onyx.pc'
+	chmod 644 '$(DESTDIR)$(PKGCONFIGDIR)/onyx.pc'
+
+uninstall:
+	rm -f '$(DESTDIR)$(INCLUDEDIR)/onyx.h' '$(DESTDIR)$(LIBDIR)/libonyx.a' \
+	    '$(DESTDIR)$(LIBDIR)/libonyx.so.$(VERSION)' '$(DESTDIR)$(LIBDIR)/libonyx.so.$(SOVERSION)' \
+	    '$(DESTDIR)$(LIBDIR)/libonyx.so' '$(DESTDIR)$(BINDIR)/onyx' '$(DESTDIR)$(PKGCONFIGDIR)/onyx.pc'
 
 -include $(OBJS:.o=.d) $(TOOL_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/obj/examples/hello.d \
          $(wildcard $(BUILD)/obj/fuzz/*.d)

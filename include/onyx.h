@@ -145,6 +145,10 @@ typedef struct onyx_session_options {
 /* Fill options with the defaults (1 thread). */
 void onyx_session_options_init(onyx_session_options *o);
 
+/* sizeof(onyx_session_options) in this library: bindings check their copy of the
+ * struct against it (new fields are only ever appended). */
+size_t onyx_session_options_size(void);
+
 /* Make a session that runs the model's main graph. The session checks the graph,
  * infers types and shapes and, when every input shape is static, builds the run plan
  * at once. opts may be NULL for the defaults. The model must outlive the session.
@@ -201,6 +205,11 @@ onyx_status onyx_session_run(onyx_session *s, size_t n_inputs, const char *const
 
 /* ---- tensors --------------------------------------------------------------- */
 
+/* A run's output may also be a sequence of tensors or an empty optional (graphs with
+ * sequence/optional values): onyx_tensor_dtype() then returns one of these. */
+#define ONYX_DTYPE_SEQUENCE 1001
+#define ONYX_DTYPE_NONE 1002
+
 /* A new zero-filled tensor that owns its memory. dims may be NULL when rank is 0.
  * On success *out is owned by the caller (free with onyx_tensor_free). */
 onyx_status onyx_tensor_create(onyx_dtype dtype, int rank, const int64_t *dims,
@@ -215,7 +224,9 @@ onyx_status onyx_tensor_wrap(onyx_dtype dtype, int rank, const int64_t *dims, vo
 /* Free a tensor handle (NULL allowed); owned memory is freed with it. */
 void onyx_tensor_free(onyx_tensor *t);
 
-onyx_dtype onyx_tensor_dtype(const onyx_tensor *t);
+/* onyx_dtype, or ONYX_DTYPE_SEQUENCE / ONYX_DTYPE_NONE (returned as int: those two are
+ * not ONNX element types). */
+int onyx_tensor_dtype(const onyx_tensor *t);
 int onyx_tensor_rank(const onyx_tensor *t);
 /* rank entries, owned by the tensor. */
 const int64_t *onyx_tensor_dims(const onyx_tensor *t);
@@ -229,6 +240,17 @@ size_t onyx_tensor_nbytes(const onyx_tensor *t);
  * is one byte, its code. */
 void *onyx_tensor_data(onyx_tensor *t);
 const void *onyx_tensor_data_const(const onyx_tensor *t);
+
+/* Sequences: the number of items (0 when t is not a sequence), and item i as a new
+ * handle that views the item (owned by the caller; free it with onyx_tensor_free before
+ * the sequence; the item's data stays the sequence's). */
+size_t onyx_tensor_sequence_length(const onyx_tensor *t);
+onyx_status onyx_tensor_sequence_item(const onyx_tensor *t, size_t i, onyx_tensor **out);
+
+/* STRING tensors: element i's bytes (not nul-terminated in general; may contain zero
+ * bytes), owned by the tensor; and replacing element i with a copy of len bytes. */
+onyx_status onyx_tensor_string(const onyx_tensor *t, size_t i, const char **data, size_t *len);
+onyx_status onyx_tensor_set_string(onyx_tensor *t, size_t i, const char *data, size_t len);
 
 #ifdef __cplusplus
 }

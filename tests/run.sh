@@ -3,7 +3,8 @@
 #   BUILD=build sh tests/run.sh
 # Parts: unit tests; `onyx test` over the examples and tests/models; the ONNX conformance cases in
 # tests/conformance.txt (read in place from $ONYX_ONNX_TESTS, default ../shared/onnx-tests,
-# skipped with a notice when absent); command-line checks (tests/cli/*.sh).
+# skipped with a notice when absent); command-line checks (tests/cli/*.sh); the Python binding
+# (tests/python, with /usr/bin/python3 and numpy; skipped with a notice otherwise).
 BUILD=${BUILD:-build}
 ONYX=$(cd "$BUILD" && pwd)/onyx
 ONNX_TESTS=${ONYX_ONNX_TESTS:-../shared/onnx-tests}
@@ -85,6 +86,17 @@ for t in tests/cli/*.sh; do
         sed 's/^/  /' "$tmp/cli"
     fi
 done
+
+echo "== Python binding (tests/python)"
+if ! [ -x /usr/bin/python3 ] || ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    echo "notice: /usr/bin/python3 with numpy not found (apt-get install python3-numpy): binding tests skipped"
+elif grep -qa __asan_init "$BUILD/libonyx.so"; then
+    echo "notice: $BUILD/libonyx.so is built with sanitizers and cannot be loaded by python: binding tests skipped"
+else
+    ONYX_LIB=$(cd "$BUILD" && pwd)/libonyx.so /usr/bin/python3 tests/python/test_binding.py >"$tmp/py" 2>&1
+    grep -vE '^PASS' "$tmp/py"
+    count "$tmp/py"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -13,6 +13,10 @@ int cli_run(int argc, char **argv);
 int cli_test(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_ops(int argc, char **argv);
+int cli_dot(int argc, char **argv);
+
+/* A TypeProto as text: "float32[batch,3]", "sequence(int64[?])", "optional(...)". */
+void cli_format_type(const ox_type *t, char *buf, size_t cap);
 
 /* Print "onyx: " + message to stderr and return 1. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

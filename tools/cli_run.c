@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "format/npy.h"
@@ -18,6 +20,33 @@
 static void trace_node(void *user, const char *name, const char *op_type, double seconds) {
     (void)user;
     fprintf(stderr, "trace: ran node '%s' (%s) in %.3f ms\n", name, op_type, seconds * 1e3);
+}
+
+/* Progress on a terminal once a run has taken more than a second. */
+typedef struct progress {
+    size_t nodes;
+    double start, last;
+    int shown;
+} progress;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void progress_node(void *user, const char *name, const char *op_type, double seconds) {
+    (void)name;
+    (void)op_type;
+    (void)seconds;
+    progress *p = user;
+    p->nodes++;
+    double t = now_s();
+    if (t - p->start > 1.0 && t - p->last > 0.2) {
+        fprintf(stderr, "\ronyx: running: %zu nodes done, %.1f s", p->nodes, t - p->start);
+        p->last = t;
+        p->shown = 1;
+    }
 }
 
 /* A name usable as a file name: anything but [A-Za-z0-9._-] becomes '_'. */
@@ -121,7 +150,13 @@ int cli_run(int argc, char **argv) {
     onyx_session_options opts;
     onyx_session_options_init(&opts);
     opts.threads = threads;
-    if (trace) opts.node_callback = trace_node;
+    progress prog = {0};
+    if (trace) {
+        opts.node_callback = trace_node;
+    } else if (isatty(2)) {
+        opts.node_callback = progress_node;
+        opts.node_callback_user = &prog;
+    }
     onyx_status created;
     if (function) {
         /* [DOMAIN:]NAME — the domain is what precedes the last ':' */
@@ -150,7 +185,10 @@ int cli_run(int argc, char **argv) {
             req[k] = io.name;
         }
     }
-    if (onyx_session_run(s, inputs.n, inputs.names, inputs.ptrs, n_req, req, results) != ONYX_OK) {
+    prog.start = prog.last = now_s();
+    onyx_status ran = onyx_session_run(s, inputs.n, inputs.names, inputs.ptrs, n_req, req, results);
+    if (prog.shown) fprintf(stderr, "\n");
+    if (ran != ONYX_OK) {
         cli_fail("%s", onyx_last_error());
         goto done;
     }

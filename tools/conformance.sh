@@ -25,12 +25,14 @@ allow=tests/conformance.txt
     echo "| folder | passed | total |"
     echo "|---|---|---|"
 } >"$out"
+sed -e 's/#.*//' -e '/^ *$/d' -e 's/ *$//' tests/conformance_random.txt >"$tmp/random_list"
 total_p=0
 total_n=0
 for folder in node pytorch-operator pytorch-converted simple; do
     [ -d "$DATA/$folder" ] || continue
     "$ONYX" test "$DATA/$folder" >"$tmp/$folder.txt" 2>&1
-    p=$(grep -c '^PASS ' "$tmp/$folder.txt")
+    # passes of random-draw cases (tests/conformance_random.txt) are luck: not counted
+    p=$(grep '^PASS ' "$tmp/$folder.txt" | sed "s|^PASS |$folder/|" | grep -c -v -x -F -f "$tmp/random_list")
     n=$(grep -cE '^(PASS|FAIL|ERROR) ' "$tmp/$folder.txt")
     total_p=$((total_p + p))
     total_n=$((total_n + n))
@@ -40,6 +42,9 @@ done
 echo "| all | $total_p | $total_n |" >>"$out"
 echo >>"$out"
 echo "## Cases that do not pass yet" >>"$out"
+echo >>"$out"
+echo "Random-draw cases (tests/conformance_random.txt) are not counted on as passing: their" >>"$out"
+echo "expected values come from one generator's stream, which the spec does not require." >>"$out"
 for folder in node pytorch-operator pytorch-converted simple; do
     [ -f "$tmp/$folder.txt" ] || continue
     if grep -qE '^(FAIL|ERROR) ' "$tmp/$folder.txt"; then
@@ -52,7 +57,10 @@ done
 # the allow-list: old entries must still pass
 status=0
 sed -e 's/#.*//' -e '/^ *$/d' "$allow" 2>/dev/null | sort -u >"$tmp/old"
-sort -u "$tmp/passing" >"$tmp/new"
+# random-draw cases may pass by chance: never on the allow-list
+sed -e 's/#.*//' -e '/^ *$/d' tests/conformance_random.txt | sort -u >"$tmp/random"
+sort -u "$tmp/passing" | comm -23 - "$tmp/random" >"$tmp/new"
+comm -23 "$tmp/old" "$tmp/random" >"$tmp/old2" && mv "$tmp/old2" "$tmp/old"
 comm -23 "$tmp/old" "$tmp/new" >"$tmp/lost"
 if [ -s "$tmp/lost" ]; then
     echo "error: cases on $allow no longer pass:"

@@ -20,6 +20,19 @@ I64 = TensorProto.INT64
 B = TensorProto.BOOL
 
 
+def save_value(path, name, v):
+    """A tensor, or a list of arrays written as a SequenceProto."""
+    if isinstance(v, list):
+        from onnx import SequenceProto
+        seq = SequenceProto(name=name, elem_type=SequenceProto.TENSOR)
+        seq.tensor_values.extend([numpy_helper.from_array(a) for a in v])
+        data = seq.SerializeToString()
+    else:
+        data = numpy_helper.from_array(v, name).SerializeToString()
+    with open(path, "wb") as f:
+        f.write(data)
+
+
 def save(name, model, inputs, outputs):
     d = os.path.join(OUT, name)
     ds = os.path.join(d, "test_data_set_0")
@@ -27,11 +40,9 @@ def save(name, model, inputs, outputs):
     onnx.checker.check_model(model)
     onnx.save(model, os.path.join(d, "model.onnx"))
     for i, (n, v) in enumerate(inputs):
-        with open(os.path.join(ds, "input_%d.pb" % i), "wb") as f:
-            f.write(numpy_helper.from_array(v, n).SerializeToString())
+        save_value(os.path.join(ds, "input_%d.pb" % i), n, v)
     for i, (n, v) in enumerate(outputs):
-        with open(os.path.join(ds, "output_%d.pb" % i), "wb") as f:
-            f.write(numpy_helper.from_array(v, n).SerializeToString())
+        save_value(os.path.join(ds, "output_%d.pb" % i), n, v)
     print("wrote", d)
 
 
@@ -184,6 +195,20 @@ def sparse_initializer(rng):
     save("sparse_initializer", m, [("x", x)], [("y", x + dense_a + dense_b)])
 
 
+def sequence_output(rng):
+    # A graph whose output is a sequence: x split into rows, each doubled by SequenceMap.
+    body = helper.make_graph([helper.make_node("Add", ["t", "t"], ["u"])], "double",
+                             [vi("t", F, [1, 3])], [vi("u", F, [1, 3])])
+    g = helper.make_graph(
+        [helper.make_node("SplitToSequence", ["x"], ["rows"], axis=0),
+         helper.make_node("SequenceMap", ["rows"], ["doubled"], body=body)],
+        "seq_out", [vi("x", F, [4, 3])],
+        [helper.make_tensor_sequence_value_info("doubled", F, [1, 3])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    save("sequence_output", m, [("x", x)], [("doubled", [2 * x[i:i + 1] for i in range(4)])])
+
+
 def main():
     rng = np.random.default_rng(2026)
     scan_axes_directions(rng)
@@ -192,6 +217,7 @@ def main():
     nested_capture(rng)
     function_with_if(rng)
     sparse_initializer(rng)
+    sequence_output(rng)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 
+
 int cli_fail(const char *fmt, ...) {
     va_list ap;
     fputs("onyx: ", stderr);
@@ -18,7 +19,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "onyx %s — an ONNX inference engine\n"
             "usage:\n"
-            "  onyx info MODEL                         describe a model\n"
+            "  onyx info MODEL [--json]                describe a model (--json: as one JSON object)\n"
             "  onyx run MODEL [--function [DOMAIN:]NAME [--attr NAME=VALUE]...]\n"
             "           [-i NAME=FILE]... [-o NAME]...\n"
             "           [--outdir DIR] [--threads N] [--trace]\n"
@@ -30,7 +31,10 @@ static void usage(FILE *f) {
             "  onyx bench MODEL [-i NAME=FILE]... [--threads N] [--iters K] [--warmup W]\n"
             "           [--json] [--profile]\n"
             "                                          time runs; --profile: time per op\n"
-            "  onyx ops [--markdown]                   list the supported operators\n",
+            "  onyx ops [--markdown]                   list the supported operators\n"
+            "  onyx dot MODEL [--function [DOMAIN:]NAME]\n"
+            "                                          the graph (or a function) as Graphviz DOT\n"
+            "                                          (onyx dot m.onnx | dot -Tsvg > m.svg)\n",
             ONYX_VERSION_STRING);
 }
 
@@ -43,6 +47,7 @@ int main(int argc, char **argv) {
     if (!strcmp(verb, "info")) return cli_info(argc - 2, argv + 2);
     if (!strcmp(verb, "run")) return cli_run(argc - 2, argv + 2);
     if (!strcmp(verb, "test")) return cli_test(argc - 2, argv + 2);
+    if (!strcmp(verb, "dot")) return cli_dot(argc - 2, argv + 2);
     if (!strcmp(verb, "bench")) return cli_bench(argc - 2, argv + 2);
     if (!strcmp(verb, "ops")) return cli_ops(argc - 2, argv + 2);
     if (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h")) {

@@ -16,43 +16,21 @@
 #include "ops/elem_common.h"
 #include "ops/misc.h"
 #include "util/alloc.h"
+#include "util/mt19937.h"
 
 typedef struct {
-    uint32_t mt[624];
-    int pos;
+    ox_mt19937 mt;
     int has_gauss;
     double gauss;
 } rng;
 
 static void rng_seed(rng *r, uint32_t seed) {
-    r->mt[0] = seed;
-    for (uint32_t i = 1; i < 624; i++)
-        r->mt[i] = 1812433253u * (r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) + i;
-    r->pos = 624;
+    ox_mt_seed(&r->mt, seed);
     r->has_gauss = 0;
     r->gauss = 0;
 }
 
-static uint32_t rng_next(rng *r) {
-    if (r->pos >= 624) {
-        for (int i = 0; i < 624; i++) {
-            uint32_t y = (r->mt[i] & 0x80000000u) | (r->mt[(i + 1) % 624] & 0x7fffffffu);
-            r->mt[i] = r->mt[(i + 397) % 624] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
-        }
-        r->pos = 0;
-    }
-    uint32_t y = r->mt[r->pos++];
-    y ^= y >> 11;
-    y ^= (y << 7) & 0x9d2c5680u;
-    y ^= (y << 15) & 0xefc60000u;
-    return y ^ (y >> 18);
-}
-
-/* Uniform in [0, 1) with 53 random bits. */
-static double rng_double(rng *r) {
-    uint32_t a = rng_next(r) >> 5, b = rng_next(r) >> 6;
-    return ((double)a * 67108864.0 + (double)b) / 9007199254740992.0;
-}
+static double rng_double(rng *r) { return ox_mt_double(&r->mt); }
 
 /* Standard normal, polar method; the second value of each pair is kept. */
 static double rng_gauss(rng *r) {

@@ -14,11 +14,17 @@ extern const ox_op_def ox_ops_sequence[];
 extern const ox_op_def ox_ops_rnn[];
 /* If, Loop, Scan, SequenceMap: in runtime/control_flow.c (running bodies needs sessions) */
 extern const ox_op_def ox_ops_control[];
+/* quantization, losses, Einsum, signal, random: ops/misc.c */
 extern const ox_op_def ox_ops_misc[];
+/* strings, regex, ai.onnx.ml, training optimizers, DeformConv, TensorScatter: ops/text.c */
+extern const ox_op_def ox_ops_text[];
+/* Resize, Upsample, GridSample, AffineGrid, RoiAlign, MaxRoiPool, NMS, Col2Im: ops/image.c */
+extern const ox_op_def ox_ops_image[];
 
 static const ox_op_def *const families[] = {ox_ops_elementwise, ox_ops_tensor,  ox_ops_nn,
                                              ox_ops_reduce,      ox_ops_sequence, ox_ops_control,
-                                             ox_ops_rnn,         ox_ops_misc};
+                                             ox_ops_rnn,         ox_ops_misc,     ox_ops_text,
+                                             ox_ops_image};
 
 const ox_op_def *ox_op_find(const char *domain, const char *name, int64_t opset) {
     if (!domain || strcmp(domain, "ai.onnx") == 0) domain = "";

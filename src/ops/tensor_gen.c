@@ -6,6 +6,7 @@
 #include "ir/sparse.h"
 #include "ops/tensor_util.h"
 #include "util/alloc.h"
+#include "util/mt19937.h"
 
 /* ---- Constant ------------------------------------------------------------------- */
 
@@ -280,41 +281,6 @@ onyx_status ox_tx_dropout_infer(ox_op_ctx *c) {
     return ONYX_OK;
 }
 
-/* Mersenne Twister (MT19937), seeded like NumPy's legacy RandomState(int), so a
- * seeded training-mode Dropout draws the same mask as the ONNX reference. */
-typedef struct {
-    uint32_t mt[624];
-    int pos;
-} mt19937;
-
-static void mt_seed(mt19937 *r, uint32_t seed) {
-    r->mt[0] = seed;
-    for (uint32_t i = 1; i < 624; i++)
-        r->mt[i] = 1812433253u * (r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) + i;
-    r->pos = 624;
-}
-
-static uint32_t mt_next(mt19937 *r) {
-    if (r->pos >= 624) {
-        for (int i = 0; i < 624; i++) {
-            uint32_t y = (r->mt[i] & 0x80000000u) | (r->mt[(i + 1) % 624] & 0x7fffffffu);
-            r->mt[i] = r->mt[(i + 397) % 624] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
-        }
-        r->pos = 0;
-    }
-    uint32_t y = r->mt[r->pos++];
-    y ^= y >> 11;
-    y ^= (y << 7) & 0x9d2c5680u;
-    y ^= (y << 15) & 0xefc60000u;
-    return y ^ (y >> 18);
-}
-
-/* Uniform in [0, 1) with 53 random bits, from two draws. */
-static double mt_uniform(mt19937 *r) {
-    uint32_t a = mt_next(r) >> 5, b = mt_next(r) >> 6;
-    return ((double)a * 67108864.0 + (double)b) / 9007199254740992.0;
-}
-
 /* Training mode (opset 12+, training_mode true, ratio > 0): keep each element with
  * probability 1 - ratio and scale it by 1 / (1 - ratio). */
 static onyx_status dropout_train(ox_op_ctx *c, double ratio) {
@@ -326,14 +292,15 @@ static onyx_status dropout_train(ox_op_ctx *c, double ratio) {
                         ox_dtype_name(t));
     if (!(ratio >= 0 && ratio < 1))
         return ox_error(ONYX_ERR_INVALID_MODEL, "input 'ratio' = %g must be in [0, 1)", ratio);
-    mt19937 *rng = ox_malloc(sizeof *rng);
+    ox_mt19937 *rng = ox_malloc(sizeof *rng);
     if (!rng) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-    mt_seed(rng, (uint32_t)ox_attr_int(c, "seed", 0));
+    /* seeded like NumPy's RandomState, as the ONNX reference draws its mask */
+    ox_mt_seed(rng, (uint32_t)ox_attr_int(c, "seed", 0));
     double scale = 1.0 / (1.0 - ratio);
     size_t n = ox_tensor_count(x);
     uint8_t *mask = ox_has_output(c, 1) ? c->out[1]->data : NULL;
     for (size_t i = 0; i < n; i++) {
-        int keep = mt_uniform(rng) >= ratio;
+        int keep = ox_mt_double(rng) >= ratio;
         if (ox_has_output(c, 0))
             ox_tx_store_float(c->out[0]->data, i, t,
                               keep ? ox_tensor_get_double(x, i) * scale : 0.0);

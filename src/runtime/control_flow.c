@@ -117,15 +117,23 @@ static onyx_status need_value(ox_op_ctx *c) {
     return OX_NEED_VALUE; /* outputs are known only once the body has run */
 }
 
+/* The node's state with its bodies compiled: the graph attributes named. */
+static onyx_status cf_begin(ox_op_ctx *c, const char *body0, const char *body1, cf_state **out) {
+    cf_state *st = ox_calloc(1, sizeof *st);
+    if (!st) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    c->state = st; /* freed by cf_destroy, also when a body fails to compile */
+    *out = st;
+    st->n_bodies = body1 ? 2 : 1;
+    OX_TRY(body_prepare(c, body0, &st->bodies[0]));
+    if (body1) OX_TRY(body_prepare(c, body1, &st->bodies[1]));
+    return ONYX_OK;
+}
+
 /* ---- If -------------------------------------------------------------------- */
 
 static onyx_status if_prepare(ox_op_ctx *c) {
-    cf_state *st = ox_calloc(1, sizeof *st);
-    if (!st) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-    c->state = st;
-    st->n_bodies = 2;
-    OX_TRY(body_prepare(c, "then_branch", &st->bodies[0]));
-    OX_TRY(body_prepare(c, "else_branch", &st->bodies[1]));
+    cf_state *st = NULL;
+    OX_TRY(cf_begin(c, "then_branch", "else_branch", &st));
     for (int b = 0; b < 2; b++)
         if (st->bodies[b].n_outputs != c->node->n_outputs)
             return ox_error(ONYX_ERR_INVALID_MODEL, "%s has %zu outputs, the node %zu",
@@ -316,11 +324,8 @@ static onyx_status gstack_finish(gstack *k, int64_t axis, int reverse, ox_tensor
 /* ---- Loop ------------------------------------------------------------------ */
 
 static onyx_status loop_prepare(ox_op_ctx *c) {
-    cf_state *st = ox_calloc(1, sizeof *st);
-    if (!st) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-    c->state = st;
-    st->n_bodies = 1;
-    OX_TRY(body_prepare(c, "body", &st->bodies[0]));
+    cf_state *st = NULL;
+    OX_TRY(cf_begin(c, "body", NULL, &st));
     const body *b = &st->bodies[0];
     const onyx_session *parent = c->engine;
     st->max_iterations = parent->opts.max_loop_iterations > 0 ? parent->opts.max_loop_iterations
@@ -411,11 +416,8 @@ static onyx_status read_axes(ox_op_ctx *c, const char *name, size_t count, int64
 }
 
 static onyx_status scan_prepare(ox_op_ctx *c) {
-    cf_state *st = ox_calloc(1, sizeof *st);
-    if (!st) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-    c->state = st;
-    st->n_bodies = 1;
-    OX_TRY(body_prepare(c, "body", &st->bodies[0]));
+    cf_state *st = NULL;
+    OX_TRY(cf_begin(c, "body", NULL, &st));
     const body *b = &st->bodies[0];
     st->num_scan_inputs = ox_attr_int(c, "num_scan_inputs", -1);
     OX_TRY(ox_op_status(c));
@@ -581,11 +583,8 @@ static onyx_status scan_run(ox_op_ctx *c) {
 /* ---- SequenceMap ----------------------------------------------------------- */
 
 static onyx_status seqmap_prepare(ox_op_ctx *c) {
-    cf_state *st = ox_calloc(1, sizeof *st);
-    if (!st) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-    c->state = st;
-    st->n_bodies = 1;
-    OX_TRY(body_prepare(c, "body", &st->bodies[0]));
+    cf_state *st = NULL;
+    OX_TRY(cf_begin(c, "body", NULL, &st));
     const body *b = &st->bodies[0];
     if (b->n_formal != c->node->n_inputs || b->n_outputs != c->node->n_outputs)
         return ox_error(ONYX_ERR_INVALID_MODEL, "the body has %zu inputs and %zu outputs, the node %zu and %zu",

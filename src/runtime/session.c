@@ -11,6 +11,8 @@ void onyx_session_options_init(onyx_session_options *o) {
     o->threads = 1;
 }
 
+size_t onyx_session_options_size(void) { return sizeof(onyx_session_options); }
+
 /* ---- input/output descriptions ------------------------------------------ */
 
 static void fill_info(ox_io_info *io, const ox_gvalue *v) {

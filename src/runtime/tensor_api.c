@@ -75,10 +75,64 @@ void onyx_tensor_free(onyx_tensor *t) {
     ox_free(t);
 }
 
-onyx_dtype onyx_tensor_dtype(const onyx_tensor *t) { return t ? (onyx_dtype)t->t.dtype : ONYX_DTYPE_UNDEFINED; }
+int onyx_tensor_dtype(const onyx_tensor *t) { return t ? t->t.dtype : ONYX_DTYPE_UNDEFINED; }
 int onyx_tensor_rank(const onyx_tensor *t) { return t ? t->t.rank : 0; }
 const int64_t *onyx_tensor_dims(const onyx_tensor *t) { return t ? t->t.dims : NULL; }
 size_t onyx_tensor_count(const onyx_tensor *t) { return t ? ox_tensor_count(&t->t) : 0; }
 size_t onyx_tensor_nbytes(const onyx_tensor *t) { return t ? ox_tensor_nbytes(&t->t) : 0; }
 void *onyx_tensor_data(onyx_tensor *t) { return t ? t->t.data : NULL; }
 const void *onyx_tensor_data_const(const onyx_tensor *t) { return t ? t->t.data : NULL; }
+
+size_t onyx_tensor_sequence_length(const onyx_tensor *t) {
+    return t && t->t.dtype == OX_DTYPE_SEQUENCE && t->t.data ? ((const ox_sequence *)t->t.data)->n : 0;
+}
+
+onyx_status onyx_tensor_sequence_item(const onyx_tensor *t, size_t i, onyx_tensor **out) {
+    ox_error_clear();
+    if (!t || !out) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "NULL argument");
+    size_t n = onyx_tensor_sequence_length(t);
+    if (t->t.dtype != OX_DTYPE_SEQUENCE) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "the tensor is not a sequence");
+    if (i >= n) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "item %zu of a sequence of %zu", i, n);
+    onyx_tensor *h = ox_calloc(1, sizeof *h);
+    if (!h) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    h->t = ((const ox_sequence *)t->t.data)->items[i]; /* a view: owns nothing */
+    *out = h;
+    return ONYX_OK;
+}
+
+static onyx_status string_at(const onyx_tensor *t, size_t i) {
+    if (!t) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "NULL tensor");
+    if (t->t.dtype != ONYX_DTYPE_STRING)
+        return ox_error(ONYX_ERR_INVALID_ARGUMENT, "the tensor holds %s, not strings", ox_dtype_name(t->t.dtype));
+    if (i >= ox_tensor_count(&t->t))
+        return ox_error(ONYX_ERR_INVALID_ARGUMENT, "element %zu of %zu", i, ox_tensor_count(&t->t));
+    return ONYX_OK;
+}
+
+onyx_status onyx_tensor_string(const onyx_tensor *t, size_t i, const char **data, size_t *len) {
+    ox_error_clear();
+    OX_TRY(string_at(t, i));
+    if (!data || !len) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "NULL argument");
+    const ox_string *s = (const ox_string *)t->t.data + i;
+    *data = s->data ? s->data : "";
+    *len = s->len;
+    return ONYX_OK;
+}
+
+onyx_status onyx_tensor_set_string(onyx_tensor *t, size_t i, const char *data, size_t len) {
+    ox_error_clear();
+    OX_TRY(string_at(t, i));
+    if (!data && len) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "data is NULL");
+    if (!t->owns) return ox_error(ONYX_ERR_INVALID_ARGUMENT, "the tensor does not own its strings");
+    size_t total;
+    if (!ox_add_ok(len, 1, &total)) return ox_error(ONYX_ERR_LIMIT, "string too long");
+    char *copy = ox_malloc(total);
+    if (!copy) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    if (len) memcpy(copy, data, len);
+    copy[len] = 0;
+    ox_string *s = (ox_string *)t->t.data + i;
+    ox_free(s->data);
+    s->data = copy;
+    s->len = len;
+    return ONYX_OK;
+}
