@@ -1,4 +1,5 @@
 /* The op registry and the helpers every op uses. */
+#include <pthread.h>
 #include <string.h>
 
 #include "ops/op.h"
@@ -38,17 +39,19 @@ const ox_op_def *ox_op_find(const char *domain, const char *name, int64_t opset)
     return NULL;
 }
 
+static const ox_op_def *all_ops[1024];
+static size_t n_all_ops;
+
+static void collect_ops(void) {
+    for (size_t f = 0; f < sizeof families / sizeof *families; f++)
+        for (const ox_op_def *d = families[f]; d->name && n_all_ops < 1024; d++) all_ops[n_all_ops++] = d;
+}
+
 const ox_op_def *const *ox_op_all(size_t *n) {
-    static const ox_op_def *all[1024];
-    static size_t count;
-    if (!count) {
-        size_t k = 0;
-        for (size_t f = 0; f < sizeof families / sizeof *families; f++)
-            for (const ox_op_def *d = families[f]; d->name && k < 1024; d++) all[k++] = d;
-        count = k;
-    }
-    *n = count;
-    return all;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, collect_ops);
+    *n = n_all_ops;
+    return all_ops;
 }
 
 /* ---- attributes ---------------------------------------------------------- */
