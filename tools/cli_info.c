@@ -74,6 +74,23 @@ static void count_ops(const ox_graph *g, op_count *counts, size_t *n, size_t cap
 
 static int info_json(const char *path, onyx_model *model);
 
+static const char until_bound[] = "unknown until input shapes are bound";
+
+/* The planned arena bytes of a run of the model's main graph: 1 with *bytes set, or 0
+ * with *why saying why not (until_bound, or the library's message). */
+static int planned_arena(onyx_model *model, size_t *bytes, const char **why) {
+    onyx_session *s;
+    if (onyx_session_create(model, NULL, &s) != ONYX_OK) {
+        *why = onyx_last_error();
+        return 0;
+    }
+    int known;
+    *bytes = onyx_session_arena_bytes(s, &known);
+    onyx_session_free(s);
+    *why = until_bound;
+    return known;
+}
+
 int cli_info(int argc, char **argv) {
     const char *path = NULL;
     int json = 0;
@@ -149,18 +166,14 @@ int cli_info(int argc, char **argv) {
         }
         printf(" nodes: %zu\n", f->n_nodes);
     }
-    onyx_session *s;
-    if (onyx_session_create(model, NULL, &s) != ONYX_OK) {
-        printf("arena: unknown (%s)\n", onyx_last_error());
-    } else {
-        int known;
-        size_t arena = onyx_session_arena_bytes(s, &known);
-        if (known)
-            printf("arena: %zu bytes (planned peak of a run)\n", arena);
-        else
-            printf("arena: unknown until input shapes are bound\n");
-        onyx_session_free(s);
-    }
+    size_t arena;
+    const char *why;
+    if (planned_arena(model, &arena, &why))
+        printf("arena: %zu bytes (planned peak of a run)\n", arena);
+    else if (why == until_bound)
+        printf("arena: %s\n", why);
+    else
+        printf("arena: unknown (%s)\n", why);
     onyx_model_free(model);
     return 0;
 }
@@ -409,21 +422,16 @@ static int info_json(const char *path, onyx_model *model) {
     }
     printf("%s],\n", m->n_functions ? "\n  " : "");
     /* arena_bytes is null when unknown; arena_note then says why */
-    onyx_session *s = NULL;
+    size_t arena;
+    const char *why;
     if (!g) {
         printf("  \"arena_bytes\": null,\n  \"arena_note\": \"no graph\"\n}\n");
-    } else if (onyx_session_create(model, NULL, &s) != ONYX_OK) {
-        printf("  \"arena_bytes\": null,\n  \"arena_note\": ");
-        json_str(onyx_last_error());
-        printf("\n}\n");
+    } else if (planned_arena(model, &arena, &why)) {
+        printf("  \"arena_bytes\": %zu,\n  \"arena_note\": null\n}\n", arena);
     } else {
-        int known;
-        size_t arena = onyx_session_arena_bytes(s, &known);
-        if (known)
-            printf("  \"arena_bytes\": %zu,\n  \"arena_note\": null\n}\n", arena);
-        else
-            printf("  \"arena_bytes\": null,\n  \"arena_note\": \"unknown until input shapes are bound\"\n}\n");
-        onyx_session_free(s);
+        printf("  \"arena_bytes\": null,\n  \"arena_note\": ");
+        json_str(why);
+        printf("\n}\n");
     }
     onyx_model_free(model);
     return 0;
