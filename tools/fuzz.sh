@@ -26,9 +26,15 @@ for t in load run; do
     echo "== fuzz_$t for $SECONDS_EACH s"
     # -rss_limit_mb bounds memory; the targets' allocator refuses blocks over 64 MiB
     if ! (cd $B && ./fuzz_$t -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \
-        -print_final_stats=1 corpus/$t seeds 2>&1 | tail -n 12); then
+        -print_final_stats=1 corpus/$t seeds >fuzz_$t.log 2>&1); then
         status=1
     fi
-    ls $B/crash-* $B/leak-* $B/timeout-* $B/oom-* 2>/dev/null && status=1
+    tail -n 12 $B/fuzz_$t.log
+    for f in $B/crash-* $B/leak-* $B/timeout-* $B/oom-*; do
+        if [ -e "$f" ]; then
+            echo "finding: $f"
+            status=1
+        fi
+    done
 done
 exit $status

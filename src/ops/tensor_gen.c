@@ -182,6 +182,7 @@ static int range_type_ok(int32_t t) {
 /* Number of elements; integer types are counted exactly. */
 static onyx_status range_count(ox_op_ctx *c, size_t *count) {
     static const char *names[3] = {"start", "limit", "delta"};
+    OX_TRY(ox_tx_need_input(c, 0, names[0]));
     int32_t t = c->in[0]->dtype;
     for (size_t i = 0; i < 3; i++) {
         OX_TRY(ox_tx_need_input(c, i, names[i]));
