@@ -128,5 +128,8 @@ double ox_tensor_get_double(const ox_tensor *t, size_t i);
  * omitted inputs; every input needs data. out has n_out slots. */
 onyx_status ox_op_run_single(const ox_node *node, int64_t opset, ox_tensor *const *in,
                              size_t n_in, ox_tensor *out, size_t n_out);
+/* The same with a thread pool for the op's kernels. */
+onyx_status ox_op_run_single_on(const ox_node *node, int64_t opset, ox_tensor *const *in,
+                                size_t n_in, ox_tensor *out, size_t n_out, ox_threadpool *pool);
 
 #endif

@@ -191,6 +191,11 @@ static onyx_status single_alloc_output(ox_op_ctx *c, size_t i) {
 
 onyx_status ox_op_run_single(const ox_node *node, int64_t opset, ox_tensor *const *in,
                              size_t n_in, ox_tensor *out, size_t n_out) {
+    return ox_op_run_single_on(node, opset, in, n_in, out, n_out, NULL);
+}
+
+onyx_status ox_op_run_single_on(const ox_node *node, int64_t opset, ox_tensor *const *in,
+                                size_t n_in, ox_tensor *out, size_t n_out, ox_threadpool *pool) {
     const ox_op_def *def = ox_op_find(node->domain, node->op_type, opset);
     if (!def)
         return ox_error(ONYX_ERR_UNSUPPORTED, "no operator %s%s%s at opset %lld",
@@ -205,7 +210,7 @@ onyx_status ox_op_run_single(const ox_node *node, int64_t opset, ox_tensor *cons
         outs[i] = &out[i];
     }
     ox_op_ctx c = {.node = node, .opset = opset, .n_in = n_in, .n_out = n_out,
-                   .in = ins, .out = outs, .alloc_output = single_alloc_output};
+                   .in = ins, .out = outs, .pool = pool, .alloc_output = single_alloc_output};
     onyx_status s = ONYX_OK;
     if (def->prepare) s = def->prepare(&c);
     if (s == ONYX_OK) s = def->infer(&c);

@@ -13,29 +13,7 @@
 
 onyx_status nn_run(const ox_node *node, int64_t opset, ox_tensor *const *in, size_t n_in,
                    ox_tensor *out, size_t n_out, ox_threadpool *pool) {
-    const ox_op_def *def = ox_op_find(node->domain, node->op_type, opset);
-    if (!def) return ONYX_ERR_UNSUPPORTED;
-    ox_tensor *ins[16], *outs[16];
-    for (size_t i = 0; i < n_in; i++) ins[i] = in[i];
-    for (size_t i = 0; i < n_out; i++) {
-        memset(&out[i], 0, sizeof out[i]);
-        outs[i] = &out[i];
-    }
-    ox_op_ctx c = {.node = node, .opset = opset, .n_in = n_in, .n_out = n_out, .in = ins,
-                   .out = outs, .pool = pool};
-    onyx_status s = def->prepare ? def->prepare(&c) : ONYX_OK;
-    if (s == ONYX_OK) s = def->infer(&c);
-    for (size_t i = 0; i < n_out && s == ONYX_OK; i++) s = ox_tensor_alloc_data(&out[i]);
-    if (s == ONYX_OK && c.workspace_bytes) {
-        c.workspace = ox_malloc_aligned(c.workspace_bytes);
-        if (!c.workspace) s = ONYX_ERR_OUT_OF_MEMORY;
-    }
-    if (s == ONYX_OK) s = def->run(&c);
-    ox_free_aligned(c.workspace);
-    if (def->destroy && c.state) def->destroy(c.state);
-    if (s != ONYX_OK)
-        for (size_t i = 0; i < n_out; i++) ox_tensor_free_data(&out[i]);
-    return s;
+    return ox_op_run_single_on(node, opset, in, n_in, out, n_out, pool);
 }
 
 int nn_rnd(int n) { return (int)(tt_randf() * (float)n) % n; }
