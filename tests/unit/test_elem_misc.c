@@ -170,17 +170,7 @@ TEST(elem_expand) {
 /* ox_op_run_single with a thread pool in the context. */
 static onyx_status run_pooled(ox_threadpool *pool, const ox_node *node, int64_t opset, ox_tensor **in,
                               size_t n_in, ox_tensor *out) {
-    const ox_op_def *def = ox_op_find("", node->op_type, opset);
-    if (!def) return ONYX_ERR_UNSUPPORTED;
-    memset(out, 0, sizeof *out);
-    ox_tensor *outs[1] = {out};
-    ox_op_ctx c = {.node = node, .opset = opset, .n_in = n_in, .n_out = 1, .in = in, .out = outs, .pool = pool};
-    onyx_status s = def->prepare ? def->prepare(&c) : ONYX_OK;
-    if (s == ONYX_OK) s = def->infer(&c);
-    if (s == ONYX_OK) s = ox_tensor_alloc_data(out);
-    if (s == ONYX_OK) s = def->run(&c);
-    if (def->destroy && c.state) def->destroy(c.state);
-    return s;
+    return ox_op_run_single_on(node, opset, in, n_in, out, 1, pool);
 }
 
 TEST(elem_threaded) {
