@@ -47,6 +47,7 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 
 # kernels for x86 SIMD get their ISA flags per file; the dispatcher picks at run time
 $(BUILD)/obj/src/kernels/x86/%.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
+$(BUILD)/obj/src/kernels/x86/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512dq -mavx512vl -mavx512bw
 
 SOVERSION := 0
 LIB_A := $(BUILD)/libonyx.a

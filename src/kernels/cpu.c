@@ -38,7 +38,9 @@ static unsigned detect_x86(void) {
         __cpuid_count(7, 0, a, b, c, d);
         if ((b >> 5) & 1) f |= OX_CPU_AVX2;
         /* opmask, upper ZMM halves and ZMM16-31 must be saved too */
-        if (((b >> 16) & 1) && (xcr0 & 0xe6) == 0xe6) f |= OX_CPU_AVX512F;
+        /* F (bit 16), DQ (17), BW (30), VL (31) */
+        unsigned need = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);
+        if ((b & need) == need && (xcr0 & 0xe6) == 0xe6) f |= OX_CPU_AVX512;
     }
     return f;
 }
@@ -52,6 +54,8 @@ static void init(void) {
 #endif
     const char *env = getenv("ONYX_CPU");
     if (env && strcmp(env, "generic") == 0) atomic_store(&limit, 0u);
+    if (env && strcmp(env, "avx2") == 0)
+        atomic_store(&limit, (unsigned)(OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C));
 }
 
 unsigned ox_cpu_detected(void) {

@@ -1,10 +1,12 @@
 /* Which instruction-set extensions the kernels may use, found once per process.
  *
- * Kernels in src/kernels/x86/ are compiled for AVX2+FMA+F16C; the portable code
- * calls them only when ox_cpu_has() says the processor and the operating system
- * (saved YMM state, checked with xgetbv) support them. Setting the environment
- * variable ONYX_CPU=generic before the first kernel call forces the portable code
- * everywhere, for testing and for comparing results. */
+ * Kernels in src/kernels/x86/ are compiled for AVX2+FMA+F16C, and those in files
+ * named *_avx512.c also for AVX-512 (F, DQ, VL, BW); the portable code calls them
+ * only when ox_cpu_has() says the processor and the operating system (saved YMM /
+ * ZMM state, checked with xgetbv) support them. Setting the environment variable
+ * ONYX_CPU=generic before the first kernel call forces the portable code
+ * everywhere, ONYX_CPU=avx2 stops at AVX2 + FMA + F16C: for testing and for
+ * comparing results. */
 #ifndef OX_KERNELS_CPU_H
 #define OX_KERNELS_CPU_H
 
@@ -12,7 +14,7 @@ enum {
     OX_CPU_AVX2 = 1u << 0,    /* AVX and AVX2 (with OS-enabled YMM state) */
     OX_CPU_FMA = 1u << 1,     /* FMA3 */
     OX_CPU_F16C = 1u << 2,    /* half <-> float conversions */
-    OX_CPU_AVX512F = 1u << 3, /* detected only: no kernel uses it yet */
+    OX_CPU_AVX512 = 1u << 3, /* AVX-512 F, DQ, VL and BW (with OS-enabled ZMM state) */
 };
 
 /* The usable feature bits: detected, minus what ONYX_CPU or ox_cpu_limit removed. */
