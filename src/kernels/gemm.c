@@ -6,7 +6,8 @@
  *   whatever the transposes, and zero-fills ragged edges so it never branches.
  * The driver here runs any ox_sgemm_kernel (gemm_kernel.h): the portable one below
  * (plain C with constant trip counts, so the compiler keeps the tile in vector
- * registers) or, when kernels/cpu.h finds AVX2 + FMA, the one in x86/sgemm_avx2.c.
+ * registers) or, when kernels/cpu.h finds them, the AVX-512 one in x86/sgemm_avx512.c
+ * or the AVX2 + FMA one in x86/sgemm_avx2.c.
  * Single-row / single-column products skip packing (it would cost more than the
  * product itself) and run as dot products or axpys. */
 #include "kernels/gemm.h"
@@ -198,13 +199,19 @@ static const ox_sgemm_kernel kernel_portable = {
 /* The kernel for this processor: the AVX2 one where cpu.h allows it. */
 static const ox_sgemm_kernel *pick_kernel(void) {
 #if defined(__x86_64__) || defined(__i386__)
+    if (ox_cpu_has(OX_CPU_AVX512)) return &ox_sgemm_kernel_avx512;
     if (ox_cpu_has(OX_CPU_AVX2 | OX_CPU_FMA)) return &ox_sgemm_kernel_avx2;
 #endif
     return &kernel_portable;
 }
 
 const char *ox_sgemm_kernel_name(void) {
-    return pick_kernel() == &kernel_portable ? "generic" : "avx2";
+    const ox_sgemm_kernel *k = pick_kernel();
+#if defined(__x86_64__) || defined(__i386__)
+    if (k == &ox_sgemm_kernel_avx512) return "avx512";
+    if (k == &ox_sgemm_kernel_avx2) return "avx2";
+#endif
+    return k == &kernel_portable ? "generic" : "other";
 }
 
 /* ---- blocked driver ----------------------------------------------------- */

@@ -22,7 +22,7 @@ void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
               const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
               size_t ldc, ox_threadpool *pool);
 
-/* Which micro-kernel ox_sgemm runs now: "avx2" or "generic" (kernels/cpu.h decides). */
+/* Which micro-kernel ox_sgemm runs now: "avx512", "avx2" or "generic" (kernels/cpu.h decides). */
 const char *ox_sgemm_kernel_name(void);
 
 /* The plain triple loop (double accumulation), for tests and as the fallback. */

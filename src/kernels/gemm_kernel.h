@@ -31,6 +31,8 @@ typedef struct ox_sgemm_kernel {
 /* src/kernels/x86/sgemm_avx2.c: 6 x 16 tiles on AVX2 + FMA (x86 builds only). */
 #if defined(__x86_64__) || defined(__i386__)
 extern const ox_sgemm_kernel ox_sgemm_kernel_avx2;
+/* src/kernels/x86/sgemm_avx512.c: 12 x 32 tiles on AVX-512. */
+extern const ox_sgemm_kernel ox_sgemm_kernel_avx512;
 #endif
 
 #endif

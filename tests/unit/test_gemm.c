@@ -156,11 +156,15 @@ TEST(gemm_dgemm_transposes) {
     ox_threadpool_free(pool);
 }
 
-/* ---- the kernel paths (kernels/cpu.h picks AVX2 or the portable one) ------- */
+/* ---- the kernel paths (kernels/cpu.h picks AVX-512, AVX2 or the portable one) */
 
 static int have_avx2(void) {
     return (ox_cpu_detected() & (OX_CPU_AVX2 | OX_CPU_FMA)) == (OX_CPU_AVX2 | OX_CPU_FMA);
 }
+
+static int have_avx512(void) { return (ox_cpu_detected() & OX_CPU_AVX512) != 0; }
+
+#define AVX2_ONLY (OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C)
 
 /* ox_sgemm against ox_sgemm_ref; the tolerance scales with |alpha| * (|op(A)| |op(B|)
  * + |beta C|, computed by the reference on absolute values, so a single dropped or
@@ -219,7 +223,7 @@ static int check_vs_ref(int ta, int tb, size_t M, size_t N, size_t K, float alph
 static const float alphas[4] = {1.0f, 1.0f, 0.5f, -1.5f};
 static const float betas[4] = {0.0f, 1.0f, -2.0f, 0.0f};
 
-/* Odd sizes around the 6 x 16 (AVX2) and 6 x 8 (portable) tiles and the cache
+/* Odd sizes around the 12 x 32 (AVX-512), 6 x 16 (AVX2) and 6 x 8 (portable) tiles and the cache
  * blocks, every transpose and alpha/beta case, on the current path. M <= 6 reads
  * B in place (no packing) where B is not transposed. */
 static int sweep_paths(const char *path, ox_threadpool *pool) {
@@ -246,12 +250,23 @@ static int sweep_paths(const char *path, ox_threadpool *pool) {
     return fails;
 }
 
+TEST(gemm_sgemm_avx512_vs_ref) {
+    if (!have_avx512()) {
+        fprintf(stderr, "  (no AVX-512 on this processor: its path is not tested)\n");
+        return;
+    }
+    unsigned old = ox_cpu_limit(~0u);
+    CHECK(strcmp(ox_sgemm_kernel_name(), "avx512") == 0);
+    ox_test_failures += sweep_paths("avx512", NULL);
+    ox_cpu_limit(old);
+}
+
 TEST(gemm_sgemm_avx2_vs_ref) {
     if (!have_avx2()) {
         fprintf(stderr, "  (no AVX2+FMA on this processor: only the generic path is tested)\n");
         return;
     }
-    unsigned old = ox_cpu_limit(~0u);
+    unsigned old = ox_cpu_limit(AVX2_ONLY);
     CHECK(strcmp(ox_sgemm_kernel_name(), "avx2") == 0);
     ox_test_failures += sweep_paths("avx2", NULL);
     ox_cpu_limit(old);
@@ -269,10 +284,11 @@ TEST(gemm_sgemm_generic_forced_vs_ref) {
 /* Both paths on a pool: the task grid follows each kernel's tile size. */
 TEST(gemm_sgemm_paths_threaded) {
     ox_threadpool *pool = ox_threadpool_create(3);
-    for (int path = 0; path < 2; path++) {
-        if (path == 0 && !have_avx2()) continue;
-        unsigned old = ox_cpu_limit(path == 0 ? ~0u : 0u);
-        const char *name = path == 0 ? "avx2" : "generic";
+    static const char *const names[3] = {"avx512", "avx2", "generic"};
+    for (int path = 0; path < 3; path++) {
+        if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
+        unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
+        const char *name = names[path];
         ox_test_failures += check_vs_ref(0, 0, 257, 255, 300, 1.0f, 0.0f, pool, name);
         ox_test_failures += check_vs_ref(1, 1, 130, 97, 65, -1.0f, 0.5f, pool, name);
         ox_test_failures += check_vs_ref(0, 1, 33, 530, 17, 2.0f, 1.0f, pool, name);
@@ -371,9 +387,14 @@ static void check_tile_shapes(const ox_sgemm_kernel *kr, const char *name) {
 }
 
 TEST(gemm_kernel_packing_and_tile) {
-    if (!have_avx2()) return;
-    check_kernel(&ox_sgemm_kernel_avx2, "avx2");
-    check_tile_shapes(&ox_sgemm_kernel_avx2, "avx2");
+    if (have_avx2()) {
+        check_kernel(&ox_sgemm_kernel_avx2, "avx2");
+        check_tile_shapes(&ox_sgemm_kernel_avx2, "avx2");
+    }
+    if (have_avx512()) {
+        check_kernel(&ox_sgemm_kernel_avx512, "avx512");
+        check_tile_shapes(&ox_sgemm_kernel_avx512, "avx512");
+    }
 }
 
 TEST(gemm_cpu_limit) {

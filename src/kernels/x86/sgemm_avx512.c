@@ -1,0 +1,266 @@
+/* SGEMM kernel for AVX-512: 12 x 32 tiles of C held in 24 ZMM accumulators.
+ *
+ * Per step of K the micro-kernel loads one packed row of B (32 floats, two
+ * registers), broadcasts the 12 packed A values one at a time and issues 24 FMAs:
+ * 27 of the 32 ZMM registers, and enough independent accumulators to cover the FMA
+ * latency on two 512-bit FMA pipes. gemm.c's blocked driver calls it only when
+ * kernels/cpu.h reports AVX-512 (this file is compiled with -mavx512f and friends).
+ *
+ * The structure follows sgemm_avx2.c: packing transposes 8 x 8 blocks in
+ * registers where the source runs along K; edge tiles get kernels of their own
+ * (fewer rows, or 16 columns); column counts that are not a whole register are
+ * written through masked stores. */
+#include "kernels/gemm_kernel.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/x86/transpose_avx2.h"
+
+#define MR 12
+#define NR 32
+#define KC 256
+#define MC 192  /* multiple of MR: the packed A block (MC x KC) stays in L2 */
+#define NC 3072 /* multiple of NR */
+
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+/* ---- packing ------------------------------------------------------------ */
+
+static void pack_a(int ta, const float *A, size_t lda, size_t i0, size_t mc, size_t p0, size_t kc,
+                   float *restrict dst) {
+    for (size_t s = 0; s < mc; s += MR) {
+        size_t rows = min_sz(MR, mc - s);
+        float *d = dst + (s / MR) * kc * MR;
+        if (ta) { /* op(A)[i][p] = A[p*lda + i]: the MR values of one p are contiguous */
+            const float *src = A + p0 * lda + i0 + s;
+            __mmask16 m = (__mmask16)((1u << rows) - 1u);
+            for (size_t p = 0; p < kc; p++) {
+                __m512 v = _mm512_maskz_loadu_ps(m, src + p * lda);
+                _mm512_mask_storeu_ps(d + p * MR, 0x0fff, v);
+            }
+            continue;
+        }
+        /* rows of A run along p: transpose 8 (p) x 8 (rows) twice, the second time
+         * for rows 8..11 (four zero rows that are not stored) */
+        const float *row[16];
+        for (size_t r = 0; r < 16; r++) row[r] = A + (i0 + s + min_sz(r, rows - 1)) * lda + p0;
+        size_t p = 0;
+        for (; p + 8 <= kc; p += 8) {
+            __m256 lo[8], hi[8];
+            if (rows == MR) {
+                load_transposed8(row, 8, p, lo);
+                load_transposed8(row + 8, 4, p, hi);
+            } else {
+                load_transposed8(row, rows < 8 ? rows : 8, p, lo);
+                load_transposed8(row + 8, rows > 8 ? rows - 8 : 0, p, hi);
+            }
+            float *o = d + p * MR;
+            for (int q = 0; q < 8; q++) {
+                _mm256_storeu_ps(o + q * MR, lo[q]);
+                _mm_storeu_ps(o + q * MR + 8, _mm256_castps256_ps128(hi[q]));
+            }
+        }
+        for (; p < kc; p++)
+            for (size_t r = 0; r < MR; r++) d[p * MR + r] = r < rows ? row[r][p] : 0.0f;
+    }
+}
+
+static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, size_t j0, size_t nc,
+                   float *restrict dst) {
+    for (size_t s = 0; s < nc; s += NR) {
+        size_t cols = min_sz(NR, nc - s);
+        float *d = dst + (s / NR) * kc * NR;
+        if (!tb) { /* op(B)[p][j] = B[p*ldb + j]: the NR values of one p are contiguous */
+            const float *src = B + p0 * ldb + j0 + s;
+            if (cols == NR) {
+                for (size_t p = 0; p < kc; p++) {
+                    _mm512_storeu_ps(d + p * NR, _mm512_loadu_ps(src + p * ldb));
+                    _mm512_storeu_ps(d + p * NR + 16, _mm512_loadu_ps(src + p * ldb + 16));
+                }
+            } else {
+                __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
+                __mmask16 m1 = (__mmask16)(cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
+                for (size_t p = 0; p < kc; p++) {
+                    _mm512_storeu_ps(d + p * NR, _mm512_maskz_loadu_ps(m0, src + p * ldb));
+                    _mm512_storeu_ps(d + p * NR + 16,
+                                     _mm512_maskz_loadu_ps(m1, src + p * ldb + 16));
+                }
+            }
+            continue;
+        }
+        /* op(B)[p][j] = B[j*ldb + p]: rows of B run along p; four 8 x 8 transposes */
+        const float *col[NR];
+        for (size_t c = 0; c < NR; c++) col[c] = B + (j0 + s + min_sz(c, cols - 1)) * ldb + p0;
+        size_t k8 = kc - kc % 8;
+        for (size_t h = 0; h < NR; h += 8) { /* 8 source rows at a time: 8 read streams */
+            size_t n = cols > h ? cols - h : 0;
+            for (size_t p = 0; p < k8; p += 8) {
+                __m256 v[8];
+                if (n >= 8) load_transposed8(col + h, 8, p, v);
+                else load_transposed8(col + h, n, p, v);
+                for (size_t q = 0; q < 8; q++) _mm256_storeu_ps(d + (p + q) * NR + h, v[q]);
+            }
+        }
+        for (size_t p = k8; p < kc; p++)
+            for (size_t c = 0; c < NR; c++) d[p * NR + c] = c < cols ? col[c][p] : 0.0f;
+    }
+}
+
+/* ---- micro-kernel ------------------------------------------------------- */
+
+/* C (rows x 16*halves, row stride ldc) = alpha * a * b + beta * C, beta 0 never
+ * reading C; only the columns in the masks m0 (first 16) and m1 (next 16) are
+ * read or written. rows (1..MR) and halves (1 or 2) are constants at every call,
+ * so each call site becomes its own kernel with the accumulators in registers.
+ * With one half, even and odd steps of K go to two accumulator sets (added at the
+ * end): twelve chains or fewer alone would wait on the FMA latency. */
+#define ROW_FMA(i, off)                                                                    \
+    if (rows > i) {                                                                        \
+        __m512 ai = _mm512_set1_ps(a[(p + (off)) * MR + i]);                               \
+        if (halves == 2 || (off) % 2 == 0) c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);     \
+        if (halves == 2) c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);                       \
+        else if ((off) % 2 == 1) c##i##1 = _mm512_fmadd_ps(ai, b0, c##i##1);               \
+    }
+#define STEP(off)                                                                          \
+    {                                                                                      \
+        const float *bp_ = b + (p + (off)) * ldb;                                          \
+        __m512 b0 = _mm512_loadu_ps(bp_);                                                  \
+        __m512 b1 = halves == 2 ? _mm512_loadu_ps(bp_ + 16) : b0;                          \
+        ROW_FMA(0, off) ROW_FMA(1, off) ROW_FMA(2, off) ROW_FMA(3, off)                    \
+        ROW_FMA(4, off) ROW_FMA(5, off) ROW_FMA(6, off) ROW_FMA(7, off)                    \
+        ROW_FMA(8, off) ROW_FMA(9, off) ROW_FMA(10, off) ROW_FMA(11, off)                  \
+    }
+#define ROW_STORE(i)                                                                       \
+    if (rows > i) {                                                                        \
+        if (halves == 1) c##i##0 = _mm512_add_ps(c##i##0, c##i##1);                        \
+        store16(C + i * ldc, c##i##0, m0, va, vb, beta);                                   \
+        if (halves == 2) store16(C + i * ldc + 16, c##i##1, m1, va, vb, beta);             \
+    }
+
+static inline __attribute__((always_inline)) void store16(float *c, __m512 x, __mmask16 m,
+                                                          __m512 va, __m512 vb, float beta) {
+    __m512 r;
+    if (beta == 0.0f) r = _mm512_mul_ps(x, va);
+    else if (beta == 1.0f) r = _mm512_fmadd_ps(x, va, _mm512_maskz_loadu_ps(m, c));
+    else r = _mm512_fmadd_ps(x, va, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m, c)));
+    _mm512_mask_storeu_ps(c, m, r);
+}
+
+/* Named accumulators and constant row tests (rather than arrays and loops) so that
+ * every compiler keeps the tile in registers and drops the unused rows. */
+static inline __attribute__((always_inline)) void
+kernel(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, float *C,
+       size_t ldc, float alpha, float beta, __mmask16 m0, __mmask16 m1, const int rows,
+       const int halves) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    __m512 c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00;
+    __m512 c90 = c00, c91 = c00, c100 = c00, c101 = c00, c110 = c00, c111 = c00;
+    if (beta != 0.0f) /* C is read at the end: start bringing it in */
+        for (int i = 0; i < rows; i++) {
+            _mm_prefetch((const char *)(C + i * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(C + i * ldc + 16 * halves - 1), _MM_HINT_T0);
+        }
+    /* indexed rather than advanced pointers: B may be the caller's matrix, and a
+     * pointer stepped past its end would be undefined even if never read */
+    size_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        STEP(0) STEP(1) STEP(2) STEP(3)
+    }
+    for (; p < kc; p++) {
+        STEP(0)
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
+    ROW_STORE(6) ROW_STORE(7) ROW_STORE(8) ROW_STORE(9) ROW_STORE(10) ROW_STORE(11)
+}
+
+#define KERNEL_ROWS(rows_, halves_)                                                        \
+    static void kernel_##rows_##x##halves_(size_t kc, const float *a, const float *b,     \
+                                           size_t ldb, float *C, size_t ldc, float alpha,  \
+                                           float beta, __mmask16 m0, __mmask16 m1) {       \
+        kernel(kc, a, b, ldb, C, ldc, alpha, beta, m0, m1, rows_, halves_);                \
+    }
+KERNEL_ROWS(1, 1) KERNEL_ROWS(2, 1) KERNEL_ROWS(3, 1) KERNEL_ROWS(4, 1) KERNEL_ROWS(5, 1)
+KERNEL_ROWS(6, 1) KERNEL_ROWS(7, 1) KERNEL_ROWS(8, 1) KERNEL_ROWS(9, 1) KERNEL_ROWS(10, 1)
+KERNEL_ROWS(11, 1) KERNEL_ROWS(12, 1)
+KERNEL_ROWS(1, 2) KERNEL_ROWS(2, 2) KERNEL_ROWS(3, 2) KERNEL_ROWS(4, 2) KERNEL_ROWS(5, 2)
+KERNEL_ROWS(6, 2) KERNEL_ROWS(7, 2) KERNEL_ROWS(8, 2) KERNEL_ROWS(9, 2) KERNEL_ROWS(10, 2)
+KERNEL_ROWS(11, 2) KERNEL_ROWS(12, 2)
+
+typedef void (*kernel_fn)(size_t, const float *, const float *, size_t, float *, size_t, float,
+                          float, __mmask16, __mmask16);
+static const kernel_fn kernels[2][MR] = {
+    {kernel_1x1, kernel_2x1, kernel_3x1, kernel_4x1, kernel_5x1, kernel_6x1, kernel_7x1,
+     kernel_8x1, kernel_9x1, kernel_10x1, kernel_11x1, kernel_12x1},
+    {kernel_1x2, kernel_2x2, kernel_3x2, kernel_4x2, kernel_5x2, kernel_6x2, kernel_7x2,
+     kernel_8x2, kernel_9x2, kernel_10x2, kernel_11x2, kernel_12x2},
+};
+
+#define NARROW_STEP(q, x, y)                                                               \
+    {                                                                                      \
+        __m512 av = _mm512_maskz_loadu_ps(0x0fff, a + (p + (q)) * MR);                     \
+        const float *bp = b + (p + (q)) * ldb;                                             \
+        x = _mm512_fmadd_ps(av, _mm512_set1_ps(bp[0]), x);                                 \
+        if (cols == 2) y = _mm512_fmadd_ps(av, _mm512_set1_ps(bp[1]), y);                  \
+    }
+
+/* C (rows x cols, cols 1 or 2): the last columns of C, where a full-width kernel
+ * would spend 16 lanes per column. Here a register runs down the MR rows and each
+ * column costs one FMA per step of K, in four chains to cover the FMA latency. */
+static inline __attribute__((always_inline)) void
+narrow(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, float *C,
+       size_t ldc, size_t rows, float alpha, float beta, const int cols) {
+    __m512 x0 = _mm512_setzero_ps(), x1 = x0, x2 = x0, x3 = x0;
+    __m512 y0 = x0, y1 = x0, y2 = x0, y3 = x0;
+    size_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        NARROW_STEP(0, x0, y0) NARROW_STEP(1, x1, y1) NARROW_STEP(2, x2, y2)
+        NARROW_STEP(3, x3, y3)
+    }
+    for (; p < kc; p++) {
+        NARROW_STEP(0, x0, y0)
+    }
+    float t[2][16];
+    _mm512_storeu_ps(t[0], _mm512_add_ps(_mm512_add_ps(x0, x1), _mm512_add_ps(x2, x3)));
+    _mm512_storeu_ps(t[1], _mm512_add_ps(_mm512_add_ps(y0, y1), _mm512_add_ps(y2, y3)));
+    for (size_t r = 0; r < rows; r++) {
+        float *cr = C + r * ldc;
+        for (int c = 0; c < cols; c++)
+            cr[c] = beta == 0.0f ? alpha * t[c][r] : alpha * t[c][r] + beta * cr[c];
+    }
+}
+
+static void narrow_1(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
+                     size_t rows, float alpha, float beta) {
+    narrow(kc, a, b, ldb, C, ldc, rows, alpha, beta, 1);
+}
+static void narrow_2(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
+                     size_t rows, float alpha, float beta) {
+    narrow(kc, a, b, ldb, C, ldc, rows, alpha, beta, 2);
+}
+
+static void tile(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
+                 size_t rows, size_t cols, float alpha, float beta) {
+    if (cols <= 2) {
+        if (cols == 1) narrow_1(kc, a, b, ldb, C, ldc, rows, alpha, beta);
+        else narrow_2(kc, a, b, ldb, C, ldc, rows, alpha, beta);
+        return;
+    }
+    int halves = cols > 16 ? 2 : 1;
+    __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
+    __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffffu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
+    kernels[halves - 1][rows - 1](kc, a, b, ldb, C, ldc, alpha, beta, m0, m1);
+}
+
+const ox_sgemm_kernel ox_sgemm_kernel_avx512 = {
+    .mr = MR, .nr = NR, .kc = KC, .mc = MC, .nc = NC,
+    .pack_a = pack_a, .pack_b = pack_b, .tile = tile,
+};
+
+#else
+typedef int ox_sgemm_avx512_unused; /* keeps the translation unit non-empty */
+#endif
