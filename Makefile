@@ -17,7 +17,7 @@ BUILD ?= build
 SAN ?= 0
 OPT ?= -O2
 
-WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wno-unused-parameter -Werror
+WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 CFLAGS_BASE := -std=c11 $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
                -Iinclude -Isrc -fPIC -g
 ifeq ($(FUZZ),1)

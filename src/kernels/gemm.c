@@ -12,6 +12,7 @@
  * product itself) and run as dot products or axpys. */
 #include "kernels/gemm.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "kernels/cpu.h"
@@ -44,7 +45,21 @@ typedef struct sgemm_args {
     size_t lda, ldb, ldc;
     float *C;
     const ox_sgemm_kernel *kernel;
+    const float *pa, *pb; /* packed operands (ox_sgemm_pack layout) or NULL */
+    size_t pa_rows, pb_cols; /* their padded row / column counts */
+    ox_sgemm_b_packer b_packer;
+    const void *b_ctx;
+    ox_sgemm_epilogue epilogue;
+    const void *ep_ctx;
 } sgemm_args;
+
+struct ox_sgemm_packed {
+    const ox_sgemm_kernel *kernel;
+    int side;
+    size_t rows, cols; /* op(X) */
+    size_t padded;     /* rows (side 0) or columns (side 1) rounded up to the tile */
+    float *data;
+};
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -234,88 +249,129 @@ static size_t even_block(size_t n, size_t max, size_t unit) {
     return min_sz(b, max);
 }
 
-/* C[m0..m1) x [n0..n1), all of K. */
-static void gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, size_t n1) {
+/* The K slice depth for this product: slices of equal size (a thin last slice
+ * would cost a full pass over C). ox_sgemm_pack uses the same, so packed operands
+ * line up with the driver's slices. */
+static size_t kc_for(const ox_sgemm_kernel *kr, size_t K) { return even_block(K, kr->kc, 8); }
+
+/* A's strip for rows [i, i+mr) of slice pc (depth kc): packed once, or packed now
+ * into buf (the whole block [i, i+mc) at once when i is the block's first row). */
+static const float *a_block(const sgemm_args *g, size_t i, size_t mc, size_t pc, size_t kc,
+                            float *buf) {
+    if (g->pa) return g->pa + pc * g->pa_rows + (i / g->kernel->mr) * kc * g->kernel->mr;
+    g->kernel->pack_a(g->ta, g->A, g->lda, i, mc, pc, kc, buf);
+    return buf;
+}
+
+/* op(B) columns [j, j+nc) of slice pc as strips: packed once, from the packer, or
+ * packed now into buf. */
+static const float *b_block(const sgemm_args *g, size_t j, size_t nc, size_t pc, size_t kc,
+                            float *buf) {
+    size_t nr = g->kernel->nr;
+    if (g->pb) return g->pb + pc * g->pb_cols + (j / nr) * kc * nr;
+    if (g->b_packer) g->b_packer(g->b_ctx, pc, kc, j, nc, nr, buf);
+    else g->kernel->pack_b(g->tb, g->B, g->ldb, pc, kc, j, nc, buf);
+    return buf;
+}
+
+/* C[m0..m1) x [n0..n1), all of K. -1 when out of memory with no plain operands to
+ * fall back on (C is then incomplete). */
+static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, size_t n1) {
     const ox_sgemm_kernel *kr = g->kernel;
     size_t mr = kr->mr, nr = kr->nr;
-    /* K slices and row blocks of equal size: a thin last slice would cost a full
-     * pass over C (and a last short row block a full pass over packed B) */
-    size_t kc_max = even_block(g->K, kr->kc, 8);
+    size_t kc_max = kc_for(kr, g->K);
     size_t mc_max = even_block(m1 - m0, kr->mc, mr), nc_max = min_sz(kr->nc, n1 - n0);
     /* With a single row block every B strip is used by one pass over the A block:
      * it is then packed just before that pass, into a buffer that stays in L1,
      * instead of through a large packed panel that goes out to L2 or L3 and back. */
     int one_block = m1 - m0 <= kr->mc;
-    size_t a_floats = ((mc_max + mr - 1) / mr) * mr * kc_max;
-    size_t b_floats = (one_block ? 1 : (nc_max + nr - 1) / nr) * nr * kc_max;
+    size_t a_floats = g->pa ? 0 : ((mc_max + mr - 1) / mr) * mr * kc_max;
+    size_t b_floats = g->pb ? 0 : (one_block ? 1 : (nc_max + nr - 1) / nr) * nr * kc_max;
     /* packing buffers: this thread's scratch, kept between calls */
-    float *pa = ox_scratch(0, a_floats * sizeof(float));
-    float *pb = ox_scratch(1, b_floats * sizeof(float));
-    if (!pa || !pb) {
+    float *pa = a_floats ? ox_scratch(0, a_floats * sizeof(float)) : NULL;
+    float *pb = b_floats ? ox_scratch(1, b_floats * sizeof(float)) : NULL;
+    if ((a_floats && !pa) || (b_floats && !pb)) {
+        /* out of memory: the plain loops need no buffer, when there are plain operands */
+        if (!g->A || !g->B) return -1;
         gemm_region_ref(g, m0, m1, n0, n1);
-        return;
+        if (g->epilogue)
+            g->epilogue(g->ep_ctx, g->C + m0 * g->ldc + n0, g->ldc, m0, m1 - m0, n0, n1 - n0);
+        return 0;
     }
     if (one_block) {
         size_t mc = m1 - m0;
         /* a single strip of A reads each B value once: from B itself when its rows
          * run along N (with more strips, rows of B far apart would thrash L1) */
-        int direct_b = !g->tb && mc <= mr;
+        int direct_b = !g->pb && !g->b_packer && !g->tb && mc <= mr;
         for (size_t pc = 0; pc < g->K; pc += kc_max) {
             size_t kc = min_sz(kc_max, g->K - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
-            kr->pack_a(g->ta, g->A, g->lda, m0, mc, pc, kc, pa);
+            int last = pc + kc == g->K;
+            const float *as = a_block(g, m0, mc, pc, kc, pa);
             for (size_t jr = n0; jr < n1; jr += nr) {
                 size_t cols = min_sz(nr, n1 - jr);
-                const float *bs = pb;
+                const float *bs;
                 size_t ldbs = nr;
                 if (direct_b && cols == nr) { /* one strip of A uses B once: no copy */
                     bs = g->B + pc * g->ldb + jr;
                     ldbs = g->ldb;
                 } else {
-                    kr->pack_b(g->tb, g->B, g->ldb, pc, kc, jr, cols, pb);
+                    bs = b_block(g, jr, cols, pc, kc, pb);
                 }
-                for (size_t ir = 0; ir < mc; ir += mr)
-                    kr->tile(kc, pa + (ir / mr) * kc * mr, bs, ldbs,
-                             g->C + (m0 + ir) * g->ldc + jr, g->ldc, min_sz(mr, mc - ir), cols,
+                for (size_t ir = 0; ir < mc; ir += mr) {
+                    float *c = g->C + (m0 + ir) * g->ldc + jr;
+                    size_t rows = min_sz(mr, mc - ir);
+                    kr->tile(kc, as + (ir / mr) * kc * mr, bs, ldbs, c, g->ldc, rows, cols,
                              g->alpha, beta);
+                    if (last && g->epilogue)
+                        g->epilogue(g->ep_ctx, c, g->ldc, m0 + ir, rows, jr, cols);
+                }
             }
         }
-        return;
+        return 0;
     }
-    for (size_t jc = n0; jc < n1; jc += kr->nc) {
-        size_t nc = min_sz(kr->nc, n1 - jc);
+    for (size_t jc = n0; jc < n1; jc += nc_max) {
+        size_t nc = min_sz(nc_max, n1 - jc);
         for (size_t pc = 0; pc < g->K; pc += kc_max) {
             size_t kc = min_sz(kc_max, g->K - pc);
             /* beta applies on the first K slice; later slices accumulate */
             float beta = pc == 0 ? g->beta : 1.0f;
-            kr->pack_b(g->tb, g->B, g->ldb, pc, kc, jc, nc, pb);
+            int last = pc + kc == g->K;
+            const float *bp = b_block(g, jc, nc, pc, kc, pb);
             for (size_t ic = m0; ic < m1; ic += mc_max) {
                 size_t mc = min_sz(mc_max, m1 - ic);
-                kr->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, pa);
+                const float *ap = a_block(g, ic, mc, pc, kc, pa);
                 for (size_t jr = 0; jr < nc; jr += nr) {
-                    const float *bs = pb + (jr / nr) * kc * nr;
-                    for (size_t ir = 0; ir < mc; ir += mr)
-                        kr->tile(kc, pa + (ir / mr) * kc * mr, bs, nr,
-                                 g->C + (ic + ir) * g->ldc + jc + jr, g->ldc,
-                                 min_sz(mr, mc - ir), min_sz(nr, nc - jr), g->alpha, beta);
+                    const float *bs = bp + (jr / nr) * kc * nr;
+                    for (size_t ir = 0; ir < mc; ir += mr) {
+                        float *c = g->C + (ic + ir) * g->ldc + jc + jr;
+                        size_t rows = min_sz(mr, mc - ir), cols = min_sz(nr, nc - jr);
+                        kr->tile(kc, ap + (ir / mr) * kc * mr, bs, nr, c, g->ldc, rows, cols,
+                                 g->alpha, beta);
+                        if (last && g->epilogue)
+                            g->epilogue(g->ep_ctx, c, g->ldc, ic + ir, rows, jc + jr, cols);
+                    }
                 }
             }
         }
     }
+    return 0;
 }
 
 typedef struct grid_task {
     const sgemm_args *g;
     size_t tm, tn;       /* rows and columns per task */
     size_t n_tasks_n;    /* tasks along N */
+    atomic_int failed;
 } grid_task;
 
 static void grid_run(void *arg, size_t begin, size_t end) {
-    const grid_task *t = arg;
+    grid_task *t = arg;
     for (size_t k = begin; k < end; k++) {
         size_t bm = k / t->n_tasks_n, bn = k % t->n_tasks_n;
         size_t m0 = bm * t->tm, n0 = bn * t->tn;
-        gemm_region(t->g, m0, min_sz(m0 + t->tm, t->g->M), n0, min_sz(n0 + t->tn, t->g->N));
+        if (gemm_region(t->g, m0, min_sz(m0 + t->tm, t->g->M), n0, min_sz(n0 + t->tn, t->g->N)))
+            atomic_store(&t->failed, 1);
     }
 }
 
@@ -400,17 +456,84 @@ static void gemv_run(void *arg, size_t j0, size_t j1) {
 void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alpha,
               const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
               size_t ldc, ox_threadpool *pool) {
-    if (M == 0 || N == 0) return;
+    ox_sgemm_call call = {.M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
+                          .trans_a = trans_a, .A = A, .lda = lda, .trans_b = trans_b, .B = B,
+                          .ldb = ldb, .C = C, .ldc = ldc};
+    (void)ox_sgemm_run(&call, pool); /* plain operands: never fails */
+}
+
+/* ---- packed operands ------------------------------------------------------ */
+
+ox_sgemm_packed *ox_sgemm_pack(int side, int trans, size_t rows, size_t cols, const float *X,
+                               size_t ld) {
+    const ox_sgemm_kernel *kr = pick_kernel();
+    ox_sgemm_packed *p = ox_calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->kernel = kr;
+    p->side = side;
+    p->rows = rows;
+    p->cols = cols;
+    size_t K = side == 0 ? cols : rows, other = side == 0 ? rows : cols;
+    size_t unit = side == 0 ? kr->mr : kr->nr;
+    p->padded = (other + unit - 1) / unit * unit;
+    size_t n;
+    if (!ox_mul_ok(p->padded, K, &n) || !ox_mul_ok(n, sizeof(float), &n) ||
+        !(p->data = ox_malloc_aligned(n ? n : 1))) {
+        ox_free(p);
+        return NULL;
+    }
+    size_t kc_max = kc_for(kr, K);
+    /* slice pc holds all rows (columns) at depth kc, at pc * padded */
+    for (size_t pc = 0; pc < K; pc += kc_max) {
+        size_t kc = min_sz(kc_max, K - pc);
+        if (side == 0) kr->pack_a(trans, X, ld, 0, rows, pc, kc, p->data + pc * p->padded);
+        else kr->pack_b(trans, X, ld, pc, kc, 0, cols, p->data + pc * p->padded);
+    }
+    return p;
+}
+
+void ox_sgemm_packed_free(ox_sgemm_packed *p) {
+    if (!p) return;
+    ox_free_aligned(p->data);
+    ox_free(p);
+}
+
+/* ---- entry point -------------------------------------------------------- */
+
+/* Whether p is op(X) of this shape, packed for kernel kr. */
+static int packed_fits(const ox_sgemm_packed *p, int side, size_t rows, size_t cols,
+                       const ox_sgemm_kernel *kr) {
+    return p && p->side == side && p->rows == rows && p->cols == cols && p->kernel == kr;
+}
+
+/* Runs the epilogue over all of C as one block. */
+static void epilogue_all(const ox_sgemm_call *c) {
+    if (c->epilogue) c->epilogue(c->ep_ctx, c->C, c->ldc, 0, c->M, 0, c->N);
+}
+
+int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool) {
+    size_t M = call->M, N = call->N, K = call->K;
+    float *C = call->C;
+    size_t ldc = call->ldc;
+    if (M == 0 || N == 0) return 0;
+    const ox_sgemm_kernel *kr = pick_kernel();
+    const ox_sgemm_packed *pa = packed_fits(call->pa, 0, M, K, kr) ? call->pa : NULL;
+    const ox_sgemm_packed *pb = packed_fits(call->pb, 1, K, N, kr) ? call->pb : NULL;
+    if ((!pa && !call->A) || (!pb && !call->b_packer && !call->B)) return -1;
     if (K == 0) {
-        scale_c(C, ldc, M, N, beta);
-        return;
+        scale_c(C, ldc, M, N, call->beta);
+        epilogue_all(call);
+        return 0;
     }
     size_t threads = (size_t)ox_threadpool_size(pool);
     double flops = (double)M * (double)N * (double)K;
     if (flops < 32768.0) threads = 1; /* not worth waking workers */
 
-    if (M == 1 || N == 1) {
-        gemv_args v = {.K = K, .alpha = alpha, .beta = beta};
+    if ((M == 1 || N == 1) && call->A && call->B) {
+        int trans_a = call->trans_a, trans_b = call->trans_b;
+        size_t lda = call->lda, ldb = call->ldb;
+        const float *A = call->A, *B = call->B;
+        gemv_args v = {.K = K, .alpha = call->alpha, .beta = call->beta};
         size_t n_out;
         if (M == 1) {
             v.x = A;
@@ -434,26 +557,35 @@ void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
         size_t grain = 64;
         if (threads > 1) ox_parallel_for(pool, n_out, grain, gemv_run, &v);
         else gemv_run(&v, 0, n_out);
-        return;
+        epilogue_all(call);
+        return 0;
     }
 
-    sgemm_args g = {.ta = trans_a, .tb = trans_b, .M = M, .N = N, .K = K, .alpha = alpha,
-                    .beta = beta, .A = A, .B = B, .lda = lda, .ldb = ldb, .ldc = ldc, .C = C,
-                    .kernel = pick_kernel()};
-    if (threads <= 1) {
-        gemm_region(&g, 0, M, 0, N);
-        return;
+    sgemm_args g = {.ta = call->trans_a, .tb = call->trans_b, .M = M, .N = N, .K = K,
+                    .alpha = call->alpha, .beta = call->beta, .A = call->A, .B = call->B,
+                    .lda = call->lda, .ldb = call->ldb, .ldc = ldc, .C = C, .kernel = kr,
+                    .b_packer = call->b_packer, .b_ctx = call->b_ctx,
+                    .epilogue = call->epilogue, .ep_ctx = call->ep_ctx};
+    if (pa) {
+        g.pa = pa->data;
+        g.pa_rows = pa->padded;
     }
+    if (pb) {
+        g.pb = pb->data;
+        g.pb_cols = pb->padded;
+    }
+    if (threads <= 1) return gemm_region(&g, 0, M, 0, N);
     /* A grid of a few tasks per thread. Every task packs the A rows and B columns
-     * it covers, so the split minimises the total packed: parts_n * M + parts_m * N. */
+     * it covers, so the split minimises the total packed: parts_n * M + parts_m * N,
+     * counting only operands that are not packed already. */
     size_t target = threads * 4;
-    size_t mr = g.kernel->mr, nr = g.kernel->nr;
+    size_t mr = kr->mr, nr = kr->nr;
     size_t strips_n = (N + nr - 1) / nr, strips_m = (M + mr - 1) / mr;
     size_t parts_m = 1, parts_n = 1;
     double best = -1.0;
     for (size_t pm = 1; pm <= target && pm <= strips_m; pm++) {
         size_t pn = min_sz((target + pm - 1) / pm, strips_n);
-        double cost = (double)pn * (double)M + (double)pm * (double)N;
+        double cost = (pa ? 0.0 : (double)pn * (double)M) + (pb ? 0.0 : (double)pm * (double)N);
         if (pm * pn < target && pm * pn < strips_m * strips_n) cost *= 2.0; /* too few tasks */
         if (best < 0.0 || cost < best) {
             best = cost;
@@ -462,11 +594,13 @@ void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
         }
     }
     grid_task t = {.g = &g};
+    atomic_init(&t.failed, 0);
     t.tn = ((strips_n + parts_n - 1) / parts_n) * nr;
     t.tm = ((strips_m + parts_m - 1) / parts_m) * mr;
     t.n_tasks_n = (N + t.tn - 1) / t.tn;
     size_t n_tasks = t.n_tasks_n * ((M + t.tm - 1) / t.tm);
     ox_parallel_for(pool, n_tasks, 1, grid_run, &t);
+    return atomic_load(&t.failed) ? -1 : 0;
 }
 
 void ox_gemm_int_exact(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,

@@ -22,6 +22,60 @@ void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
               const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
               size_t ldc, ox_threadpool *pool);
 
+/* ---- the general entry: packed operands, a strip source, an epilogue ---------
+ *
+ * Constant weights are packed once (ox_sgemm_pack) into the layout the micro-kernel
+ * reads, so a product with them skips that step. op(B) may also come from a packer
+ * callback that writes the kernel's strips straight from another layout (a
+ * convolution's input image: im2col without the im2col matrix). An epilogue sees
+ * every tile of C once it is final, while it is still in cache (bias, activation). */
+
+typedef struct ox_sgemm_packed ox_sgemm_packed;
+
+/* Pack op(A) (side 0: rows x cols = M x K) or op(B) (side 1: rows x cols = K x N);
+ * X[i][j] of op(X) is trans ? X[j*ld + i] : X[i*ld + j]. NULL when out of memory.
+ * The packing is for the micro-kernel picked now; a product run later under another
+ * one (ox_cpu_limit in tests) ignores it and reads the raw operand. */
+ox_sgemm_packed *ox_sgemm_pack(int side, int trans, size_t rows, size_t cols, const float *X,
+                               size_t ld);
+void ox_sgemm_packed_free(ox_sgemm_packed *p);
+
+/* Writes op(B)[p0 .. p0+kc) x [j0 .. j0+nc) as ceil(nc/nr) strips of kc*nr floats:
+ * strip s, depth p, lane c holds op(B)[p0 + p][j0 + s*nr + c], lanes past the last
+ * column zero. */
+typedef void (*ox_sgemm_b_packer)(const void *ctx, size_t p0, size_t kc, size_t j0, size_t nc,
+                                  size_t nr, float *dst);
+
+/* Called once per finished block of C: rows [i0, i0+rows) x columns [j0, j0+cols),
+ * at c = C + i0*ldc + j0. Called from the worker threads: must be thread-safe. */
+typedef void (*ox_sgemm_epilogue)(const void *ctx, float *c, size_t ldc, size_t i0, size_t rows,
+                                  size_t j0, size_t cols);
+
+typedef struct ox_sgemm_call {
+    size_t M, N, K;
+    float alpha, beta; /* C = alpha * op(A) op(B) + beta * C, then the epilogue */
+    /* op(A): pa when set and usable, else A (required then) */
+    const ox_sgemm_packed *pa;
+    int trans_a;
+    const float *A;
+    size_t lda;
+    /* op(B): pb when set and usable, else b_packer when set, else B */
+    const ox_sgemm_packed *pb;
+    ox_sgemm_b_packer b_packer;
+    const void *b_ctx;
+    int trans_b;
+    const float *B;
+    size_t ldb;
+    float *C;
+    size_t ldc;
+    ox_sgemm_epilogue epilogue; /* optional */
+    const void *ep_ctx;
+} ox_sgemm_call;
+
+/* 0, or -1 when out of memory without plain operands to fall back on, or when an
+ * operand is missing (C is then incomplete). */
+int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool);
+
 /* Which micro-kernel ox_sgemm runs now: "avx512", "avx2" or "generic" (kernels/cpu.h decides). */
 const char *ox_sgemm_kernel_name(void);
 

@@ -1,10 +1,7 @@
 /* Conv: 1-D to 3-D, groups, strides, dilations, pads / auto_pad, optional bias.
- * float32: per image and group, an im2col matrix (Cg*k rows x output positions, in
- * chunks of output rows) in the workspace times the group's filters on ox_sgemm.
- * A 1x1 kernel with stride 1
- * and no padding needs no im2col: the input already is that matrix. Depthwise
- * filters (one input and one output channel per group) run as direct loops.
- * float64: direct loops. */
+ * float32 runs as GEMMs (nn_conv_gemm.c), except depthwise filters (one input and
+ * one output channel per group), which run as direct loops here. float64: direct
+ * loops. */
 #include <string.h>
 
 #include "kernels/gemm.h"
@@ -104,13 +101,8 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
     for (int i = 0; i < nd; i++) dims[2 + i] = g.w.out[3 - nd + i];
     ox_set_shape(c->out[0], t, X->rank, dims);
     c->workspace_bytes = 0;
-    if (t != ONYX_DTYPE_DOUBLE && !g.pointwise && !g.depthwise && g.N && g.M) {
-        size_t n;
-        if (!ox_mul_ok(g.kdim, g.chunk_rows * (size_t)g.w.out[2], &n) ||
-            !ox_mul_ok(n, sizeof(float), &n))
-            return ox_error(ONYX_ERR_LIMIT, "im2col buffer size overflows");
-        c->workspace_bytes = n;
-    }
+    if (t != ONYX_DTYPE_DOUBLE && !g.depthwise && g.N && g.M)
+        OX_TRY(ox_conv_gemm_workspace(&g, &c->workspace_bytes));
     return ONYX_OK;
 }
 
@@ -218,43 +210,20 @@ static void depthwise_planes(void *arg, size_t p0, size_t p1) {
     }
 }
 
-static void conv_f32(ox_op_ctx *c, const ox_conv_geom *g) {
+/* Returns whether the fused activation was applied. */
+static onyx_status conv_f32(ox_op_ctx *c, const ox_conv_geom *g, int *act_done) {
     const float *X = c->in[0]->data, *W = c->in[1]->data;
     const float *B = ox_has_input(c, 2) ? c->in[2]->data : NULL;
     float *Y = c->out[0]->data;
+    *act_done = 0;
     if (g->depthwise) {
         dw_task t = {.g = g, .X = X, .W = W, .B = B, .Y = Y};
         ox_parallel_for(c->pool, g->N * g->C, 1, depthwise_planes, &t);
-        return;
+        return ONYX_OK;
     }
-    float *col = c->workspace;
-    for (size_t n = 0; n < g->N; n++) {
-        for (size_t gi = 0; gi < g->G; gi++) {
-            const float *x = X + (n * g->C + gi * g->Cg) * g->in_sp;
-            const float *wg = W + gi * g->Mg * g->kdim;
-            float *y = Y + (n * g->M + gi * g->Mg) * g->out_sp;
-            if (B)
-                for (size_t m = 0; m < g->Mg; m++) {
-                    float b = B[gi * g->Mg + m];
-                    for (size_t o = 0; o < g->out_sp; o++) y[m * g->out_sp + o] = b;
-                }
-            if (g->pointwise) {
-                ox_sgemm(0, 0, g->Mg, g->out_sp, g->kdim, 1.0f, wg, g->kdim, x, g->out_sp,
-                         B ? 1.0f : 0.0f, y, g->out_sp, c->pool);
-                continue;
-            }
-            size_t OW = (size_t)g->w.out[2], rows = (size_t)(g->w.out[0] * g->w.out[1]);
-            for (size_t r0 = 0; r0 < rows; r0 += g->chunk_rows) {
-                size_t nr = rows - r0 < g->chunk_rows ? rows - r0 : g->chunk_rows;
-                size_t ncols = nr * OW;
-                ox_im2col_task t = {.g = g, .x = x, .col = col, .row0 = r0, .nrows = nr};
-                size_t grain = 1 + 16384 / (ncols + 1);
-                ox_parallel_for(c->pool, g->kdim, grain, ox_im2col_rows, &t);
-                ox_sgemm(0, 0, g->Mg, ncols, g->kdim, 1.0f, wg, g->kdim, col, ncols,
-                         B ? 1.0f : 0.0f, y + r0 * OW, g->out_sp, c->pool);
-            }
-        }
-    }
+    OX_TRY(ox_conv_gemm_f32(c, g));
+    *act_done = 1;
+    return ONYX_OK;
 }
 
 /* ---- float64: direct ---------------------------------------------------------- */
@@ -311,10 +280,9 @@ onyx_status ox_nn_conv_run(ox_op_ctx *c) {
     OX_TRY(ox_conv_geom_of(c, c->in[0], c->in[1], ox_has_input(c, 2) ? c->in[2] : NULL, &g));
     if (!ox_tensor_count(c->out[0])) return ONYX_OK;
     if (c->out[0]->dtype == ONYX_DTYPE_FLOAT) {
-        if (!g.pointwise && !g.depthwise && g.kdim && !c->workspace)
-            return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its im2col workspace");
-        conv_f32(c, &g);
-        if (c->act)
+        int act_done;
+        OX_TRY(conv_f32(c, &g, &act_done));
+        if (c->act && !act_done)
             ox_act_apply(c->out[0]->data, ox_tensor_count(c->out[0]), c->act, c->act_alpha, c->act_beta);
         return ONYX_OK;
     }

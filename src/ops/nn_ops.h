@@ -123,6 +123,12 @@ void ox_im2col_rows(void *arg, size_t r0, size_t r1);
 onyx_status ox_nn_conv_prepare(ox_op_ctx *c);
 onyx_status ox_nn_conv_infer(ox_op_ctx *c);
 onyx_status ox_nn_conv_run(ox_op_ctx *c);
+/* float32 Conv on the GEMM (nn_conv_gemm.c): packing the filters once per plan, the
+ * workspace a run needs, and the run itself (bias and c->act included). */
+onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out);
+void ox_nn_conv_free_prepacked(void *packed);
+onyx_status ox_conv_gemm_workspace(const ox_conv_geom *g, size_t *bytes);
+onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g);
 onyx_status ox_nn_qconv_infer(ox_op_ctx *c); /* ConvInteger, QLinearConv (nn_qconv.c) */
 onyx_status ox_nn_qconv_run(ox_op_ctx *c);
 onyx_status ox_nn_convtranspose_prepare(ox_op_ctx *c);

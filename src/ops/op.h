@@ -16,6 +16,7 @@
  *               dims of every present c->out[i]. If the output shape depends on an
  *               input value that is not known yet, return OX_NEED_VALUE. May set
  *               c->workspace_bytes for scratch memory run needs.
+ *   prepack(c)  optional, once per plan: pack constant inputs (weights) for run.
  *   run(c)      compute: inputs have data, outputs are allocated per infer (unless
  *               the op has OX_OP_ALLOC_IN_RUN: then run sets out[i] dtype/dims and
  *               calls c->alloc_output). c->workspace holds workspace_bytes bytes.
@@ -55,6 +56,10 @@ struct ox_op_ctx {
      * it to output 0 (float32) after computing it. */
     int act; /* enum ox_act */
     float act_alpha, act_beta;
+    /* What the op's prepack hook made for this step (constant weights in the
+     * kernel's layout), or NULL: run must work without it (constant folding and
+     * single-op runs have none). */
+    const void *prepacked;
     /* OX_OP_ALLOC_IN_RUN ops: allocate out[i]->data for the dtype/dims run set. */
     onyx_status (*alloc_output)(ox_op_ctx *c, size_t i);
     void *engine; /* private to the engine */
@@ -91,6 +96,12 @@ typedef struct ox_op_def {
     onyx_status (*run)(ox_op_ctx *c);
     unsigned flags;
     const char *types; /* documentation: the element types run accepts, e.g. "float32 int64" */
+    /* optional: once per plan, after folding and fusion, with c->in[i] set for the
+     * constant inputs only (NULL otherwise) and c->act the fused activation; may set
+     * *out to packed data that run then finds in c->prepacked. Returning without
+     * setting *out is fine (the op runs unpacked). */
+    onyx_status (*prepack)(ox_op_ctx *c, void **out);
+    void (*free_prepacked)(void *packed);
 } ox_op_def;
 
 /* Find the op for (domain, name) at an opset; NULL if none. */
@@ -131,5 +142,10 @@ onyx_status ox_op_run_single(const ox_node *node, int64_t opset, ox_tensor *cons
 /* The same with a thread pool for the op's kernels. */
 onyx_status ox_op_run_single_on(const ox_node *node, int64_t opset, ox_tensor *const *in,
                                 size_t n_in, ox_tensor *out, size_t n_out, ox_threadpool *pool);
+/* The same, and with prepack set, through the op's prepack hook first (as a plan
+ * would with all inputs constant), so tests reach the packed paths. */
+onyx_status ox_op_run_single_ex(const ox_node *node, int64_t opset, ox_tensor *const *in,
+                                size_t n_in, ox_tensor *out, size_t n_out, ox_threadpool *pool,
+                                int prepack);
 
 #endif

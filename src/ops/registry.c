@@ -196,6 +196,12 @@ onyx_status ox_op_run_single(const ox_node *node, int64_t opset, ox_tensor *cons
 
 onyx_status ox_op_run_single_on(const ox_node *node, int64_t opset, ox_tensor *const *in,
                                 size_t n_in, ox_tensor *out, size_t n_out, ox_threadpool *pool) {
+    return ox_op_run_single_ex(node, opset, in, n_in, out, n_out, pool, 0);
+}
+
+onyx_status ox_op_run_single_ex(const ox_node *node, int64_t opset, ox_tensor *const *in,
+                                size_t n_in, ox_tensor *out, size_t n_out, ox_threadpool *pool,
+                                int prepack) {
     const ox_op_def *def = ox_op_find(node->domain, node->op_type, opset);
     if (!def)
         return ox_error(ONYX_ERR_UNSUPPORTED, "no operator %s%s%s at opset %lld",
@@ -224,7 +230,15 @@ onyx_status ox_op_run_single_on(const ox_node *node, int64_t opset, ox_tensor *c
         c.workspace = ox_malloc_aligned(c.workspace_bytes);
         if (!c.workspace) s = ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for workspace");
     }
+    void *packed = NULL;
+    if (s == ONYX_OK && prepack && def->prepack) {
+        ox_op_ctx pc = c; /* every input counts as constant here */
+        pc.out = NULL;
+        s = def->prepack(&pc, &packed);
+        c.prepacked = packed;
+    }
     if (s == ONYX_OK) s = def->run(&c);
+    if (packed && def->free_prepacked) def->free_prepacked(packed);
     ox_free_aligned(c.workspace);
     if (def->destroy && c.state) def->destroy(c.state);
     if (s != ONYX_OK)

@@ -41,6 +41,7 @@ void ox_plan_free(ox_plan *p) {
             ox_free(p->steps[i].in);
             ox_free(p->steps[i].out);
             ox_free(p->steps[i].label);
+            if (p->steps[i].free_prepacked) p->steps[i].free_prepacked(p->steps[i].prepacked);
         }
     ox_free(p->steps);
     ox_free(p);
@@ -325,6 +326,7 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
         if (p->steps[st].n_in > p->max_in) p->max_in = p->steps[st].n_in;
         if (p->steps[st].n_out > p->max_out) p->max_out = p->steps[st].n_out;
     }
+    if ((s = ox_plan_prepack(p, g, node_state, pool))) goto fail;
     for (size_t st = 0; st < n_steps; st++) {
         const ox_pstep *step = &p->steps[st];
         for (size_t k = 0; k < step->n_in; k++)

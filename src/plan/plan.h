@@ -42,6 +42,8 @@ typedef struct ox_pstep {
     char *label;         /* op type, or the fused ops ("Conv+BatchNormalization+Relu") */
     size_t ws_offset;    /* workspace offset in the arena (static plans) */
     size_t ws_bytes;
+    void *prepacked;     /* the op's packed constant inputs (plan/prepack.c), or NULL */
+    void (*free_prepacked)(void *);
 } ox_pstep;
 
 typedef struct ox_plan_state ox_plan_state;
@@ -86,6 +88,11 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
  * requested. Removed steps are marked node = -1. */
 onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested);
 void ox_plan_free(ox_plan *p);
+
+/* Let each kept step's op pack its constant inputs once (ox_op_def.prepack);
+ * plan/prepack.c. Called by ox_plan_build after fusion. */
+onyx_status ox_plan_prepack(ox_plan *p, const ox_rgraph *g, void *const *node_state,
+                            ox_threadpool *pool);
 
 /* Whether p was built for these requested values and input shapes. */
 int ox_plan_matches(const ox_plan *p, const ox_tensor *inputs, const int *requested,

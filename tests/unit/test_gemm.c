@@ -406,3 +406,126 @@ TEST(gemm_cpu_limit) {
     /* features never claim what the processor lacks */
     CHECK((ox_cpu_features() & ~det) == 0);
 }
+
+/* ---- ox_sgemm_run: packed operands, a strip packer, an epilogue --------------- */
+
+typedef struct plain_b {
+    const float *B;
+    size_t ldb;
+    int tb;
+} plain_b;
+
+/* A packer written from the contract in gemm.h, over a plain matrix. */
+static void test_packer(const void *ctx, size_t p0, size_t kc, size_t j0, size_t nc, size_t nr,
+                        float *dst) {
+    const plain_b *b = ctx;
+    size_t strips = (nc + nr - 1) / nr;
+    for (size_t s = 0; s < strips; s++)
+        for (size_t p = 0; p < kc; p++)
+            for (size_t c = 0; c < nr; c++) {
+                size_t j = s * nr + c;
+                dst[(s * kc + p) * nr + c] =
+                    j < nc ? (float)opb(b->B, b->ldb, b->tb, p0 + p, j0 + j) : 0.0f;
+            }
+}
+
+typedef struct row_bias {
+    const float *bias;
+    float *C;
+    size_t ldc;
+    int calls_ok;
+} row_bias;
+
+/* adds bias[i] to row i, and checks it is handed the block it claims */
+static void test_epilogue(const void *ctx, float *c, size_t ldc, size_t i0, size_t rows, size_t j0,
+                          size_t cols) {
+    const row_bias *e = ctx;
+    if (c != e->C + i0 * e->ldc + j0 || ldc != e->ldc) ((row_bias *)e)->calls_ok = 0;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) c[i * ldc + j] += e->bias[i0 + i];
+}
+
+static void check_run(int ta, int tb, size_t M, size_t N, size_t K, int mode, ox_threadpool *pool,
+                      const char *path) {
+    size_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 1;
+    float *A = rand_buf((ta ? K : M) * lda), *B = rand_buf((tb ? N : K) * ldb);
+    float *C = rand_buf(M * ldc), *want = ox_malloc_array(M * ldc, sizeof(float));
+    float *bias = rand_buf(M);
+    memcpy(want, C, M * ldc * sizeof(float));
+    ox_sgemm_ref(ta, tb, M, N, K, 1.5f, A, lda, B, ldb, 0.5f, want, ldc);
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) want[i * ldc + j] += bias[i];
+    ox_sgemm_packed *pa = mode & 1 ? ox_sgemm_pack(0, ta, M, K, A, lda) : NULL;
+    ox_sgemm_packed *pb = mode & 2 ? ox_sgemm_pack(1, tb, K, N, B, ldb) : NULL;
+    plain_b src = {.B = B, .ldb = ldb, .tb = tb};
+    row_bias ep = {.bias = bias, .C = C, .ldc = ldc, .calls_ok = 1};
+    ox_sgemm_call call = {.M = M, .N = N, .K = K, .alpha = 1.5f, .beta = 0.5f, .pa = pa,
+                          .trans_a = ta, .A = mode & 1 ? NULL : A, .lda = lda, .pb = pb,
+                          .trans_b = tb, .B = mode & 6 ? NULL : B, .ldb = ldb, .C = C,
+                          .ldc = ldc, .epilogue = test_epilogue, .ep_ctx = &ep};
+    if (mode & 4) {
+        call.b_packer = test_packer;
+        call.b_ctx = &src;
+    }
+    CHECK(ox_sgemm_run(&call, pool) == 0);
+    CHECK(ep.calls_ok);
+    int bad = 0;
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            double d = fabs((double)C[i * ldc + j] - (double)want[i * ldc + j]);
+            bad += !(d <= 1e-4 * (1.0 + (double)K));
+        }
+    if (bad)
+        fprintf(stderr, "  sgemm_run[%s] mode %d ta=%d tb=%d %zux%zux%zu: %d wrong\n", path, mode,
+                ta, tb, M, N, K, bad);
+    CHECK(bad == 0);
+    ox_sgemm_packed_free(pa);
+    ox_sgemm_packed_free(pb);
+    ox_free(A);
+    ox_free(B);
+    ox_free(C);
+    ox_free(want);
+    ox_free(bias);
+}
+
+TEST(gemm_sgemm_run_packed_packer_epilogue) {
+    static const size_t sizes[][3] = {{1, 7, 17}, {7, 1, 33}, {17, 33, 1}, {33, 255, 257},
+                                      {257, 17, 300}, {13, 40, 9}, {200, 70, 513}};
+    static const char *const names[3] = {"avx512", "avx2", "generic"};
+    ox_threadpool *pool = ox_threadpool_create(3);
+    for (int path = 0; path < 3; path++) {
+        if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
+        unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
+        for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
+            for (int mode = 0; mode < 8; mode++) {
+                if ((mode & 6) == 6) continue; /* packed B wins over the packer: same as 2 */
+                int ta = (int)(t + (size_t)mode) % 2, tb = (int)(t / 2 + (size_t)mode) % 2;
+                check_run(ta, tb, sizes[t][0], sizes[t][1], sizes[t][2], mode,
+                          t % 2 ? pool : NULL, names[path]);
+            }
+        ox_cpu_limit(old);
+    }
+    ox_threadpool_free(pool);
+}
+
+/* A packing made for one kernel is ignored under another: the plain operand is used. */
+TEST(gemm_packed_other_kernel_falls_back) {
+    if (!have_avx2()) return;
+    size_t M = 20, N = 30, K = 40;
+    float *A = rand_buf(M * K), *B = rand_buf(K * N), *C = rand_buf(M * N), *W = rand_buf(M * N);
+    ox_sgemm_ref(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, W, N);
+    ox_sgemm_packed *pa = ox_sgemm_pack(0, 0, M, K, A, K); /* the best kernel's layout */
+    unsigned old = ox_cpu_limit(0);
+    ox_sgemm_call call = {.M = M, .N = N, .K = K, .alpha = 1.0f, .pa = pa, .A = A, .lda = K,
+                          .B = B, .ldb = N, .C = C, .ldc = N};
+    CHECK(ox_sgemm_run(&call, NULL) == 0);
+    for (size_t i = 0; i < M * N; i++) CHECK_NEAR(C[i], W[i], 1e-4);
+    call.A = NULL; /* and without a plain operand it says so */
+    CHECK(ox_sgemm_run(&call, NULL) != 0);
+    ox_cpu_limit(old);
+    ox_sgemm_packed_free(pa);
+    ox_free(A);
+    ox_free(B);
+    ox_free(C);
+    ox_free(W);
+}

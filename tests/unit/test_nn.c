@@ -16,6 +16,11 @@ onyx_status nn_run(const ox_node *node, int64_t opset, ox_tensor *const *in, siz
     return ox_op_run_single_on(node, opset, in, n_in, out, n_out, pool);
 }
 
+onyx_status nn_run_packed(const ox_node *node, int64_t opset, ox_tensor *const *in, size_t n_in,
+                          ox_tensor *out, size_t n_out, ox_threadpool *pool) {
+    return ox_op_run_single_ex(node, opset, in, n_in, out, n_out, pool, 1);
+}
+
 int nn_rnd(int n) { return (int)(tt_randf() * (float)n) % n; }
 
 ox_tensor nn_rand(int32_t dtype, int32_t rank, const int64_t *dims) {
@@ -369,19 +374,20 @@ static void run_conv_case(const conv_case *cc, int32_t dt, ox_threadpool *pool) 
                              (size_t)((z * o3[1] + y) * o3[2] + x)] = s;
                     }
     ox_tensor *ins[3] = {&X, &W, &B};
-    onyx_status s = nn_run(n, 11, ins, cc->bias ? 3 : 2, &Y, 1, pool);
-    CHECK(s == ONYX_OK);
-    if (s != ONYX_OK) fprintf(stderr, "  conv failed: %s\n", onyx_last_error());
-    if (s == ONYX_OK) {
+    for (int packed = 0; packed < 2; packed++) { /* filters packed per call, and once ahead */
+        onyx_status s = (packed ? nn_run_packed : nn_run)(n, 11, ins, cc->bias ? 3 : 2, &Y, 1, pool);
+        CHECK(s == ONYX_OK);
+        if (s != ONYX_OK) fprintf(stderr, "  conv failed: %s\n", onyx_last_error());
+        if (s != ONYX_OK) continue;
         CHECK(same_dims(&Y, 2 + nd, yd));
         int f = nn_expect(&Y, want, total, dt == ONYX_DTYPE_FLOAT ? 2e-5 : 1e-12, "Conv");
         if (f)
             fprintf(stderr, "  case nd=%d N=%d C=%d M=%d G=%d in=%lld,%lld,%lld k=%lld,%lld,%lld "
-                    "s=%lld,%lld,%lld d=%lld,%lld,%lld auto_pad=%s\n", nd, cc->N, cc->C, cc->M,
-                    cc->G, (long long)in3[0], (long long)in3[1], (long long)in3[2],
+                    "s=%lld,%lld,%lld d=%lld,%lld,%lld auto_pad=%s packed=%d\n", nd, cc->N, cc->C,
+                    cc->M, cc->G, (long long)in3[0], (long long)in3[1], (long long)in3[2],
                     (long long)k3[0], (long long)k3[1], (long long)k3[2], (long long)s3[0],
                     (long long)s3[1], (long long)s3[2], (long long)d3[0], (long long)d3[1],
-                    (long long)d3[2], pad_names[cc->auto_pad]);
+                    (long long)d3[2], pad_names[cc->auto_pad], packed);
         ox_test_failures += f;
         ox_tensor_free_data(&Y);
     }

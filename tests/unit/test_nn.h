@@ -11,6 +11,9 @@ typedef struct ox_threadpool ox_threadpool;
 /* Like ox_op_run_single, with a thread pool (may be NULL). */
 onyx_status nn_run(const ox_node *node, int64_t opset, ox_tensor *const *in, size_t n_in,
                    ox_tensor *out, size_t n_out, ox_threadpool *pool);
+/* nn_run through the op's prepack hook first: the packed-weights paths. */
+onyx_status nn_run_packed(const ox_node *node, int64_t opset, ox_tensor *const *in, size_t n_in,
+                          ox_tensor *out, size_t n_out, ox_threadpool *pool);
 
 /* A uniform integer in [0, n). */
 int nn_rnd(int n);

@@ -1,0 +1,30 @@
+#include "kernels/bias_act.h"
+
+#include "kernels/cpu.h"
+
+void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, float lo, float hi) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (n >= 16 && ox_cpu_has(OX_CPU_AVX512)) {
+        ox_bias_act_avx512(dst, src, n, b, kind, lo, hi);
+        return;
+    }
+#endif
+    switch (kind) {
+    case OX_BIAS_RELU:
+        for (size_t k = 0; k < n; k++) {
+            float v = src[k] + b;
+            dst[k] = v < 0.0f ? 0.0f : v;
+        }
+        break;
+    case OX_BIAS_CLIP:
+        for (size_t k = 0; k < n; k++) {
+            float v = src[k] + b;
+            v = v < lo ? lo : v;
+            dst[k] = v > hi ? hi : v;
+        }
+        break;
+    default:
+        for (size_t k = 0; k < n; k++) dst[k] = src[k] + b;
+        break;
+    }
+}

@@ -1,0 +1,21 @@
+/* dst[k] = act(src[k] + b) over a run of floats: the epilogue of the convolution and
+ * GEMM paths, where bias and a fused ReLU or Clip are applied to a finished tile
+ * while it is in cache. AVX-512 where kernels/cpu.h allows it, else plain loops. */
+#ifndef OX_KERNELS_BIAS_ACT_H
+#define OX_KERNELS_BIAS_ACT_H
+
+#include <stddef.h>
+
+enum { OX_BIAS_ONLY = 0, OX_BIAS_RELU = 1, OX_BIAS_CLIP = 2 };
+
+/* kind: OX_BIAS_ONLY, OX_BIAS_RELU (x < 0 ? 0 : x, NaN passes) or OX_BIAS_CLIP
+ * (max with lo first, then min with hi, as Clip). dst may equal src. */
+void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, float lo, float hi);
+
+#if defined(__x86_64__) || defined(__i386__)
+/* src/kernels/x86/bias_act_avx512.c */
+void ox_bias_act_avx512(float *dst, const float *src, size_t n, float b, int kind, float lo,
+                        float hi);
+#endif
+
+#endif

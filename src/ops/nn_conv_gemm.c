@@ -1,0 +1,369 @@
+/* Conv on float32 as GEMMs: per image and group, Y_g (Mg x output positions) =
+ * W_g (Mg x Cg*k) times the im2col matrix of X_g (Cg*k x output positions).
+ *
+ * W_g is packed once per plan by the prepack hook. The im2col matrix is never built:
+ *  - 1x1, stride 1, no padding: the input already is that matrix.
+ *  - other 1-D and 2-D convolutions: the image is first rewritten as zero-padded
+ *    "phase" planes, one per stride phase (padded rows a, a+sy, a+2sy, ... and
+ *    columns b, b+sx, ...). There, im2col row (ci, ky, kx) over the output grid
+ *    j = oy*Wq + ox is one contiguous run: plane (ci, ky*dy mod sy, kx*dx mod sx)
+ *    from offset (ky*dy/sy)*Wq + kx*dx/sx. The GEMM's packer then only copies runs
+ *    (no index arithmetic per element, no bounds checks). The price: the grid rows
+ *    are Wq >= OW wide, so a few columns per row are computed and dropped (for a 3x3
+ *    stride-1 kernel, 2 of W+2). Those go to a scratch C, and the epilogue copies the
+ *    kept ones to Y.
+ *  - 3-D convolutions: a packer that computes each tap's source position.
+ * The epilogue adds the bias and applies the fused activation to each finished tile
+ * of C while it is still in cache. */
+#include <string.h>
+
+#include "kernels/bias_act.h"
+#include "kernels/gemm.h"
+#include "ops/nn_ops.h"
+#include "util/alloc.h"
+#include "util/threadpool.h"
+
+/* ---- packed filters ---------------------------------------------------------- */
+
+/* The filters of every group, packed for the GEMM, and the weights they were packed
+ * from: a run with other weights (never in a plan) ignores them. */
+typedef struct conv_packed {
+    const float *w;
+    size_t groups;
+    ox_sgemm_packed *g[];
+} conv_packed;
+
+void ox_nn_conv_free_prepacked(void *p) {
+    conv_packed *cp = p;
+    if (!cp) return;
+    for (size_t i = 0; i < cp->groups; i++) ox_sgemm_packed_free(cp->g[i]);
+    ox_free(cp);
+}
+
+onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out) {
+    const ox_tensor *W = ox_has_input(c, 1) ? c->in[1] : NULL;
+    const ox_conv_state *st = c->state;
+    if (!W || W->dtype != ONYX_DTYPE_FLOAT || W->rank < 3 || W->rank > 5 || st->group < 1)
+        return ONYX_OK;
+    size_t M = (size_t)W->dims[0], G = (size_t)st->group;
+    size_t kdim = M ? ox_tensor_count(W) / M : 0;
+    if (M == 0 || kdim == 0 || M % G) return ONYX_OK; /* run reports the problem */
+    size_t Mg = M / G;
+    if (Mg == 1 && W->dims[1] == 1) return ONYX_OK; /* depthwise: direct loops */
+    conv_packed *cp = ox_calloc(1, sizeof *cp + G * sizeof cp->g[0]);
+    if (!cp) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
+    cp->w = W->data;
+    cp->groups = G;
+    for (size_t gi = 0; gi < G; gi++) {
+        cp->g[gi] = ox_sgemm_pack(0, 0, Mg, kdim, (const float *)W->data + gi * Mg * kdim, kdim);
+        if (!cp->g[gi]) {
+            ox_nn_conv_free_prepacked(cp);
+            return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
+        }
+    }
+    *out = cp;
+    return ONYX_OK;
+}
+
+/* ---- phase planes (1-D and 2-D) ------------------------------------------------ */
+
+typedef struct phase_geom {
+    size_t sy, sx;   /* strides: phases per dim */
+    size_t Hp, Wp;   /* the padded extent the outputs read */
+    size_t Hq, Wq;   /* one phase plane */
+    size_t plane;    /* Hq * Wq */
+    size_t planes;   /* floats of all Cg * sy * sx planes, plus a zero tail */
+    int wide;        /* Wq > OW: the grid has columns to drop */
+} phase_geom;
+
+static int uses_phases(const ox_conv_geom *g) { return g->w.nd <= 2 && !g->pointwise; }
+
+/* The sizes of one image's planes. 0 on overflow. */
+static int phase_geom_of(const ox_conv_geom *g, phase_geom *ph) {
+    const ox_window *w = &g->w;
+    size_t OH = (size_t)w->out[1], OW = (size_t)w->out[2];
+    ph->sy = (size_t)w->s[1];
+    ph->sx = (size_t)w->s[2];
+    ph->Hp = (OH - 1) * ph->sy + (size_t)((w->k[1] - 1) * w->d[1]) + 1;
+    ph->Wp = (OW - 1) * ph->sx + (size_t)((w->k[2] - 1) * w->d[2]) + 1;
+    ph->Hq = (ph->Hp + ph->sy - 1) / ph->sy;
+    ph->Wq = (ph->Wp + ph->sx - 1) / ph->sx;
+    ph->wide = ph->Wq != OW;
+    /* the last grid columns of a run read up to (kw-1)*dw/sw past its plane */
+    size_t tail = (size_t)((w->k[2] - 1) * w->d[2]) / ph->sx + 1, n;
+    return ox_mul_ok(ph->Hq, ph->Wq, &ph->plane) && ox_mul_ok(g->Cg, ph->sy * ph->sx, &n) &&
+           ox_mul_ok(n, ph->plane, &n) && ox_add_ok(n, tail, &ph->planes);
+}
+
+typedef struct phase_task {
+    const ox_conv_geom *g;
+    const phase_geom *ph;
+    const float *x; /* Cg x in_sp */
+    float *xq;
+} phase_task;
+
+/* Channels [c0, c1): every phase plane of each. */
+static void build_phases(void *arg, size_t c0, size_t c1) {
+    const phase_task *t = arg;
+    const ox_window *w = &t->g->w;
+    const phase_geom *ph = t->ph;
+    const int64_t IH = w->in[1], IW = w->in[2], ph_h = w->pb[1], pw = w->pb[2];
+    for (size_t ci = c0; ci < c1; ci++) {
+        const float *xc = t->x + ci * t->g->in_sp;
+        for (size_t a = 0; a < ph->sy; a++)
+            for (size_t b = 0; b < ph->sx; b++) {
+                float *dst = t->xq + ((ci * ph->sy + a) * ph->sx + b) * ph->plane;
+                /* plane columns q whose padded column b + q*sx is an input column */
+                int64_t sx = (int64_t)ph->sx, bb = (int64_t)b;
+                int64_t lo = pw - bb <= 0 ? 0 : (pw - bb + sx - 1) / sx;
+                int64_t end = IW + pw < (int64_t)ph->Wp ? IW + pw : (int64_t)ph->Wp;
+                int64_t hi = end - bb <= 0 ? 0 : (end - bb + sx - 1) / sx;
+                if (hi > (int64_t)ph->Wq) hi = (int64_t)ph->Wq;
+                if (lo > hi) lo = hi;
+                for (size_t r = 0; r < ph->Hq; r++) {
+                    float *d = dst + r * ph->Wq;
+                    int64_t R = (int64_t)(a + r * ph->sy), iy = R - ph_h;
+                    if (R >= (int64_t)ph->Hp || iy < 0 || iy >= IH) {
+                        memset(d, 0, ph->Wq * sizeof *d);
+                        continue;
+                    }
+                    const float *src = xc + iy * IW;
+                    memset(d, 0, (size_t)lo * sizeof *d);
+                    if (sx == 1) {
+                        memcpy(d + lo, src + lo + bb - pw, (size_t)(hi - lo) * sizeof *d);
+                    } else {
+                        for (int64_t q = lo; q < hi; q++) d[q] = src[bb + q * sx - pw];
+                    }
+                    memset(d + hi, 0, (ph->Wq - (size_t)hi) * sizeof *d);
+                }
+            }
+    }
+}
+
+typedef struct phase_src {
+    const ox_conv_geom *g;
+    const phase_geom *ph;
+    const float *xq;
+} phase_src;
+
+/* Copies n floats; constant sizes for the kernels' strip widths let the compiler
+ * inline the copy. */
+static inline void copy_strip(float *d, const float *s, size_t n) {
+    switch (n) {
+    case 32: memcpy(d, s, 32 * sizeof *d); break;
+    case 16: memcpy(d, s, 16 * sizeof *d); break;
+    case 8: memcpy(d, s, 8 * sizeof *d); break;
+    default: memcpy(d, s, n * sizeof *d); break;
+    }
+}
+
+/* ox_sgemm_b_packer over the phase planes. */
+static void phase_pack(const void *ctx, size_t p0, size_t kc, size_t j0, size_t nc, size_t nr,
+                       float *dst) {
+    const phase_src *t = ctx;
+    const ox_window *w = &t->g->w;
+    const phase_geom *ph = t->ph;
+    size_t KH = (size_t)w->k[1], KW = (size_t)w->k[2], full = nc / nr, rem = nc % nr;
+    for (size_t p = 0; p < kc; p++) {
+        size_t r = p0 + p, kx = r % KW, ky = r / KW % KH, ci = r / (KW * KH);
+        size_t ry = ky * (size_t)w->d[1], rx = kx * (size_t)w->d[2];
+        const float *src = t->xq + ((ci * ph->sy + ry % ph->sy) * ph->sx + rx % ph->sx) * ph->plane +
+                           (ry / ph->sy) * ph->Wq + rx / ph->sx + j0;
+        float *d = dst + p * nr;
+        for (size_t s = 0; s < full; s++) copy_strip(d + s * kc * nr, src + s * nr, nr);
+        if (rem) {
+            float *dr = d + full * kc * nr;
+            memcpy(dr, src + full * nr, rem * sizeof *dr);
+            memset(dr + rem, 0, (nr - rem) * sizeof *dr);
+        }
+    }
+}
+
+/* ---- general packer (3-D) --------------------------------------------------------- */
+
+typedef struct im2col_src {
+    const ox_conv_geom *g;
+    const float *x; /* Cg x in_sp */
+} im2col_src;
+
+/* ox_sgemm_b_packer: rows [p0, p0+kc) (channel, kd, kh, kw) by output positions
+ * [j0, j0+nc) of the im2col matrix. Positions go by runs along one output row, so a
+ * tap's source is a strided run of one input row, with padding read as zero. */
+static void im2col_pack(const void *ctx, size_t p0, size_t kc, size_t j0, size_t nc, size_t nr,
+                        float *dst) {
+    const im2col_src *t = ctx;
+    const ox_conv_geom *g = t->g;
+    const ox_window *w = &g->w;
+    const int64_t ID = w->in[0], IH = w->in[1], IW = w->in[2];
+    const size_t OH = (size_t)w->out[1], OW = (size_t)w->out[2];
+    size_t strips = (nc + nr - 1) / nr;
+    for (size_t p = 0; p < kc; p++) {
+        size_t r = p0 + p;
+        int64_t kx = (int64_t)(r % (size_t)w->k[2]);
+        int64_t ky = (int64_t)(r / (size_t)w->k[2] % (size_t)w->k[1]);
+        int64_t kz = (int64_t)(r / (size_t)(w->k[2] * w->k[1]) % (size_t)w->k[0]);
+        const float *xc = t->x + r / g->k_sp * g->in_sp;
+        int64_t off_x = kx * w->d[2] - w->pb[2], sx = w->s[2];
+        /* output columns whose tap lands inside the input along W */
+        int64_t lo = off_x >= 0 ? 0 : (-off_x + sx - 1) / sx;
+        int64_t hi = IW - off_x <= 0 ? 0 : (IW - off_x - 1) / sx + 1;
+        if (hi > (int64_t)OW) hi = (int64_t)OW;
+        if (lo > hi) lo = hi;
+        size_t j = j0, end = j0 + nc;
+        size_t flat = j / OW, o = j % OW;
+        while (j < end) {
+            int64_t oz = (int64_t)(flat / OH), oy = (int64_t)(flat % OH);
+            int64_t iz = oz * w->s[0] - w->pb[0] + kz * w->d[0];
+            int64_t iy = oy * w->s[1] - w->pb[1] + ky * w->d[1];
+            int inside = iz >= 0 && iz < ID && iy >= 0 && iy < IH;
+            const float *src = inside ? xc + (iz * IH + iy) * IW : NULL;
+            size_t seg_end = j + (OW - o) < end ? j + (OW - o) : end;
+            while (j < seg_end) { /* pieces that stay within one strip */
+                size_t q = j - j0, lane = q % nr, piece = nr - lane;
+                if (piece > seg_end - j) piece = seg_end - j;
+                float *d = dst + (q / nr) * kc * nr + p * nr + lane;
+                int64_t a = (int64_t)o, b = (int64_t)(o + piece);
+                if (!inside || b <= lo || a >= hi) {
+                    memset(d, 0, piece * sizeof *d);
+                } else {
+                    int64_t m0 = a > lo ? a : lo, m1 = b < hi ? b : hi;
+                    for (int64_t k = a; k < m0; k++) d[k - a] = 0.0f;
+                    for (int64_t k = m0; k < m1; k++) d[k - a] = src[k * sx + off_x];
+                    for (int64_t k = m1; k < b; k++) d[k - a] = 0.0f;
+                }
+                j += piece;
+                o += piece;
+            }
+            if (o == OW) {
+                o = 0;
+                flat++;
+            }
+        }
+        for (size_t q = nc; q < strips * nr; q++) dst[(q / nr) * kc * nr + p * nr + q % nr] = 0.0f;
+    }
+}
+
+/* ---- epilogue -------------------------------------------------------------------- */
+
+typedef struct conv_epilogue {
+    const float *bias; /* the group's, or NULL */
+    int act;
+    float alpha, beta;
+    float *y;          /* wide grids: the group's output, out_sp per channel */
+    size_t Wq, OW, out_sp;
+} conv_epilogue;
+
+/* dst[k] = act(src[k] + b) for k < n (dst may be src). */
+static void finish(float *dst, const float *src, size_t n, float b, const conv_epilogue *e) {
+    switch (e->act) {
+    case OX_ACT_NONE: ox_bias_act(dst, src, n, b, OX_BIAS_ONLY, 0.0f, 0.0f); return;
+    case OX_ACT_RELU: ox_bias_act(dst, src, n, b, OX_BIAS_RELU, 0.0f, 0.0f); return;
+    case OX_ACT_CLIP: ox_bias_act(dst, src, n, b, OX_BIAS_CLIP, e->alpha, e->beta); return;
+    default:
+        ox_bias_act(dst, src, n, b, OX_BIAS_ONLY, 0.0f, 0.0f);
+        ox_act_apply(dst, n, e->act, e->alpha, e->beta);
+        return;
+    }
+}
+
+static void conv_epilogue_run(const void *ctx, float *c, size_t ldc, size_t i0, size_t rows,
+                              size_t j0, size_t cols) {
+    const conv_epilogue *e = ctx;
+    for (size_t i = 0; i < rows; i++) {
+        const float *src = c + i * ldc;
+        float b = e->bias ? e->bias[i0 + i] : 0.0f;
+        if (!e->y) { /* in place */
+            finish(c + i * ldc, src, cols, b, e);
+            continue;
+        }
+        float *yr = e->y + (i0 + i) * e->out_sp;
+        size_t j = j0, end = j0 + cols, oy = j / e->Wq, ox = j % e->Wq;
+        while (j < end) {
+            size_t run = e->Wq - ox < end - j ? e->Wq - ox : end - j;
+            if (ox < e->OW) {
+                size_t keep = e->OW - ox < run ? e->OW - ox : run;
+                finish(yr + oy * e->OW + ox, src + (j - j0), keep, b, e);
+            }
+            j += run;
+            ox += run;
+            if (ox == e->Wq) {
+                ox = 0;
+                oy++;
+            }
+        }
+    }
+}
+
+/* ---- driver ----------------------------------------------------------------------- */
+
+onyx_status ox_conv_gemm_workspace(const ox_conv_geom *g, size_t *bytes) {
+    *bytes = 0;
+    if (!uses_phases(g) || g->out_sp == 0) return ONYX_OK;
+    phase_geom ph;
+    size_t n = 0;
+    if (!phase_geom_of(g, &ph) ||
+        (ph.wide && !ox_mul_ok(g->Mg * (size_t)g->w.out[1], ph.Wq, &n)) ||
+        !ox_add_ok(ph.planes, n, &n) || !ox_mul_ok(n, sizeof(float), bytes))
+        return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
+    return ONYX_OK;
+}
+
+onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
+    const float *X = c->in[0]->data, *W = c->in[1]->data;
+    const float *B = ox_has_input(c, 2) ? c->in[2]->data : NULL;
+    float *Y = c->out[0]->data;
+    const conv_packed *cp = c->prepacked;
+    if (cp && (cp->w != W || cp->groups != g->G)) cp = NULL;
+    int phases = uses_phases(g);
+    phase_geom ph;
+    float *xq = NULL, *cbuf = NULL;
+    if (phases) {
+        if (!phase_geom_of(g, &ph) || !c->workspace)
+            return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
+        xq = c->workspace;
+        cbuf = ph.wide ? xq + ph.planes : NULL;
+        memset(xq + ph.planes - ((size_t)((g->w.k[2] - 1) * g->w.d[2]) / ph.sx + 1), 0,
+               ((size_t)((g->w.k[2] - 1) * g->w.d[2]) / ph.sx + 1) * sizeof *xq);
+    }
+    for (size_t n = 0; n < g->N; n++) {
+        for (size_t gi = 0; gi < g->G; gi++) {
+            const float *x = X + (n * g->C + gi * g->Cg) * g->in_sp;
+            float *y = Y + (n * g->M + gi * g->Mg) * g->out_sp;
+            conv_epilogue ep = {.bias = B ? B + gi * g->Mg : NULL, .act = c->act,
+                                .alpha = c->act_alpha, .beta = c->act_beta};
+            ox_sgemm_call call = {.M = g->Mg, .N = g->out_sp, .K = g->kdim, .alpha = 1.0f,
+                                  .pa = cp ? cp->g[gi] : NULL, .A = W + gi * g->Mg * g->kdim,
+                                  .lda = g->kdim, .C = y, .ldc = g->out_sp,
+                                  .epilogue = conv_epilogue_run, .ep_ctx = &ep};
+            phase_src psrc;
+            im2col_src isrc = {.g = g, .x = x};
+            if (g->pointwise) {
+                call.B = x;
+                call.ldb = g->out_sp;
+            } else if (phases) {
+                phase_task pt = {.g = g, .ph = &ph, .x = x, .xq = xq};
+                size_t grain = 1 + 65536 / (ph.plane * ph.sy * ph.sx + 1);
+                ox_parallel_for(c->pool, g->Cg, grain, build_phases, &pt);
+                psrc = (phase_src){.g = g, .ph = &ph, .xq = xq};
+                call.b_packer = phase_pack;
+                call.b_ctx = &psrc;
+                if (ph.wide) {
+                    call.N = (size_t)g->w.out[1] * ph.Wq;
+                    call.C = cbuf;
+                    call.ldc = call.N;
+                    ep.y = y;
+                    ep.Wq = ph.Wq;
+                    ep.OW = (size_t)g->w.out[2];
+                    ep.out_sp = g->out_sp;
+                }
+            } else {
+                call.b_packer = im2col_pack;
+                call.b_ctx = &isrc;
+            }
+            if (!B && !c->act && !ep.y) call.epilogue = NULL;
+            if (ox_sgemm_run(&call, c->pool))
+                return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
+        }
+    }
+    return ONYX_OK;
+}

@@ -1,0 +1,35 @@
+/* Weights packed once per plan: after folding and fusion, every kept step whose op
+ * has a prepack hook gets to look at its constant inputs (the final ones: a Conv
+ * with BatchNormalization folded in sees the folded weights) and keep a packed
+ * copy for its runs. The plan owns the copies and frees them with the op's hook. */
+#include <string.h>
+
+#include "ops/op.h"
+#include "plan/plan.h"
+#include "util/alloc.h"
+
+onyx_status ox_plan_prepack(ox_plan *p, const ox_rgraph *g, void *const *node_state,
+                            ox_threadpool *pool) {
+    ox_tensor **in = ox_malloc_array(p->max_in + 1, sizeof *in);
+    if (!in) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory while planning");
+    onyx_status s = ONYX_OK;
+    for (size_t st = 0; st < p->n_steps && s == ONYX_OK; st++) {
+        ox_pstep *step = &p->steps[st];
+        const ox_gnode *gn = &g->nodes[step->node];
+        if (!gn->def->prepack) continue;
+        for (size_t k = 0; k < step->n_in; k++) {
+            int v = step->in[k];
+            in[k] = v >= 0 && p->values[v].is_const && p->values[v].t.data ? &p->values[v].t
+                                                                           : NULL;
+        }
+        ox_op_ctx c = {.node = gn->node, .opset = gn->opset, .n_in = step->n_in,
+                       .n_out = step->n_out, .in = in, .out = NULL,
+                       .state = node_state[step->node], .pool = pool, .act = step->act,
+                       .act_alpha = step->act_alpha, .act_beta = step->act_beta};
+        s = gn->def->prepack(&c, &step->prepacked);
+        if (s == ONYX_OK && step->prepacked) step->free_prepacked = gn->def->free_prepacked;
+        if (s != ONYX_OK) s = ox_node_fail(gn, s);
+    }
+    ox_free(in);
+    return s;
+}
