@@ -2,6 +2,26 @@
 
 #include "kernels/cpu.h"
 
+static inline float act1(float v, int kind, float lo, float hi) {
+    if (kind == OX_BIAS_RELU) return v < 0.0f ? 0.0f : v;
+    if (kind == OX_BIAS_CLIP) {
+        v = v < lo ? lo : v;
+        return v > hi ? hi : v;
+    }
+    return v;
+}
+
+void ox_bias_vec_act(float *dst, const float *src, const float *bias, size_t n, int kind, float lo,
+                     float hi) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (n >= 16 && ox_cpu_has(OX_CPU_AVX512)) {
+        ox_bias_vec_act_avx512(dst, src, bias, n, kind, lo, hi);
+        return;
+    }
+#endif
+    for (size_t k = 0; k < n; k++) dst[k] = act1(src[k] + bias[k], kind, lo, hi);
+}
+
 void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, float lo, float hi) {
 #if defined(__x86_64__) || defined(__i386__)
     if (n >= 16 && ox_cpu_has(OX_CPU_AVX512)) {

@@ -12,10 +12,16 @@ enum { OX_BIAS_ONLY = 0, OX_BIAS_RELU = 1, OX_BIAS_CLIP = 2 };
  * (max with lo first, then min with hi, as Clip). dst may equal src. */
 void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, float lo, float hi);
 
+/* The same with a bias per element: dst[k] = act(src[k] + bias[k]). */
+void ox_bias_vec_act(float *dst, const float *src, const float *bias, size_t n, int kind, float lo,
+                     float hi);
+
 #if defined(__x86_64__) || defined(__i386__)
 /* src/kernels/x86/bias_act_avx512.c */
 void ox_bias_act_avx512(float *dst, const float *src, size_t n, float b, int kind, float lo,
                         float hi);
+void ox_bias_vec_act_avx512(float *dst, const float *src, const float *bias, size_t n, int kind,
+                            float lo, float hi);
 #endif
 
 #endif

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/bias_act.h"
 #include "kernels/gemm.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
@@ -48,7 +49,48 @@ static int_mm_fn int_mm_for(int32_t t) {
     }
 }
 
+/* ---- packed constant B (MatMul and Gemm) ---------------------------------- */
+
+/* op(B) packed for the GEMM once per plan, and the data it was packed from: a run
+ * with other data (never in a plan) ignores it. */
+typedef struct b_packed {
+    const void *from;
+    ox_sgemm_packed *pb;
+} b_packed;
+
+static onyx_status pack_b_of(const ox_tensor *B, int tb, void **out) {
+    size_t K = (size_t)(tb ? B->dims[1] : B->dims[0]), N = (size_t)(tb ? B->dims[0] : B->dims[1]);
+    if (K == 0 || N <= 1) return ONYX_OK; /* nothing to gain */
+    b_packed *bp = ox_malloc(sizeof *bp);
+    if (bp) bp->pb = ox_sgemm_pack(1, tb, K, N, B->data, (size_t)B->dims[1]);
+    if (!bp || !bp->pb) {
+        ox_free(bp);
+        return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing input B");
+    }
+    bp->from = B->data;
+    *out = bp;
+    return ONYX_OK;
+}
+
+void ox_nn_free_b_packed(void *p) {
+    b_packed *bp = p;
+    if (!bp) return;
+    ox_sgemm_packed_free(bp->pb);
+    ox_free(bp);
+}
+
+static const ox_sgemm_packed *packed_b_for(const ox_op_ctx *c, const ox_tensor *B) {
+    const b_packed *bp = c->prepacked;
+    return bp && bp->from == B->data ? bp->pb : NULL;
+}
+
 /* ---- MatMul ---------------------------------------------------------------- */
+
+onyx_status ox_nn_matmul_prepack(ox_op_ctx *c, void **out) {
+    const ox_tensor *B = ox_has_input(c, 1) ? c->in[1] : NULL;
+    if (!B || B->dtype != ONYX_DTYPE_FLOAT || B->rank != 2 || !B->data) return ONYX_OK;
+    return pack_b_of(B, 0, out);
+}
 
 typedef struct mm_shape {
     size_t M, N, K;
@@ -184,10 +226,12 @@ onyx_status ox_nn_matmul_run(ox_op_ctx *c) {
     for (int i = 0; i < s.nb; i++) b_shared &= s.b_bs[i] == 0;
     if (b_shared) {
         size_t rows = s.n_batch * s.M;
-        if (f32)
-            ox_sgemm(0, 0, rows, s.N, s.K, 1.0f, A->data, s.K, B->data, s.N, 0.0f, Y->data, s.N,
-                     c->pool);
-        else
+        if (f32) {
+            ox_sgemm_call call = {.M = rows, .N = s.N, .K = s.K, .alpha = 1.0f, .A = A->data,
+                                  .lda = s.K, .pb = packed_b_for(c, B), .B = B->data, .ldb = s.N,
+                                  .C = Y->data, .ldc = s.N};
+            (void)ox_sgemm_run(&call, c->pool); /* plain operands: never fails */
+        } else
             ox_dgemm(0, 0, rows, s.N, s.K, 1.0, A->data, s.K, B->data, s.N, 0.0, Y->data, s.N,
                      c->pool);
         return ONYX_OK;
@@ -282,16 +326,62 @@ onyx_status ox_nn_gemm_infer(ox_op_ctx *c) {
     return ONYX_OK;
 }
 
+onyx_status ox_nn_gemm_prepack(ox_op_ctx *c, void **out) {
+    const gemm_state *st = c->state;
+    const ox_tensor *B = ox_has_input(c, 1) ? c->in[1] : NULL;
+    if (!B || B->dtype != ONYX_DTYPE_FLOAT || B->rank != 2 || !B->data) return ONYX_OK;
+    return pack_b_of(B, st->tb, out);
+}
+
+/* float32 Gemm's epilogue: beta * C (broadcast) and the fused activation, per tile. */
+typedef struct gemm_epilogue {
+    const float *c; /* NULL: no C */
+    size_t rs, cs;  /* C's strides, 0 along broadcast dims */
+    float beta;
+    int act;
+    float act_alpha, act_beta;
+} gemm_epilogue;
+
+static void gemm_epilogue_run(const void *ctx, float *y, size_t ldy, size_t i0, size_t rows,
+                              size_t j0, size_t cols) {
+    const gemm_epilogue *e = ctx;
+    int kind = e->act == OX_ACT_RELU ? OX_BIAS_RELU : e->act == OX_ACT_CLIP ? OX_BIAS_CLIP
+                                                                            : OX_BIAS_ONLY;
+    int rest = e->act != OX_ACT_NONE && kind == OX_BIAS_ONLY; /* applied after the add */
+    for (size_t i = 0; i < rows; i++) {
+        float *row = y + i * ldy;
+        if (!e->c) {
+            ox_bias_act(row, row, cols, 0.0f, kind, e->act_alpha, e->act_beta);
+        } else if (e->cs == 1 && e->beta == 1.0f) {
+            ox_bias_vec_act(row, row, e->c + (i0 + i) * e->rs + j0, cols, kind, e->act_alpha,
+                            e->act_beta);
+        } else if (e->cs == 0 && e->beta == 1.0f) {
+            ox_bias_act(row, row, cols, e->c[(i0 + i) * e->rs], kind, e->act_alpha, e->act_beta);
+        } else {
+            const float *cr = e->c + (i0 + i) * e->rs;
+            for (size_t j = 0; j < cols; j++) row[j] += e->beta * cr[(j0 + j) * e->cs];
+            ox_bias_act(row, row, cols, 0.0f, kind, e->act_alpha, e->act_beta);
+        }
+        if (rest) ox_act_apply(row, cols, e->act, e->act_alpha, e->act_beta);
+    }
+}
+
+/* C's strides for broadcasting over M x N (0 along broadcast dims). */
+static void c_strides(const ox_tensor *C, size_t *rs, size_t *cs) {
+    *rs = *cs = 0;
+    if (C->rank == 2) {
+        *rs = C->dims[0] == 1 ? 0 : (size_t)C->dims[1];
+        *cs = C->dims[1] == 1 ? 0 : 1;
+    } else if (C->rank == 1) {
+        *cs = C->dims[0] == 1 ? 0 : 1;
+    }
+}
+
 /* Y = beta * C broadcast over M x N. Integer types use beta_i (wrapping). */
 static void gemm_fill_c(const ox_tensor *C, double beta, int64_t beta_i, void *Y, size_t M,
                         size_t N) {
-    size_t rs = 0, cs = 0; /* C strides, 0 along broadcast dims */
-    if (C->rank == 2) {
-        rs = C->dims[0] == 1 ? 0 : (size_t)C->dims[1];
-        cs = C->dims[1] == 1 ? 0 : 1;
-    } else if (C->rank == 1) {
-        cs = C->dims[0] == 1 ? 0 : 1;
-    }
+    size_t rs, cs;
+    c_strides(C, &rs, &cs);
     uint64_t bu = (uint64_t)beta_i;
     for (size_t i = 0; i < M; i++)
         for (size_t j = 0; j < N; j++) {
@@ -345,15 +435,24 @@ onyx_status ox_nn_gemm_run(ox_op_ctx *c) {
     int with_c = ox_has_input(c, 2) && st->beta != 0.0f;
     size_t lda = (size_t)A->dims[1], ldb = (size_t)B->dims[1];
     int32_t t = Y->dtype;
-    if (t == ONYX_DTYPE_FLOAT || t == ONYX_DTYPE_DOUBLE) {
+    if (t == ONYX_DTYPE_FLOAT) {
+        gemm_epilogue ep = {.c = with_c ? c->in[2]->data : NULL, .beta = st->beta, .act = c->act,
+                            .act_alpha = c->act_alpha, .act_beta = c->act_beta};
+        if (with_c) c_strides(c->in[2], &ep.rs, &ep.cs);
+        ox_sgemm_call call = {.M = M, .N = N, .K = K, .alpha = st->alpha, .trans_a = st->ta,
+                              .A = A->data, .lda = lda, .pb = packed_b_for(c, B),
+                              .trans_b = st->tb, .B = B->data, .ldb = ldb, .C = Y->data, .ldc = N};
+        if (with_c || c->act) {
+            call.epilogue = gemm_epilogue_run;
+            call.ep_ctx = &ep;
+        }
+        (void)ox_sgemm_run(&call, c->pool); /* plain operands: never fails */
+        return ONYX_OK;
+    }
+    if (t == ONYX_DTYPE_DOUBLE) {
         if (with_c) gemm_fill_c(c->in[2], st->beta, 0, Y->data, M, N);
-        if (t == ONYX_DTYPE_FLOAT) {
-            ox_sgemm(st->ta, st->tb, M, N, K, st->alpha, A->data, lda, B->data, ldb,
-                     with_c ? 1.0f : 0.0f, Y->data, N, c->pool);
-            if (c->act) ox_act_apply(Y->data, M * N, c->act, c->act_alpha, c->act_beta);
-        } else
-            ox_dgemm(st->ta, st->tb, M, N, K, st->alpha, A->data, lda, B->data, ldb,
-                     with_c ? 1.0 : 0.0, Y->data, N, c->pool);
+        ox_dgemm(st->ta, st->tb, M, N, K, st->alpha, A->data, lda, B->data, ldb,
+                 with_c ? 1.0 : 0.0, Y->data, N, c->pool);
         return ONYX_OK;
     }
     int64_t alpha = 0, beta = 0;

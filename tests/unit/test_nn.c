@@ -132,9 +132,11 @@ static void check_matmul(int32_t dt, int ra, const int64_t *adims, int rb, const
     int rank;
     int64_t dims[OX_MAX_RANK];
     double *want = matmul_ref(&A, &B, &rank, dims);
-    onyx_status s = nn_run(n, 13, (ox_tensor *[]){&A, &B}, 2, &Y, 1, pool);
-    CHECK(s == ONYX_OK);
-    if (s == ONYX_OK) {
+    for (int packed = 0; packed < 2; packed++) { /* B packed per call, and once ahead */
+        onyx_status s = (packed ? nn_run_packed : nn_run)(n, 13, (ox_tensor *[]){&A, &B}, 2, &Y,
+                                                          1, pool);
+        CHECK(s == ONYX_OK);
+        if (s != ONYX_OK) continue;
         CHECK(same_dims(&Y, rank, dims));
         CHECK(Y.dtype == dt);
         ox_test_failures += nn_expect(&Y, want, ox_shape_count(rank, dims),
@@ -224,9 +226,11 @@ static void check_gemm(int32_t dt, int ta, int tb, int64_t M, int64_t N, int64_t
             want[i * N + j] = alpha * s + beta * cv;
         }
     ox_tensor *ins[3] = {&A, &B, &C};
-    onyx_status s = nn_run(n, opset, ins, c_rank >= 0 ? 3 : 2, &Y, 1, pool);
-    CHECK(s == ONYX_OK);
-    if (s == ONYX_OK) {
+    for (int packed = 0; packed < 2; packed++) { /* B packed per call, and once ahead */
+        onyx_status s = (packed ? nn_run_packed : nn_run)(n, opset, ins, c_rank >= 0 ? 3 : 2, &Y,
+                                                          1, pool);
+        CHECK(s == ONYX_OK);
+        if (s != ONYX_OK) continue;
         CHECK(same_dims(&Y, 2, (int64_t[]){M, N}));
         ox_test_failures += nn_expect(&Y, want, (size_t)(M * N),
                                       dt == ONYX_DTYPE_FLOAT ? 1e-5 : 1e-12, "Gemm");

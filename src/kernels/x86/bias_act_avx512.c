@@ -34,6 +34,31 @@ static inline __attribute__((always_inline)) void run(float *dst, const float *s
     }
 }
 
+static inline __attribute__((always_inline)) void run_vec(float *dst, const float *src,
+                                                          const float *bias, size_t n,
+                                                          const int kind, float lo, float hi) {
+    __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512 v = _mm512_add_ps(_mm512_loadu_ps(src + k), _mm512_loadu_ps(bias + k));
+        _mm512_storeu_ps(dst + k, apply(v, kind, vlo, vhi));
+    }
+    if (k < n) {
+        __mmask16 m = (__mmask16)((1u << (n - k)) - 1u);
+        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, src + k), _mm512_maskz_loadu_ps(m, bias + k));
+        _mm512_mask_storeu_ps(dst + k, m, apply(v, kind, vlo, vhi));
+    }
+}
+
+void ox_bias_vec_act_avx512(float *dst, const float *src, const float *bias, size_t n, int kind,
+                            float lo, float hi) {
+    switch (kind) {
+    case OX_BIAS_RELU: run_vec(dst, src, bias, n, OX_BIAS_RELU, lo, hi); break;
+    case OX_BIAS_CLIP: run_vec(dst, src, bias, n, OX_BIAS_CLIP, lo, hi); break;
+    default: run_vec(dst, src, bias, n, OX_BIAS_ONLY, lo, hi); break;
+    }
+}
+
 void ox_bias_act_avx512(float *dst, const float *src, size_t n, float b, int kind, float lo,
                         float hi) {
     switch (kind) {
