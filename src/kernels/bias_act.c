@@ -22,13 +22,8 @@ void ox_bias_vec_act(float *dst, const float *src, const float *bias, size_t n, 
     for (size_t k = 0; k < n; k++) dst[k] = act1(src[k] + bias[k], kind, lo, hi);
 }
 
-void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, float lo, float hi) {
-#if defined(__x86_64__) || defined(__i386__)
-    if (n >= 16 && ox_cpu_has(OX_CPU_AVX512)) {
-        ox_bias_act_avx512(dst, src, n, b, kind, lo, hi);
-        return;
-    }
-#endif
+static void bias_act_c(float *dst, const float *src, size_t n, float b, int kind, float lo,
+                       float hi) {
     switch (kind) {
     case OX_BIAS_RELU:
         for (size_t k = 0; k < n; k++) {
@@ -47,4 +42,21 @@ void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, floa
         for (size_t k = 0; k < n; k++) dst[k] = src[k] + b;
         break;
     }
+}
+
+ox_bias_act_fn ox_bias_act_kernel(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (ox_cpu_has(OX_CPU_AVX512)) return ox_bias_act_avx512;
+#endif
+    return bias_act_c;
+}
+
+void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, float lo, float hi) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (n >= 16 && ox_cpu_has(OX_CPU_AVX512)) {
+        ox_bias_act_avx512(dst, src, n, b, kind, lo, hi);
+        return;
+    }
+#endif
+    bias_act_c(dst, src, n, b, kind, lo, hi);
 }

@@ -12,6 +12,12 @@ enum { OX_BIAS_ONLY = 0, OX_BIAS_RELU = 1, OX_BIAS_CLIP = 2 };
  * (max with lo first, then min with hi, as Clip). dst may equal src. */
 void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, float lo, float hi);
 
+/* ox_bias_act's best implementation for this processor, for callers that apply it to
+ * many short runs (one per tile row) and would rather not re-dispatch each time. */
+typedef void (*ox_bias_act_fn)(float *dst, const float *src, size_t n, float b, int kind, float lo,
+                               float hi);
+ox_bias_act_fn ox_bias_act_kernel(void);
+
 /* The same with a bias per element: dst[k] = act(src[k] + bias[k]). */
 void ox_bias_vec_act(float *dst, const float *src, const float *bias, size_t n, int kind, float lo,
                      float hi);

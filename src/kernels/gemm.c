@@ -300,9 +300,12 @@ static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, siz
     }
     if (one_block) {
         size_t mc = m1 - m0;
-        /* a single strip of A reads each B value once: from B itself when its rows
-         * run along N (with more strips, rows of B far apart would thrash L1) */
-        int direct_b = !g->pb && !g->b_packer && !g->tb && mc <= mr;
+        /* B is read from B itself, unpacked, when its rows run along N and the A
+         * block has few strips: the kc x nr block each strip reads then stays in L1
+         * between strips (with many strips, rows of B far apart would thrash L1),
+         * and packing, which each B value would need for only a few strips of A,
+         * costs more than it saves */
+        int direct_b = !g->pb && !g->b_packer && !g->tb && mc <= 8 * mr;
         for (size_t pc = 0; pc < g->K; pc += kc_max) {
             size_t kc = min_sz(kc_max, g->K - pc);
             float beta = pc == 0 ? g->beta : 1.0f;

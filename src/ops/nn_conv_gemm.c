@@ -164,11 +164,15 @@ static void phase_pack(const void *ctx, size_t p0, size_t kc, size_t j0, size_t 
     const ox_window *w = &t->g->w;
     const phase_geom *ph = t->ph;
     size_t KH = (size_t)w->k[1], KW = (size_t)w->k[2], full = nc / nr, rem = nc % nr;
+    size_t sy = ph->sy, sx = ph->sx, dy = (size_t)w->d[1], dx = (size_t)w->d[2];
+    size_t chan = sy * sx * ph->plane;
+    /* (ci, ky, kx) of row p0, then stepped along; the tap's padded offsets
+     * ry = ky*dy and rx = kx*dx are kept as quotient and remainder by the stride,
+     * so no row needs a division */
+    size_t kx = p0 % KW, ky = p0 / KW % KH, ci = p0 / (KW * KH);
+    size_t ryq = ky * dy / sy, ryr = ky * dy % sy, rxq = kx * dx / sx, rxr = kx * dx % sx;
     for (size_t p = 0; p < kc; p++) {
-        size_t r = p0 + p, kx = r % KW, ky = r / KW % KH, ci = r / (KW * KH);
-        size_t ry = ky * (size_t)w->d[1], rx = kx * (size_t)w->d[2];
-        const float *src = t->xq + ((ci * ph->sy + ry % ph->sy) * ph->sx + rx % ph->sx) * ph->plane +
-                           (ry / ph->sy) * ph->Wq + rx / ph->sx + j0;
+        const float *src = t->xq + ci * chan + (ryr * sx + rxr) * ph->plane + ryq * ph->Wq + rxq + j0;
         float *d = dst + p * nr;
         for (size_t s = 0; s < full; s++) copy_strip(d + s * kc * nr, src + s * nr, nr);
         if (rem) {
@@ -176,6 +180,27 @@ static void phase_pack(const void *ctx, size_t p0, size_t kc, size_t j0, size_t 
             memcpy(dr, src + full * nr, rem * sizeof *dr);
             memset(dr + rem, 0, (nr - rem) * sizeof *dr);
         }
+        if (++kx < KW) {
+            rxq += dx / sx;
+            rxr += dx % sx;
+            if (rxr >= sx) {
+                rxr -= sx;
+                rxq++;
+            }
+            continue;
+        }
+        kx = rxq = rxr = 0;
+        if (++ky < KH) {
+            ryq += dy / sy;
+            ryr += dy % sy;
+            if (ryr >= sy) {
+                ryr -= sy;
+                ryq++;
+            }
+            continue;
+        }
+        ky = ryq = ryr = 0;
+        ci++;
     }
 }
 
@@ -251,16 +276,17 @@ typedef struct conv_epilogue {
     float alpha, beta;
     float *y;          /* wide grids: the group's output, out_sp per channel */
     size_t Wq, OW, out_sp;
+    ox_bias_act_fn bias_act;
 } conv_epilogue;
 
 /* dst[k] = act(src[k] + b) for k < n (dst may be src). */
 static void finish(float *dst, const float *src, size_t n, float b, const conv_epilogue *e) {
     switch (e->act) {
-    case OX_ACT_NONE: ox_bias_act(dst, src, n, b, OX_BIAS_ONLY, 0.0f, 0.0f); return;
-    case OX_ACT_RELU: ox_bias_act(dst, src, n, b, OX_BIAS_RELU, 0.0f, 0.0f); return;
-    case OX_ACT_CLIP: ox_bias_act(dst, src, n, b, OX_BIAS_CLIP, e->alpha, e->beta); return;
+    case OX_ACT_NONE: e->bias_act(dst, src, n, b, OX_BIAS_ONLY, 0.0f, 0.0f); return;
+    case OX_ACT_RELU: e->bias_act(dst, src, n, b, OX_BIAS_RELU, 0.0f, 0.0f); return;
+    case OX_ACT_CLIP: e->bias_act(dst, src, n, b, OX_BIAS_CLIP, e->alpha, e->beta); return;
     default:
-        ox_bias_act(dst, src, n, b, OX_BIAS_ONLY, 0.0f, 0.0f);
+        e->bias_act(dst, src, n, b, OX_BIAS_ONLY, 0.0f, 0.0f);
         ox_act_apply(dst, n, e->act, e->alpha, e->beta);
         return;
     }
@@ -330,7 +356,8 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
             const float *x = X + (n * g->C + gi * g->Cg) * g->in_sp;
             float *y = Y + (n * g->M + gi * g->Mg) * g->out_sp;
             conv_epilogue ep = {.bias = B ? B + gi * g->Mg : NULL, .act = c->act,
-                                .alpha = c->act_alpha, .beta = c->act_beta};
+                                .alpha = c->act_alpha, .beta = c->act_beta,
+                                .bias_act = ox_bias_act_kernel()};
             ox_sgemm_call call = {.M = g->Mg, .N = g->out_sp, .K = g->kdim, .alpha = 1.0f,
                                   .pa = cp ? cp->g[gi] : NULL, .A = W + gi * g->Mg * g->kdim,
                                   .lda = g->kdim, .C = y, .ldc = g->out_sp,

@@ -250,6 +250,12 @@ static void tile(size_t kc, const float *a, const float *b, size_t ldb, float *C
         else narrow_2(kc, a, b, ldb, C, ldc, rows, alpha, beta);
         return;
     }
+    if (cols > 16 && cols <= 18) { /* 16 columns, then the last one or two narrow */
+        kernels[0][rows - 1](kc, a, b, ldb, C, ldc, alpha, beta, 0xffff, 0);
+        if (cols == 17) narrow_1(kc, a, b + 16, ldb, C + 16, ldc, rows, alpha, beta);
+        else narrow_2(kc, a, b + 16, ldb, C + 16, ldc, rows, alpha, beta);
+        return;
+    }
     int halves = cols > 16 ? 2 : 1;
     __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
     __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffffu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
