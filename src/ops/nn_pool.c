@@ -180,6 +180,47 @@ static int64_t max_index(const pool_task *t, size_t p, int64_t iz, int64_t iy, i
             })                                                                                \
     }
 MAX_POOL_FN(max_f32, max_f32_idx, float, -INFINITY)
+
+/* float MaxPool over 1-D and 2-D windows without indices, tap by tap: each output
+ * row takes the max with one shifted (strided) input row per tap, in loops without
+ * bounds tests. The same result as max_f32: the max is order-free (NaN taps lose
+ * every comparison), and a window of padding only gives -inf. */
+static void max2d_f32(void *arg, size_t p0, size_t p1) {
+    const pool_task *t = arg;
+    const ox_window *w = t->w;
+    const int64_t *kry = t->kr + 2 * w->out[0];
+    const int64_t OH = w->out[1], OW = w->out[2], IW = w->in[2], sx = w->s[2];
+    for (size_t p = p0; p < p1; p++) {
+        const float *x = (const float *)t->X + p * t->in_sp;
+        float *y = (float *)t->Y + p * t->out_sp;
+        for (int64_t oy = 0; oy < OH; oy++) {
+            float *restrict yr = y + oy * OW;
+            for (int64_t o = 0; o < OW; o++) yr[o] = -INFINITY;
+            int64_t by = oy * w->s[1] - w->pb[1];
+            for (int64_t b = kry[2 * oy]; b < kry[2 * oy + 1]; b++) {
+                const float *restrict xr = x + (by + b * w->d[1]) * IW;
+                for (int64_t e = 0; e < w->k[2]; e++) {
+                    /* outputs o whose tap o*sx + c lies in [0, IW) */
+                    int64_t c = e * w->d[2] - w->pb[2];
+                    int64_t lo = c >= 0 ? 0 : (-c + sx - 1) / sx;
+                    int64_t hi = IW - 1 - c >= 0 ? (IW - 1 - c) / sx + 1 : 0;
+                    if (hi > OW) hi = OW;
+                    if (sx == 1) {
+                        for (int64_t o = lo; o < hi; o++) {
+                            float v = xr[o + c];
+                            yr[o] = v > yr[o] ? v : yr[o];
+                        }
+                    } else {
+                        for (int64_t o = lo; o < hi; o++) {
+                            float v = xr[o * sx + c];
+                            yr[o] = v > yr[o] ? v : yr[o];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
 MAX_POOL_FN(max_f64, max_f64_idx, double, -INFINITY)
 MAX_POOL_FN(max_i8, max_i8_idx, int8_t, INT8_MIN)
 MAX_POOL_FN(max_u8, max_u8_idx, uint8_t, 0)
@@ -248,7 +289,9 @@ onyx_status ox_nn_pool_run(ox_op_ctx *c) {
     int idx = t.I != NULL;
     if (st->kind == POOL_MAX) {
         switch (X->dtype) {
-        case ONYX_DTYPE_FLOAT: fn = idx ? max_f32_idx : max_f32; break;
+        case ONYX_DTYPE_FLOAT:
+            fn = idx ? max_f32_idx : w.nd <= 2 ? max2d_f32 : max_f32;
+            break;
         case ONYX_DTYPE_DOUBLE: fn = idx ? max_f64_idx : max_f64; break;
         case ONYX_DTYPE_INT8: fn = idx ? max_i8_idx : max_i8; break;
         case ONYX_DTYPE_UINT8: fn = idx ? max_u8_idx : max_u8; break;
