@@ -86,11 +86,9 @@ static const ox_sgemm_packed *packed_b_for(const ox_op_ctx *c, const ox_tensor *
 
 /* ---- MatMul ---------------------------------------------------------------- */
 
-onyx_status ox_nn_matmul_prepack(ox_op_ctx *c, void **out) {
-    const ox_tensor *B = ox_has_input(c, 1) ? c->in[1] : NULL;
-    if (!B || B->dtype != ONYX_DTYPE_FLOAT || B->rank != 2 || !B->data) return ONYX_OK;
-    return pack_b_of(B, 0, out);
-}
+/* A constant B that is not transposed costs little to pack per call (rows of B
+ * are already rows of the packed strips) and is often read in place: keeping a
+ * packed copy would double its memory for a few percent. MatMul has no prepack. */
 
 typedef struct mm_shape {
     size_t M, N, K;
@@ -228,7 +226,7 @@ onyx_status ox_nn_matmul_run(ox_op_ctx *c) {
         size_t rows = s.n_batch * s.M;
         if (f32) {
             ox_sgemm_call call = {.M = rows, .N = s.N, .K = s.K, .alpha = 1.0f, .A = A->data,
-                                  .lda = s.K, .pb = packed_b_for(c, B), .B = B->data, .ldb = s.N,
+                                  .lda = s.K, .B = B->data, .ldb = s.N,
                                   .C = Y->data, .ldc = s.N};
             (void)ox_sgemm_run(&call, c->pool); /* plain operands: never fails */
         } else
@@ -329,7 +327,8 @@ onyx_status ox_nn_gemm_infer(ox_op_ctx *c) {
 onyx_status ox_nn_gemm_prepack(ox_op_ctx *c, void **out) {
     const gemm_state *st = c->state;
     const ox_tensor *B = ox_has_input(c, 1) ? c->in[1] : NULL;
-    if (!B || B->dtype != ONYX_DTYPE_FLOAT || B->rank != 2 || !B->data) return ONYX_OK;
+    /* only a transposed B: packing it per call means transposing it (see above) */
+    if (!B || !st->tb || B->dtype != ONYX_DTYPE_FLOAT || B->rank != 2 || !B->data) return ONYX_OK;
     return pack_b_of(B, st->tb, out);
 }
 

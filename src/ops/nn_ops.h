@@ -85,8 +85,7 @@ onyx_status ox_nn_qlinearmatmul_run(ox_op_ctx *c);
 onyx_status ox_nn_gemm_prepare(ox_op_ctx *c);
 onyx_status ox_nn_gemm_infer(ox_op_ctx *c);
 onyx_status ox_nn_gemm_run(ox_op_ctx *c);
-/* float32 B packed once per plan when it is a constant matrix (MatMul, Gemm). */
-onyx_status ox_nn_matmul_prepack(ox_op_ctx *c, void **out);
+/* Gemm's float32 B packed once per plan when it is a constant transposed matrix. */
 onyx_status ox_nn_gemm_prepack(ox_op_ctx *c, void **out);
 void ox_nn_free_b_packed(void *packed);
 
