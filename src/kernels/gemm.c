@@ -465,6 +465,29 @@ void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
     (void)ox_sgemm_run(&call, pool); /* plain operands: never fails */
 }
 
+/* ---- packing from row pointers ------------------------------------------- */
+
+void ox_sgemm_pack_rows(const float *const *rows, size_t n, size_t nc, size_t nr, size_t stride,
+                        float *dst) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (nr == 32 && ox_cpu_has(OX_CPU_AVX512)) {
+        ox_sgemm_pack_rows32_avx512(rows, n, nc, stride, dst);
+        return;
+    }
+#endif
+    size_t full = nc / nr, rem = nc % nr;
+    for (size_t p = 0; p < n; p++) {
+        const float *src = rows[p];
+        float *d = dst + p * nr;
+        for (size_t s = 0; s < full; s++) memcpy(d + s * stride, src + s * nr, nr * sizeof *d);
+        if (rem) {
+            float *dr = d + full * stride;
+            memcpy(dr, src + full * nr, rem * sizeof *dr);
+            memset(dr + rem, 0, (nr - rem) * sizeof *dr);
+        }
+    }
+}
+
 /* ---- packed operands ------------------------------------------------------ */
 
 ox_sgemm_packed *ox_sgemm_pack(int side, int trans, size_t rows, size_t cols, const float *X,

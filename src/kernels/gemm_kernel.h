@@ -31,8 +31,11 @@ typedef struct ox_sgemm_kernel {
 /* src/kernels/x86/sgemm_avx2.c: 6 x 16 tiles on AVX2 + FMA (x86 builds only). */
 #if defined(__x86_64__) || defined(__i386__)
 extern const ox_sgemm_kernel ox_sgemm_kernel_avx2;
-/* src/kernels/x86/sgemm_avx512.c: 12 x 32 tiles on AVX-512. */
+/* src/kernels/x86/sgemm_avx512.c: 12 x 32 tiles on AVX-512, and ox_sgemm_pack_rows
+ * for its 32-wide strips. */
 extern const ox_sgemm_kernel ox_sgemm_kernel_avx512;
+void ox_sgemm_pack_rows32_avx512(const float *const *rows, size_t n, size_t nc, size_t stride,
+                                 float *dst);
 #endif
 
 #endif

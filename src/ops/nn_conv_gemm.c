@@ -146,24 +146,15 @@ typedef struct phase_src {
     const float *xq;
 } phase_src;
 
-/* Copies n floats; constant sizes for the kernels' strip widths let the compiler
- * inline the copy. */
-static inline void copy_strip(float *d, const float *s, size_t n) {
-    switch (n) {
-    case 32: memcpy(d, s, 32 * sizeof *d); break;
-    case 16: memcpy(d, s, 16 * sizeof *d); break;
-    case 8: memcpy(d, s, 8 * sizeof *d); break;
-    default: memcpy(d, s, n * sizeof *d); break;
-    }
-}
-
 /* ox_sgemm_b_packer over the phase planes. */
 static void phase_pack(const void *ctx, size_t p0, size_t kc, size_t j0, size_t nc, size_t nr,
                        float *dst) {
     const phase_src *t = ctx;
     const ox_window *w = &t->g->w;
     const phase_geom *ph = t->ph;
-    size_t KH = (size_t)w->k[1], KW = (size_t)w->k[2], full = nc / nr, rem = nc % nr;
+    size_t KH = (size_t)w->k[1], KW = (size_t)w->k[2];
+    const float *rows[64]; /* row starts, handed over 64 at a time */
+    size_t n = 0, first = 0;
     size_t sy = ph->sy, sx = ph->sx, dy = (size_t)w->d[1], dx = (size_t)w->d[2];
     size_t chan = sy * sx * ph->plane;
     /* (ci, ky, kx) of row p0, then stepped along; the tap's padded offsets
@@ -172,13 +163,11 @@ static void phase_pack(const void *ctx, size_t p0, size_t kc, size_t j0, size_t 
     size_t kx = p0 % KW, ky = p0 / KW % KH, ci = p0 / (KW * KH);
     size_t ryq = ky * dy / sy, ryr = ky * dy % sy, rxq = kx * dx / sx, rxr = kx * dx % sx;
     for (size_t p = 0; p < kc; p++) {
-        const float *src = t->xq + ci * chan + (ryr * sx + rxr) * ph->plane + ryq * ph->Wq + rxq + j0;
-        float *d = dst + p * nr;
-        for (size_t s = 0; s < full; s++) copy_strip(d + s * kc * nr, src + s * nr, nr);
-        if (rem) {
-            float *dr = d + full * kc * nr;
-            memcpy(dr, src + full * nr, rem * sizeof *dr);
-            memset(dr + rem, 0, (nr - rem) * sizeof *dr);
+        rows[n++] = t->xq + ci * chan + (ryr * sx + rxr) * ph->plane + ryq * ph->Wq + rxq + j0;
+        if (n == 64 || p + 1 == kc) {
+            ox_sgemm_pack_rows(rows, n, nc, nr, kc * nr, dst + first * nr);
+            first += n;
+            n = 0;
         }
         if (++kx < KW) {
             rxq += dx / sx;
