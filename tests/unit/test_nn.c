@@ -7,6 +7,7 @@
 
 #include "test.h"
 #include "util/alloc.h"
+#include "kernels/cpu.h"
 #include "util/threadpool.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -769,5 +770,18 @@ TEST(nn_half_precision_ops) {
             check_half_n(n, 17, in, 3, 3, ht, 1);
             nn_free(in, 3);
         }
+    }
+}
+
+/* The float32 Conv paths (packed filters, phase planes, epilogue) on every kernel. */
+TEST(nn_conv_every_kernel) {
+    static const unsigned limits[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
+    for (int l = 0; l < 3; l++) {
+        unsigned old = ox_cpu_limit(limits[l]);
+        for (int t = 0; t < 25; t++) {
+            conv_case cc = random_conv_case();
+            run_conv_case(&cc, ONYX_DTYPE_FLOAT, NULL);
+        }
+        ox_cpu_limit(old);
     }
 }
