@@ -17,10 +17,20 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+#include <stdint.h>
 
 static inline __mmask16 lane_mask(size_t cols, size_t q) {
     size_t n = cols > 16 * q ? cols - 16 * q : 0;
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* The panels stream from L2 (a step's recurrent weights are far larger than
+ * L1); the hardware prefetcher alone leaves the loads waiting. PF_ROWS panel
+ * rows ahead; the address may lie past the panels (a prefetch never faults),
+ * so it is formed as an integer. */
+#define PF_ROWS 16
+static inline void prefetch(const float *p, size_t ahead) {
+    _mm_prefetch((const char *)((uintptr_t)p + ahead * sizeof(float)), _MM_HINT_T0);
 }
 
 static inline __attribute__((always_inline)) void
@@ -34,7 +44,10 @@ tile(size_t mr, size_t cols, size_t K, const float *A, size_t lda, const float *
     for (size_t k = 0; k < K; k++) {
         __m512 bv[4];
 #pragma GCC unroll 4
-        for (size_t q = 0; q < 4; q++) bv[q] = _mm512_loadu_ps(b + k * RNN_NR + 16 * q);
+        for (size_t q = 0; q < 4; q++) {
+            prefetch(b + k * RNN_NR, RNN_NR * PF_ROWS + 16 * q);
+            bv[q] = _mm512_loadu_ps(b + k * RNN_NR + 16 * q);
+        }
 #pragma GCC unroll 6
         for (size_t r = 0; r < mr; r++) {
             __m512 a = _mm512_set1_ps(A[r * lda + k]);
@@ -58,6 +71,8 @@ static void row1(size_t cols, size_t K, const float *A, const float *b, float *C
     for (; k + 2 <= K; k += 2) {
         __m512 a0 = _mm512_set1_ps(A[k]), a1 = _mm512_set1_ps(A[k + 1]);
         const float *b0 = b + k * RNN_NR, *b1 = b0 + RNN_NR;
+#pragma GCC unroll 8
+        for (size_t q = 0; q < 8; q++) prefetch(b0, RNN_NR * PF_ROWS + 16 * q);
 #pragma GCC unroll 4
         for (size_t q = 0; q < 4; q++) {
             c0[q] = _mm512_fmadd_ps(a0, _mm512_loadu_ps(b0 + 16 * q), c0[q]);
