@@ -100,24 +100,25 @@ void rnn_gemm_gates(const rnn_kern *k, size_t M, size_t H, size_t K, size_t g0, 
                     const float *A, size_t lda, const float *Bp, float *C, size_t ldc,
                     ox_threadpool *pool) {
     if (M == 0 || H == 0 || g1 <= g0) return;
+    /* Row chunks outermost: a chunk of A stays in cache while the panels pass
+     * (many time steps at once in the input projection) */
     gates_task t = {.k = k, .M = M, .H = H, .K = K, .g0 = g0, .npan = rnn_panels(H),
                     .per_gate = rnn_packed_elems(H, K), .A = A, .Bp = Bp, .lda = lda,
-                    .ldc = ldc, .C = C, .mchunk = M};
+                    .ldc = ldc, .C = C, .mchunk = M < 192 ? M : 192};
     t.n_cols_items = (g1 - g0) * t.npan;
     size_t threads = (size_t)ox_threadpool_size(pool);
-    if (threads <= 1 || !rnn_par_worth(M, (g1 - g0) * t.npan * RNN_NR, K)) {
-        gates_run(&t, 0, t.n_cols_items);
-        return;
-    }
-    /* enough items for a few per thread: split the rows too when the columns
-     * alone give too few (row chunks a multiple of the 6-row tiles) */
-    size_t want = threads * 4;
-    if (t.n_cols_items < want) {
+    int par = threads > 1 && rnn_par_worth(M, (g1 - g0) * t.npan * RNN_NR, K);
+    /* on the pool, a few items per thread: smaller row chunks (a multiple of the
+     * 6-row tiles) when the columns alone give too few */
+    size_t want = threads * 4, n_m = (M + t.mchunk - 1) / t.mchunk;
+    if (par && n_m * t.n_cols_items < want) {
         size_t parts = (want + t.n_cols_items - 1) / t.n_cols_items;
-        size_t chunk = (M + parts - 1) / parts;
-        chunk = (chunk + 5) / 6 * 6;
-        t.mchunk = chunk < M ? chunk : M;
+        size_t chunk = ((M + parts - 1) / parts + 5) / 6 * 6;
+        if (chunk < t.mchunk) t.mchunk = chunk;
+        n_m = (M + t.mchunk - 1) / t.mchunk;
     }
-    size_t n_m = (M + t.mchunk - 1) / t.mchunk;
-    ox_parallel_for(pool, n_m * t.n_cols_items, 1, gates_run, &t);
+    if (par)
+        ox_parallel_for(pool, n_m * t.n_cols_items, 1, gates_run, &t);
+    else
+        gates_run(&t, 0, n_m * t.n_cols_items);
 }

@@ -84,6 +84,7 @@ TEST(rnn_kern_gate_product_on_pool) {
         ox_test_failures += check_gates(3, 731, 731, 1, 0, 1, pool);
         ox_test_failures += check_gates(131, 40, 1025, 2, 0, 2, pool);
         ox_test_failures += check_gates(1, 500, 600, 3, 2, 3, pool);
+        ox_test_failures += check_gates(389, 70, 9, 2, 0, 2, NULL); /* several row chunks */
     }
     ox_cpu_limit(~0u);
     ox_threadpool_free(pool);
