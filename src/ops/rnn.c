@@ -311,7 +311,7 @@ static onyx_status rnn_infer(ox_op_ctx *c) {
     size_t bytes;
     size_t esize = g.dtype == ONYX_DTYPE_DOUBLE ? sizeof(double) : sizeof(float);
     rnn_layout lay;
-    if (!layout_for(st, &g, &lay) || !ox_mul_ok(lay.total, esize, &bytes) ||
+    if (!layout_for(st, &g, &lay) || !ox_mul_ok(lay.total, esize * g.D, &bytes) ||
         !ox_add_ok(bytes, lens_bytes(g.B) + 64, &bytes))
         return ox_error(ONYX_ERR_LIMIT, "scratch memory size overflows");
     c->workspace_bytes = bytes;

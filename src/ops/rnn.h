@@ -45,7 +45,9 @@ typedef struct rnn_state {
  * on a 64-byte boundary: the input projection (T*B rows of G*H), the recurrent
  * product (B rows of G*H), h, c and r*h (B rows of H each), the folded biases
  * (G*H, then H for GRU's hidden-gate recurrent bias), and for float runs without
- * packed constants, the packed W and R of one direction. */
+ * packed constants, the packed W and R of one direction. Each direction has
+ * its own (total elements apart), so the two of a bidirectional node can run
+ * at once. */
 typedef struct rnn_layout {
     size_t xw, hr, h, c, rh, bias, wp, rp, total;
 } rnn_layout;

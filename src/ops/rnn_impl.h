@@ -12,7 +12,8 @@
  * handles every other activation, peepholes and input_forget. A step's product
  * is small (B x G*H x H): it stays on the calling thread unless it is large
  * enough to pay for waking the pool (rnn_par_worth), as waking it costs more
- * than a product of the usual sizes takes. */
+ * than a product of the usual sizes takes; the directions of a bidirectional
+ * layer run side by side instead. */
 
 #define RNN_CAT2(a, b) a##_##b
 #define RNN_CAT(a, b) RNN_CAT2(a, b)
@@ -279,12 +280,33 @@ static void RF(run_dir)(const rnn_args *a, size_t d) {
     }
 }
 
+/* Directions [d0, d1) each on one thread, with scratch of their own. */
+static void RF(dir_task)(void *arg, size_t d0, size_t d1) {
+    const rnn_args *a = arg;
+    for (size_t d = d0; d < d1; d++) {
+        rnn_args ad = *a;
+        ad.pool = NULL;
+        ad.work = (REAL *)a->work + d * a->lay.total;
+        RF(run_dir)(&ad, d);
+    }
+}
+
 void RF(rnn_run)(const rnn_args *a) {
     /* Steps past a sequence's length leave zeros in Y; every other row of Y is
      * written by its step. */
     int short_seq = 0;
     for (size_t b = 0; b < a->B; b++) short_seq |= (size_t)a->lens[b] < a->T;
     if (a->Y && short_seq) memset(a->Y, 0, a->T * a->D * a->B * a->H * sizeof(REAL));
+    /* The two directions of a bidirectional layer are independent chains: one
+     * thread each, woken once, unless the steps' own products are worth more
+     * threads than two. */
+    size_t threads = (size_t)ox_threadpool_size(a->pool), GH = (size_t)a->st->gates * a->H;
+    double macs = (double)a->T * (double)a->B * (double)GH * (double)(a->I + a->H);
+    if (a->D == 2 && threads > 1 && macs >= 1048576.0 &&
+        !(threads > 2 && rnn_par_worth(a->B, GH, a->H))) {
+        ox_parallel_for(a->pool, 2, 1, RF(dir_task), (void *)a);
+        return;
+    }
     for (size_t d = 0; d < a->D; d++) RF(run_dir)(a, d);
 }
 

@@ -9,6 +9,7 @@
 #include "kernels/gemm.h"
 #include "ops/elem_vmath.h"
 #include "ops/rnn.h"
+#include "util/threadpool.h"
 
 #define REAL float
 #define SUF f32

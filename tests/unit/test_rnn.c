@@ -584,7 +584,8 @@ TEST(rnn_sizes_every_path) {
 }
 
 /* Products large enough for the pool: LSTM recurrent weights over 2 MB split over
- * the threads at every step, both with packed constants and per-run packing. */
+ * the threads at every step, both with packed constants and per-run packing; the
+ * two directions of a bidirectional node on two threads. */
 TEST(rnn_threaded_wide_hidden) {
     ox_threadpool *pool = ox_threadpool_create(3);
     for (int rw = 0; rw < 2 && !ox_test_failures; rw++) {
@@ -595,6 +596,13 @@ TEST(rnn_threaded_wide_hidden) {
         rcfg g = {.op = "GRU", .T = 2, .B = 3, .I = 4, .H = 420, .has_bias = 1, .lbr = rw,
                   .runtime_weights = rw, .present = {1, 1, 0}};
         run_cfg(&g, ONYX_DTYPE_FLOAT, 22, pool);
+        /* bidirectional, long enough for one thread per direction */
+        rcfg b = {.op = rw ? "GRU" : "LSTM", .dir = 2, .layout = rw, .T = 10, .B = 4, .I = 30,
+                  .H = 70, .has_bias = 1, .has_lens = 1, .short_lens = 1, .has_h0 = 1,
+                  .has_c0 = 1, .has_p = rw, .runtime_weights = rw, .present = {1, 1, 1}};
+        run_cfg(&b, ONYX_DTYPE_FLOAT, 22, pool);
+        b.has_p = 0;
+        run_cfg(&b, ONYX_DTYPE_DOUBLE, 22, pool);
     }
     ox_threadpool_free(pool);
     tn_reset();
