@@ -9,6 +9,14 @@
 
 void ox_rnn_free_state(void *state) { ox_free(state); }
 
+static void rnn_destroy(void *state) {
+    rnn_state *st = state;
+    if (!st) return;
+    ox_free_aligned(st->Wp);
+    ox_free_aligned(st->Rp);
+    ox_free(st);
+}
+
 /* ---- attributes ------------------------------------------------------------ */
 
 typedef struct act_info {
@@ -95,6 +103,38 @@ static onyx_status read_acts(ox_op_ctx *c, rnn_state *st) {
     return ONYX_OK;
 }
 
+/* Pack a constant float32 W (n_rows = G*H rows of K per direction) gate by gate;
+ * NULL when it is not one or memory is short (runs then pack per run). */
+static float *pack_const(const ox_tensor *t, const rnn_state *st, size_t H) {
+    size_t D = (size_t)st->num_dir, G = (size_t)st->gates, GH = G * H;
+    if (!t || !t->data || t->dtype != ONYX_DTYPE_FLOAT || t->rank != 3) return NULL;
+    if (t->dims[0] != (int64_t)D || t->dims[1] != (int64_t)GH || t->dims[2] <= 0) return NULL;
+    size_t K = (size_t)t->dims[2], per = rnn_packed_elems(H, K), n, bytes;
+    if (!ox_mul_ok(per, D * G, &n) || !ox_mul_ok(n, sizeof(float), &bytes) || !bytes)
+        return NULL;
+    float *p = ox_malloc_aligned(bytes);
+    if (!p) return NULL;
+    const float *w = t->data;
+    for (size_t d = 0; d < D; d++)
+        for (size_t g = 0; g < G; g++)
+            rnn_pack(w + (d * GH + g * H) * K, K, H, K, p + (d * G + g) * per);
+    return p;
+}
+
+/* W and R as the float kernels read them, once, when they are constants. */
+static void pack_consts(ox_op_ctx *c, rnn_state *st) {
+    const ox_tensor *W = ox_has_input(c, 1) ? c->in[1] : NULL;
+    const ox_tensor *R = ox_has_input(c, 2) ? c->in[2] : NULL;
+    int64_t H = st->hidden;
+    if (H < 0 && R && R->rank == 3) H = R->dims[2];
+    if (H < 0 && W && W->rank == 3 && W->dims[1] % st->gates == 0) H = W->dims[1] / st->gates;
+    if (H <= 0 || H > ((int64_t)1 << 40)) return;
+    st->pk_H = (size_t)H;
+    st->Rp = pack_const(R, st, st->pk_H);
+    st->Wp = pack_const(W, st, st->pk_H);
+    if (st->Wp) st->pk_I = (size_t)W->dims[2];
+}
+
 static onyx_status rnn_prepare(ox_op_ctx *c) {
     rnn_state *st = ox_calloc(1, sizeof *st);
     if (!st) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
@@ -134,7 +174,9 @@ static onyx_status rnn_prepare(ox_op_ctx *c) {
                         (long long)st->hidden);
     if (st->has_clip && !(st->clip >= 0))
         return ox_error(ONYX_ERR_INVALID_MODEL, "attribute 'clip' must be >= 0");
-    return read_acts(c, st);
+    OX_TRY(read_acts(c, st));
+    pack_consts(c, st);
+    return ONYX_OK;
 }
 
 /* ---- shapes ---------------------------------------------------------------- */
@@ -210,14 +252,40 @@ static onyx_status rnn_geom_of(const ox_op_ctx *c, rnn_geom *g) {
     return ONYX_OK;
 }
 
-int rnn_work_elems(const rnn_state *st, size_t T, size_t B, size_t H, size_t *out) {
-    size_t GH, tb, xw, bgh, bh, sum;
-    if (!ox_mul_ok((size_t)st->gates, H, &GH) || !ox_mul_ok(T, B, &tb) ||
-        !ox_mul_ok(tb, GH, &xw) || !ox_mul_ok(B, GH, &bgh) || !ox_mul_ok(B, H, &bh) ||
-        !ox_add_ok(xw, bgh, &sum) || !ox_mul_ok(bh, 3, &bh) || !ox_add_ok(sum, bh, &sum))
+/* Reserve n elements at *off, rounded up to 16 (64 bytes of float). */
+static int lay_take(size_t *off, size_t n, size_t *at) {
+    size_t r;
+    if (!ox_add_ok(n, 15, &r)) return 0;
+    *at = *off;
+    return ox_add_ok(*off, r / 16 * 16, off);
+}
+
+int rnn_layout_of(const rnn_state *st, size_t T, size_t B, size_t I, size_t H, int f32,
+                  int pack_w, int pack_r, rnn_layout *l) {
+    size_t G = (size_t)st->gates, GH, tb, xw, bgh, bh, pw = 0, pr = 0, off = 0;
+    if (!ox_mul_ok(G, H, &GH) || !ox_mul_ok(T, B, &tb) || !ox_mul_ok(tb, GH, &xw) ||
+        !ox_mul_ok(B, GH, &bgh) || !ox_mul_ok(B, H, &bh))
         return 0;
-    *out = sum;
-    return 1;
+    if (f32 && pack_w && !ox_mul_ok(rnn_packed_elems(H, I), G, &pw)) return 0;
+    if (f32 && pack_r && !ox_mul_ok(rnn_packed_elems(H, H), G, &pr)) return 0;
+    memset(l, 0, sizeof *l);
+    return lay_take(&off, xw, &l->xw) && lay_take(&off, bgh, &l->hr) &&
+           lay_take(&off, bh, &l->h) && lay_take(&off, bh, &l->c) &&
+           lay_take(&off, bh, &l->rh) && lay_take(&off, GH + H, &l->bias) &&
+           lay_take(&off, pw, &l->wp) && lay_take(&off, pr, &l->rp) && (l->total = off, 1);
+}
+
+/* Whether a run of this geometry uses the packed constants. */
+static int use_wp(const rnn_state *st, const rnn_geom *g) {
+    return st->Wp && st->pk_H == g->H && st->pk_I == g->I && g->dtype != ONYX_DTYPE_DOUBLE;
+}
+static int use_rp(const rnn_state *st, const rnn_geom *g) {
+    return st->Rp && st->pk_H == g->H && g->dtype != ONYX_DTYPE_DOUBLE;
+}
+
+static int layout_for(const rnn_state *st, const rnn_geom *g, rnn_layout *l) {
+    return rnn_layout_of(st, g->T, g->B, g->I, g->H, g->dtype != ONYX_DTYPE_DOUBLE,
+                         !use_wp(st, g), !use_rp(st, g), l);
 }
 
 /* Bytes before the float scratch: the sequence lengths as int64, padded to 64. */
@@ -240,9 +308,10 @@ static onyx_status rnn_infer(ox_op_ctx *c) {
     int64_t sd[3] = {st->layout ? B : D, st->layout ? D : B, H};
     for (size_t i = 1; i < c->n_out; i++)
         if (ox_has_output(c, i)) ox_set_shape(c->out[i], g.dtype, 3, sd);
-    size_t elems, bytes;
+    size_t bytes;
     size_t esize = g.dtype == ONYX_DTYPE_DOUBLE ? sizeof(double) : sizeof(float);
-    if (!rnn_work_elems(st, g.T, g.B, g.H, &elems) || !ox_mul_ok(elems, esize, &bytes) ||
+    rnn_layout lay;
+    if (!layout_for(st, &g, &lay) || !ox_mul_ok(lay.total, esize * g.D, &bytes) ||
         !ox_add_ok(bytes, lens_bytes(g.B) + 64, &bytes))
         return ox_error(ONYX_ERR_LIMIT, "scratch memory size overflows");
     c->workspace_bytes = bytes;
@@ -253,6 +322,9 @@ static onyx_status rnn_run_full(ox_op_ctx *c) {
     const rnn_state *st = c->state;
     rnn_geom g;
     OX_TRY(rnn_geom_of(c, &g));
+    rnn_layout lay;
+    if (!layout_for(st, &g, &lay))
+        return ox_error(ONYX_ERR_LIMIT, "scratch memory size overflows");
     int64_t *lens = c->workspace;
     for (size_t b = 0; b < g.B; b++) {
         int64_t v = ox_has_input(c, 4) ? ox_tensor_get_int(c->in[4], b) : (int64_t)g.T;
@@ -273,6 +345,10 @@ static onyx_status rnn_run_full(ox_op_ctx *c) {
         .Y_h = ox_has_output(c, 1) ? c->out[1]->data : NULL,
         .Y_c = st->kind == RNN_KIND_LSTM && ox_has_output(c, 2) ? c->out[2]->data : NULL,
         .work = (char *)c->workspace + lens_bytes(g.B),
+        .lay = lay,
+        .kern = rnn_kern_pick(),
+        .Wp = use_wp(st, &g) ? st->Wp : NULL,
+        .Rp = use_rp(st, &g) ? st->Rp : NULL,
         .pool = c->pool,
     };
     if (c->in[0]->dtype == ONYX_DTYPE_DOUBLE)
@@ -291,9 +367,9 @@ static onyx_status rnn_run(ox_op_ctx *c) {
 
 #define F_ "float32 float64 float16 bfloat16"
 const ox_op_def ox_ops_rnn[] = {
-    {"", "RNN", 1, rnn_prepare, ox_rnn_free_state, rnn_infer, rnn_run, 0, F_},
-    {"", "GRU", 1, rnn_prepare, ox_rnn_free_state, rnn_infer, rnn_run, 0, F_},
-    {"", "LSTM", 1, rnn_prepare, ox_rnn_free_state, rnn_infer, rnn_run, 0, F_},
+    {"", "RNN", 1, rnn_prepare, rnn_destroy, rnn_infer, rnn_run, 0, F_},
+    {"", "GRU", 1, rnn_prepare, rnn_destroy, rnn_infer, rnn_run, 0, F_},
+    {"", "LSTM", 1, rnn_prepare, rnn_destroy, rnn_infer, rnn_run, 0, F_},
     {"", "Attention", 23, ox_attention_prepare, ox_rnn_free_state, ox_attention_infer,
      ox_attention_run, 0, F_},
     {"", "RotaryEmbedding", 23, ox_rope_prepare, ox_rnn_free_state, ox_rope_infer, ox_rope_run, 0,

@@ -5,6 +5,7 @@
 #define OX_OPS_RNN_H
 
 #include "ops/op.h"
+#include "ops/rnn_kern.h"
 
 enum { RNN_KIND_RNN = 0, RNN_KIND_GRU, RNN_KIND_LSTM };
 
@@ -34,7 +35,26 @@ typedef struct rnn_state {
     int linear_before_reset; /* GRU */
     int input_forget;        /* LSTM */
     rnn_act act[6];          /* n_act per direction, forward first */
+    /* W and R packed for the float kernels (rnn_kern.h) when prepare saw them as
+     * float32 constants: per direction, gate by gate; NULL otherwise. */
+    float *Wp, *Rp;
+    size_t pk_I, pk_H; /* the input and hidden sizes they were packed for */
 } rnn_state;
+
+/* Where each scratch array of a run starts, in elements of the run's type, each
+ * on a 64-byte boundary: the input projection (T*B rows of G*H), the recurrent
+ * product (B rows of G*H), h, c and r*h (B rows of H each), the folded biases
+ * (G*H, then H for GRU's hidden-gate recurrent bias), and for float runs without
+ * packed constants, the packed W and R of one direction. Each direction has
+ * its own (total elements apart), so the two of a bidirectional node can run
+ * at once. */
+typedef struct rnn_layout {
+    size_t xw, hr, h, c, rh, bias, wp, rp, total;
+} rnn_layout;
+
+/* 0 when the sizes overflow. f32: a float run; pack_w, pack_r: pack per run. */
+int rnn_layout_of(const rnn_state *st, size_t T, size_t B, size_t I, size_t H, int f32,
+                  int pack_w, int pack_r, rnn_layout *l);
 
 /* Everything a run needs, with the geometry resolved from the input shapes. The
  * element type of the pointers is float or double (see rnn_impl.h). */
@@ -45,11 +65,11 @@ typedef struct rnn_args {
     const int64_t *lens; /* B entries, each in [0, T] */
     void *Y, *Y_h, *Y_c; /* NULL when omitted */
     void *work;
+    rnn_layout lay;
+    const rnn_kern *kern;    /* float runs */
+    const float *Wp, *Rp;    /* packed at prepare, or NULL: packed into work per run */
     ox_threadpool *pool;
 } rnn_args;
-
-/* Scratch elements (of the run's element type) a run needs. */
-int rnn_work_elems(const rnn_state *st, size_t T, size_t B, size_t H, size_t *out);
 
 void rnn_run_f32(const rnn_args *a);
 void rnn_run_f64(const rnn_args *a);

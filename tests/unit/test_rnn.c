@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
 #include "ops/op.h"
+#include "ops/rnn_kern.h"
 #include "test.h"
 #include "test_rnn.h"
 #include "util/alloc.h"
@@ -14,8 +16,11 @@
 
 /* ---- shared helpers (declared in test_rnn.h) --------------------------------- */
 
-onyx_status rt_run(const ox_node *node, int64_t opset, ox_tensor *const *in, size_t n_in,
-                   ox_tensor *out, const int *present, size_t n_out, ox_threadpool *pool) {
+/* rt_run, where prepare sees inputs W and R as non-constants (NULL) when
+ * runtime_weights is set: the op then cannot pack them ahead of the run. */
+static onyx_status rt_run_opt(const ox_node *node, int64_t opset, ox_tensor *const *in,
+                              size_t n_in, ox_tensor *out, const int *present, size_t n_out,
+                              ox_threadpool *pool, int runtime_weights) {
     const ox_op_def *def = ox_op_find(node->domain, node->op_type, opset);
     if (!def) return ONYX_ERR_UNSUPPORTED;
     ox_tensor *ins[16], *outs[16];
@@ -27,7 +32,9 @@ onyx_status rt_run(const ox_node *node, int64_t opset, ox_tensor *const *in, siz
     }
     ox_op_ctx c = {.node = node, .opset = opset, .n_in = n_in, .n_out = n_out, .in = ins,
                    .out = outs, .pool = pool};
+    for (size_t i = 1; i < 3 && i < n_in && runtime_weights; i++) ins[i] = NULL;
     onyx_status s = def->prepare ? def->prepare(&c) : ONYX_OK;
+    for (size_t i = 0; i < n_in; i++) ins[i] = in[i];
     if (s == ONYX_OK) s = def->infer(&c);
     for (size_t i = 0; i < n_out && s == ONYX_OK; i++)
         if (outs[i]) s = ox_tensor_alloc_data(&out[i]);
@@ -41,6 +48,11 @@ onyx_status rt_run(const ox_node *node, int64_t opset, ox_tensor *const *in, siz
     if (s != ONYX_OK)
         for (size_t i = 0; i < n_out; i++) ox_tensor_free_data(&out[i]);
     return s;
+}
+
+onyx_status rt_run(const ox_node *node, int64_t opset, ox_tensor *const *in, size_t n_in,
+                   ox_tensor *out, const int *present, size_t n_out, ox_threadpool *pool) {
+    return rt_run_opt(node, opset, in, n_in, out, present, n_out, pool, 0);
 }
 
 void rt_strings(ox_node *n, const char *name, size_t count, const char *const *v) {
@@ -112,6 +124,8 @@ typedef struct rcfg {
     int has_clip;
     float clip;
     int lbr, input_forget;
+    int short_lens;      /* with has_lens: lengths T-1, T-2, ... (at least 0), not random */
+    int runtime_weights; /* W and R are not constants when the node is prepared */
     size_t n_acts; /* 0: defaults */
     const char *acts[6];
     size_t n_alpha, n_beta;
@@ -286,7 +300,10 @@ static void run_cfg(const rcfg *c, int32_t dtype, int64_t opset, ox_threadpool *
     f[3] = tt_rand(2, (int64_t[]){D, 2 * G * H}, -0.5f, 0.5f);
     int64_t lens[64];
     int32_t lens32[64];
-    for (int64_t b = 0; b < B; b++) lens32[b] = (int32_t)(lens[b] = c->has_lens ? rt_rnd((int)T + 1) : T);
+    for (int64_t b = 0; b < B; b++) {
+        int64_t l = !c->has_lens ? T : c->short_lens ? T - 1 - b % (T > 0 ? T : 1) : rt_rnd((int)T + 1);
+        lens32[b] = (int32_t)(lens[b] = l < 0 ? 0 : l);
+    }
     f[4] = tt_make(ONYX_DTYPE_INT32, 1, (int64_t[]){B}, lens32);
     f[5] = tt_rand(3, sd, -1, 1);
     f[6] = tt_rand(3, sd, -1, 1);
@@ -306,7 +323,8 @@ static void run_cfg(const rcfg *c, int32_t dtype, int64_t opset, ox_threadpool *
               has[6] ? &in[6] : NULL, has[7] ? &in[7] : NULL, Y, Yh, Yc);
     ox_tensor out[3];
     size_t n_out = lstm ? 3 : 2;
-    onyx_status s = rt_run(n, opset, ins, n_in, out, c->present, n_out, pool);
+    onyx_status s = rt_run_opt(n, opset, ins, n_in, out, c->present, n_out, pool,
+                               c->runtime_weights);
     CHECK(s == ONYX_OK);
     if (s != ONYX_OK) fprintf(stderr, "  %s: %s\n", c->op, onyx_last_error());
     double tol = dtype == ONYX_DTYPE_DOUBLE ? 1e-10 : dtype == ONYX_DTYPE_FLOAT ? 2e-5 : 2e-2;
@@ -325,8 +343,10 @@ static void run_cfg(const rcfg *c, int32_t dtype, int64_t opset, ox_threadpool *
         if (lstm && c->present[2]) ox_test_failures += rt_expect(&out[2], Yc, ns, tol, "Y_c");
     }
     if (ox_test_failures)
-        fprintf(stderr, "  case %s dir=%d layout=%d T=%zu B=%zu I=%zu H=%zu dtype=%s\n", c->op,
-                c->dir, c->layout, c->T, c->B, c->I, c->H, ox_dtype_name(dtype));
+        fprintf(stderr, "  case %s dir=%d layout=%d T=%zu B=%zu I=%zu H=%zu dtype=%s lbr=%d "
+                "p=%d clip=%d lens=%d runtime_weights=%d cpu=%s\n", c->op, c->dir, c->layout,
+                c->T, c->B, c->I, c->H, ox_dtype_name(dtype), c->lbr, c->has_p, c->has_clip,
+                c->has_lens, c->runtime_weights, rnn_kern_pick()->name);
     for (size_t i = 0; i < n_out; i++) ox_tensor_free_data(&out[i]);
     for (size_t i = 0; i < 8; i++) ox_tensor_free_data(&f[i]);
     for (size_t i = 0; i < n_in; i++)
@@ -533,5 +553,57 @@ TEST(rnn_empty_and_huge_empty_inputs) {
     ox_tensor_free_data(&X);
     ox_tensor_free_data(&W);
     ox_tensor_free_data(&R);
+    tn_reset();
+}
+
+/* Hidden sizes around the 16-lane vectors and 64-column panels of the float
+ * kernels, batches around their 6-row tiles, on every instruction-set path, with
+ * W and R packed at prepare and per run. Default activations take the fused cell
+ * loops; peepholes and input_forget the general ones. */
+TEST(rnn_sizes_every_path) {
+    static const unsigned limits[] = {0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, ~0u};
+    static const size_t hs[] = {1, 7, 17, 33, 65};
+    static const char *ops[] = {"RNN", "GRU", "GRU", "LSTM", "LSTM"};
+    for (size_t l = 0; l < 3 && !ox_test_failures; l++) {
+        ox_cpu_limit(limits[l]);
+        for (size_t h = 0; h < 5 && !ox_test_failures; h++)
+            for (size_t o = 0; o < 5 && !ox_test_failures; o++) {
+                size_t k = l * 25 + h * 5 + o;
+                rcfg c = {.op = ops[o], .dir = (int)(k % 3), .layout = (int)(k / 3 % 2),
+                          .T = 5, .B = k % 2 ? 7 : 1, .I = 9, .H = hs[h], .has_bias = 1,
+                          .has_lens = (int)(k % 4 != 0), .short_lens = 1, .has_h0 = 1,
+                          .has_c0 = 1, .has_p = o == 4, .lbr = o == 2,
+                          .input_forget = o == 4 && k % 2, .has_clip = (int)(k % 5 == 1),
+                          .clip = 0.8f, .runtime_weights = (int)(k / 2 % 2),
+                          .present = {1, 1, 1}};
+                run_cfg(&c, ONYX_DTYPE_FLOAT, 22, NULL);
+            }
+    }
+    ox_cpu_limit(~0u);
+    tn_reset();
+}
+
+/* Products large enough for the pool: LSTM recurrent weights over 2 MB split over
+ * the threads at every step, both with packed constants and per-run packing; the
+ * two directions of a bidirectional node on two threads. */
+TEST(rnn_threaded_wide_hidden) {
+    ox_threadpool *pool = ox_threadpool_create(3);
+    for (int rw = 0; rw < 2 && !ox_test_failures; rw++) {
+        rcfg c = {.op = "LSTM", .dir = rw ? 1 : 0, .T = 2, .B = 2, .I = 5, .H = 363,
+                  .has_bias = 1, .has_lens = 1, .short_lens = 1, .has_h0 = 1, .has_c0 = 1,
+                  .runtime_weights = rw, .present = {1, 1, 1}};
+        run_cfg(&c, ONYX_DTYPE_FLOAT, 22, pool);
+        rcfg g = {.op = "GRU", .T = 2, .B = 3, .I = 4, .H = 420, .has_bias = 1, .lbr = rw,
+                  .runtime_weights = rw, .present = {1, 1, 0}};
+        run_cfg(&g, ONYX_DTYPE_FLOAT, 22, pool);
+        /* bidirectional, long enough for one thread per direction */
+        rcfg b = {.op = rw ? "GRU" : "LSTM", .dir = 2, .layout = rw, .T = 10, .B = 4, .I = 30,
+                  .H = 70, .has_bias = 1, .has_lens = 1, .short_lens = 1, .has_h0 = 1,
+                  .has_c0 = 1, .has_p = rw, .runtime_weights = rw, .present = {1, 1, 1}};
+        run_cfg(&b, ONYX_DTYPE_FLOAT, 22, pool);
+        b.has_p = 0;
+        run_cfg(&b, ONYX_DTYPE_DOUBLE, 22, pool);
+    }
+    ox_threadpool_free(pool);
     tn_reset();
 }

@@ -1,0 +1,122 @@
+/* Recurrent-op kernels for AVX-512 (see ops/rnn_kern.h); compiled with the
+ * AVX-512 flags and called only when kernels/cpu.h reports AVX-512.
+ *
+ * A panel row is 64 floats, four ZMM registers. Up to six rows of A share each
+ * loaded panel row (24 accumulators). A single row (the recurrent product of a
+ * batch of one) alternates even and odd steps of K between two sets of four
+ * accumulators, so eight FMA chains hide the FMA latency. Partial panels store
+ * through a lane mask. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* gcc -O2 vectorises the cell loops (rnn_cell.h) only when told to, and needs no
+ * trapping math to if-convert their float selects; in ISO C mode it fuses no
+ * multiply-add unless asked (clang fuses within an expression by default). */
+#pragma GCC optimize("tree-vectorize", "no-trapping-math", "fp-contract=fast")
+#endif
+#include "ops/rnn_kern.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <stdint.h>
+
+static inline __mmask16 lane_mask(size_t cols, size_t q) {
+    size_t n = cols > 16 * q ? cols - 16 * q : 0;
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* The panels stream from L2 (a step's recurrent weights are far larger than
+ * L1); the hardware prefetcher alone leaves the loads waiting. PF_ROWS panel
+ * rows ahead; the address may lie past the panels (a prefetch never faults),
+ * so it is formed as an integer. */
+#define PF_ROWS 16
+static inline void prefetch(const float *p, size_t ahead) {
+    _mm_prefetch((const char *)((uintptr_t)p + ahead * sizeof(float)), _MM_HINT_T0);
+}
+
+static inline __attribute__((always_inline)) void
+tile(size_t mr, size_t cols, size_t K, const float *A, size_t lda, const float *b, float *C,
+     size_t ldc) {
+    __m512 acc[6][4];
+#pragma GCC unroll 6
+    for (size_t r = 0; r < mr; r++)
+#pragma GCC unroll 4
+        for (size_t q = 0; q < 4; q++) acc[r][q] = _mm512_setzero_ps();
+    for (size_t k = 0; k < K; k++) {
+        __m512 bv[4];
+#pragma GCC unroll 4
+        for (size_t q = 0; q < 4; q++) {
+            prefetch(b + k * RNN_NR, RNN_NR * PF_ROWS + 16 * q);
+            bv[q] = _mm512_loadu_ps(b + k * RNN_NR + 16 * q);
+        }
+#pragma GCC unroll 6
+        for (size_t r = 0; r < mr; r++) {
+            __m512 a = _mm512_set1_ps(A[r * lda + k]);
+#pragma GCC unroll 4
+            for (size_t q = 0; q < 4; q++) acc[r][q] = _mm512_fmadd_ps(a, bv[q], acc[r][q]);
+        }
+    }
+#pragma GCC unroll 4
+    for (size_t q = 0; q < 4; q++) {
+        __mmask16 m = lane_mask(cols, q);
+#pragma GCC unroll 6
+        for (size_t r = 0; r < mr; r++) _mm512_mask_storeu_ps(C + r * ldc + 16 * q, m, acc[r][q]);
+    }
+}
+
+static void row1(size_t cols, size_t K, const float *A, const float *b, float *C) {
+    __m512 c0[4], c1[4];
+#pragma GCC unroll 4
+    for (size_t q = 0; q < 4; q++) c0[q] = c1[q] = _mm512_setzero_ps();
+    size_t k = 0;
+    for (; k + 2 <= K; k += 2) {
+        __m512 a0 = _mm512_set1_ps(A[k]), a1 = _mm512_set1_ps(A[k + 1]);
+        const float *b0 = b + k * RNN_NR, *b1 = b0 + RNN_NR;
+#pragma GCC unroll 8
+        for (size_t q = 0; q < 8; q++) prefetch(b0, RNN_NR * PF_ROWS + 16 * q);
+#pragma GCC unroll 4
+        for (size_t q = 0; q < 4; q++) {
+            c0[q] = _mm512_fmadd_ps(a0, _mm512_loadu_ps(b0 + 16 * q), c0[q]);
+            c1[q] = _mm512_fmadd_ps(a1, _mm512_loadu_ps(b1 + 16 * q), c1[q]);
+        }
+    }
+    if (k < K) {
+        __m512 a0 = _mm512_set1_ps(A[k]);
+#pragma GCC unroll 4
+        for (size_t q = 0; q < 4; q++)
+            c0[q] = _mm512_fmadd_ps(a0, _mm512_loadu_ps(b + k * RNN_NR + 16 * q), c0[q]);
+    }
+#pragma GCC unroll 4
+    for (size_t q = 0; q < 4; q++)
+        _mm512_mask_storeu_ps(C + 16 * q, lane_mask(cols, q), _mm512_add_ps(c0[q], c1[q]));
+}
+
+static void panel_avx512(size_t M, size_t cols, size_t K, const float *A, size_t lda,
+                         const float *b, float *C, size_t ldc) {
+    if (M == 1) {
+        row1(cols, K, A, b, C);
+        return;
+    }
+    size_t i = 0;
+    for (; i + 6 <= M; i += 6) tile(6, cols, K, A + i * lda, lda, b, C + i * ldc, ldc);
+    const float *a = A + i * lda;
+    float *c = C + i * ldc;
+    switch (M - i) {
+    case 5: tile(5, cols, K, a, lda, b, c, ldc); break;
+    case 4: tile(4, cols, K, a, lda, b, c, ldc); break;
+    case 3: tile(3, cols, K, a, lda, b, c, ldc); break;
+    case 2: tile(2, cols, K, a, lda, b, c, ldc); break;
+    case 1: tile(1, cols, K, a, lda, b, c, ldc); break;
+    default: break;
+    }
+}
+
+#define RNN_CELL(name) name##_avx512
+#include "ops/rnn_cell.h"
+#undef RNN_CELL
+
+const rnn_kern rnn_kern_avx512 = {
+    "avx512",       panel_avx512, lstm_avx512,    gru_zr_avx512, gru_h_avx512,
+    gru_lbr_avx512, rnn_avx512,   sigmoid_avx512, tanh_avx512,
+};
+
+#endif
