@@ -30,6 +30,7 @@
 typedef struct conv_packed {
     const float *w;
     size_t groups;
+    ox_conv_wino *wino; /* also transformed for Winograd, where that may apply */
     ox_sgemm_packed *g[];
 } conv_packed;
 
@@ -37,7 +38,20 @@ void ox_nn_conv_free_prepacked(void *p) {
     conv_packed *cp = p;
     if (!cp) return;
     for (size_t i = 0; i < cp->groups; i++) ox_sgemm_packed_free(cp->g[i]);
+    ox_conv_wino_free(cp->wino);
     ox_free(cp);
+}
+
+/* Whether the attributes allow Winograd (3x3, stride 1, dilation 1, one group, enough
+ * channels); the input shape decides at run time (ox_conv_wino_applies). */
+static int wino_candidate(const ox_conv_state *st, const ox_tensor *W) {
+    if (W->rank != 4 || W->dims[2] != 3 || W->dims[3] != 3 || st->group != 1) return 0;
+    if (W->dims[0] < 16 || W->dims[1] < 16) return 0;
+    for (size_t i = 0; i < st->wa.n_strides; i++)
+        if (st->wa.strides[i] != 1) return 0;
+    for (size_t i = 0; i < st->wa.n_dilations; i++)
+        if (st->wa.dilations[i] != 1) return 0;
+    return 1;
 }
 
 onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out) {
@@ -60,6 +74,11 @@ onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out) {
             ox_nn_conv_free_prepacked(cp);
             return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
         }
+    }
+    if (wino_candidate(st, W) &&
+        !(cp->wino = ox_conv_wino_pack(W->data, M, (size_t)W->dims[1]))) {
+        ox_nn_conv_free_prepacked(cp);
+        return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
     }
     *out = cp;
     return ONYX_OK;
@@ -314,12 +333,15 @@ static void conv_epilogue_run(const void *ctx, float *c, size_t ldc, size_t i0, 
 onyx_status ox_conv_gemm_workspace(const ox_conv_geom *g, size_t *bytes) {
     *bytes = 0;
     if (!uses_phases(g) || g->out_sp == 0) return ONYX_OK;
+    size_t wino = 0;
+    if (ox_conv_wino_applies(g)) OX_TRY(ox_conv_wino_workspace(g, &wino));
     phase_geom ph;
     size_t n = 0;
     if (!phase_geom_of(g, &ph) ||
         (ph.wide && !ox_mul_ok(g->Mg * (size_t)g->w.out[1], ph.Wq, &n)) ||
         !ox_add_ok(ph.planes, n, &n) || !ox_mul_ok(n, sizeof(float), bytes))
         return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
+    if (wino > *bytes) *bytes = wino;
     return ONYX_OK;
 }
 
@@ -329,6 +351,7 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
     float *Y = c->out[0]->data;
     const conv_packed *cp = c->prepacked;
     if (cp && (cp->w != W || cp->groups != g->G)) cp = NULL;
+    if (cp && cp->wino && ox_conv_wino_applies(g)) return ox_conv_wino_run(c, g, cp->wino);
     int phases = uses_phases(g);
     phase_geom ph;
     float *xq = NULL, *cbuf = NULL;

@@ -126,6 +126,19 @@ void ox_im2col_rows(void *arg, size_t r0, size_t r1);
 onyx_status ox_nn_conv_prepare(ox_op_ctx *c);
 onyx_status ox_nn_conv_infer(ox_op_ctx *c);
 onyx_status ox_nn_conv_run(ox_op_ctx *c);
+/* 3x3 stride-1 float32 Conv by Winograd's F(2x2, 3x3) (nn_conv_wino.c): whether a
+ * geometry takes it, the filters transformed and packed (NULL when out of memory),
+ * the workspace and the run (bias and c->act included). */
+typedef struct ox_sgemm_packed ox_sgemm_packed;
+typedef struct ox_conv_wino {
+    ox_sgemm_packed *u[16];
+} ox_conv_wino;
+int ox_conv_wino_applies(const ox_conv_geom *g);
+ox_conv_wino *ox_conv_wino_pack(const float *W, size_t M, size_t C);
+void ox_conv_wino_free(ox_conv_wino *wn);
+onyx_status ox_conv_wino_workspace(const ox_conv_geom *g, size_t *bytes);
+onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_wino *wn);
+
 /* float32 Conv on the GEMM (nn_conv_gemm.c): packing the filters once per plan, the
  * workspace a run needs, and the run itself (bias and c->act included). */
 onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out);

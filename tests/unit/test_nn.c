@@ -475,7 +475,16 @@ TEST(nn_conv_special_paths) {
                      .s = {1, 1}, .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = 1};
     ox_threadpool *pool = ox_threadpool_create(4);
     run_conv_case(&big, ONYX_DTYPE_FLOAT, pool);
-    ox_threadpool_free(pool);
+    /* 3x3 stride 1 with enough channels and tiles for Winograd (when packed): odd and
+     * even output sizes, asymmetric pads, no pads, two images */
+    conv_case wino = {.nd = 2, .N = 2, .C = 17, .M = 19, .G = 1, .in = {31, 26}, .k = {3, 3},
+                      .s = {1, 1}, .d = {1, 1}, .pads = {0, 1, 2, 0}, .bias = 1};
+    run_conv_case(&wino, ONYX_DTYPE_FLOAT, NULL);
+    wino.N = 1;
+    wino.bias = 0;
+    memset(wino.pads, 0, sizeof wino.pads);
+    wino.in[0] = 30;
+    run_conv_case(&wino, ONYX_DTYPE_FLOAT, pool);
     /* enough channels that im2col runs in several chunks of output rows */
     conv_case chunked = {.nd = 2, .N = 1, .C = 256, .M = 4, .G = 1, .in = {40, 40},
                          .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = 1};
@@ -488,6 +497,7 @@ TEST(nn_conv_special_paths) {
     conv_case empty = {.nd = 1, .N = 0, .C = 2, .M = 2, .G = 1, .in = {7}, .k = {3}, .s = {1},
                        .d = {1}};
     run_conv_case(&empty, ONYX_DTYPE_FLOAT, NULL);
+    ox_threadpool_free(pool);
 }
 
 TEST(nn_conv_errors) {
