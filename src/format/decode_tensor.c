@@ -422,7 +422,8 @@ static onyx_status from_raw(ox_dec *d, ox_tensor_proto *t, size_t count, const u
         t->data = src;
         return ONYX_OK;
     }
-    uint8_t *dst = ox_arena_alloc(d->arena, t->nbytes);
+    /* written whole below (unpack_bits fills every byte too) */
+    uint8_t *dst = ox_arena_alloc_raw(d->arena, t->nbytes);
     if (!dst) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "tensor '%s': out of memory", t->name);
     if (bits) {
         unpack_bits(src, dst, count, bits, packed_signed(t->dtype));

@@ -14,7 +14,7 @@ struct ox_arena_block {
 
 void ox_arena_init(ox_arena *a) { memset(a, 0, sizeof *a); }
 
-void *ox_arena_alloc(ox_arena *a, size_t size) {
+void *ox_arena_alloc_raw(ox_arena *a, size_t size) {
     size = (size + 15) & ~(size_t)15;
     if (size == 0) size = 16;
     if (!a->head || a->cap - a->used < size) {
@@ -29,7 +29,12 @@ void *ox_arena_alloc(ox_arena *a, size_t size) {
     }
     void *p = a->head->data + a->used;
     a->used += size;
-    memset(p, 0, size);
+    return p;
+}
+
+void *ox_arena_alloc(ox_arena *a, size_t size) {
+    void *p = ox_arena_alloc_raw(a, size);
+    if (p) memset(p, 0, size ? size : 1);
     return p;
 }
 
