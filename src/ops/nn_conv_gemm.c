@@ -57,26 +57,36 @@ static int wino_candidate(const ox_conv_state *st, const ox_tensor *W) {
 onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out) {
     const ox_tensor *W = ox_has_input(c, 1) ? c->in[1] : NULL;
     const ox_conv_state *st = c->state;
-    if (!W || W->dtype != ONYX_DTYPE_FLOAT || W->rank < 3 || W->rank > 5 || st->group < 1)
+    if (!W || !W->data || W->dtype != ONYX_DTYPE_FLOAT || W->rank < 3 || W->rank > 5 ||
+        st->group < 1)
         return ONYX_OK;
     size_t M = (size_t)W->dims[0], G = (size_t)st->group;
     size_t kdim = M ? ox_tensor_count(W) / M : 0;
     if (M == 0 || kdim == 0 || M % G) return ONYX_OK; /* run reports the problem */
     size_t Mg = M / G;
     if (Mg == 1 && W->dims[1] == 1) return ONYX_OK; /* depthwise: direct loops */
+    /* With X's shape known (static plans) only the form the run will take is packed;
+     * otherwise the direct one, plus Winograd's where the attributes allow it. */
+    int wino = wino_candidate(st, W), direct = 1;
+    const ox_tensor *X = ox_has_input(c, 0) ? c->in[0] : NULL;
+    ox_conv_geom g;
+    if (X && X->rank == W->rank && ox_conv_geom_of(c, X, W, NULL, &g) == ONYX_OK) {
+        wino = ox_conv_wino_applies(&g);
+        direct = !wino;
+    }
+    ox_error_clear();
     conv_packed *cp = ox_calloc(1, sizeof *cp + G * sizeof cp->g[0]);
     if (!cp) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
     cp->w = W->data;
     cp->groups = G;
-    for (size_t gi = 0; gi < G; gi++) {
+    for (size_t gi = 0; direct && gi < G; gi++) {
         cp->g[gi] = ox_sgemm_pack(0, 0, Mg, kdim, (const float *)W->data + gi * Mg * kdim, kdim);
         if (!cp->g[gi]) {
             ox_nn_conv_free_prepacked(cp);
             return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
         }
     }
-    if (wino_candidate(st, W) &&
-        !(cp->wino = ox_conv_wino_pack(W->data, M, (size_t)W->dims[1]))) {
+    if (wino && !(cp->wino = ox_conv_wino_pack(W->data, M, (size_t)W->dims[1]))) {
         ox_nn_conv_free_prepacked(cp);
         return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
     }

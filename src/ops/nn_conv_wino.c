@@ -59,33 +59,39 @@ void ox_conv_wino_free(ox_conv_wino *wn) {
     ox_free(wn);
 }
 
+/* (G g G^T)[i][j] for the 3x3 filter g, all 16 at once. */
+static void filter_transform(const float *g, float u[16]) {
+    float t[4][3]; /* G g */
+    for (int j = 0; j < 3; j++) {
+        t[0][j] = g[j];
+        t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+        t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+        t[3][j] = g[6 + j];
+    }
+    for (int i = 0; i < 4; i++) {
+        u[4 * i + 0] = t[i][0];
+        u[4 * i + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        u[4 * i + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        u[4 * i + 3] = t[i][2];
+    }
+}
+
 ox_conv_wino *ox_conv_wino_pack(const float *W, size_t M, size_t C) {
     ox_conv_wino *wn = ox_calloc(1, sizeof *wn);
-    float *u = ox_malloc_array(16 * M * C + 1, sizeof(float));
+    /* one M x C matrix at a time, so the scratch is a sixteenth of the result */
+    float *u = ox_malloc_array(M * C + 1, sizeof(float));
     if (!wn || !u) {
         ox_free(wn);
         ox_free(u);
         return NULL;
     }
-    /* u[k][m][c] = (G g G^T)[k / 4][k % 4] for the filter g = W[m][c] */
-    for (size_t m = 0; m < M; m++)
-        for (size_t c = 0; c < C; c++) {
-            const float *g = W + (m * C + c) * 9;
-            float t[4][3]; /* G g */
-            for (int j = 0; j < 3; j++) {
-                t[0][j] = g[j];
-                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-                t[3][j] = g[6 + j];
-            }
-            for (int i = 0; i < 4; i++) {
-                float r[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]),
-                              0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
-                for (int j = 0; j < 4; j++) u[((size_t)(i * 4 + j) * M + m) * C + c] = r[j];
-            }
-        }
     for (int k = 0; k < 16; k++) {
-        wn->u[k] = ox_sgemm_pack(0, 0, M, C, u + (size_t)k * M * C, C);
+        for (size_t i = 0; i < M * C; i++) {
+            float all[16];
+            filter_transform(W + i * 9, all);
+            u[i] = all[k];
+        }
+        wn->u[k] = ox_sgemm_pack(0, 0, M, C, u, C);
         if (!wn->u[k]) {
             ox_free(u);
             ox_conv_wino_free(wn);

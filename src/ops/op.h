@@ -96,8 +96,9 @@ typedef struct ox_op_def {
     onyx_status (*run)(ox_op_ctx *c);
     unsigned flags;
     const char *types; /* documentation: the element types run accepts, e.g. "float32 int64" */
-    /* optional: once per plan, after folding and fusion, with c->in[i] set for the
-     * constant inputs only (NULL otherwise) and c->act the fused activation; may set
+    /* optional: once per plan, after folding and fusion, with c->in[i] holding the
+     * dtype and shape of each input the plan knows them for (NULL otherwise) and data
+     * for the constant ones only (NULL otherwise), and c->act the fused activation; may set
      * *out to packed data that run then finds in c->prepacked. Returning without
      * setting *out is fine (the op runs unpacked). */
     onyx_status (*prepack)(ox_op_ctx *c, void **out);

@@ -11,16 +11,24 @@
 onyx_status ox_plan_prepack(ox_plan *p, const ox_rgraph *g, void *const *node_state,
                             ox_threadpool *pool) {
     ox_tensor **in = ox_malloc_array(p->max_in + 1, sizeof *in);
-    if (!in) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory while planning");
+    ox_tensor *shapes = ox_malloc_array(p->max_in + 1, sizeof *shapes);
+    if (!in || !shapes) {
+        ox_free(in);
+        ox_free(shapes);
+        return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory while planning");
+    }
     onyx_status s = ONYX_OK;
     for (size_t st = 0; st < p->n_steps && s == ONYX_OK; st++) {
         ox_pstep *step = &p->steps[st];
         const ox_gnode *gn = &g->nodes[step->node];
         if (!gn->def->prepack) continue;
-        for (size_t k = 0; k < step->n_in; k++) {
+        for (size_t k = 0; k < step->n_in; k++) { /* shapes as known; data of constants */
             int v = step->in[k];
-            in[k] = v >= 0 && p->values[v].is_const && p->values[v].t.data ? &p->values[v].t
-                                                                           : NULL;
+            in[k] = NULL;
+            if (v < 0 || !(p->values[v].known || p->values[v].is_const)) continue;
+            shapes[k] = p->values[v].t;
+            if (!p->values[v].is_const) shapes[k].data = NULL;
+            in[k] = &shapes[k];
         }
         ox_op_ctx c = {.node = gn->node, .opset = gn->opset, .n_in = step->n_in,
                        .n_out = step->n_out, .in = in, .out = NULL,
@@ -31,5 +39,6 @@ onyx_status ox_plan_prepack(ox_plan *p, const ox_rgraph *g, void *const *node_st
         if (s != ONYX_OK) s = ox_node_fail(gn, s);
     }
     ox_free(in);
+    ox_free(shapes);
     return s;
 }
