@@ -169,8 +169,21 @@ static void input_transform(void *arg, size_t c0, size_t c1) {
                 continue;
             }
             const float *src = xc + iy * IW;
-            for (size_t q = 0; q < wg->Wq; q++) {
-                int64_t ix = 2 * (int64_t)q - pl;
+            /* q in [lo, hi): both columns 2q - pl and 2q + 1 - pl inside the row */
+            int64_t lo = (pl + 1) / 2, hi = (IW + pl) / 2, Wq = (int64_t)wg->Wq;
+            if (hi > Wq) hi = Wq;
+            if (lo > hi) lo = hi;
+            for (int64_t q = 0; q < Wq; q++) {
+                if (q == lo && hi > lo) { /* the interior, without tests */
+                    const float *sp = src + 2 * lo - pl;
+                    for (int64_t k = 0; k < hi - lo; k++) {
+                        e[lo + k] = sp[2 * k];
+                        o[lo + k] = sp[2 * k + 1];
+                    }
+                    q = hi - 1;
+                    continue;
+                }
+                int64_t ix = 2 * q - pl;
                 e[q] = ix >= 0 && ix < IW ? src[ix] : 0.0f;
                 o[q] = ix + 1 >= 0 && ix + 1 < IW ? src[ix + 1] : 0.0f;
             }
