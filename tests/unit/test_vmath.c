@@ -124,6 +124,7 @@ static double err_fn(int f, float got, double want, float x) {
 #define CHUNK 4096
 
 TEST(vmath_accuracy_all_paths) {
+    unsigned saved_limit = ox_cpu_limit(~0u);
     static float xs[CHUNK], ys[CHUNK];
     static double ref[NF][CHUNK];
     double worst[3][NF] = {{0}};
@@ -148,7 +149,7 @@ TEST(vmath_accuracy_all_paths) {
             }
         }
     }
-    ox_cpu_limit(~0u);
+    ox_cpu_limit(saved_limit);
     for (int p = 0; p < 3; p++)
         for (int f = 0; f < NF; f++)
             if (!(worst[p][f] <= bound[f])) {
@@ -159,6 +160,7 @@ TEST(vmath_accuracy_all_paths) {
 }
 
 TEST(vmath_special_values) {
+    unsigned saved_limit = ox_cpu_limit(~0u);
     const float sp[] = {NAN, -NAN, INFINITY, -INFINITY, 0.0f, -0.0f, FLT_MIN, -FLT_MIN, 0x1p-149f,
                         -0x1p-149f, FLT_MAX, -FLT_MAX, 88.72f, 88.73f, -87.4f, -103.0f, -104.5f,
                         0.625f, -0.625f, 0.9f, -0.9f, 3.92f, 6.0f, -6.0f, 20.0f, -8.4f, 1e-20f};
@@ -190,12 +192,13 @@ TEST(vmath_special_values) {
         ox_vgelu(n, sp, y);
         CHECK(isnan(y[0]) && y[2] == INFINITY && isnan(y[3]) && y[4] == 0);
     }
-    ox_cpu_limit(~0u);
+    ox_cpu_limit(saved_limit);
 }
 
 /* Lengths around the vector widths, out of place and in place: the values match the
  * whole-array results, and the guard cells after n are never written. */
 TEST(vmath_lengths_and_tails) {
+    unsigned saved_limit = ox_cpu_limit(~0u);
     static const size_t lens[] = {0, 1, 7, 8, 15, 16, 17, 33, 255};
     enum { G = 24 };
     float x[255 + G], y[255 + G], full[255];
@@ -222,10 +225,11 @@ TEST(vmath_lengths_and_tails) {
             }
         }
     }
-    ox_cpu_limit(~0u);
+    ox_cpu_limit(saved_limit);
 }
 
 TEST(vmath_softmax_rows) {
+    unsigned saved_limit = ox_cpu_limit(~0u);
     static const size_t lens[] = {0, 1, 7, 17, 33, 255, 2100};
     static float x[2100 + 32], y[2100 + 32], m[2100], acc[2100 + 32];
     for (int p = 0; p < 3; p++) {
@@ -281,10 +285,11 @@ TEST(vmath_softmax_rows) {
             for (size_t i = n; i < n + 32; i++) CHECK(y[i] == -7.0f);
         }
     }
-    ox_cpu_limit(~0u);
+    ox_cpu_limit(saved_limit);
 }
 
 TEST(vmath_norm_rows) {
+    unsigned saved_limit = ox_cpu_limit(~0u);
     static const size_t lens[] = {0, 1, 7, 17, 33, 255, 3000};
     static float x[3000 + 32], y[3000 + 32], sc[3000], bs[3000];
     for (int p = 0; p < 3; p++) {
@@ -321,5 +326,5 @@ TEST(vmath_norm_rows) {
             }
         }
     }
-    ox_cpu_limit(~0u);
+    ox_cpu_limit(saved_limit);
 }
