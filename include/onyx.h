@@ -137,8 +137,9 @@ typedef struct onyx_session_options {
     /* A Loop stops with ONYX_ERR_LIMIT after this many iterations (0: 100,000,000). */
     int64_t max_loop_iterations;
     /* 1: run every node as written. 0 (default): fold BatchNormalization into the Conv
-     * before it and activations into the Conv/Gemm before them, where the value in
-     * between is not requested (results then differ in the last bits). */
+     * before it and activations into the Conv/Gemm before them, and run x * Sigmoid(x)
+     * and the erf GELU (Div, Erf, Add, Mul, Mul) as one step each, where no value in
+     * between is requested or a graph output (results then differ in the last bits). */
     int disable_fusion;
 } onyx_session_options;
 

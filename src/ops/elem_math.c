@@ -1,19 +1,19 @@
 /* Unary elementwise kernels built on libm: exponentials, logarithms, trigonometry
  * and the smooth activations. float32 kernels call the float functions (type-
- * generic math picks them), float64 ones the double functions; the float32 tanh,
- * sigmoid and erf families use the vectorisable versions of elem_vmath.h. */
+ * generic math picks them), float64 ones the double functions; the float32 exp,
+ * tanh, sigmoid, erf, gelu and swish run the vector code of kernels/vmath.h. */
 #if defined(__GNUC__) && !defined(__clang__)
-/* gcc -O2 vectorises only trivial loops, and the branch-free vmath code also
- * needs if-conversion of float selects, which gcc only does when it may assume
- * no floating-point traps (onyx never enables them). Before the includes, so the
- * inline helpers get the same options and are inlined. */
+/* gcc -O2 vectorises only trivial loops, and the selects below also need
+ * if-conversion, which gcc only does when it may assume no floating-point traps
+ * (onyx never enables them). Before the includes, so the inline helpers get the
+ * same options and are inlined. */
 #pragma GCC optimize("tree-vectorize", "no-trapping-math")
 #endif
 #include <string.h>
 #include <tgmath.h>
 
 #include "ops/elem_common.h"
-#include "ops/elem_vmath.h"
+#include "kernels/vmath.h"
 
 /* Helpers defined once for float and once for double: name_f / name_d. */
 #define DEF2(name, body)                                                                   \
@@ -51,12 +51,26 @@ DEF2(gelu_tanh, {
 DEF2(mish, { return x * tanh(CALL2(softplus, x, alpha)); })
 DEF2(swish, { return x * CALL2(sigmoid, (tt)alpha * x, alpha); })
 
+/* float32 through kernels/vmath.h */
+#define VMATH_KERNEL(p, call)                                                              \
+    static void p##_f32(size_t n, const void *px, void *py, const elem_state *s) {         \
+        const float *x = px;                                                               \
+        float *y = py;                                                                     \
+        (void)s;                                                                           \
+        call;                                                                              \
+    }
+VMATH_KERNEL(exp, ox_vexp(n, x, y))
+VMATH_KERNEL(tanh, ox_vtanh(n, x, y))
+VMATH_KERNEL(sigmoid, ox_vsigmoid(n, x, y))
+VMATH_KERNEL(erf, ox_verf(n, x, y))
+VMATH_KERNEL(gelu, ox_vgelu(n, x, y))
+VMATH_KERNEL(gelu_tanh, ox_vgelu_tanh(n, x, y))
+VMATH_KERNEL(swish, ox_vswish(n, s->alpha, x, y))
+
 ELEM_FLT(ELEM_UN_SAME, sqrt, sqrt(x))
-ELEM_FLT(ELEM_UN_SAME, exp, exp(x))
+ELEM_UN_SAME(exp, exp(x), f64, double, double, DOUBLE)
 ELEM_FLT(ELEM_UN_SAME, log, log(x))
-ELEM_UN_SAME(tanh, ox_vm_tanhf(x), f32, float, float, FLOAT)
 ELEM_UN_SAME(tanh, tanh(x), f64, double, double, DOUBLE)
-ELEM_UN_SAME(erf, ox_vm_erff(x), f32, float, float, FLOAT)
 ELEM_UN_SAME(erf, erf(x), f64, double, double, DOUBLE)
 ELEM_FLT(ELEM_UN_SAME, sin, sin(x))
 ELEM_FLT(ELEM_UN_SAME, cos, cos(x))
@@ -69,21 +83,15 @@ ELEM_FLT(ELEM_UN_SAME, cosh, cosh(x))
 ELEM_FLT(ELEM_UN_SAME, asinh, asinh(x))
 ELEM_FLT(ELEM_UN_SAME, acosh, acosh(x))
 ELEM_FLT(ELEM_UN_SAME, atanh, atanh(x))
-ELEM_UN_SAME(sigmoid, ox_vm_sigmoidf(x), f32, float, float, FLOAT)
 ELEM_UN_SAME(sigmoid, sigmoid_d(x, alpha), f64, double, double, DOUBLE)
 ELEM_FLT(ELEM_UN_SAME, softplus, CALL2(softplus, x, alpha))
 ELEM_FLT(ELEM_UN_SAME, elu, (x < 0 ? (tt)alpha * expm1(x) : x))
 /* Selu: alpha, gamma */
 ELEM_FLT(ELEM_UN_SAME, selu, (x <= 0 ? (tt)gam * ((tt)alpha * exp(x) - (tt)alpha) : (tt)gam * x))
 ELEM_FLT(ELEM_UN_SAME, celu, CALL2(celu, x, alpha))
-ELEM_UN_SAME(gelu, ox_vm_geluf(x), f32, float, float, FLOAT)
 ELEM_UN_SAME(gelu, gelu_d(x, alpha), f64, double, double, DOUBLE)
-ELEM_UN_SAME(gelu_tanh,
-             0.5f * x * (1.0f + ox_vm_tanhf(0.79788456080286535588f * (x + 0.044715f * x * x * x))),
-             f32, float, float, FLOAT)
 ELEM_UN_SAME(gelu_tanh, gelu_tanh_d(x, alpha), f64, double, double, DOUBLE)
 ELEM_FLT(ELEM_UN_SAME, mish, CALL2(mish, x, alpha))
-ELEM_UN_SAME(swish, x * ox_vm_sigmoidf(alpha * x), f32, float, float, FLOAT)
 ELEM_UN_SAME(swish, swish_d(x, alpha), f64, double, double, DOUBLE)
 
 /* ---- attribute hooks --------------------------------------------------------- */

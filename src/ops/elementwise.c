@@ -149,9 +149,34 @@ onyx_status elem_infer_unary(ox_op_ctx *c) {
     return ONYX_OK;
 }
 
+/* A fused pattern's step (OX_OP_ACT_STEP): out[0] = act(in[0]) in float32. */
+typedef struct act_job {
+    const float *x;
+    float *y;
+    int act;
+    float alpha, beta;
+} act_job;
+
+static void act_task(void *arg, size_t begin, size_t end) {
+    const act_job *j = arg;
+    ox_act_apply_to(j->x + begin, j->y + begin, end - begin, j->act, j->alpha, j->beta);
+}
+
+static onyx_status run_act_step(ox_op_ctx *c) {
+    const ox_tensor *x = c->in[0];
+    ox_tensor *y = c->out[0];
+    if (x->dtype != ONYX_DTYPE_FLOAT || y->dtype != ONYX_DTYPE_FLOAT)
+        return ox_error(ONYX_ERR_RUNTIME, "a fused activation needs float32, not %s",
+                        ox_dtype_name(x->dtype));
+    act_job j = {x->data, y->data, c->act, c->act_alpha, c->act_beta};
+    ox_parallel_for(c->pool, ox_tensor_count(y), GRAIN, act_task, &j);
+    return ONYX_OK;
+}
+
 onyx_status elem_run_unary(ox_op_ctx *c) {
     const elem_state *s = c->state;
     if (!ox_has_output(c, 0)) return ONYX_OK;
+    if (c->act) return run_act_step(c);
     int via;
     elem_un_fn fn = elem_unary_kernel(s->d, c->in[0]->dtype, &via);
     if (!fn) return elem_bad_dtype(c, 0, c->in[0]->dtype);
@@ -376,6 +401,10 @@ onyx_status elem_broadcast_copy(ox_op_ctx *c, const ox_tensor *x, ox_tensor *out
 
 #define UNARY(name, since, types)                                                          \
     {"", name, since, elem_prepare, elem_destroy, elem_infer_unary, elem_run_unary, 0, types}
+/* a unary op whose step a fused pattern may take over (ops/op.h) */
+#define UNARY_ACT_STEP(name, since, types)                                                 \
+    {"", name, since, elem_prepare, elem_destroy, elem_infer_unary, elem_run_unary,         \
+     OX_OP_ACT_STEP, types}
 #define BINARY(name, since, types)                                                         \
     {"", name, since, elem_prepare, elem_destroy, elem_infer_binary, elem_run_binary, 0, types}
 #define VARIADIC(name, since, types)                                                       \
@@ -441,8 +470,8 @@ const ox_op_def ox_ops_elementwise[] = {
     UNARY("Exp", 6, T_FLOAT),
     UNARY("Log", 6, T_FLOAT),
     UNARY("Tanh", 6, T_FLOAT),
-    UNARY("Sigmoid", 6, T_FLOAT),
-    UNARY("Erf", 9, T_FLOAT),
+    UNARY_ACT_STEP("Sigmoid", 6, T_FLOAT),
+    UNARY_ACT_STEP("Erf", 9, T_FLOAT),
     UNARY("Sin", 7, T_FLOAT),
     UNARY("Cos", 7, T_FLOAT),
     UNARY("Tan", 7, T_FLOAT),

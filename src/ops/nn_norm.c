@@ -1,9 +1,11 @@
 /* Normalisations: BatchNormalization (inference, and training_mode from opset 14),
  * InstanceNormalization, LayerNormalization, GroupNormalization, LRN.
- * Statistics are accumulated in double; float32 data is read and written as is. */
+ * Statistics are accumulated in double (float32: in float lanes moved into doubles every
+ * 1024 values, kernels/vmath.h); float32 data is read and written as is. */
 #include <math.h>
 #include <string.h>
 
+#include "kernels/vmath.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
@@ -178,23 +180,18 @@ onyx_status ox_nn_batchnorm_run(ox_op_ctx *c) {
 /* Mean and 1/sqrt(var + eps) of n consecutive values (population variance). */
 static void moments(const ox_tensor *X, size_t base, size_t n, double eps, double *mean,
                     double *inv) {
-    double s = 0.0, s2 = 0.0;
     if (X->dtype == ONYX_DTYPE_FLOAT) {
-        const float *x = (const float *)X->data + base;
-        for (size_t i = 0; i < n; i++) s += x[i];
-        double m = n ? s / (double)n : 0.0;
-        for (size_t i = 0; i < n; i++) {
-            double d = (double)x[i] - m;
-            s2 += d * d;
-        }
-        *mean = m;
-    } else {
-        const double *x = (const double *)X->data + base;
-        for (size_t i = 0; i < n; i++) s += x[i];
-        double m = n ? s / (double)n : 0.0;
-        for (size_t i = 0; i < n; i++) s2 += (x[i] - m) * (x[i] - m);
-        *mean = m;
+        double var;
+        ox_vmean_var(n, (const float *)X->data + base, mean, &var);
+        *inv = 1.0 / sqrt(var + eps);
+        return;
     }
+    const double *x = (const double *)X->data + base;
+    double s = 0.0, s2 = 0.0;
+    for (size_t i = 0; i < n; i++) s += x[i];
+    double m = n ? s / (double)n : 0.0;
+    for (size_t i = 0; i < n; i++) s2 += (x[i] - m) * (x[i] - m);
+    *mean = m;
     *inv = 1.0 / sqrt((n ? s2 / (double)n : 0.0) + eps);
 }
 
@@ -437,7 +434,10 @@ static void ln_rows(void *arg, size_t r0, size_t r1) {
     for (size_t r = r0; r < r1; r++) {
         size_t base = r * t->inner;
         double mean = 0.0, inv;
-        if (t->rms) {
+        if (t->rms && t->X->dtype == ONYX_DTYPE_FLOAT) {
+            double s2 = ox_vsum_sq(t->inner, (const float *)t->X->data + base);
+            inv = 1.0 / sqrt((t->inner ? s2 / (double)t->inner : 0.0) + t->eps);
+        } else if (t->rms) {
             double s2 = 0.0;
             for (size_t i = 0; i < t->inner; i++) {
                 double v = get(t->X, base + i);
@@ -453,11 +453,7 @@ static void ln_rows(void *arg, size_t r0, size_t r1) {
             const float *x = (const float *)t->X->data + base;
             const float *sc = t->scale->data, *bs = t->bias ? t->bias->data : NULL;
             float *y = (float *)t->Y->data + base;
-            float m = (float)mean, iv = (float)inv;
-            if (bs)
-                for (size_t i = 0; i < t->inner; i++) y[i] = (x[i] - m) * iv * sc[i] + bs[i];
-            else
-                for (size_t i = 0; i < t->inner; i++) y[i] = (x[i] - m) * iv * sc[i];
+            ox_vnorm_affine(t->inner, x, (float)mean, (float)inv, sc, bs, y);
             continue;
         }
         for (size_t i = 0; i < t->inner; i++) {

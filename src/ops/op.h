@@ -69,7 +69,11 @@ enum {
     OX_OP_ALLOC_IN_RUN = 1, /* output shapes are known only after computing (NonZero, Unique) */
     OX_OP_SHAPE_ONLY = 2,   /* run reads only input shapes, never input data (Shape, Size) */
     OX_OP_FUSE_ACT = 4,     /* run applies c->act to a float32 output 0 */
-    OX_OP_NO_FOLD = 8       /* never run while planning, even with constant inputs (random ops) */
+    OX_OP_NO_FOLD = 8,      /* never run while planning, even with constant inputs (random ops) */
+    /* A unary op whose step the planner may turn into a fused pattern's step: when
+     * c->act is set, run computes out[0] = act(in[0]) (float32) instead of the op
+     * (the Sigmoid of x * Sigmoid(x) becomes SiLU, the Erf of the GELU pattern GELU). */
+    OX_OP_ACT_STEP = 16
 };
 
 /* Activations the planner can fuse into the node before them. */
@@ -80,11 +84,15 @@ enum ox_act {
     OX_ACT_CLIP,       /* [alpha, beta] */
     OX_ACT_SIGMOID,
     OX_ACT_TANH,
-    OX_ACT_HARD_SIGMOID /* max(0, min(1, alpha * x + beta)) */
+    OX_ACT_HARD_SIGMOID, /* max(0, min(1, alpha * x + beta)) */
+    OX_ACT_SILU,         /* x * sigmoid(x) */
+    OX_ACT_GELU          /* 0.5 x (1 + erf(x / sqrt 2)) */
 };
 
 /* y[i] = act(y[i]) for i in [0, n). */
 void ox_act_apply(float *y, size_t n, int act, float alpha, float beta);
+/* y[i] = act(x[i]) for i in [0, n); y may be x, else the two must not overlap. */
+void ox_act_apply_to(const float *x, float *y, size_t n, int act, float alpha, float beta);
 
 typedef struct ox_op_def {
     const char *domain;  /* "" = default ONNX domain */

@@ -5,7 +5,7 @@
 #define OX_OPS_RNN_H
 
 #include "ops/op.h"
-#include "ops/rnn_kern.h"
+#include "kernels/rnn_kern.h"
 
 enum { RNN_KIND_RNN = 0, RNN_KIND_GRU, RNN_KIND_LSTM };
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "kernels/gemm.h"
-#include "ops/elem_vmath.h"
+#include "kernels/vmath_scalar.h"
 #include "ops/rnn.h"
 #include "util/threadpool.h"
 

@@ -6,12 +6,14 @@
  * values spaced `inner` apart. inner == 1 is the fast contiguous path; otherwise
  * columns are processed in chunks of CHUNK so the per-column maxima and sums live on
  * the stack. Softmax subtracts the maximum before exponentiating; LogSoftmax is
- * (x - max) - log(sum(exp(x - max))). Sums are accumulated in double. float32 has its own
- * vectorized exp (below); float64 uses libm. float16 and bfloat16 are widened to float32
- * in the workspace and computed there in place. */
+ * (x - max) - log(sum(exp(x - max))). Sums are accumulated in double (float32: in float
+ * lanes moved into a double every 1024 values). float32 runs the row primitives of
+ * kernels/vmath.h; float64 uses libm. float16 and bfloat16 are widened to float32 in the
+ * workspace and computed there in place. */
 #include <math.h>
 #include <string.h>
 
+#include "kernels/vmath.h"
 #include "ops/reduce.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
@@ -169,80 +171,7 @@ onyx_status ox_softmax_infer(ox_op_ctx *c) {
 
 DEFINE_SOFTMAX(f64, double, exp, log)
 
-#if defined(__GNUC__) && !defined(OX_NO_VECTOR_EXT)
-/* ---- float32: exp on 4 lanes at a time ------------------------------------------------
- * exp(x) = 2^k * e^r with k = round(x / ln 2) and |r| <= ln(2)/2 (r computed in two steps
- * so it stays exact), e^r by its degree-6 Taylor polynomial (relative error about 2e-7),
- * 2^k built in the exponent bits. Inputs above ~88.38 are clamped (the results would
- * overflow anyway: softmax only sees x - max <= 0), inputs below ~-87.34 give 0, NaN stays
- * NaN. Written with the GCC/Clang vector extension so it is vectorized on any target
- * without fast-math; no float-to-int conversion, so no undefined behaviour on NaN. */
-typedef float v4f __attribute__((vector_size(16)));
-typedef uint32_t v4u __attribute__((vector_size(16)));
-
-#define EXP_LO (-87.33654f)
-#define EXP_HI 88.37626f
-
-static inline v4f v4_load(const float *p) {
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline void v4_store(float *p, v4f v) { memcpy(p, &v, sizeof v); }
-static inline v4f v4_splat(float f) { return (v4f){f, f, f, f}; }
-/* mask ? a : b, with mask lanes all-ones or zero */
-static inline v4f v4_sel(v4u mask, v4f a, v4f b) {
-    return (v4f)((mask & (v4u)a) | (~mask & (v4u)b));
-}
-static inline v4f v4_max(v4f a, v4f b) { return v4_sel((v4u)(b > a), b, a); }
-
-static inline v4f v4_exp(v4f x) {
-    v4u under = (v4u)(x < EXP_LO);
-    x = v4_sel((v4u)(x > EXP_HI), v4_splat(EXP_HI), x);
-    x = v4_sel((v4u)(x < EXP_LO), v4_splat(EXP_LO), x);
-    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    v4f kb = x * 1.44269504f + magic;
-    v4f k = kb - magic;
-    v4f r = x - k * 0.693359375f;
-    r = r - k * -2.12194440e-4f;
-    v4f p = v4_splat(1.0f / 720);
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    /* the integer k sits in the low mantissa bits of kb */
-    v4u e = ((v4u)kb - 0x4b400000u + 127u) << 23;
-    v4f y = p * (v4f)e;
-    return v4_sel(under, v4_splat(0), y);
-}
-
-/* dst[i] = exp(src[i] - sub[i or 0]) for i < n <= 4 (sub per lane when subv) */
-static inline v4f v4_load_part(const float *p, size_t n, float pad) {
-    float t[4] = {pad, pad, pad, pad};
-    memcpy(t, p, n * sizeof *p);
-    return v4_load(t);
-}
-static inline void v4_store_part(float *p, v4f v, size_t n) {
-    float t[4];
-    v4_store(t, v);
-    memcpy(p, t, n * sizeof *p);
-}
-static inline float v4_hmax(v4f v) {
-    float t[4], m;
-    v4_store(t, v);
-    m = t[0];
-    for (int i = 1; i < 4; i++) m = t[i] > m ? t[i] : m;
-    return m;
-}
-static inline double v4_hsum(v4f v) {
-    float t[4];
-    v4_store(t, v);
-    double s = 0;
-    for (int i = 0; i < 4; i++) s += t[i];
-    return s;
-}
+/* ---- float32: the row primitives of kernels/vmath.h ------------------------------ */
 
 static void rows_f32(const float *x, float *y, size_t n, size_t r0, size_t r1, int mode) {
     for (size_t r = r0; r < r1; r++) {
@@ -256,44 +185,19 @@ static void rows_f32(const float *x, float *y, size_t n, size_t r0, size_t r1, i
             yr[best] = 1;
             continue;
         }
-        size_t nv = n / 4 * 4, rest = n - nv;
-        v4f vm = v4_splat(-INFINITY);
-        for (size_t j = 0; j < nv; j += 4) vm = v4_max(vm, v4_load(xr + j));
-        if (rest) vm = v4_max(vm, v4_load_part(xr + nv, rest, -INFINITY));
-        float m = v4_hmax(vm);
-        v4f mv = v4_splat(m);
-        /* exp sums: float lanes, moved into a double every 1024 values */
-        double s = 0;
-        v4f vs = v4_splat(0);
-        for (size_t j = 0; j < nv; j += 4) {
-            v4f e = v4_exp(v4_load(xr + j) - mv);
-            if (mode == SM_SOFT) v4_store(yr + j, e);
-            vs += e;
-            if ((j & 1023) == 1020) {
-                s += v4_hsum(vs);
-                vs = v4_splat(0);
-            }
-        }
-        if (rest) { /* padding lanes: exp(-inf) = 0 */
-            v4f e = v4_exp(v4_load_part(xr + nv, rest, -INFINITY) - mv);
-            if (mode == SM_SOFT) v4_store_part(yr + nv, e, rest);
-            vs += e;
-        }
-        s += v4_hsum(vs);
+        float m = ox_vmax(n, xr);
         if (mode == SM_SOFT) {
-            v4f inv = v4_splat((float)(1.0 / s));
-            for (size_t j = 0; j < nv; j += 4) v4_store(yr + j, v4_load(yr + j) * inv);
-            for (size_t j = nv; j < n; j++) yr[j] *= inv[0];
+            double s = ox_vexp_sum(n, xr, m, yr);
+            ox_vscale(n, yr, (float)(1.0 / s), yr);
         } else {
-            v4f ls = v4_splat((float)log(s));
-            for (size_t j = 0; j < nv; j += 4) v4_store(yr + j, (v4_load(xr + j) - mv) - ls);
-            for (size_t j = nv; j < n; j++) yr[j] = (xr[j] - m) - ls[0];
+            double s = ox_vexp_sum(n, xr, m, NULL);
+            ox_vsub2(n, xr, m, (float)log(s), yr);
         }
     }
 }
 
-/* Tasks [t0, t1) of outer * ceil(inner / CHUNK) column chunks. Lanes past the chunk's
- * width w are padding (computed, never stored). */
+/* Tasks [t0, t1) of outer * ceil(inner / CHUNK) column chunks: each row of a chunk
+ * is w consecutive values, one per column. */
 static void cols_f32(const float *x, float *y, size_t n, size_t inner, size_t t0, size_t t1,
                      int mode) {
     size_t nch = (inner + CHUNK - 1) / CHUNK;
@@ -302,11 +206,11 @@ static void cols_f32(const float *x, float *y, size_t n, size_t inner, size_t t0
     size_t bi[CHUNK];
     for (size_t t = t0; t < t1; t++) {
         size_t o = t / nch, c0 = (t % nch) * CHUNK;
-        size_t w = inner - c0 < CHUNK ? inner - c0 : CHUNK, wf = w / 4 * 4, wv = (w + 3) / 4 * 4;
+        size_t w = inner - c0 < CHUNK ? inner - c0 : CHUNK;
         const float *xb = x + o * n * inner + c0;
         float *yb = y + o * n * inner + c0;
-        for (size_t i = 0; i < CHUNK; i++) {
-            m[i] = i < w ? xb[i] : 0;
+        for (size_t i = 0; i < w; i++) {
+            m[i] = xb[i];
             s[i] = fs[i] = 0;
             bi[i] = 0;
         }
@@ -325,52 +229,33 @@ static void cols_f32(const float *x, float *y, size_t n, size_t inner, size_t t0
         }
         for (size_t j = 1; j < n; j++) {
             const float *xr = xb + j * inner;
-            for (size_t i = 0; i < wf; i += 4) v4_store(m + i, v4_max(v4_load(m + i), v4_load(xr + i)));
-            for (size_t i = wf; i < w; i++) m[i] = xr[i] > m[i] ? xr[i] : m[i];
+            for (size_t i = 0; i < w; i++) m[i] = xr[i] > m[i] ? xr[i] : m[i];
         }
         for (size_t j = 0; j < n; j++) {
-            const float *xr = xb + j * inner;
-            for (size_t i = 0; i < wf; i += 4) {
-                v4f ev = v4_exp(v4_load(xr + i) - v4_load(m + i));
-                v4_store(e + i, ev);
-                v4_store(fs + i, v4_load(fs + i) + ev);
-            }
-            if (wf < w) {
-                v4f ev = v4_exp(v4_load_part(xr + wf, w - wf, 0) - v4_load(m + wf));
-                v4_store(e + wf, ev);
-                v4_store(fs + wf, v4_load(fs + wf) + ev);
-            }
-            if (mode == SM_SOFT) memcpy(yb + j * inner, e, w * sizeof *e);
-            if ((j & 255) == 255 || j == n - 1) { /* float partial sums into double */
-                for (size_t i = 0; i < wv; i++) {
+            /* exp sums in float, moved into doubles every 256 rows */
+            ox_vexp_sub_acc(w, xb + j * inner, m, mode == SM_SOFT ? yb + j * inner : e, fs);
+            if ((j & 255) == 255 || j == n - 1)
+                for (size_t i = 0; i < w; i++) {
                     s[i] += fs[i];
                     fs[i] = 0;
                 }
-            }
         }
         if (mode == SM_SOFT) {
-            for (size_t i = 0; i < wv; i++) e[i] = (float)(1.0 / s[i]);
+            for (size_t i = 0; i < w; i++) e[i] = (float)(1.0 / s[i]);
             for (size_t j = 0; j < n; j++) {
                 float *yr = yb + j * inner;
-                for (size_t i = 0; i < wf; i += 4) v4_store(yr + i, v4_load(yr + i) * v4_load(e + i));
-                for (size_t i = wf; i < w; i++) yr[i] *= e[i];
+                for (size_t i = 0; i < w; i++) yr[i] *= e[i];
             }
         } else {
-            for (size_t i = 0; i < wv; i++) e[i] = (float)log(s[i]);
+            for (size_t i = 0; i < w; i++) e[i] = (float)log(s[i]);
             for (size_t j = 0; j < n; j++) {
                 const float *xr = xb + j * inner;
                 float *yr = yb + j * inner;
-                for (size_t i = 0; i < wf; i += 4)
-                    v4_store(yr + i, (v4_load(xr + i) - v4_load(m + i)) - v4_load(e + i));
-                for (size_t i = wf; i < w; i++) yr[i] = (xr[i] - m[i]) - e[i];
+                for (size_t i = 0; i < w; i++) yr[i] = (xr[i] - m[i]) - e[i];
             }
         }
     }
 }
-
-#else /* no vector extension: the plain loops with libm's expf */
-DEFINE_SOFTMAX(f32, float, expf, logf)
-#endif
 
 typedef struct {
     const void *x;

@@ -1,6 +1,7 @@
 /* Fusion on a plan's steps (see plan.h): BatchNormalization folded into the Conv
- * before it, and activations folded into the op before them. Both save a pass over
- * memory and a buffer; folding BatchNormalization also saves its arithmetic. */
+ * before it, activations folded into the op before them, and the SiLU and GELU
+ * patterns PyTorch exports made one step each. All save passes over memory and
+ * buffers; folding BatchNormalization also saves its arithmetic. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +9,10 @@
 #include "plan/plan.h"
 #include "util/alloc.h"
 
-/* How many kept steps read each value, plus one for each time it is requested. */
-static int *count_uses(const ox_plan *p, const int *requested, size_t n_requested) {
+/* How many kept steps read each value, plus one for each time it is requested and
+ * one if it is a graph output (requested by this plan or not). */
+static int *count_uses(const ox_plan *p, const ox_rgraph *g, const int *requested,
+                       size_t n_requested) {
     int *uses = ox_calloc(p->cap_values, sizeof *uses);
     if (!uses) return NULL;
     for (size_t st = 0; st < p->n_steps; st++) {
@@ -19,6 +22,8 @@ static int *count_uses(const ox_plan *p, const int *requested, size_t n_requeste
             if (s->in[k] >= 0) uses[s->in[k]]++;
     }
     for (size_t i = 0; i < n_requested; i++) uses[requested[i]]++;
+    for (size_t i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] >= 0) uses[g->outputs[i]]++;
     return uses;
 }
 
@@ -117,6 +122,11 @@ static onyx_status fold_batchnorm(ox_plan *p, const ox_rgraph *g, ox_pstep *conv
 /* Whether step s is an activation we can fold, and which. */
 static int activation_of(const ox_plan *p, const ox_rgraph *g, const ox_pstep *s, float *alpha, float *beta) {
     const ox_node *n = g->nodes[s->node].node;
+    if (s->act != OX_ACT_NONE) { /* a fused pattern's step (SiLU, GELU) */
+        *alpha = s->act_alpha;
+        *beta = s->act_beta;
+        return s->act;
+    }
     if (n->domain[0]) return OX_ACT_NONE;
     const char *op = n->op_type;
     const ox_attr *a;
@@ -159,10 +169,157 @@ static int activation_of(const ox_plan *p, const ox_rgraph *g, const ox_pstep *s
     return OX_ACT_NONE;
 }
 
-onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested) {
-    int *uses = count_uses(p, requested, n_requested);
-    if (!uses) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+/* ---- patterns: x * Sigmoid(x) and the erf GELU -------------------------------- */
+
+static int is_op(const ox_rgraph *g, const ox_pstep *s, const char *op) {
+    const ox_node *n = g->nodes[s->node].node;
+    return !n->domain[0] && !strcmp(n->op_type, op);
+}
+
+/* v is a float32 value of known shape */
+static int is_f32(const ox_plan *p, int v) {
+    return v >= 0 && p->values[v].known && p->values[v].t.dtype == ONYX_DTYPE_FLOAT;
+}
+
+static int same_shape(const ox_plan *p, int a, int b) {
+    const ox_tensor *x = &p->values[a].t, *y = &p->values[b].t;
+    return x->rank == y->rank && !memcmp(x->dims, y->dims, (size_t)x->rank * sizeof *x->dims);
+}
+
+/* Input k of s is a float32 constant with one element; *val receives it. */
+static int const_scalar(const ox_plan *p, const ox_pstep *s, size_t k, float *val) {
+    const ox_tensor *t = const_f32(p, s, k);
+    if (!t || ox_tensor_count(t) != 1) return 0;
+    *val = ((const float *)t->data)[0];
+    return 1;
+}
+
+/* The step whose output 0 is v (a kept step before `before`), or NULL. */
+static ox_pstep *producer_of(ox_plan *p, size_t before, int v) {
+    for (size_t st = 0; st < before; st++)
+        if (p->steps[st].node >= 0 && p->steps[st].n_out >= 1 && p->steps[st].out[0] == v)
+            return &p->steps[st];
+    return NULL;
+}
+
+/* The step after `from` that alone reads the float32 value v (not requested, not a
+ * graph output), if it is a binary `op` (default domain); NULL otherwise. */
+static ox_pstep *sole_binary(ox_plan *p, const ox_rgraph *g, const int *uses, size_t from, int v,
+                             const char *op) {
+    if (!is_f32(p, v) || uses[v] != 1) return NULL;
+    int c = consumer_of(p, from, v);
+    if (c < 0) return NULL;
+    ox_pstep *t = &p->steps[c];
+    if (!is_op(g, t, op) || t->n_in != 2 || t->n_out < 1 || !is_f32(p, t->out[0])) return NULL;
+    return t;
+}
+
+/* The other input of binary step t, one of whose inputs is v. */
+static int other_input(const ox_pstep *t, int v) { return t->in[0] == v ? t->in[1] : t->in[0]; }
+
+/* Binary step t reads v and the constant c (either order): v * c or v + c. */
+static int with_const(const ox_plan *p, const ox_pstep *t, int v, float c) {
+    float k;
+    return (t->in[0] == v && const_scalar(p, t, 1, &k) && k == c) ||
+           (t->in[1] == v && const_scalar(p, t, 0, &k) && k == c);
+}
+
+static onyx_status set_label(ox_pstep *s, const char *label) {
+    char *l = ox_malloc(strlen(label) + 1);
+    if (!l) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    strcpy(l, label);
+    ox_free(s->label);
+    s->label = l;
+    return ONYX_OK;
+}
+
+/* Sigmoid step s then Mul(x, s) (either order) becomes the Sigmoid's step computing
+ * x * sigmoid(x): the product Mul would compute, rounded the same. */
+static onyx_status fuse_silu(ox_plan *p, const ox_rgraph *g, int *uses, size_t i) {
+    ox_pstep *s = &p->steps[i];
+    int x = s->in[0], sg = s->out[0];
+    ox_pstep *m = sole_binary(p, g, uses, i, sg, "Mul");
+    if (!m || other_input(m, sg) != x || !is_f32(p, x) || !same_shape(p, x, m->out[0])) return ONYX_OK;
+    s->out[0] = m->out[0];
+    s->act = OX_ACT_SILU;
+    m->node = -1;
+    uses[x]--; /* the Mul no longer reads it */
+    uses[sg] = 0;
+    return append_label(s, "Mul");
+}
+
+/* The erf GELU as torch exports it (opset 17 and older): d = x / sqrt(2) (or x * 1/sqrt(2)),
+ * e = Erf(d), a = e + 1, then y = x * a * 0.5 multiplied in any order: (x * a) * 0.5,
+ * (x * 0.5) * a, or x * (a * 0.5). The Erf's step computes y = gelu(x). The constants
+ * must be those (sqrt(2) within float rounding): the result then differs from the
+ * five ops only by rounding. */
+static onyx_status fuse_gelu(ox_plan *p, const ox_rgraph *g, int *uses, size_t i) {
+    ox_pstep *e = &p->steps[i];
+    int d = e->in[0], eo = e->out[0];
+    if (!is_f32(p, d) || uses[d] != 1) return ONYX_OK;
+    ox_pstep *div = producer_of(p, i, d);
+    if (!div || div->n_in != 2) return ONYX_OK;
+    float k;
+    int x;
+    if (is_op(g, div, "Div") && const_scalar(p, div, 1, &k) && fabsf(k - 1.41421356f) <= 1e-6f)
+        x = div->in[0];
+    else if (is_op(g, div, "Mul") && const_scalar(p, div, 1, &k) && fabsf(k - 0.707106781f) <= 1e-6f)
+        x = div->in[0];
+    else if (is_op(g, div, "Mul") && const_scalar(p, div, 0, &k) && fabsf(k - 0.707106781f) <= 1e-6f)
+        x = div->in[1];
+    else
+        return ONYX_OK;
+    if (!is_f32(p, x)) return ONYX_OK;
+    ox_pstep *add = sole_binary(p, g, uses, i, eo, "Add");
+    if (!add || !with_const(p, add, eo, 1.0f)) return ONYX_OK;
+    int a = add->out[0];
+    ox_pstep *m1 = sole_binary(p, g, uses, i, a, "Mul"), *m2 = NULL, *half = NULL;
+    if (!m1) return ONYX_OK;
+    int o1 = other_input(m1, a), y;
+    if (o1 == x || with_const(p, m1, a, 0.5f)) { /* (x * a) * 0.5 or x * (a * 0.5) */
+        m2 = sole_binary(p, g, uses, i, m1->out[0], "Mul");
+        if (!m2) return ONYX_OK;
+        if (o1 == x ? !with_const(p, m2, m1->out[0], 0.5f) : other_input(m2, m1->out[0]) != x)
+            return ONYX_OK;
+        y = m2->out[0];
+    } else { /* (x * 0.5) * a: o1 comes from a Mul read only here */
+        if (!is_f32(p, o1) || uses[o1] != 1) return ONYX_OK;
+        half = producer_of(p, (size_t)(m1 - p->steps), o1);
+        if (!half || !is_op(g, half, "Mul") || half->n_in != 2 || !with_const(p, half, x, 0.5f))
+            return ONYX_OK;
+        y = m1->out[0];
+    }
+    if (!same_shape(p, x, y)) return ONYX_OK; /* no broadcasting against the constants */
+    const char *label = is_op(g, div, "Div") ? "Div+Erf+Add+Mul+Mul" : "Mul+Erf+Add+Mul+Mul";
+    e->in[0] = x;
+    e->out[0] = y;
+    e->act = OX_ACT_GELU;
+    div->node = add->node = m1->node = -1;
+    if (m2) m2->node = -1;
+    if (half) half->node = -1;
+    uses[x]--; /* read by the Div and one Mul before, by the Erf's step now */
+    uses[d] = uses[eo] = uses[a] = 0;
+    uses[m2 ? m1->out[0] : half->out[0]] = 0;
+    return set_label(e, label);
+}
+
+static onyx_status fuse_patterns(ox_plan *p, const ox_rgraph *g, int *uses) {
     onyx_status st = ONYX_OK;
+    for (size_t i = 0; i < p->n_steps && st == ONYX_OK; i++) {
+        ox_pstep *s = &p->steps[i];
+        if (s->node < 0 || s->act != OX_ACT_NONE || s->n_in < 1 || s->n_out < 1 || s->in[0] < 0 ||
+            !is_f32(p, s->out[0]) || !(g->nodes[s->node].def->flags & OX_OP_ACT_STEP))
+            continue;
+        if (is_op(g, s, "Sigmoid")) st = fuse_silu(p, g, uses, i);
+        else if (is_op(g, s, "Erf")) st = fuse_gelu(p, g, uses, i);
+    }
+    return st;
+}
+
+onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested) {
+    int *uses = count_uses(p, g, requested, n_requested);
+    if (!uses) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    onyx_status st = fuse_patterns(p, g, uses);
     for (size_t i = 0; i < p->n_steps && st == ONYX_OK; i++) {
         ox_pstep *s = &p->steps[i];
         if (s->node < 0 || s->n_out < 1 || s->out[0] < 0) continue;
@@ -192,7 +349,7 @@ onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, s
             s->act_beta = beta;
             s->out[0] = t->out[0];
             t->node = -1;
-            st = append_label(s, tn->op_type);
+            st = append_label(s, t->label); /* the op, or a fused pattern's ops */
             break;
         }
     }

@@ -83,9 +83,11 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
 
 /* Fusion on a plan's steps (plan/fuse.c): Conv + BatchNormalization with constant
  * parameters become one Conv with new constant weights; Relu, LeakyRelu, Clip,
- * Sigmoid, Tanh and HardSigmoid after an op with OX_OP_FUSE_ACT become part of it.
- * A value is fused away only when its one consumer is the fused node and it is not
- * requested. Removed steps are marked node = -1. */
+ * Sigmoid, Tanh and HardSigmoid after an op with OX_OP_FUSE_ACT become part of it;
+ * x * Sigmoid(x) and the erf GELU (Div, Erf, Add, Mul, Mul) become one step of the
+ * Sigmoid or Erf (OX_OP_ACT_STEP), which may then join the op before it in turn.
+ * A value is fused away only when its one consumer is the fused node and it is
+ * neither requested nor a graph output. Removed steps are marked node = -1. */
 onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested);
 void ox_plan_free(ox_plan *p);
 

@@ -14,6 +14,7 @@ check() { # folder, allowed-prefix regex
 }
 check util 'util'
 check kernels 'kernels|util'
+check kernels/x86 'kernels|util'
 check format 'format|ir|util'
 check ops 'ops|ir|kernels|util'
 exit $status

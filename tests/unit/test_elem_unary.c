@@ -308,7 +308,7 @@ TEST(elem_unary_logic_bits) {
     tn_reset();
 }
 
-#include "ops/elem_vmath.h"
+#include "kernels/vmath_scalar.h"
 
 /* Error of got in units of the last place of the float nearest to want. */
 static double ulps(float got, double want) {

@@ -93,3 +93,351 @@ TEST(fusion_keeps_requested_values) {
     const char *bn_kept[] = {"Conv+BatchNormalization", "Relu", "Conv+BatchNormalization+Relu"};
     check_requested("/features/features.1/BatchNormalization_output_0", bn_kept, 3);
 }
+
+/* ---- the SiLU and GELU patterns on small models built here ---------------------- */
+
+#include "pbenc.h"
+
+/* A graph being built: its GraphProto fields and the shape of its input "x". */
+typedef struct mbuild {
+    pbuf g;
+    int rank;
+    int64_t dims[4];
+} mbuild;
+
+#define XN 111 /* elements of x: 3 x 37 in every shape used */
+
+static void mb_node(mbuild *m, const char *op, const char *a, const char *b, const char *c,
+                    const char *out) {
+    pbuf n = {0};
+    f_str(&n, 1, a);
+    if (b) f_str(&n, 1, b);
+    if (c) f_str(&n, 1, c);
+    f_str(&n, 2, out);
+    f_str(&n, 3, out); /* node named after its output */
+    f_str(&n, 4, op);
+    f_msg(&m->g, 1, &n);
+}
+
+/* A float32 initializer with the given dims and values. */
+static void mb_init(mbuild *m, const char *name, int rank, const int64_t *dims, const float *v) {
+    pbuf t = {0};
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) {
+        f_int(&t, 1, dims[i]);
+        n *= (size_t)dims[i];
+    }
+    f_int(&t, 2, ONYX_DTYPE_FLOAT);
+    for (size_t i = 0; i < n; i++) f_float(&t, 4, v[i]);
+    f_str(&t, 8, name);
+    f_msg(&m->g, 5, &t);
+}
+
+static void mb_scalar(mbuild *m, const char *name, float v) { mb_init(m, name, 0, NULL, &v); }
+
+/* A float32 graph output of unknown shape. */
+static void mb_output(mbuild *m, const char *name) {
+    pbuf tp = {0}, v = {0};
+    enc_tensor_type(&tp, 1, ONYX_DTYPE_FLOAT, -1, NULL, NULL);
+    f_str(&v, 1, name);
+    f_msg(&v, 2, &tp);
+    f_msg(&m->g, 12, &v);
+}
+
+/* Start a graph whose input "x" has the given shape. */
+static void mb_begin(mbuild *m, int rank, const int64_t *dims) {
+    memset(m, 0, sizeof *m);
+    m->rank = rank;
+    memcpy(m->dims, dims, (size_t)rank * sizeof *dims);
+    pbuf tp = {0}, v = {0};
+    enc_tensor_type(&tp, 1, ONYX_DTYPE_FLOAT, rank, dims, NULL);
+    f_str(&v, 1, "x");
+    f_msg(&v, 2, &tp);
+    f_msg(&m->g, 11, &v);
+}
+
+/* Run the model (opset 17) on x for the requested names. */
+static onyx_status mb_run(const mbuild *mb, int disable_fusion, const float *x, size_t n_req,
+                          const char *const *req, onyx_tensor **outs) {
+    pbuf m = {0}, g = {0};
+    put(&g, mb->g.p, mb->g.n);
+    f_str(&g, 2, "g");
+    f_int(&m, 1, 8);
+    enc_opset(&m, 8, "", 17);
+    f_msg(&m, 7, &g);
+    onyx_model *model = NULL;
+    onyx_session *s = NULL;
+    onyx_tensor *in = NULL;
+    onyx_status st = onyx_model_load_buffer(m.p, m.n, &model);
+    onyx_session_options o;
+    onyx_session_options_init(&o);
+    o.disable_fusion = disable_fusion;
+    o.node_callback = record;
+    if (st == ONYX_OK) st = onyx_session_create(model, &o, &s);
+    if (st == ONYX_OK) st = onyx_tensor_wrap(ONYX_DTYPE_FLOAT, mb->rank, mb->dims, (void *)x, XN * 4, &in);
+    const char *name = "x";
+    n_labels = 0;
+    if (st == ONYX_OK) st = onyx_session_run(s, 1, &name, (const onyx_tensor *const *)&in, n_req, req, outs);
+    onyx_tensor_free(in);
+    onyx_session_free(s);
+    onyx_model_free(model);
+    free(m.p);
+    return st;
+}
+
+static void fill_x(float *x, double lo, double hi) {
+    for (int i = 0; i < XN; i++) x[i] = (float)(lo + (hi - lo) * (0.5 + 0.5 * sin(i * 1.7)));
+}
+
+static void print_labels(const char *what) {
+    fprintf(stderr, "  %s; steps:", what);
+    for (int i = 0; i < n_labels; i++) fprintf(stderr, " %s", labels[i]);
+    fprintf(stderr, "\n");
+    ox_test_failures++;
+}
+
+/* Run without and with fusion. fused_label: the step the fused run must have; NULL:
+ * the fused run must have exactly the steps of the unfused one. Returns the largest
+ * difference of the requested values, relative to max(1, |unfused|); *fused gets the
+ * fused run's output 0 (the caller frees it). Negative when a run fails. */
+static double fused_vs_plain(const mbuild *mb, const float *x, size_t n_req, const char *const *req,
+                             const char *fused_label, onyx_tensor **fused) {
+    onyx_tensor *a[2] = {0}, *b[2] = {0};
+    char plain[32][64];
+    int n_plain;
+    *fused = NULL;
+    if (mb_run(mb, 1, x, n_req, req, a) != ONYX_OK) {
+        fprintf(stderr, "  unfused run: %s\n", onyx_last_error());
+        return -1;
+    }
+    n_plain = n_labels;
+    memcpy(plain, labels, sizeof plain);
+    if (mb_run(mb, 0, x, n_req, req, b) != ONYX_OK) {
+        fprintf(stderr, "  fused run: %s\n", onyx_last_error());
+        for (size_t k = 0; k < n_req; k++) onyx_tensor_free(a[k]);
+        return -1;
+    }
+    if (fused_label && !any_label(fused_label)) print_labels("no fused step");
+    if (!fused_label) {
+        int same = n_plain == n_labels;
+        for (int i = 0; same && i < n_labels; i++) same = !strcmp(plain[i], labels[i]);
+        if (!same) print_labels("fused where it must not");
+    }
+    double worst = 0;
+    for (size_t k = 0; k < n_req; k++) {
+        const float *p = onyx_tensor_data_const(a[k]), *q = onyx_tensor_data_const(b[k]);
+        if (onyx_tensor_count(a[k]) != onyx_tensor_count(b[k])) worst = 1e9;
+        else
+            for (size_t i = 0; i < onyx_tensor_count(a[k]); i++)
+                worst = fmax(worst, fabs((double)p[i] - q[i]) / fmax(1.0, fabs((double)p[i])));
+        onyx_tensor_free(a[k]);
+        if (k) onyx_tensor_free(b[k]);
+    }
+    *fused = b[0];
+    return worst;
+}
+
+static const int64_t X2[2] = {3, 37};
+
+static double silu_d(double x) { return x / (1 + exp(-x)); }
+static double gelu_d(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
+
+TEST(fusion_silu_pattern) {
+    float x[XN];
+    fill_x(x, -12, 12);
+    for (int order = 0; order < 2; order++) { /* Mul(x, s) and Mul(s, x) */
+        mbuild mb;
+        mb_begin(&mb, 2, X2);
+        mb_node(&mb, "Sigmoid", "x", NULL, NULL, "s");
+        mb_node(&mb, "Mul", order ? "s" : "x", order ? "x" : "s", NULL, "y");
+        mb_output(&mb, "y");
+        const char *req[1] = {"y"};
+        onyx_tensor *got;
+        double d = fused_vs_plain(&mb, x, 1, req, "Sigmoid+Mul", &got);
+        CHECK(d == 0); /* the same sigmoid, then the same product */
+        CHECK(!any_label("Mul") && !any_label("Sigmoid"));
+        if (got) {
+            const float *y = onyx_tensor_data_const(got);
+            for (int i = 0; i < XN; i++) CHECK_NEAR(y[i], silu_d(x[i]), 1e-6);
+        }
+        onyx_tensor_free(got);
+        free(mb.g.p);
+    }
+}
+
+/* Conv (1x1 over 3 channels) or Gemm, then x * Sigmoid(x): one step. */
+TEST(fusion_silu_into_conv_and_gemm) {
+    float x[XN], w[9], bias[3];
+    fill_x(x, -3, 3);
+    for (int i = 0; i < 9; i++) w[i] = (float)cos(i * 0.9);
+    for (int i = 0; i < 3; i++) bias[i] = 0.1f * (float)i - 0.1f;
+    static const int64_t x4[4] = {1, 3, 37, 1}, w4[4] = {3, 3, 1, 1}, b1[1] = {3};
+    static const int64_t x2[2] = {37, 3}, w2[2] = {3, 3};
+    for (int gemm = 0; gemm < 2; gemm++) {
+        mbuild mb;
+        mb_begin(&mb, gemm ? 2 : 4, gemm ? x2 : x4);
+        mb_init(&mb, "w", gemm ? 2 : 4, gemm ? w2 : w4, w);
+        mb_init(&mb, "b", 1, b1, bias);
+        mb_node(&mb, gemm ? "Gemm" : "Conv", "x", "w", "b", "c");
+        mb_node(&mb, "Sigmoid", "c", NULL, NULL, "s");
+        mb_node(&mb, "Mul", "c", "s", NULL, "y");
+        mb_output(&mb, "y");
+        const char *req[1] = {"y"};
+        onyx_tensor *got;
+        double d = fused_vs_plain(&mb, x, 1, req, gemm ? "Gemm+Sigmoid+Mul" : "Conv+Sigmoid+Mul", &got);
+        CHECK(d >= 0 && d <= 1e-6);
+        CHECK(n_labels == 1);
+        onyx_tensor_free(got);
+        /* the Conv/Gemm output requested: the SiLU step forms but stays apart */
+        const char *req2[2] = {"y", "c"};
+        d = fused_vs_plain(&mb, x, 2, req2, "Sigmoid+Mul", &got);
+        CHECK(d >= 0 && d <= 1e-6);
+        CHECK(any_label(gemm ? "Gemm" : "Conv"));
+        onyx_tensor_free(got);
+        free(mb.g.p);
+    }
+}
+
+/* The GELU of torch's export, in its orders: d = x / sqrt 2 (or x * (1 / sqrt 2)),
+ * e = Erf(d), a = e + 1 (or 1 + e), then x * a * 0.5 in three groupings. */
+static void gelu_of(mbuild *mb, const char *x, int variant, float c_sqrt2, float c_one, float c_half) {
+    mb_scalar(mb, "k", variant == 3 ? 1.0f / c_sqrt2 : c_sqrt2);
+    mb_scalar(mb, "one", c_one);
+    mb_scalar(mb, "half", c_half);
+    if (variant == 3) mb_node(mb, "Mul", "k", x, NULL, "d");
+    else mb_node(mb, "Div", x, "k", NULL, "d");
+    mb_node(mb, "Erf", "d", NULL, NULL, "e");
+    mb_node(mb, "Add", variant == 1 ? "one" : "e", variant == 1 ? "e" : "one", NULL, "a");
+    switch (variant) {
+    case 0: case 3: /* (x * a) * 0.5 */
+        mb_node(mb, "Mul", x, "a", NULL, "m");
+        mb_node(mb, "Mul", "m", "half", NULL, "y");
+        break;
+    case 1: /* (x * 0.5) * a */
+        mb_node(mb, "Mul", x, "half", NULL, "m");
+        mb_node(mb, "Mul", "a", "m", NULL, "y");
+        break;
+    default: /* x * (a * 0.5) */
+        mb_node(mb, "Mul", "half", "a", NULL, "m");
+        mb_node(mb, "Mul", x, "m", NULL, "y");
+        break;
+    }
+    mb_output(mb, "y");
+}
+
+static void build_gelu(mbuild *mb, int variant, float c_sqrt2, float c_one, float c_half) {
+    mb_begin(mb, 2, X2);
+    gelu_of(mb, "x", variant, c_sqrt2, c_one, c_half);
+}
+
+TEST(fusion_gelu_pattern) {
+    float x[XN];
+    fill_x(x, -7, 7);
+    for (int variant = 0; variant < 4; variant++) {
+        mbuild mb;
+        build_gelu(&mb, variant, 1.41421356f, 1.0f, 0.5f);
+        const char *req[1] = {"y"};
+        onyx_tensor *got;
+        double d = fused_vs_plain(&mb, x, 1, req,
+                                  variant == 3 ? "Mul+Erf+Add+Mul+Mul" : "Div+Erf+Add+Mul+Mul", &got);
+        /* the five ops round x / sqrt 2 and 1 + erf (which cancels below 0): a few
+         * float roundings of values up to 7 */
+        CHECK(d >= 0 && d <= 4e-7);
+        CHECK(n_labels == 1);
+        if (got) {
+            const float *y = onyx_tensor_data_const(got);
+            for (int i = 0; i < XN; i++) CHECK_NEAR(y[i], gelu_d(x[i]), 1e-6);
+        }
+        onyx_tensor_free(got);
+        free(mb.g.p);
+    }
+    /* after a Gemm: one step */
+    static const int64_t x2[2] = {37, 3}, w2[2] = {3, 3};
+    float w[9];
+    for (int i = 0; i < 9; i++) w[i] = (float)cos(i * 0.7);
+    mbuild mb;
+    mb_begin(&mb, 2, x2);
+    mb_init(&mb, "w", 2, w2, w);
+    mb_node(&mb, "Gemm", "x", "w", NULL, "c");
+    gelu_of(&mb, "c", 1, 1.41421356f, 1.0f, 0.5f);
+    const char *req[1] = {"y"};
+    onyx_tensor *got;
+    double d = fused_vs_plain(&mb, x, 1, req, "Gemm+Div+Erf+Add+Mul+Mul", &got);
+    CHECK(d >= 0 && d <= 4e-7 * 3);
+    CHECK(n_labels == 1);
+    onyx_tensor_free(got);
+    free(mb.g.p);
+}
+
+/* Intermediate values that are requested or graph outputs, or read elsewhere, and
+ * near-miss patterns: nothing fuses, results as written. */
+TEST(fusion_patterns_must_not_fuse) {
+    float x[XN];
+    fill_x(x, -5, 5);
+    onyx_tensor *got;
+    const char *req_y[1] = {"y"};
+    mbuild mb;
+    /* SiLU with the Sigmoid output requested */
+    mb_begin(&mb, 2, X2);
+    mb_node(&mb, "Sigmoid", "x", NULL, NULL, "s");
+    mb_node(&mb, "Mul", "x", "s", NULL, "y");
+    mb_output(&mb, "y");
+    const char *req_ys[2] = {"y", "s"};
+    CHECK(fused_vs_plain(&mb, x, 2, req_ys, NULL, &got) == 0);
+    onyx_tensor_free(got);
+    /* ... a graph output, though not requested */
+    mb_output(&mb, "s");
+    CHECK(fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
+    onyx_tensor_free(got);
+    free(mb.g.p);
+    /* ... read by another node */
+    mb_begin(&mb, 2, X2);
+    mb_node(&mb, "Sigmoid", "x", NULL, NULL, "s");
+    mb_node(&mb, "Mul", "x", "s", NULL, "m");
+    mb_node(&mb, "Add", "m", "s", NULL, "y");
+    mb_output(&mb, "y");
+    CHECK(fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
+    onyx_tensor_free(got);
+    free(mb.g.p);
+    /* a gate: z * Sigmoid(x) with z not x */
+    mb_begin(&mb, 2, X2);
+    mb_node(&mb, "Neg", "x", NULL, NULL, "z");
+    mb_node(&mb, "Sigmoid", "x", NULL, NULL, "s");
+    mb_node(&mb, "Mul", "z", "s", NULL, "y");
+    mb_output(&mb, "y");
+    CHECK(fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
+    onyx_tensor_free(got);
+    free(mb.g.p);
+    /* GELU with one wrong constant, in every order */
+    const float bad[3][3] = {{2.0f, 1.0f, 0.5f}, {1.41421356f, 2.0f, 0.5f}, {1.41421356f, 1.0f, 0.25f}};
+    for (int variant = 0; variant < 4; variant++)
+        for (int k = 0; k < 3; k++) {
+            build_gelu(&mb, variant, bad[k][0], bad[k][1], bad[k][2]);
+            CHECK(fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
+            onyx_tensor_free(got);
+            free(mb.g.p);
+        }
+    /* GELU with its Erf output, or the product before the last Mul, requested */
+    const char *mids[3] = {"e", "a", "m"};
+    for (int k = 0; k < 3; k++) {
+        build_gelu(&mb, 0, 1.41421356f, 1.0f, 0.5f);
+        const char *req[2] = {"y", mids[k]};
+        CHECK(fused_vs_plain(&mb, x, 2, req, NULL, &got) == 0);
+        onyx_tensor_free(got);
+        free(mb.g.p);
+    }
+    /* GELU whose constant broadcasts x to a higher rank */
+    mb_begin(&mb, 2, X2);
+    mb_scalar(&mb, "k", 1.41421356f);
+    mb_init(&mb, "one", 3, (const int64_t[]){1, 1, 1}, (const float[]){1.0f});
+    mb_scalar(&mb, "half", 0.5f);
+    mb_node(&mb, "Div", "x", "k", NULL, "d");
+    mb_node(&mb, "Erf", "d", NULL, NULL, "e");
+    mb_node(&mb, "Add", "e", "one", NULL, "a");
+    mb_node(&mb, "Mul", "x", "a", NULL, "m");
+    mb_node(&mb, "Mul", "m", "half", NULL, "y");
+    mb_output(&mb, "y");
+    CHECK(fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
+    onyx_tensor_free(got);
+    free(mb.g.p);
+}

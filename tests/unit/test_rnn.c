@@ -7,7 +7,7 @@
 
 #include "kernels/cpu.h"
 #include "ops/op.h"
-#include "ops/rnn_kern.h"
+#include "kernels/rnn_kern.h"
 #include "test.h"
 #include "test_rnn.h"
 #include "util/alloc.h"

@@ -1,4 +1,4 @@
-/* The float kernels of the recurrent ops (ops/rnn_kern.h) against plain
+/* The float kernels of the recurrent ops (kernels/rnn_kern.h) against plain
  * double-precision loops, on every instruction-set path: packing and the gate
  * product (odd sizes, every row-tile remainder, partial panels, a subset of the
  * gates, the pool), and the fused cell updates (clip or none, large inputs). */
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "kernels/cpu.h"
-#include "ops/rnn_kern.h"
+#include "kernels/rnn_kern.h"
 #include "tensor_helpers.h"
 #include "test.h"
 #include "util/alloc.h"

@@ -1,4 +1,4 @@
-/* Recurrent-op kernels for AVX2 + FMA (see ops/rnn_kern.h); compiled with -mavx2
+/* Recurrent-op kernels for AVX2 + FMA (see kernels/rnn_kern.h); compiled with -mavx2
  * -mfma and called only when kernels/cpu.h reports both.
  *
  * A single row of A (the recurrent product of a batch of one) keeps a whole
@@ -11,7 +11,7 @@
  * multiply-add unless asked (clang fuses within an expression by default). */
 #pragma GCC optimize("tree-vectorize", "no-trapping-math", "fp-contract=fast")
 #endif
-#include "ops/rnn_kern.h"
+#include "kernels/rnn_kern.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -90,7 +90,7 @@ static void panel_avx2(size_t M, size_t cols, size_t K, const float *A, size_t l
 }
 
 #define RNN_CELL(name) name##_avx2
-#include "ops/rnn_cell.h"
+#include "kernels/rnn_cell.h"
 #undef RNN_CELL
 
 const rnn_kern rnn_kern_avx2 = {

@@ -1,4 +1,4 @@
-/* Recurrent-op kernels for AVX-512 (see ops/rnn_kern.h); compiled with the
+/* Recurrent-op kernels for AVX-512 (see kernels/rnn_kern.h); compiled with the
  * AVX-512 flags and called only when kernels/cpu.h reports AVX-512.
  *
  * A panel row is 64 floats, four ZMM registers. Up to six rows of A share each
@@ -12,7 +12,7 @@
  * multiply-add unless asked (clang fuses within an expression by default). */
 #pragma GCC optimize("tree-vectorize", "no-trapping-math", "fp-contract=fast")
 #endif
-#include "ops/rnn_kern.h"
+#include "kernels/rnn_kern.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -111,7 +111,7 @@ static void panel_avx512(size_t M, size_t cols, size_t K, const float *A, size_t
 }
 
 #define RNN_CELL(name) name##_avx512
-#include "ops/rnn_cell.h"
+#include "kernels/rnn_cell.h"
 #undef RNN_CELL
 
 const rnn_kern rnn_kern_avx512 = {

@@ -1,10 +1,13 @@
-/* float32 exp, tanh, sigmoid and erf written as straight-line code (no calls, no
- * branches, no tables) so that loops over them vectorise. Accuracy: within 2-3 ulp
- * of the exact result over the whole float range, NaN and infinities as libm.
- * The polynomials are Chebyshev interpolants (near-minimax) fitted for onyx.
- * Other op families may include this for their own loops (softmax, RNN gates). */
-#ifndef OX_OPS_ELEM_VMATH_H
-#define OX_OPS_ELEM_VMATH_H
+/* float32 exp, tanh, sigmoid, erf and gelu for one value, written as straight-line
+ * code (no calls, no branches, no tables). Accuracy: within 2-3 ulp of the exact
+ * result over the whole float range, NaN and infinities as libm. The polynomials
+ * are Chebyshev interpolants (near-minimax) fitted for onyx.
+ *
+ * These are the reference algorithms: kernels/vmath.h evaluates the same ones over
+ * arrays, several lanes at a time (x86/vmath_*.c, vmath_impl.h). Use those for
+ * arrays; these for a value here and there (RNN gates, tests). */
+#ifndef OX_KERNELS_VMATH_SCALAR_H
+#define OX_KERNELS_VMATH_SCALAR_H
 
 #include <stdint.h>
 #include <string.h>
@@ -61,6 +64,7 @@ static inline float ox_vm_tanhf(float x) {
     p = p * z + 1.3332769737e-01f;
     p = p * z - 3.3333328944e-01f;
     float small = p * z * x + x;
+    small = x == 0 ? x : small; /* tanh(-0) = -0, which the sum would make +0 */
     float e = ox_vm_expf(2.0f * (ax > 20.0f ? 20.0f : ax));
     float big = 1.0f - 2.0f / (e + 1.0f);
     big = x < 0 ? -big : big;

@@ -3,8 +3,8 @@
  * defining RNN_CELL(name), the name of each function in that file. The includer
  * turns on loop vectorisation (#pragma GCC optimize) so each loop becomes vector
  * code of the file's width; sigmoid and tanh are the straight-line functions of
- * elem_vmath.h, which vectorise. */
-#include "ops/elem_vmath.h"
+ * kernels/vmath_scalar.h, which vectorise. */
+#include "kernels/vmath_scalar.h"
 
 static inline float RNN_CELL(clampf)(float x, float c) {
     x = x < -c ? -c : x;

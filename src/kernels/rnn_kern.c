@@ -3,7 +3,7 @@
 /* gcc -O2 vectorises these loops only when told to (see elem_math.c) */
 #pragma GCC optimize("tree-vectorize", "no-trapping-math")
 #endif
-#include "ops/rnn_kern.h"
+#include "kernels/rnn_kern.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -82,7 +82,7 @@ static void panel_generic(size_t M, size_t cols, size_t K, const float *A, size_
 #endif
 
 #define RNN_CELL(name) name##_generic
-#include "ops/rnn_cell.h"
+#include "kernels/rnn_cell.h"
 #undef RNN_CELL
 
 const rnn_kern rnn_kern_generic = {
