@@ -181,15 +181,16 @@ static int64_t max_index(const pool_task *t, size_t p, int64_t iz, int64_t iy, i
     }
 MAX_POOL_FN(max_f32, max_f32_idx, float, -INFINITY)
 
-/* float MaxPool over 1-D and 2-D windows without indices, tap by tap: each output
- * row takes the max with one shifted (strided) input row per tap, in loops without
- * bounds tests. The same result as max_f32: the max is order-free (NaN taps lose
- * every comparison), and a window of padding only gives -inf. */
+/* float MaxPool over 1-D and 2-D windows without indices, by kernel rows: each
+ * output row takes the max with the taps of one input row at a time, without bounds
+ * tests away from the edges. The same result as max_f32: the max is order-free (NaN
+ * taps lose every comparison), and a window of padding only gives -inf. */
 static void max2d_f32(void *arg, size_t p0, size_t p1) {
     const pool_task *t = arg;
     const ox_window *w = t->w;
     const int64_t *kry = t->kr + 2 * w->out[0];
     const int64_t OH = w->out[1], OW = w->out[2], IW = w->in[2], sx = w->s[2];
+    const int64_t KW = w->k[2], dx = w->d[2];
     for (size_t p = p0; p < p1; p++) {
         const float *x = (const float *)t->X + p * t->in_sp;
         float *y = (float *)t->Y + p * t->out_sp;
@@ -199,28 +200,38 @@ static void max2d_f32(void *arg, size_t p0, size_t p1) {
             int64_t by = oy * w->s[1] - w->pb[1];
             for (int64_t b = kry[2 * oy]; b < kry[2 * oy + 1]; b++) {
                 const float *restrict xr = x + (by + b * w->d[1]) * IW;
-                for (int64_t e = 0; e < w->k[2]; e++) {
-                    /* outputs o whose tap o*sx + c lies in [0, IW) */
-                    int64_t c = e * w->d[2] - w->pb[2];
-                    int64_t lo = c >= 0 ? 0 : (-c + sx - 1) / sx;
-                    int64_t hi = IW - 1 - c >= 0 ? (IW - 1 - c) / sx + 1 : 0;
-                    if (hi > OW) hi = OW;
-                    if (sx == 1) {
-                        for (int64_t o = lo; o < hi; o++) {
-                            float v = xr[o + c];
-                            yr[o] = v > yr[o] ? v : yr[o];
-                        }
-                    } else {
-                        for (int64_t o = lo; o < hi; o++) {
-                            float v = xr[o * sx + c];
-                            yr[o] = v > yr[o] ? v : yr[o];
-                        }
+                /* outputs [lo, hi) have every tap of the row inside it: all taps at once */
+                int64_t lo = (w->pb[2] + sx - 1) / sx;
+                int64_t last = (KW - 1) * dx - w->pb[2]; /* the last tap's offset */
+                int64_t hi = IW - 1 - last >= 0 ? (IW - 1 - last) / sx + 1 : 0;
+                if (hi > OW) hi = OW;
+                if (lo > hi) lo = hi;
+                for (int64_t o = lo; o < hi; o++) {
+                    const float *xp = xr + o * sx - w->pb[2];
+                    float m = yr[o];
+                    for (int64_t e = 0; e < KW; e++) {
+                        float v = xp[e * dx];
+                        m = v > m ? v : m;
                     }
+                    yr[o] = m;
+                }
+                for (int64_t o = 0; o < OW; o++) { /* the edges, tap by tap */
+                    if (o == lo) o = hi;
+                    if (o >= OW) break;
+                    float m = yr[o];
+                    for (int64_t e = 0; e < KW; e++) {
+                        int64_t ix = o * sx + e * dx - w->pb[2];
+                        if (ix < 0 || ix >= IW) continue;
+                        float v = xr[ix];
+                        m = v > m ? v : m;
+                    }
+                    yr[o] = m;
                 }
             }
         }
     }
 }
+
 MAX_POOL_FN(max_f64, max_f64_idx, double, -INFINITY)
 MAX_POOL_FN(max_i8, max_i8_idx, int8_t, INT8_MIN)
 MAX_POOL_FN(max_u8, max_u8_idx, uint8_t, 0)
