@@ -206,14 +206,24 @@ static void max2d_f32(void *arg, size_t p0, size_t p1) {
                 int64_t hi = IW - 1 - last >= 0 ? (IW - 1 - last) / sx + 1 : 0;
                 if (hi > OW) hi = OW;
                 if (lo > hi) lo = hi;
-                for (int64_t o = lo; o < hi; o++) {
-                    const float *xp = xr + o * sx - w->pb[2];
-                    float m = yr[o];
-                    for (int64_t e = 0; e < KW; e++) {
-                        float v = xp[e * dx];
-                        m = v > m ? v : m;
+                if (KW == 3 && dx == 1) { /* the common 3-wide window, unrolled */
+                    for (int64_t o = lo; o < hi; o++) {
+                        const float *xp = xr + o * sx - w->pb[2];
+                        float m = yr[o], a = xp[0], b2 = xp[1], c = xp[2];
+                        m = a > m ? a : m;
+                        m = b2 > m ? b2 : m;
+                        yr[o] = c > m ? c : m;
                     }
-                    yr[o] = m;
+                } else {
+                    for (int64_t o = lo; o < hi; o++) {
+                        const float *xp = xr + o * sx - w->pb[2];
+                        float m = yr[o];
+                        for (int64_t e = 0; e < KW; e++) {
+                            float v = xp[e * dx];
+                            m = v > m ? v : m;
+                        }
+                        yr[o] = m;
+                    }
                 }
                 for (int64_t o = 0; o < OW; o++) { /* the edges, tap by tap */
                     if (o == lo) o = hi;
