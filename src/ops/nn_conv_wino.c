@@ -48,7 +48,7 @@ int ox_conv_wino_applies(const ox_conv_geom *g) {
     if (w->pb[1] > 2 || w->pb[2] > 2) return 0;
     /* enough channels and tiles for the transforms to pay off */
     size_t tiles = (size_t)((w->out[1] + 1) / 2) * (size_t)((w->out[2] + 1) / 2);
-    return g->Cg >= 16 && g->Mg >= 16 && tiles >= 144;
+    return g->Cg >= 16 && g->Mg >= 16 && tiles >= 36;
 }
 
 /* ---- filters ---------------------------------------------------------------- */
