@@ -60,3 +60,15 @@ void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, floa
 #endif
     bias_act_c(dst, src, n, b, kind, lo, hi);
 }
+
+void ox_bias_act_rows(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n,
+                      const float *bias, int kind, float lo, float hi) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (ox_cpu_has(OX_CPU_AVX512)) {
+        ox_bias_act_rows_avx512(dst, ldd, src, lds, rows, n, bias, kind, lo, hi);
+        return;
+    }
+#endif
+    for (size_t r = 0; r < rows; r++)
+        bias_act_c(dst + r * ldd, src + r * lds, n, bias ? bias[r] : 0.0f, kind, lo, hi);
+}

@@ -12,6 +12,11 @@ enum { OX_BIAS_ONLY = 0, OX_BIAS_RELU = 1, OX_BIAS_CLIP = 2 };
  * (max with lo first, then min with hi, as Clip). dst may equal src. */
 void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, float lo, float hi);
 
+/* The same over `rows` runs of n floats: dst + r*ldd from src + r*lds with the bias
+ * bias[r] (0 when bias is NULL). One call per tile instead of one per row. */
+void ox_bias_act_rows(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n,
+                      const float *bias, int kind, float lo, float hi);
+
 /* ox_bias_act's best implementation for this processor, for callers that apply it to
  * many short runs (one per tile row) and would rather not re-dispatch each time. */
 typedef void (*ox_bias_act_fn)(float *dst, const float *src, size_t n, float b, int kind, float lo,
@@ -28,6 +33,8 @@ void ox_bias_act_avx512(float *dst, const float *src, size_t n, float b, int kin
                         float hi);
 void ox_bias_vec_act_avx512(float *dst, const float *src, const float *bias, size_t n, int kind,
                             float lo, float hi);
+void ox_bias_act_rows_avx512(float *dst, size_t ldd, const float *src, size_t lds, size_t rows,
+                             size_t n, const float *bias, int kind, float lo, float hi);
 #endif
 
 #endif

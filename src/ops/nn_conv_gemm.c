@@ -294,46 +294,39 @@ typedef struct conv_epilogue {
     float alpha, beta;
     float *y;          /* wide grids: the group's output, out_sp per channel */
     size_t Wq, OW, out_sp;
-    ox_bias_act_fn bias_act;
 } conv_epilogue;
-
-/* dst[k] = act(src[k] + b) for k < n (dst may be src). */
-static void finish(float *dst, const float *src, size_t n, float b, const conv_epilogue *e) {
-    switch (e->act) {
-    case OX_ACT_NONE: e->bias_act(dst, src, n, b, OX_BIAS_ONLY, 0.0f, 0.0f); return;
-    case OX_ACT_RELU: e->bias_act(dst, src, n, b, OX_BIAS_RELU, 0.0f, 0.0f); return;
-    case OX_ACT_CLIP: e->bias_act(dst, src, n, b, OX_BIAS_CLIP, e->alpha, e->beta); return;
-    default:
-        e->bias_act(dst, src, n, b, OX_BIAS_ONLY, 0.0f, 0.0f);
-        ox_act_apply(dst, n, e->act, e->alpha, e->beta);
-        return;
-    }
-}
 
 static void conv_epilogue_run(const void *ctx, float *c, size_t ldc, size_t i0, size_t rows,
                               size_t j0, size_t cols) {
     const conv_epilogue *e = ctx;
-    for (size_t i = 0; i < rows; i++) {
-        const float *src = c + i * ldc;
-        float b = e->bias ? e->bias[i0 + i] : 0.0f;
-        if (!e->y) { /* in place */
-            finish(c + i * ldc, src, cols, b, e);
-            continue;
+    int kind = e->act == OX_ACT_RELU ? OX_BIAS_RELU : e->act == OX_ACT_CLIP ? OX_BIAS_CLIP
+                                                                            : OX_BIAS_ONLY;
+    int rest = e->act && kind == OX_BIAS_ONLY; /* applied by ox_act_apply after */
+    const float *bias = e->bias ? e->bias + i0 : NULL;
+    if (!e->y) { /* in place */
+        ox_bias_act_rows(c, ldc, c, ldc, rows, cols, bias, kind, e->alpha, e->beta);
+        for (size_t i = 0; rest && i < rows; i++)
+            ox_act_apply(c + i * ldc, cols, e->act, e->alpha, e->beta);
+        return;
+    }
+    /* the tile's columns by runs along one grid row; the kept part of each run goes
+     * to Y for all the tile's rows at once */
+    size_t j = j0, end = j0 + cols, oy = j / e->Wq, ox = j % e->Wq;
+    while (j < end) {
+        size_t run = e->Wq - ox < end - j ? e->Wq - ox : end - j;
+        if (ox < e->OW) {
+            size_t keep = e->OW - ox < run ? e->OW - ox : run;
+            float *y = e->y + i0 * e->out_sp + oy * e->OW + ox;
+            ox_bias_act_rows(y, e->out_sp, c + (j - j0), ldc, rows, keep, bias, kind, e->alpha,
+                             e->beta);
+            for (size_t i = 0; rest && i < rows; i++)
+                ox_act_apply(y + i * e->out_sp, keep, e->act, e->alpha, e->beta);
         }
-        float *yr = e->y + (i0 + i) * e->out_sp;
-        size_t j = j0, end = j0 + cols, oy = j / e->Wq, ox = j % e->Wq;
-        while (j < end) {
-            size_t run = e->Wq - ox < end - j ? e->Wq - ox : end - j;
-            if (ox < e->OW) {
-                size_t keep = e->OW - ox < run ? e->OW - ox : run;
-                finish(yr + oy * e->OW + ox, src + (j - j0), keep, b, e);
-            }
-            j += run;
-            ox += run;
-            if (ox == e->Wq) {
-                ox = 0;
-                oy++;
-            }
+        j += run;
+        ox += run;
+        if (ox == e->Wq) {
+            ox = 0;
+            oy++;
         }
     }
 }
@@ -378,8 +371,7 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
             const float *x = X + (n * g->C + gi * g->Cg) * g->in_sp;
             float *y = Y + (n * g->M + gi * g->Mg) * g->out_sp;
             conv_epilogue ep = {.bias = B ? B + gi * g->Mg : NULL, .act = c->act,
-                                .alpha = c->act_alpha, .beta = c->act_beta,
-                                .bias_act = ox_bias_act_kernel()};
+                                .alpha = c->act_alpha, .beta = c->act_beta};
             ox_sgemm_call call = {.M = g->Mg, .N = g->out_sp, .K = g->kdim, .alpha = 1.0f,
                                   .pa = cp ? cp->g[gi] : NULL, .A = W + gi * g->Mg * g->kdim,
                                   .lda = g->kdim, .C = y, .ldc = g->out_sp,

@@ -68,6 +68,18 @@ void ox_bias_act_avx512(float *dst, const float *src, size_t n, float b, int kin
     }
 }
 
+void ox_bias_act_rows_avx512(float *dst, size_t ldd, const float *src, size_t lds, size_t rows,
+                             size_t n, const float *bias, int kind, float lo, float hi) {
+    for (size_t r = 0; r < rows; r++) {
+        float b = bias ? bias[r] : 0.0f;
+        switch (kind) {
+        case OX_BIAS_RELU: run(dst + r * ldd, src + r * lds, n, b, OX_BIAS_RELU, lo, hi); break;
+        case OX_BIAS_CLIP: run(dst + r * ldd, src + r * lds, n, b, OX_BIAS_CLIP, lo, hi); break;
+        default: run(dst + r * ldd, src + r * lds, n, b, OX_BIAS_ONLY, lo, hi); break;
+        }
+    }
+}
+
 #else
 typedef int ox_bias_act_avx512_unused;
 #endif
