@@ -11,7 +11,8 @@
  *       | 1/2 -1/2  1/2|         | 0 -1  1  0 |
  *       | 0    0    1  |         | 0  1  0 -1 |
  *
- * The transforms run over 8 tiles of a tile row at once. The input is first copied
+ * The transforms (kernels/wino.h) run over a vector of tiles of a tile row at once.
+ * The input is first copied
  * into zero-padded even and odd column planes, so the 4 columns of 8 neighbouring
  * tiles (2 apart) are 4 contiguous loads. The products are 2.25 times fewer than the
  * direct GEMM's; the transforms add passes over V and M, so this pays where tiles
@@ -20,26 +21,12 @@
 
 #include "kernels/bias_act.h"
 #include "kernels/gemm.h"
+#include "kernels/wino.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
 
-#define VL 8 /* tiles per vector step */
-
-#if defined(__GNUC__)
-typedef float vf __attribute__((vector_size(VL * sizeof(float))));
-#else
-#error "nn_conv_wino.c needs GNU C vector types"
-#endif
-
-/* loads and stores through memcpy (no alignment assumed); macros, since passing a
- * 32-byte vector by value would depend on the AVX calling convention */
-#define LD(v, p) memcpy(&(v), (p), sizeof(vf))
-#define ST(p, v)                                                                           \
-    do {                                                                                   \
-        vf st_ = (v);                                                                      \
-        memcpy((p), &st_, sizeof(vf));                                                     \
-    } while (0)
+#define VL OX_WINO_VL /* the transforms touch up to this many tiles past a row */
 
 int ox_conv_wino_applies(const ox_conv_geom *g) {
     const ox_window *w = &g->w;
@@ -188,82 +175,26 @@ static void input_transform(void *arg, size_t c0, size_t c1) {
                 o[q] = ix + 1 >= 0 && ix + 1 < IW ? src[ix + 1] : 0.0f;
             }
         }
-        for (size_t ty = 0; ty < wg->TH; ty++)
-            for (size_t tx = 0; tx < wg->TW; tx += VL) {
-                vf d[4][4];
-                for (int i = 0; i < 4; i++) {
-                    const float *e = ev + (2 * ty + (size_t)i) * wg->Wq + tx;
-                    const float *o = od + (2 * ty + (size_t)i) * wg->Wq + tx;
-                    LD(d[i][0], e);
-                    LD(d[i][1], o);
-                    LD(d[i][2], e + 1);
-                    LD(d[i][3], o + 1);
-                }
-                vf s[4][4]; /* B^T d */
-                for (int j = 0; j < 4; j++) {
-                    s[0][j] = d[0][j] - d[2][j];
-                    s[1][j] = d[1][j] + d[2][j];
-                    s[2][j] = d[2][j] - d[1][j];
-                    s[3][j] = d[1][j] - d[3][j];
-                }
-                float *vt = t->v + ci * t->ldt + ty * wg->TW + tx;
-                size_t ks = g->Cg * t->ldt; /* from one k's matrix to the next */
-                for (int i = 0; i < 4; i++) { /* (B^T d) B */
-                    ST(vt + (size_t)(4 * i + 0) * ks, s[i][0] - s[i][2]);
-                    ST(vt + (size_t)(4 * i + 1) * ks, s[i][1] + s[i][2]);
-                    ST(vt + (size_t)(4 * i + 2) * ks, s[i][2] - s[i][1]);
-                    ST(vt + (size_t)(4 * i + 3) * ks, s[i][1] - s[i][3]);
-                }
-            }
+        ox_wino_input(ev, od, wg->Wq, wg->TH, wg->TW, t->v + ci * t->ldt, g->Cg * t->ldt);
     }
 }
 
 /* ---- output transform ----------------------------------------------------------------- */
 
-/* Output channels [m0, m1): Y = A^T M A per tile, then bias and activation by row. */
+/* Output channels [m0, m1): Y = A^T M A per tile, then bias and activation. */
 static void output_transform(void *arg, size_t m0, size_t m1) {
     const wino_task *t = arg;
     const ox_conv_geom *g = t->g;
     const wino_geom *wg = t->wg;
-    size_t OH = (size_t)g->w.out[1], OW = (size_t)g->w.out[2], ks = g->Mg * t->ldt;
-    ox_bias_act_fn finish = ox_bias_act_kernel();
+    size_t OH = (size_t)g->w.out[1], OW = (size_t)g->w.out[2];
     int kind = t->act == OX_ACT_RELU ? OX_BIAS_RELU : t->act == OX_ACT_CLIP ? OX_BIAS_CLIP
                                                                             : OX_BIAS_ONLY;
     for (size_t m = m0; m < m1; m++) {
         float *ym = t->y + m * g->out_sp;
-        float b = t->bias ? t->bias[m] : 0.0f;
-        for (size_t ty = 0; ty < wg->TH; ty++) {
-            float *r0 = ym + 2 * ty * OW, *r1 = r0 + OW;
-            int two = 2 * ty + 1 < OH;
-            for (size_t tx = 0; tx < wg->TW; tx += VL) {
-                const float *mt = t->mm + m * t->ldt + ty * wg->TW + tx;
-                vf q[16];
-                for (int k = 0; k < 16; k++) LD(q[k], mt + (size_t)k * ks);
-                vf s0[4], s1[4]; /* A^T M */
-                for (int j = 0; j < 4; j++) {
-                    s0[j] = q[j] + q[4 + j] + q[8 + j];
-                    s1[j] = q[4 + j] - q[8 + j] - q[12 + j];
-                }
-                vf o00 = s0[0] + s0[1] + s0[2], o01 = s0[1] - s0[2] - s0[3];
-                vf o10 = s1[0] + s1[1] + s1[2], o11 = s1[1] - s1[2] - s1[3];
-                size_t n = wg->TW - tx < VL ? wg->TW - tx : VL;
-                for (size_t l = 0; l < n; l++) {
-                    size_t ox = 2 * (tx + l);
-                    r0[ox] = o00[l];
-                    if (ox + 1 < OW) r0[ox + 1] = o01[l];
-                    if (two) {
-                        r1[ox] = o10[l];
-                        if (ox + 1 < OW) r1[ox + 1] = o11[l];
-                    }
-                }
-            }
-            finish(r0, r0, OW, b, kind, t->act_alpha, t->act_beta);
-            if (two) finish(r1, r1, OW, b, kind, t->act_alpha, t->act_beta);
-            if (t->act && kind == OX_BIAS_ONLY) {
-                ox_act_apply(r0, OW, t->act, t->act_alpha, t->act_beta);
-                if (two) ox_act_apply(r1, OW, t->act, t->act_alpha, t->act_beta);
-            }
-        }
+        ox_wino_output(t->mm + m * t->ldt, g->Mg * t->ldt, wg->TH, wg->TW, ym, OH, OW);
+        ox_bias_act(ym, ym, g->out_sp, t->bias ? t->bias[m] : 0.0f, kind, t->act_alpha,
+                    t->act_beta);
+        if (t->act && kind == OX_BIAS_ONLY) ox_act_apply(ym, g->out_sp, t->act, t->act_alpha, t->act_beta);
     }
 }
 

@@ -792,6 +792,10 @@ TEST(nn_conv_every_kernel) {
             conv_case cc = random_conv_case();
             run_conv_case(&cc, ONYX_DTYPE_FLOAT, NULL);
         }
+        /* one Winograd case (when packed): odd output sizes, asymmetric pads */
+        conv_case wino = {.nd = 2, .N = 1, .C = 16, .M = 17, .G = 1, .in = {29, 35},
+                          .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pads = {1, 0, 0, 2}, .bias = 1};
+        run_conv_case(&wino, ONYX_DTYPE_FLOAT, NULL);
         ox_cpu_limit(old);
     }
 }

@@ -1,0 +1,34 @@
+#include "kernels/wino.h"
+
+#include "kernels/cpu.h"
+
+#if defined(__GNUC__)
+#define WINO_VL 8
+#define WINO_NAME(x) wino_##x##_generic
+#define WINO_LINKAGE static
+#include "kernels/wino_body.h"
+#else
+#error "kernels/wino.c needs GNU C vector types"
+#endif
+
+void ox_wino_input(const float *even, const float *odd, size_t Wq, size_t TH, size_t TW, float *v,
+                   size_t ks) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (ox_cpu_has(OX_CPU_AVX512)) {
+        ox_wino_input_avx512(even, odd, Wq, TH, TW, v, ks);
+        return;
+    }
+#endif
+    wino_input_generic(even, odd, Wq, TH, TW, v, ks);
+}
+
+void ox_wino_output(const float *m, size_t ks, size_t TH, size_t TW, float *y, size_t OH,
+                    size_t OW) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (ox_cpu_has(OX_CPU_AVX512)) {
+        ox_wino_output_avx512(m, ks, TH, TW, y, OH, OW);
+        return;
+    }
+#endif
+    wino_output_generic(m, ks, TH, TW, y, OH, OW);
+}

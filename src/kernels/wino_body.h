@@ -1,0 +1,76 @@
+/* The bodies of the kernels/wino.h transforms, written once over GNU C vectors of
+ * WINO_VL floats (the includer defines WINO_VL, WINO_NAME(x) to name its functions
+ * and WINO_LINKAGE: static or nothing), so the same source compiles to 8-float vectors in portable code and
+ * 16-float ones in the AVX-512 file. */
+#include <string.h>
+
+typedef float wino_vf __attribute__((vector_size(WINO_VL * sizeof(float))));
+
+/* through memcpy (no alignment assumed); macros, since passing a vector by value
+ * would depend on the calling convention of the instruction set */
+#define WLD(v, p) memcpy(&(v), (p), sizeof(wino_vf))
+#define WST(p, v)                                                                          \
+    do {                                                                                   \
+        wino_vf st_ = (v);                                                                 \
+        memcpy((p), &st_, sizeof(wino_vf));                                                \
+    } while (0)
+
+WINO_LINKAGE void WINO_NAME(input)(const float *even, const float *odd, size_t Wq, size_t TH, size_t TW,
+                      float *v, size_t ks) {
+    for (size_t ty = 0; ty < TH; ty++)
+        for (size_t tx = 0; tx < TW; tx += WINO_VL) {
+            wino_vf d[4][4];
+            for (int i = 0; i < 4; i++) {
+                const float *e = even + (2 * ty + (size_t)i) * Wq + tx;
+                const float *o = odd + (2 * ty + (size_t)i) * Wq + tx;
+                WLD(d[i][0], e);
+                WLD(d[i][1], o);
+                WLD(d[i][2], e + 1);
+                WLD(d[i][3], o + 1);
+            }
+            wino_vf s[4][4]; /* B^T d */
+            for (int j = 0; j < 4; j++) {
+                s[0][j] = d[0][j] - d[2][j];
+                s[1][j] = d[1][j] + d[2][j];
+                s[2][j] = d[2][j] - d[1][j];
+                s[3][j] = d[1][j] - d[3][j];
+            }
+            float *vt = v + ty * TW + tx;
+            for (int i = 0; i < 4; i++) { /* (B^T d) B */
+                WST(vt + (size_t)(4 * i + 0) * ks, s[i][0] - s[i][2]);
+                WST(vt + (size_t)(4 * i + 1) * ks, s[i][1] + s[i][2]);
+                WST(vt + (size_t)(4 * i + 2) * ks, s[i][2] - s[i][1]);
+                WST(vt + (size_t)(4 * i + 3) * ks, s[i][1] - s[i][3]);
+            }
+        }
+}
+
+WINO_LINKAGE void WINO_NAME(output)(const float *m, size_t ks, size_t TH, size_t TW, float *y, size_t OH,
+                       size_t OW) {
+    for (size_t ty = 0; ty < TH; ty++) {
+        float *r0 = y + 2 * ty * OW, *r1 = r0 + OW;
+        int two = 2 * ty + 1 < OH;
+        for (size_t tx = 0; tx < TW; tx += WINO_VL) {
+            const float *mt = m + ty * TW + tx;
+            wino_vf q[16];
+            for (int k = 0; k < 16; k++) WLD(q[k], mt + (size_t)k * ks);
+            wino_vf s0[4], s1[4]; /* A^T M */
+            for (int j = 0; j < 4; j++) {
+                s0[j] = q[j] + q[4 + j] + q[8 + j];
+                s1[j] = q[4 + j] - q[8 + j] - q[12 + j];
+            }
+            wino_vf o00 = s0[0] + s0[1] + s0[2], o01 = s0[1] - s0[2] - s0[3];
+            wino_vf o10 = s1[0] + s1[1] + s1[2], o11 = s1[1] - s1[2] - s1[3];
+            size_t n = TW - tx < WINO_VL ? TW - tx : WINO_VL;
+            for (size_t l = 0; l < n; l++) { /* the 2x2 block of each tile */
+                size_t ox = 2 * (tx + l);
+                r0[ox] = o00[l];
+                if (ox + 1 < OW) r0[ox + 1] = o01[l];
+                if (two) {
+                    r1[ox] = o10[l];
+                    if (ox + 1 < OW) r1[ox + 1] = o11[l];
+                }
+            }
+        }
+    }
+}
