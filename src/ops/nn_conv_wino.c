@@ -12,11 +12,11 @@
  *       | 0    0    1  |         | 0  1  0 -1 |
  *
  * The transforms (kernels/wino.h) run over a vector of tiles of a tile row at once.
- * The input is first copied
- * into zero-padded even and odd column planes, so the 4 columns of 8 neighbouring
- * tiles (2 apart) are 4 contiguous loads. The products are 2.25 times fewer than the
- * direct GEMM's; the transforms add passes over V and M, so this pays where tiles
- * are many (early layers) and is left to the direct path elsewhere. */
+ * The input is first copied into zero-padded even and odd column planes, so the 4
+ * columns of neighbouring tiles (2 apart) are 4 contiguous loads. The products are
+ * 2.25 times fewer than the direct GEMM's; the transforms add passes over V and M,
+ * so this pays where channels and tiles are many enough (ox_conv_wino_applies) and is
+ * left to the direct path elsewhere. */
 #include <string.h>
 
 #include "kernels/bias_act.h"
