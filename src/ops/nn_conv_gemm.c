@@ -102,7 +102,7 @@ typedef struct phase_geom {
     size_t Hq, Wq;   /* one phase plane */
     size_t plane;    /* Hq * Wq */
     size_t planes;   /* floats of all Cg * sy * sx planes, plus a zero tail */
-    int wide;        /* Wq > OW: the grid has columns to drop */
+    int wide;        /* the GEMM runs over the grid of Wq-wide rows and drops Wq - OW */
 } phase_geom;
 
 static int uses_phases(const ox_conv_geom *g) { return g->w.nd <= 2 && !g->pointwise; }
@@ -117,7 +117,8 @@ static int phase_geom_of(const ox_conv_geom *g, phase_geom *ph) {
     ph->Wp = (OW - 1) * ph->sx + (size_t)((w->k[2] - 1) * w->d[2]) + 1;
     ph->Hq = (ph->Hp + ph->sy - 1) / ph->sy;
     ph->Wq = (ph->Wp + ph->sx - 1) / ph->sx;
-    ph->wide = ph->Wq != OW;
+    /* the wide grid when it wastes little (large images); else exact positions */
+    ph->wide = ph->Wq != OW && (ph->Wq - OW) * 8 <= OW;
     /* the last grid columns of a run read up to (kw-1)*dw/sw past its plane */
     size_t tail = (size_t)((w->k[2] - 1) * w->d[2]) / ph->sx + 1, n;
     return ox_mul_ok(ph->Hq, ph->Wq, &ph->plane) && ox_mul_ok(g->Cg, ph->sy * ph->sx, &n) &&
@@ -175,50 +176,116 @@ typedef struct phase_src {
     const float *xq;
 } phase_src;
 
-/* ox_sgemm_b_packer over the phase planes. */
+/* Row p's tap, as a pointer to grid position 0 in its phase plane. */
+typedef struct tap_walk {
+    size_t KH, KW, sy, sx, dy, dx, chan;
+    size_t kx, ky, ci, ryq, ryr, rxq, rxr;
+} tap_walk;
+
+/* (ci, ky, kx) of row p0, then stepped along by tap_next; the tap's padded offsets
+ * ry = ky*dy and rx = kx*dx are kept as quotient and remainder by the stride, so no
+ * row needs a division. */
+static void tap_start(tap_walk *tw, const phase_src *t, size_t p0) {
+    const ox_window *w = &t->g->w;
+    const phase_geom *ph = t->ph;
+    tw->KH = (size_t)w->k[1];
+    tw->KW = (size_t)w->k[2];
+    tw->sy = ph->sy;
+    tw->sx = ph->sx;
+    tw->dy = (size_t)w->d[1];
+    tw->dx = (size_t)w->d[2];
+    tw->chan = tw->sy * tw->sx * ph->plane;
+    tw->kx = p0 % tw->KW;
+    tw->ky = p0 / tw->KW % tw->KH;
+    tw->ci = p0 / (tw->KW * tw->KH);
+    tw->ryq = tw->ky * tw->dy / tw->sy;
+    tw->ryr = tw->ky * tw->dy % tw->sy;
+    tw->rxq = tw->kx * tw->dx / tw->sx;
+    tw->rxr = tw->kx * tw->dx % tw->sx;
+}
+
+static const float *tap_row(const tap_walk *tw, const phase_src *t) {
+    return t->xq + tw->ci * tw->chan + (tw->ryr * tw->sx + tw->rxr) * t->ph->plane +
+           tw->ryq * t->ph->Wq + tw->rxq;
+}
+
+static void tap_next(tap_walk *tw) {
+    if (++tw->kx < tw->KW) {
+        tw->rxq += tw->dx / tw->sx;
+        tw->rxr += tw->dx % tw->sx;
+        if (tw->rxr >= tw->sx) {
+            tw->rxr -= tw->sx;
+            tw->rxq++;
+        }
+        return;
+    }
+    tw->kx = tw->rxq = tw->rxr = 0;
+    if (++tw->ky < tw->KH) {
+        tw->ryq += tw->dy / tw->sy;
+        tw->ryr += tw->dy % tw->sy;
+        if (tw->ryr >= tw->sy) {
+            tw->ryr -= tw->sy;
+            tw->ryq++;
+        }
+        return;
+    }
+    tw->ky = tw->ryq = tw->ryr = 0;
+    tw->ci++;
+}
+
+/* ox_sgemm_b_packer over the phase planes, for the wide grid (positions oy*Wq + ox):
+ * every row of the strips is one contiguous run. */
 static void phase_pack(const void *ctx, size_t p0, size_t kc, size_t j0, size_t nc, size_t nr,
                        float *dst) {
     const phase_src *t = ctx;
-    const ox_window *w = &t->g->w;
-    const phase_geom *ph = t->ph;
-    size_t KH = (size_t)w->k[1], KW = (size_t)w->k[2];
     const float *rows[64]; /* row starts, handed over 64 at a time */
     size_t n = 0, first = 0;
-    size_t sy = ph->sy, sx = ph->sx, dy = (size_t)w->d[1], dx = (size_t)w->d[2];
-    size_t chan = sy * sx * ph->plane;
-    /* (ci, ky, kx) of row p0, then stepped along; the tap's padded offsets
-     * ry = ky*dy and rx = kx*dx are kept as quotient and remainder by the stride,
-     * so no row needs a division */
-    size_t kx = p0 % KW, ky = p0 / KW % KH, ci = p0 / (KW * KH);
-    size_t ryq = ky * dy / sy, ryr = ky * dy % sy, rxq = kx * dx / sx, rxr = kx * dx % sx;
-    for (size_t p = 0; p < kc; p++) {
-        rows[n++] = t->xq + ci * chan + (ryr * sx + rxr) * ph->plane + ryq * ph->Wq + rxq + j0;
+    tap_walk tw;
+    tap_start(&tw, t, p0);
+    for (size_t p = 0; p < kc; p++, tap_next(&tw)) {
+        rows[n++] = tap_row(&tw, t) + j0;
         if (n == 64 || p + 1 == kc) {
             ox_sgemm_pack_rows(rows, n, nc, nr, kc * nr, dst + first * nr);
             first += n;
             n = 0;
         }
-        if (++kx < KW) {
-            rxq += dx / sx;
-            rxr += dx % sx;
-            if (rxr >= sx) {
-                rxr -= sx;
-                rxq++;
+    }
+}
+
+/* ox_sgemm_b_packer over the phase planes for the exact output positions
+ * (oy*OW + ox): each row of the strips is OW-long runs, Wq apart in the plane. Used
+ * where the wide grid would waste much (small images). */
+static void phase_pack_exact(const void *ctx, size_t p0, size_t kc, size_t j0, size_t nc,
+                             size_t nr, float *dst) {
+    const phase_src *t = ctx;
+    size_t OW = (size_t)t->g->w.out[2], Wq = t->ph->Wq, strips = (nc + nr - 1) / nr;
+    size_t oy0 = j0 / OW, ox0 = j0 % OW;
+    tap_walk tw;
+    tap_start(&tw, t, p0);
+    for (size_t p = 0; p < kc; p++, tap_next(&tw)) {
+        const float *src = tap_row(&tw, t);
+        size_t q = 0, s = 0, lane = 0, oy = oy0, ox = ox0;
+        while (q < nc) {
+            size_t piece = OW - ox;
+            if (piece > nc - q) piece = nc - q;
+            if (piece > nr - lane) piece = nr - lane;
+            float *d = dst + s * kc * nr + p * nr + lane;
+            const float *sp = src + oy * Wq + ox;
+            for (size_t k = 0; k < piece; k++) d[k] = sp[k];
+            q += piece;
+            ox += piece;
+            lane += piece;
+            if (ox == OW) {
+                ox = 0;
+                oy++;
             }
-            continue;
-        }
-        kx = rxq = rxr = 0;
-        if (++ky < KH) {
-            ryq += dy / sy;
-            ryr += dy % sy;
-            if (ryr >= sy) {
-                ryr -= sy;
-                ryq++;
+            if (lane == nr) {
+                lane = 0;
+                s++;
             }
-            continue;
         }
-        ky = ryq = ryr = 0;
-        ci++;
+        if (lane) memset(dst + s * kc * nr + p * nr + lane, 0, (nr - lane) * sizeof *dst);
+        for (s++; s < strips; s++) memset(dst + s * kc * nr + p * nr, 0, nr * sizeof *dst);
     }
 }
 
@@ -386,7 +453,8 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
                 size_t grain = 1 + 65536 / (ph.plane * ph.sy * ph.sx + 1);
                 ox_parallel_for(c->pool, g->Cg, grain, build_phases, &pt);
                 psrc = (phase_src){.g = g, .ph = &ph, .xq = xq};
-                call.b_packer = phase_pack;
+                call.b_packer = ph.wide || ph.Wq == (size_t)g->w.out[2] ? phase_pack
+                                                                        : phase_pack_exact;
                 call.b_ctx = &psrc;
                 if (ph.wide) {
                     call.N = (size_t)g->w.out[1] * ph.Wq;
