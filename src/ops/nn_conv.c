@@ -100,6 +100,13 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
     int nd = g.w.nd;
     for (int i = 0; i < nd; i++) dims[2 + i] = g.w.out[3 - nd + i];
     ox_set_shape(c->out[0], t, X->rank, dims);
+    if (ox_has_input(c, 3)) { /* a residual the planner fused in (plan/fuse.c): Y += R */
+        const ox_tensor *R = c->in[3];
+        int same = R->dtype == ONYX_DTYPE_FLOAT && t == ONYX_DTYPE_FLOAT && R->rank == X->rank &&
+                   !g.depthwise;
+        for (int i = 0; same && i < X->rank; i++) same = R->dims[i] == dims[i];
+        if (!same) return ox_error(ONYX_ERR_RUNTIME, "Conv's fused residual does not match Y");
+    }
     c->workspace_bytes = 0;
     if (t != ONYX_DTYPE_DOUBLE && !g.depthwise && g.N && g.M)
         OX_TRY(ox_conv_gemm_workspace(&g, &c->workspace_bytes));

@@ -361,7 +361,16 @@ typedef struct conv_epilogue {
     float alpha, beta;
     float *y;          /* wide grids: the group's output, out_sp per channel */
     size_t Wq, OW, out_sp;
+    const float *res;  /* a fused residual laid out as the group's output, or NULL */
 } conv_epilogue;
+
+/* rows x n floats at dst (row stride ld) += the residual at res (same stride), then
+ * the activation kind: a fused Add (and Relu or Clip) after the bias. */
+static void add_residual(float *dst, const float *res, size_t ld, size_t rows, size_t n, int kind,
+                         float lo, float hi) {
+    for (size_t i = 0; i < rows; i++)
+        ox_bias_vec_act(dst + i * ld, dst + i * ld, res + i * ld, n, kind, lo, hi);
+}
 
 static void conv_epilogue_run(const void *ctx, float *c, size_t ldc, size_t i0, size_t rows,
                               size_t j0, size_t cols) {
@@ -369,9 +378,12 @@ static void conv_epilogue_run(const void *ctx, float *c, size_t ldc, size_t i0, 
     int kind = e->act == OX_ACT_RELU ? OX_BIAS_RELU : e->act == OX_ACT_CLIP ? OX_BIAS_CLIP
                                                                             : OX_BIAS_ONLY;
     int rest = e->act && kind == OX_BIAS_ONLY; /* applied by ox_act_apply after */
+    int k1 = e->res ? OX_BIAS_ONLY : kind;       /* with a residual, act after adding it */
     const float *bias = e->bias ? e->bias + i0 : NULL;
     if (!e->y) { /* in place */
-        ox_bias_act_rows(c, ldc, c, ldc, rows, cols, bias, kind, e->alpha, e->beta);
+        ox_bias_act_rows(c, ldc, c, ldc, rows, cols, bias, k1, e->alpha, e->beta);
+        if (e->res)
+            add_residual(c, e->res + i0 * e->out_sp + j0, ldc, rows, cols, kind, e->alpha, e->beta);
         for (size_t i = 0; rest && i < rows; i++)
             ox_act_apply(c + i * ldc, cols, e->act, e->alpha, e->beta);
         return;
@@ -383,9 +395,11 @@ static void conv_epilogue_run(const void *ctx, float *c, size_t ldc, size_t i0, 
         size_t run = e->Wq - ox < end - j ? e->Wq - ox : end - j;
         if (ox < e->OW) {
             size_t keep = e->OW - ox < run ? e->OW - ox : run;
-            float *y = e->y + i0 * e->out_sp + oy * e->OW + ox;
-            ox_bias_act_rows(y, e->out_sp, c + (j - j0), ldc, rows, keep, bias, kind, e->alpha,
+            size_t at = i0 * e->out_sp + oy * e->OW + ox;
+            float *y = e->y + at;
+            ox_bias_act_rows(y, e->out_sp, c + (j - j0), ldc, rows, keep, bias, k1, e->alpha,
                              e->beta);
+            if (e->res) add_residual(y, e->res + at, e->out_sp, rows, keep, kind, e->alpha, e->beta);
             for (size_t i = 0; rest && i < rows; i++)
                 ox_act_apply(y + i * e->out_sp, keep, e->act, e->alpha, e->beta);
         }
@@ -418,6 +432,7 @@ onyx_status ox_conv_gemm_workspace(const ox_conv_geom *g, size_t *bytes) {
 onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
     const float *X = c->in[0]->data, *W = c->in[1]->data;
     const float *B = ox_has_input(c, 2) ? c->in[2]->data : NULL;
+    const float *R = ox_has_input(c, 3) ? c->in[3]->data : NULL; /* fused residual */
     float *Y = c->out[0]->data;
     const conv_packed *cp = c->prepacked;
     if (cp && (cp->w != W || cp->groups != g->G)) cp = NULL;
@@ -438,7 +453,8 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
             const float *x = X + (n * g->C + gi * g->Cg) * g->in_sp;
             float *y = Y + (n * g->M + gi * g->Mg) * g->out_sp;
             conv_epilogue ep = {.bias = B ? B + gi * g->Mg : NULL, .act = c->act,
-                                .alpha = c->act_alpha, .beta = c->act_beta};
+                                .alpha = c->act_alpha, .beta = c->act_beta,
+                                .out_sp = g->out_sp, .res = R ? R + (y - Y) : NULL};
             ox_sgemm_call call = {.M = g->Mg, .N = g->out_sp, .K = g->kdim, .alpha = 1.0f,
                                   .pa = cp ? cp->g[gi] : NULL, .A = W + gi * g->Mg * g->kdim,
                                   .lda = g->kdim, .C = y, .ldc = g->out_sp,
@@ -469,7 +485,7 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
                 call.b_packer = im2col_pack;
                 call.b_ctx = &isrc;
             }
-            if (!B && !c->act && !ep.y) call.epilogue = NULL;
+            if (!B && !c->act && !ep.y && !ep.res) call.epilogue = NULL;
             if (ox_sgemm_run(&call, c->pool))
                 return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
         }

@@ -132,7 +132,9 @@ typedef struct wino_task {
     float *v, *mm;    /* V and M: k-major, then channel, then tile (row stride ldt) */
     size_t ldt;       /* T + VL */
     float *y;         /* Mg x out_sp */
+    const float *y0;  /* the output tensor: the residual is at the same offset */
     const float *bias;
+    const float *res; /* a fused residual laid out as y, or NULL */
     int act;
     float act_alpha, act_beta;
 } wino_task;
@@ -192,8 +194,11 @@ static void output_transform(void *arg, size_t m0, size_t m1) {
     for (size_t m = m0; m < m1; m++) {
         float *ym = t->y + m * g->out_sp;
         ox_wino_output(t->mm + m * t->ldt, g->Mg * t->ldt, wg->TH, wg->TW, ym, OH, OW);
-        ox_bias_act(ym, ym, g->out_sp, t->bias ? t->bias[m] : 0.0f, kind, t->act_alpha,
-                    t->act_beta);
+        ox_bias_act(ym, ym, g->out_sp, t->bias ? t->bias[m] : 0.0f, t->res ? OX_BIAS_ONLY : kind,
+                    t->act_alpha, t->act_beta);
+        if (t->res) /* then the fused Add, then the activation */
+            ox_bias_vec_act(ym, ym, t->res + (ym - t->y0), g->out_sp, kind, t->act_alpha,
+                            t->act_beta);
         if (t->act && kind == OX_BIAS_ONLY) ox_act_apply(ym, g->out_sp, t->act, t->act_alpha, t->act_beta);
     }
 }
@@ -208,7 +213,8 @@ onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_
     const float *B = ox_has_input(c, 2) ? c->in[2]->data : NULL;
     float *xs = c->workspace;
     wino_task t = {.g = g, .wg = &wg, .xs = xs, .v = xs + wg.xs * g->Cg, .ldt = wg.T + VL,
-                   .bias = B, .act = c->act, .act_alpha = c->act_alpha, .act_beta = c->act_beta};
+                   .bias = B, .act = c->act, .act_alpha = c->act_alpha, .act_beta = c->act_beta,
+                   .res = ox_has_input(c, 3) ? c->in[3]->data : NULL, .y0 = c->out[0]->data};
     t.mm = t.v + wg.v;
     /* the output transform's last vector step reads up to VL tiles past T: zeros */
     for (size_t r = 0; r < 16 * g->Mg; r++) memset(t.mm + r * t.ldt + wg.T, 0, VL * sizeof(float));

@@ -119,6 +119,53 @@ static onyx_status fold_batchnorm(ox_plan *p, const ox_rgraph *g, ox_pstep *conv
     return append_label(conv, "BatchNormalization");
 }
 
+/* Whether no step in (from, to) writes value v: a value read at `to` that exists
+ * before `from` runs (made earlier, or a graph input or constant). */
+static int ready_before(const ox_plan *p, size_t from, size_t to, int v) {
+    for (size_t st = from + 1; st < to; st++) {
+        const ox_pstep *s = &p->steps[st];
+        if (s->node < 0) continue;
+        for (size_t k = 0; k < s->n_out; k++)
+            if (s->out[k] == v) return 0;
+    }
+    return 1;
+}
+
+/* Conv (float32, not depthwise) then Add(conv's output, R) with R of the same shape,
+ * ready when the Conv runs: the Conv takes R as a fourth input and adds it in its
+ * epilogue, before any activation fused after (the residual blocks of ResNets). */
+static onyx_status fuse_residual(ox_plan *p, const ox_rgraph *g, ox_pstep *conv, size_t ci,
+                                 ox_pstep *add, size_t ai, int *uses) {
+    const ox_node *an = g->nodes[add->node].node;
+    if (an->domain[0] || strcmp(an->op_type, "Add") || add->n_in != 2 || add->n_out != 1 ||
+        add->out[0] < 0 || conv->n_in > 3)
+        return ONYX_OK;
+    int v = conv->out[0], r = add->in[0] == v ? add->in[1] : add->in[0];
+    if ((add->in[0] != v && add->in[1] != v) || r < 0 || r == v) return ONYX_OK;
+    const ox_pvalue *pv = &p->values[v], *pr = &p->values[r], *po = &p->values[add->out[0]];
+    if (!pr->known || !po->known || pr->t.dtype != ONYX_DTYPE_FLOAT ||
+        po->t.dtype != ONYX_DTYPE_FLOAT || pr->t.rank != pv->t.rank || po->t.rank != pv->t.rank)
+        return ONYX_OK;
+    for (int i = 0; i < pv->t.rank; i++)
+        if (pr->t.dims[i] != pv->t.dims[i] || po->t.dims[i] != pv->t.dims[i]) return ONYX_OK;
+    const ox_tensor *W = const_f32(p, conv, 1);
+    const ox_attr *ga = ox_node_attr(g->nodes[conv->node].node, "group");
+    if (!W || W->rank < 3 || (ga && (ga->type != OX_ATTR_INT || (ga->i != 1 && W->dims[1] == 1))))
+        return ONYX_OK; /* depthwise (its kernel has no residual) or not a plain Conv */
+    if (!ready_before(p, ci, ai, r)) return ONYX_OK;
+    int *in = ox_realloc(conv->in, 4 * sizeof *in);
+    if (!in) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    conv->in = in;
+    if (conv->n_in < 3) in[2] = -1;
+    if (conv->n_in < 2) in[1] = -1;
+    in[3] = r;
+    conv->n_in = 4;
+    conv->out[0] = add->out[0];
+    uses[v]--;
+    add->node = -1;
+    return append_label(conv, "Add");
+}
+
 /* Whether step s is an activation we can fold, and which. */
 static int activation_of(const ox_plan *p, const ox_rgraph *g, const ox_pstep *s, float *alpha, float *beta) {
     const ox_node *n = g->nodes[s->node].node;
@@ -327,19 +374,26 @@ onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, s
         if (!(gn->def->flags & OX_OP_FUSE_ACT) || !p->values[s->out[0]].known ||
             p->values[s->out[0]].t.dtype != ONYX_DTYPE_FLOAT)
             continue;
-        /* Conv then BatchNormalization, then an activation: each step takes the
-         * next one in when the value between them is read by it alone */
-        for (int round = 0; round < 2 && st == ONYX_OK; round++) {
+        /* Conv then BatchNormalization, then a residual Add, then an activation:
+         * each step takes the next one in when the value between them is read by it
+         * alone */
+        int is_conv = !strcmp(gn->node->op_type, "Conv") && !gn->node->domain[0];
+        for (int round = 0; round < 3 && st == ONYX_OK; round++) {
             int v = s->out[0];
             if (uses[v] != 1 || s->act != OX_ACT_NONE) break;
             int c = consumer_of(p, i, v);
             if (c < 0) break;
             ox_pstep *t = &p->steps[c];
             const ox_node *tn = g->nodes[t->node].node;
-            if (round == 0 && !strcmp(gn->node->op_type, "Conv") && !tn->domain[0] &&
+            if (round == 0 && is_conv && !tn->domain[0] &&
                 !strcmp(tn->op_type, "BatchNormalization")) {
                 st = fold_batchnorm(p, g, s, t); /* when it declines, t stays and ends the chain */
                 continue;
+            }
+            if (round <= 1 && is_conv && !tn->domain[0] && !strcmp(tn->op_type, "Add")) {
+                st = fuse_residual(p, g, s, i, t, (size_t)c, uses);
+                round = 1;
+                continue; /* if it declined, the Add is no activation and ends the chain */
             }
             float alpha = 0, beta = 0;
             int act = activation_of(p, g, t, &alpha, &beta);

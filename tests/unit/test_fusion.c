@@ -441,3 +441,68 @@ TEST(fusion_patterns_must_not_fuse) {
     onyx_tensor_free(got);
     free(mb.g.p);
 }
+
+/* Conv then Add with a value of the same shape, then Relu: one Conv+Add+Relu step
+ * whose residual is added before the activation, in either operand order; and not
+ * when the other operand broadcasts or is computed after the Conv. */
+TEST(fusion_conv_residual_add) {
+    float x[XN], w[9], bias[3];
+    fill_x(x, -3, 3);
+    for (int i = 0; i < 9; i++) w[i] = (float)cos(i * 0.9);
+    for (int i = 0; i < 3; i++) bias[i] = 0.1f * (float)i - 0.1f;
+    static const int64_t x4[4] = {1, 3, 37, 1}, w4[4] = {3, 3, 1, 1}, b1[1] = {3};
+    for (int order = 0; order < 2; order++) {
+        mbuild mb;
+        mb_begin(&mb, 4, x4);
+        mb_init(&mb, "w", 4, w4, w);
+        mb_init(&mb, "b", 1, b1, bias);
+        mb_node(&mb, "Neg", "x", NULL, NULL, "r"); /* the residual, made before the Conv */
+        mb_node(&mb, "Conv", "x", "w", "b", "c");
+        mb_node(&mb, "Add", order ? "r" : "c", order ? "c" : "r", NULL, "a");
+        mb_node(&mb, "Relu", "a", NULL, NULL, "y");
+        mb_output(&mb, "y");
+        const char *req[1] = {"y"};
+        onyx_tensor *got;
+        double d = fused_vs_plain(&mb, x, 1, req, "Conv+Add+Relu", &got);
+        CHECK(d >= 0 && d <= 1e-6);
+        /* against plain loops: y = relu(conv(x) + b - x) */
+        const float *yv = got ? onyx_tensor_data_const(got) : NULL;
+        for (int m = 0; yv && m < 3; m++)
+            for (int i = 0; i < 37; i++) {
+                double s = bias[m];
+                for (int c = 0; c < 3; c++) s += (double)w[m * 3 + c] * x[c * 37 + i];
+                s -= x[m * 37 + i];
+                CHECK_NEAR(yv[m * 37 + i], s > 0 ? s : 0, 1e-5);
+            }
+        onyx_tensor_free(got);
+        free(mb.g.p);
+    }
+    /* the residual computed after the Conv in step order: must not fuse (it would not
+     * exist yet when the Conv runs) */
+    mbuild mb;
+    mb_begin(&mb, 4, x4);
+    mb_init(&mb, "w", 4, w4, w);
+    mb_init(&mb, "b", 1, b1, bias);
+    mb_node(&mb, "Conv", "x", "w", "b", "c");
+    mb_node(&mb, "Neg", "x", NULL, NULL, "r");
+    mb_node(&mb, "Add", "c", "r", NULL, "y");
+    mb_output(&mb, "y");
+    const char *req[1] = {"y"};
+    onyx_tensor *got;
+    double d = fused_vs_plain(&mb, x, 1, req, NULL, &got);
+    CHECK(d >= 0 && d <= 1e-6);
+    onyx_tensor_free(got);
+    free(mb.g.p);
+    /* a broadcast operand: must not fuse */
+    mb_begin(&mb, 4, x4);
+    mb_init(&mb, "w", 4, w4, w);
+    mb_init(&mb, "b", 1, b1, bias);
+    mb_init(&mb, "r", 1, b1, bias);
+    mb_node(&mb, "Conv", "x", "w", "b", "c");
+    mb_node(&mb, "Add", "c", "r", NULL, "y");
+    mb_output(&mb, "y");
+    d = fused_vs_plain(&mb, x, 1, req, NULL, &got);
+    CHECK(d >= 0 && d <= 1e-6);
+    onyx_tensor_free(got);
+    free(mb.g.p);
+}
