@@ -3,10 +3,13 @@
  * chunks of output rows) in the workspace times the group's filters on ox_sgemm.
  * A 1x1 kernel with stride 1
  * and no padding needs no im2col: the input already is that matrix. Depthwise
- * filters (one input and one output channel per group) run as direct loops.
+ * filters (one input and one output channel per group) run on kernels/dwconv.h
+ * in 1-D and 2-D, with the fused activation, and as direct loops in 3-D.
  * float64: direct loops. */
+#include <math.h>
 #include <string.h>
 
+#include "kernels/dwconv.h"
 #include "kernels/gemm.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
@@ -218,14 +221,56 @@ static void depthwise_planes(void *arg, size_t p0, size_t p1) {
     }
 }
 
-static void conv_f32(ox_op_ctx *c, const ox_conv_geom *g) {
+typedef struct dw2_task {
+    ox_dwconv2d p;
+    size_t C;
+    const float *X, *W, *B;
+    float *Y;
+} dw2_task;
+
+static void dw2_planes(void *arg, size_t p0, size_t p1) {
+    const dw2_task *t = arg;
+    ox_dwconv2d_f32(&t->p, t->C, p0, p1, t->X, t->W, t->B, t->Y);
+}
+
+static void dw2_post(float *y, size_t n, const void *ctx) {
+    const ox_op_ctx *c = ctx;
+    ox_act_apply(y, n, c->act, c->act_alpha, c->act_beta);
+}
+
+/* Depthwise in 1-D or 2-D (no depth dim), the activation included. */
+static void depthwise_2d(ox_op_ctx *c, const ox_conv_geom *g, const float *X, const float *W,
+                         const float *B, float *Y) {
+    const ox_window *w = &g->w;
+    dw2_task t = {.C = g->C, .X = X, .W = W, .B = B, .Y = Y};
+    t.p = (ox_dwconv2d){.IH = (size_t)w->in[1], .IW = (size_t)w->in[2], .OH = (size_t)w->out[1],
+                        .OW = (size_t)w->out[2], .KH = (size_t)w->k[1], .KW = (size_t)w->k[2],
+                        .sh = (size_t)w->s[1], .sw = (size_t)w->s[2], .dh = (size_t)w->d[1],
+                        .dw = (size_t)w->d[2], .pad_top = (size_t)w->pb[1],
+                        .pad_left = (size_t)w->pb[2]};
+    if (c->act == OX_ACT_RELU) {
+        t.p.clamp = 1, t.p.lo = 0.0f, t.p.hi = INFINITY;
+    } else if (c->act == OX_ACT_CLIP) {
+        t.p.clamp = 1, t.p.lo = c->act_alpha, t.p.hi = c->act_beta;
+    } else if (c->act != OX_ACT_NONE) {
+        t.p.post = dw2_post, t.p.post_ctx = c;
+    }
+    ox_parallel_for(c->pool, g->N * g->C, 1, dw2_planes, &t);
+}
+
+/* Returns 1 when the fused activation has been applied too. */
+static int conv_f32(ox_op_ctx *c, const ox_conv_geom *g) {
     const float *X = c->in[0]->data, *W = c->in[1]->data;
     const float *B = ox_has_input(c, 2) ? c->in[2]->data : NULL;
     float *Y = c->out[0]->data;
+    if (g->depthwise && g->w.in[0] == 1 && g->w.k[0] == 1 && g->w.pb[0] == 0 && g->w.pe[0] == 0) {
+        depthwise_2d(c, g, X, W, B, Y);
+        return 1;
+    }
     if (g->depthwise) {
         dw_task t = {.g = g, .X = X, .W = W, .B = B, .Y = Y};
         ox_parallel_for(c->pool, g->N * g->C, 1, depthwise_planes, &t);
-        return;
+        return 0;
     }
     float *col = c->workspace;
     for (size_t n = 0; n < g->N; n++) {
@@ -255,6 +300,7 @@ static void conv_f32(ox_op_ctx *c, const ox_conv_geom *g) {
             }
         }
     }
+    return 0;
 }
 
 /* ---- float64: direct ---------------------------------------------------------- */
@@ -313,8 +359,7 @@ onyx_status ox_nn_conv_run(ox_op_ctx *c) {
     if (c->out[0]->dtype == ONYX_DTYPE_FLOAT) {
         if (!g.pointwise && !g.depthwise && g.kdim && !c->workspace)
             return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its im2col workspace");
-        conv_f32(c, &g);
-        if (c->act)
+        if (!conv_f32(c, &g) && c->act)
             ox_act_apply(c->out[0]->data, ox_tensor_count(c->out[0]), c->act, c->act_alpha, c->act_beta);
         return ONYX_OK;
     }
