@@ -286,3 +286,93 @@ TEST(dwconv_without_scratch) {
     ox_free(want);
     ox_free(got);
 }
+
+/* ---- through the Conv op, with an activation fused by the planner ---------------- */
+
+static double act_ref(double v, int act, double alpha, double beta) {
+    switch (act) {
+    case OX_ACT_RELU: return v < 0 ? 0 : v;
+    case OX_ACT_LEAKY_RELU: return v >= 0 ? v : alpha * v;
+    case OX_ACT_CLIP: v = v < alpha ? alpha : v; return v > beta ? beta : v;
+    case OX_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
+    case OX_ACT_TANH: return tanh(v);
+    case OX_ACT_HARD_SIGMOID: v = alpha * v + beta; return v < 0 ? 0 : v > 1 ? 1 : v;
+    default: return v;
+    }
+}
+
+/* Conv (group = C) on N x C x [H x] W with act set as the planner sets it; pool may
+ * be NULL. 1-D when H is 0. Returns failures. */
+static int check_conv_op(int64_t N, int64_t C, int64_t H, int64_t W, int64_t k, int64_t s,
+                         int64_t pad, int act, ox_threadpool *pool) {
+    int nd = H ? 2 : 1;
+    ox_node *n = tn_node("Conv", 3, 1);
+    tn_int(n, "group", C);
+    int64_t pads[4] = {pad, pad, pad, pad}, strides[2] = {s, s};
+    tn_ints(n, "pads", 2 * (size_t)nd, pads);
+    tn_ints(n, "strides", (size_t)nd, strides);
+    int64_t xd[4] = {N, C, H ? H : W, W}, wd[4] = {C, 1, k, k};
+    ox_tensor X = tt_rand(2 + nd, xd, -2.0f, 2.0f), Wt = tt_rand(2 + nd, wd, -1.0f, 1.0f);
+    ox_tensor B = tt_rand(1, (int64_t[]){C}, -0.5f, 0.5f), Y;
+    memset(&Y, 0, sizeof Y);
+    ox_tensor *ins[3] = {&X, &Wt, &B}, *outs[1] = {&Y};
+    const ox_op_def *def = ox_op_find("", "Conv", 13);
+    float alpha = act == OX_ACT_CLIP ? -0.7f : act == OX_ACT_HARD_SIGMOID ? 0.3f : 0.1f;
+    float beta = act == OX_ACT_CLIP ? 0.9f : 0.5f;
+    ox_op_ctx c = {.node = n, .opset = 13, .n_in = 3, .n_out = 1, .in = ins, .out = outs,
+                   .pool = pool, .act = act, .act_alpha = alpha, .act_beta = beta};
+    int bad = 0;
+    onyx_status st = def->prepare(&c);
+    if (st == ONYX_OK) st = def->infer(&c);
+    if (st == ONYX_OK && c.workspace_bytes) st = ONYX_ERR_RUNTIME; /* depthwise needs none */
+    if (st == ONYX_OK) st = ox_tensor_alloc_data(&Y);
+    if (st == ONYX_OK) st = def->run(&c);
+    if (def->destroy && c.state) def->destroy(c.state);
+    if (st != ONYX_OK) {
+        fprintf(stderr, "  Conv failed (%d): %s\n", st, onyx_last_error());
+        bad++;
+    } else {
+        const float *x = X.data, *w = Wt.data, *b = B.data, *y = Y.data;
+        int64_t IH = H ? H : 1, KH = H ? k : 1, PH = H ? pad : 0, SH = H ? s : 1;
+        int64_t OH = (IH + 2 * PH - KH) / SH + 1, OW = (W + 2 * pad - k) / s + 1;
+        for (int64_t i = 0; i < N * C; i++)
+            for (int64_t oy = 0; oy < OH; oy++)
+                for (int64_t ox = 0; ox < OW; ox++) {
+                    int64_t ch = i % C;
+                    double v = b[ch], mag = fabs(v);
+                    for (int64_t kh = 0; kh < KH; kh++)
+                        for (int64_t kw = 0; kw < k; kw++) {
+                            int64_t iy = oy * SH + kh - PH, ix = ox * s + kw - pad;
+                            if (iy < 0 || iy >= IH || ix < 0 || ix >= W) continue;
+                            double t = (double)w[ch * KH * k + kh * k + kw] * x[(i * IH + iy) * W + ix];
+                            v += t;
+                            mag += fabs(t);
+                        }
+                    double want = act_ref(v, act, alpha, beta);
+                    float got = y[(i * OH + oy) * OW + ox];
+                    if (!(fabs(got - want) <= 6e-8 * (double)(KH * k + 2) * mag + 1e-6)) {
+                        if (bad < 3)
+                            fprintf(stderr, "  Conv %dd act %d at %lld: got %.9g want %.9g\n", nd,
+                                    act, (long long)((i * OH + oy) * OW + ox), got, want);
+                        bad++;
+                    }
+                }
+    }
+    ox_tensor_free_data(&X);
+    ox_tensor_free_data(&Wt);
+    ox_tensor_free_data(&B);
+    ox_tensor_free_data(&Y);
+    tn_reset();
+    return bad;
+}
+
+TEST(dwconv_conv_op_fused_activations) {
+    /* each activation exactly once, 1-D and 2-D, serial and on a pool */
+    ox_threadpool *pool = ox_threadpool_create(3);
+    for (int act = OX_ACT_NONE; act <= OX_ACT_HARD_SIGMOID; act++) {
+        ox_test_failures += check_conv_op(2, 5, 9, 13, 3, 1, 1, act, NULL);
+        ox_test_failures += check_conv_op(1, 7, 17, 17, 5, 2, 2, act, pool);
+        ox_test_failures += check_conv_op(2, 3, 0, 29, 3, 2, 1, act, pool);
+    }
+    ox_threadpool_free(pool);
+}
