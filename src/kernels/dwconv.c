@@ -108,29 +108,25 @@ void ox_dwconv2d_f32_direct(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1
 static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
 static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
-/* The path for this processor; *align: the vector width its aligned filters need
- * (0: it has none). */
-static ox_dw_planes_fn pick(size_t *align) {
-    *align = 0;
+/* The path for this processor and what it can do. */
+typedef struct dw_path {
+    ox_dw_planes_fn run;
+    const char *name;
+    size_t V;     /* floats per vector */
+    int aligned;  /* has the aligned 3x3 / 5x5 filters (ox_dw_geom.aligned) */
+    int compress; /* packs flat runs straight into y (ox_dw_geom.cmask) */
+} dw_path;
+
+static dw_path pick(void) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) {
-        *align = 16;
-        return ox_dw_planes_avx512;
-    }
-    if (ox_cpu_has(OX_CPU_AVX2 | OX_CPU_FMA)) return ox_dw_planes_avx2;
+    if (ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA))
+        return (dw_path){ox_dw_planes_avx512, "avx512", 16, 1, 1};
+    if (ox_cpu_has(OX_CPU_AVX2 | OX_CPU_FMA)) return (dw_path){ox_dw_planes_avx2, "avx2", 8, 0, 0};
 #endif
-    return ox_dw_planes_generic;
+    return (dw_path){ox_dw_planes_generic, "generic", 4, 0, 0};
 }
 
-const char *ox_dwconv2d_kernel_name(void) {
-    size_t align;
-    ox_dw_planes_fn f = pick(&align);
-#if defined(__x86_64__) || defined(__i386__)
-    if (f == ox_dw_planes_avx512) return "avx512";
-    if (f == ox_dw_planes_avx2) return "avx2";
-#endif
-    return f == ox_dw_planes_generic ? "generic" : "?";
-}
+const char *ox_dwconv2d_kernel_name(void) { return pick().name; }
 
 void ox_dwconv2d_f32(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const float *x,
                      const float *w, const float *bias, float *y) {
@@ -141,18 +137,21 @@ void ox_dwconv2d_f32(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const
         ox_dwconv2d_f32_direct(p, C, p0, p1, x, w, bias, y);
         return;
     }
-    size_t align;
-    ox_dw_planes_fn run = pick(&align);
+    dw_path path = pick();
+    size_t V = path.V;
     g.rowoff = mul_sat(p->KH - 1, p->dh) / p->sh;
     g.coloff = mul_sat(p->KW - 1, p->dw) / p->sw;
     g.PW = add_sat(p->OW, g.coloff);
     /* aligned rows for the common filters, unless that widens them by over 1/8 */
     int common = (p->KH == 3 || p->KH == 5) && p->KW == p->KH && p->sh <= 2 && p->sw == p->sh &&
                  p->dh == 1 && p->dw == 1;
-    if (align && common) {
-        size_t pa = (g.PW + align - 1) / align * align;
-        if (pa * 8 <= g.PW * 9) g.PW = pa, g.aligned = align;
+    if (path.aligned && common) {
+        size_t pa = (g.PW + V - 1) / V * V;
+        if (pa * 8 <= g.PW * 9) g.PW = pa, g.aligned = V;
     }
+    /* rows of under four vectors, or wasting over a fifth of their lanes, run flat */
+    size_t nv = (p->OW + V - 1) / V;
+    g.flat = nv < 4 || mul_sat(nv * V, 4) > mul_sat(g.PW, 5);
     size_t nplanes = p->sh * p->sw;
     size_t per_row = mul_sat(nplanes, g.PW);
     size_t rows = BAND_FLOATS / (per_row ? per_row : 1);
@@ -168,7 +167,11 @@ void ox_dwconv2d_f32(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const
     }
     size_t tmp_floats = g.band * g.PW + OX_DW_VMAX;
     size_t toff_bytes = (g.T * sizeof(size_t) + 63) & ~(size_t)63;
-    char *buf = ox_scratch(2, (plane_floats + tmp_floats) * sizeof(float) + toff_bytes);
+    int compress = path.compress && g.flat;
+    size_t nf = (g.band * g.PW + V - 1) / V; /* vectors of a flat band */
+    size_t table_bytes = compress ? nf * sizeof(uint16_t) + (nf + 1) * sizeof(uint32_t) + 8 : 0;
+    char *buf = ox_scratch(2, (plane_floats + tmp_floats) * sizeof(float) + toff_bytes +
+                                  table_bytes);
     if (!buf) {
         ox_dwconv2d_f32_direct(p, C, p0, p1, x, w, bias, y);
         return;
@@ -177,6 +180,24 @@ void ox_dwconv2d_f32(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const
     g.planes = (float *)(void *)(buf + toff_bytes);
     g.tmp = g.planes + plane_floats;
     g.toff = toff;
+    if (compress) {
+        /* lane l of vector k is flat position q = k*V + l: output column q % PW of
+         * row q / PW, kept when that column is < OW */
+        uint32_t *cpos = (uint32_t *)(void *)(g.tmp + tmp_floats);
+        uint16_t *cmask = (uint16_t *)(void *)(cpos + nf + 1);
+        cpos[0] = 0;
+        for (size_t k = 0; k < nf; k++) {
+            unsigned m = 0, n = 0;
+            for (size_t l = 0; l < V; l++) {
+                size_t q = k * V + l;
+                if (q < g.band * g.PW && q % g.PW < p->OW) m |= 1u << l, n++;
+            }
+            cmask[k] = (uint16_t)m;
+            cpos[k + 1] = cpos[k] + n;
+        }
+        g.cmask = cmask;
+        g.cpos = cpos;
+    }
     for (size_t kh = 0; kh < p->KH; kh++) {
         size_t a = kh * p->dh % p->sh, ro = kh * p->dh / p->sh;
         g.used_a |= 1u << a;
@@ -197,5 +218,5 @@ void ox_dwconv2d_f32(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const
         g.xcol[b] = jhi > jlo ? jlo * sw + b - pl : 0;
     }
     memset(g.planes, 0, plane_floats * sizeof(float));
-    run(&g, C, p0, p1, x, w, bias, y);
+    path.run(&g, C, p0, p1, x, w, bias, y);
 }

@@ -8,11 +8,13 @@
  *   DW_CLAMP(v, lo, hi)   Clip's order: v < lo ? lo : v, then > hi ? hi : v (NaN passes)
  *   DW_NAME(x)            x with the set's suffix
  * and optionally
- *   DW_EVEN(a, b)         lanes 0, 2, 4, ... of the concatenation a:b
+ *   DW_EVEN(a, b), DW_ODD(a, b)  lanes 0, 2, 4, ... (1, 3, 5, ...) of a:b
  *   DW_LOADA(p)           aligned load
  *   DW_ALIGNR(hi, lo, n)  lanes n, n+1, ... of the concatenation lo:hi (n < DW_V a
  *                         constant once inlined; n == 0 gives lo)
- * (the last two for the aligned 3x3 and 5x5 filters, see ox_dw_geom.aligned). */
+ * (the last two for the aligned 3x3 and 5x5 filters, see ox_dw_geom.aligned)
+ *   DW_COMPRESS(v, m)     the lanes of v set in m packed to the low lanes
+ *                         (for ox_dw_geom.cmask). */
 
 #define DW_AI static inline __attribute__((always_inline))
 #define DW_PRAGMA(x) _Pragma(#x)
@@ -42,7 +44,7 @@ DW_AI void DW_NAME(dw_copy_spill)(float *d, const float *s, size_t n) {
 
 /* d[j] = s[2j] for j < n, reading s[0 .. 2n-1) only: the column phases of stride 2.
  * Like dw_copy_spill, may write zeros to d[n .. n + DW_V). */
-static void DW_NAME(dw_gather2)(float *d, const float *s, size_t n) {
+DW_AI void DW_NAME(dw_gather2)(float *d, const float *s, size_t n) {
     size_t j = 0;
 #ifdef DW_EVEN
     for (; j + DW_V < n; j += DW_V)
@@ -58,6 +60,33 @@ static void DW_NAME(dw_gather2)(float *d, const float *s, size_t n) {
 #endif
 }
 
+/* s[0 .. n) dealt out: even-indexed floats to e[0 ..), odd-indexed ones to o[0 ..):
+ * both column phases of stride 2 from one pass over the row. Like dw_copy_spill,
+ * may write zeros up to DW_V floats past each run. */
+DW_AI void DW_NAME(dw_split2)(float *e, float *o, const float *s, size_t n) {
+    size_t i = 0;
+#ifdef DW_EVEN
+    for (; i + 2 * DW_V <= n; i += 2 * DW_V) {
+        dw_vec lo = DW_LOAD(s + i), hi = DW_LOAD(s + i + DW_V);
+        DW_STORE(e + i / 2, DW_EVEN(lo, hi));
+        DW_STORE(o + i / 2, DW_ODD(lo, hi));
+    }
+    if (i < n) {
+        size_t m = n - i;
+        dw_vec lo = DW_LOADN(s + i, m < DW_V ? m : DW_V);
+        dw_vec hi = m > DW_V ? DW_LOADN(s + i + DW_V, m - DW_V) : DW_ZERO();
+        DW_STORE(e + i / 2, DW_EVEN(lo, hi));
+        DW_STORE(o + i / 2, DW_ODD(lo, hi));
+    }
+#else
+    for (; i + 1 < n; i += 2) {
+        e[i / 2] = s[i];
+        o[i / 2] = s[i + 1];
+    }
+    if (i < n) e[i / 2] = s[i];
+#endif
+}
+
 /* The planes for output rows [oy0, oy0 + nb) of one input plane x (NULL: empty).
  * Only what differs between bands and planes is written: the input's columns of
  * each row inside it, whole rows of padding and the slack; padding columns stay
@@ -66,31 +95,48 @@ static void DW_NAME(dw_gather2)(float *d, const float *s, size_t n) {
  * written after it (the slack is longer than any spill). */
 static void DW_NAME(dw_fill)(const ox_dw_geom *g, const float *x, size_t oy0, size_t nb) {
     const ox_dwconv2d *p = g->p;
-    size_t PR = nb + g->rowoff, PW = g->PW, sw = p->sw;
+    size_t PR = nb + g->rowoff, PW = g->PW, sw = p->sw, pl = p->pad_left;
+    /* stride 2 reading both column phases: input column c goes to phase (c + pl) % 2,
+     * column (c + pl) / 2, for the columns that land before PW */
+    int split = sw == 2 && g->used_b == 3u;
+    /* with one band per plane, padding rows and slack hold zeros from the start */
+    int dirty = g->band < p->OH;
+    size_t nsplit = split && 2 * PW > pl ? 2 * PW - pl : 0;
+    if (nsplit > p->IW) nsplit = p->IW;
     for (size_t a = 0; a < p->sh; a++) {
         if (!(g->used_a >> a & 1u)) continue;
-        for (size_t b = 0; b < sw; b++) {
-            if (!(g->used_b >> b & 1u)) continue;
-            float *pln = g->planes + (a * sw + b) * g->PS;
-            size_t jlo = g->jlo[b], n = g->ncol[b];
-            for (size_t i = 0; i < PR; i++) {
-                size_t R = (oy0 + i) * p->sh + a; /* row of the padded input */
-                float *dst = pln + i * PW;
-                if (!x || R < p->pad_top || R - p->pad_top >= p->IH) {
-                    DW_NAME(dw_zero)(dst, PW);
-                    continue;
-                }
-                if (!n) continue;
-                const float *src = x + (R - p->pad_top) * p->IW + g->xcol[b];
-                if (sw == 1)
-                    DW_NAME(dw_copy_spill)(dst + jlo, src, n);
-                else if (sw == 2)
-                    DW_NAME(dw_gather2)(dst + jlo, src, n);
-                else
-                    for (size_t j = 0; j < n; j++) dst[jlo + j] = src[j * sw];
+        float *pa = g->planes + a * sw * g->PS;
+        for (size_t i = 0; i < PR; i++) {
+            size_t R = (oy0 + i) * p->sh + a; /* row of the padded input */
+            if (!x || R < p->pad_top || R - p->pad_top >= p->IH) {
+                for (size_t b = 0; b < sw && dirty; b++)
+                    if (g->used_b >> b & 1u) DW_NAME(dw_zero)(pa + b * g->PS + i * PW, PW);
+                continue;
             }
-            DW_NAME(dw_zero)(pln + PR * PW, g->coloff + 2 * OX_DW_VMAX);
+            const float *row = x + (R - p->pad_top) * p->IW;
+            if (split) {
+                if (nsplit)
+                    DW_NAME(dw_split2)(pa + (pl % 2) * g->PS + i * PW + pl / 2,
+                                       pa + ((pl + 1) % 2) * g->PS + i * PW + (pl + 1) / 2, row,
+                                       nsplit);
+                continue;
+            }
+            for (size_t b = 0; b < sw; b++) {
+                size_t jlo = g->jlo[b], n = g->ncol[b];
+                if (!(g->used_b >> b & 1u) || !n) continue;
+                float *dst = pa + b * g->PS + i * PW + jlo;
+                const float *src = row + g->xcol[b];
+                if (sw == 1)
+                    DW_NAME(dw_copy_spill)(dst, src, n);
+                else if (sw == 2)
+                    DW_NAME(dw_gather2)(dst, src, n);
+                else
+                    for (size_t j = 0; j < n; j++) dst[j] = src[j * sw];
+            }
         }
+        for (size_t b = 0; b < sw && dirty; b++)
+            if (g->used_b >> b & 1u)
+                DW_NAME(dw_zero)(pa + b * g->PS + PR * PW, g->coloff + 2 * OX_DW_VMAX);
     }
 }
 
@@ -134,58 +180,84 @@ DW_AI void DW_NAME(dw_acc)(const ox_dw_geom *g, const float *w, dw_vec bias, siz
     }
 }
 
-/* dw_acc, the clamp, and the stores to dst; the vector `part` (if < U) keeps only
- * `last` lanes. */
-DW_AI void DW_NAME(dw_vecs)(const ox_dw_geom *g, const float *w, dw_vec bias, size_t T, size_t q,
-                            int U, int K, int S, float *dst, int part, size_t last) {
+/* dw_acc for the vectors [k, k + U) of a run, the clamp, and their stores: to
+ * dst + (k + u) * DW_V, the run's last vector (index nv - 1) keeping `last` lanes;
+ * or, with `compress` (flat runs, sets with DW_COMPRESS), the valid lanes of each
+ * vector packed to dst + cpos[k + u], as the band's output rows lie in y. There a
+ * whole store is used whenever the floats it writes past its own are inside the
+ * band: the following vectors overwrite them. */
+DW_AI void DW_NAME(dw_vecs)(const ox_dw_geom *g, const float *w, dw_vec bias, size_t T, int K,
+                            int S, size_t q0, size_t k, int U, size_t nv, size_t last,
+                            float *dst, int compress, size_t total) {
     dw_vec acc[8];
-    DW_NAME(dw_acc)(g, w, bias, T, q, U, K, S, acc);
+    DW_NAME(dw_acc)(g, w, bias, T, q0 + k * DW_V, U, K, S, acc);
     if (g->p->clamp) {
         dw_vec lo = DW_SET1(g->p->lo), hi = DW_SET1(g->p->hi);
         DW_UNROLL for (int u = 0; u < U; u++) acc[u] = DW_CLAMP(acc[u], lo, hi);
     }
+#ifdef DW_COMPRESS
+    if (compress) {
+        DW_UNROLL for (int u = 0; u < U; u++) {
+            size_t i = k + (size_t)u, pos = g->cpos[i], end = g->cpos[i + 1];
+            dw_vec v = DW_COMPRESS(acc[u], g->cmask[i]);
+            if (pos + DW_V <= total)
+                DW_STORE(dst + pos, v);
+            else if (pos < total)
+                DW_STOREN(dst + pos, v, (end < total ? end : total) - pos);
+        }
+        return;
+    }
+#endif
+    (void)compress;
+    (void)total;
     DW_UNROLL for (int u = 0; u < U; u++) {
-        if (u == part)
-            DW_STOREN(dst + (size_t)u * DW_V, acc[u], last);
+        float *d = dst + (k + (size_t)u) * DW_V;
+        if (k + (size_t)u + 1 == nv && last < DW_V)
+            DW_STOREN(d, acc[u], last);
         else
-            DW_STORE(dst + (size_t)u * DW_V, acc[u]);
+            DW_STORE(d, acc[u]);
     }
 }
 
-/* nv vectors from flat position q0 into dst, the last one holding `last` floats. */
+/* Vectors [0, nv) of a run from flat position q0, eight at a time, then the rest in
+ * one block. */
 DW_AI void DW_NAME(dw_run)(const ox_dw_geom *g, const float *w, dw_vec bias, size_t T, int K,
-                           int S, size_t q0, size_t nv, size_t last, float *dst) {
-    size_t j = 0;
-    int full = last == DW_V;
-    for (; j + 8 <= nv; j += 8)
-        DW_NAME(dw_vecs)(g, w, bias, T, q0 + j * DW_V, 8, K, S, dst + j * DW_V,
-                         full || j + 8 < nv ? -1 : 7, last);
-    if (nv - j >= 4) {
-        DW_NAME(dw_vecs)(g, w, bias, T, q0 + j * DW_V, 4, K, S, dst + j * DW_V,
-                         full || j + 4 < nv ? -1 : 3, last);
-        j += 4;
+                           int S, size_t q0, size_t nv, size_t last, float *dst, int compress,
+                           size_t total) {
+    size_t k = 0;
+    for (; k + 8 <= nv; k += 8)
+        DW_NAME(dw_vecs)(g, w, bias, T, K, S, q0, k, 8, nv, last, dst, compress, total);
+#define DW_REST(n)                                                                               \
+    case n: DW_NAME(dw_vecs)(g, w, bias, T, K, S, q0, k, n, nv, last, dst, compress, total); break;
+    switch (nv - k) {
+        DW_REST(1)
+        DW_REST(2)
+        DW_REST(3)
+        DW_REST(4)
+        DW_REST(5)
+        DW_REST(6)
+        DW_REST(7)
+    default: break;
     }
-    if (nv - j >= 2) {
-        DW_NAME(dw_vecs)(g, w, bias, T, q0 + j * DW_V, 2, K, S, dst + j * DW_V,
-                         full || j + 2 < nv ? -1 : 1, last);
-        j += 2;
-    }
-    if (nv - j >= 1)
-        DW_NAME(dw_vecs)(g, w, bias, T, q0 + j * DW_V, 1, K, S, dst + j * DW_V, full ? -1 : 0,
-                         last);
+#undef DW_REST
 }
 
 /* Output rows [0, nb) of the filled band into y (the band's first output row). Rows
- * of a few vectors waste lanes at their ends: there the band is computed as one flat
- * run over PW-wide rows into tmp and the rows are copied out. */
+ * of a few vectors waste lanes at their ends: there (g->flat) the band is computed as
+ * one flat run over PW-wide rows, packed into y or computed into tmp and copied. */
 DW_AI void DW_NAME(dw_band)(const ox_dw_geom *g, const float *w, float bias, float *y, size_t nb,
                             size_t T, int K, int S) {
     size_t OW = g->p->OW, PW = g->PW;
-    size_t nv = (OW + DW_V - 1) / DW_V;
     dw_vec bv = DW_SET1(bias);
-    if (nv < 4 || nv * DW_V * 4 > 5 * PW) {
+    if (g->flat) {
         size_t nf = (nb * PW + DW_V - 1) / DW_V;
-        DW_NAME(dw_run)(g, w, bv, T, K, S, 0, nf, DW_V, g->tmp);
+#ifdef DW_COMPRESS
+        if (g->cmask) {
+            DW_NAME(dw_run)(g, w, bv, T, K, S, 0, nf, DW_V, y, 1, nb * OW);
+            return;
+        }
+#endif
+        DW_NAME(dw_run)(g, w, bv, T, K, S, 0, nf, DW_V, g->tmp, 0, 0);
         /* later rows overwrite what a row spills; nothing past the band may be */
         size_t r = 0;
         for (; (r + 1) * OW + DW_V <= nb * OW; r++)
@@ -193,9 +265,9 @@ DW_AI void DW_NAME(dw_band)(const ox_dw_geom *g, const float *w, float bias, flo
         for (; r < nb; r++) DW_NAME(dw_copy)(y + r * OW, g->tmp + r * PW, OW);
         return;
     }
-    size_t last = OW - (nv - 1) * DW_V;
+    size_t nv = (OW + DW_V - 1) / DW_V, last = OW - (nv - 1) * DW_V;
     for (size_t r = 0; r < nb; r++)
-        DW_NAME(dw_run)(g, w, bv, T, K, S, r * PW, nv, last, y + r * OW);
+        DW_NAME(dw_run)(g, w, bv, T, K, S, r * PW, nv, last, y + r * OW, 0, 0);
 }
 
 /* The common filters get their tap loops unrolled. */

@@ -13,6 +13,7 @@
 #define OX_KERNELS_DWCONV_KERNEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/dwconv.h"
 
@@ -34,6 +35,11 @@ typedef struct ox_dw_geom {
     /* column phase b < sw <= 8: plane columns [jlo, jlo + ncol) hold input columns
      * xcol, xcol + sw, ...; the others are padding */
     size_t jlo[8], ncol[8], xcol[8];
+    int flat;              /* bands run as one flat vector run (rows of few vectors) */
+    /* Flat runs packed straight into y (set for paths with DW_COMPRESS): vector k
+     * of a band keeps lanes cmask[k], which go to y + cpos[k] of the band */
+    const uint16_t *cmask;
+    const uint32_t *cpos;
     size_t T;              /* taps: KH * KW */
     const size_t *toff;    /* T offsets from plane 0's start, in floats */
     float *planes;         /* sh * sw planes of PS floats */

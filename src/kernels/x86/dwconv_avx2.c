@@ -22,6 +22,11 @@ static inline __m256 even2(__m256 a, __m256 b) {
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
+static inline __m256 odd2(__m256 a, __m256 b) {
+    __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)); /* a1 a3 b1 b3 | a5 a7 b5 b7 */
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
 #define DW_LOAD(p) _mm256_loadu_ps(p)
 #define DW_STORE(p, v) _mm256_storeu_ps(p, v)
 #define DW_LOADN(p, n) _mm256_maskload_ps(p, lanes(n))
@@ -32,6 +37,7 @@ static inline __m256 even2(__m256 a, __m256 b) {
 /* max/min return their second operand when either is NaN: exactly Clip's order */
 #define DW_CLAMP(v, lo, hi) _mm256_min_ps(hi, _mm256_max_ps(lo, v))
 #define DW_EVEN(a, b) even2(a, b)
+#define DW_ODD(a, b) odd2(a, b)
 #define DW_NAME(x) x##_avx2
 #include "kernels/dwconv_body.h"
 

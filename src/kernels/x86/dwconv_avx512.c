@@ -17,6 +17,11 @@ static inline __m512 even2(__m512 a, __m512 b) {
     return _mm512_permutex2var_ps(a, idx, b);
 }
 
+static inline __m512 odd2(__m512 a, __m512 b) {
+    const __m512i idx = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    return _mm512_permutex2var_ps(a, idx, b);
+}
+
 /* lanes n .. n+15 of lo:hi; n is a constant once inlined, as valignd needs */
 static inline __attribute__((always_inline)) __m512 alignr(__m512 hi, __m512 lo, int n) {
     __m512i h = _mm512_castps_si512(hi), l = _mm512_castps_si512(lo);
@@ -39,8 +44,10 @@ static inline __attribute__((always_inline)) __m512 alignr(__m512 hi, __m512 lo,
 /* max/min return their second operand when either is NaN: exactly Clip's order */
 #define DW_CLAMP(v, lo, hi) _mm512_min_ps(hi, _mm512_max_ps(lo, v))
 #define DW_EVEN(a, b) even2(a, b)
+#define DW_ODD(a, b) odd2(a, b)
 #define DW_LOADA(p) _mm512_load_ps(p)
 #define DW_ALIGNR(hi, lo, n) alignr(hi, lo, n)
+#define DW_COMPRESS(v, m) _mm512_maskz_compress_ps((__mmask16)(m), v)
 #define DW_NAME(x) x##_avx512
 #include "kernels/dwconv_body.h"
 
