@@ -157,7 +157,7 @@ void ox_dwconv2d_f32(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const
     size_t rows = BAND_FLOATS / (per_row ? per_row : 1);
     g.band = rows > g.rowoff + 4 ? rows - g.rowoff : 4;
     if (g.band > p->OH) g.band = p->OH;
-    g.PS = add_sat(mul_sat(add_sat(g.band, g.rowoff), g.PW), add_sat(g.coloff, 2 * OX_DW_VMAX));
+    g.PS = add_sat(mul_sat(add_sat(g.band, g.rowoff), g.PW), add_sat(g.coloff, OX_DW_SLACK));
     g.PS = add_sat(g.PS, 15) & ~(size_t)15;
     size_t plane_floats = mul_sat(nplanes, g.PS);
     g.T = mul_sat(p->KH, p->KW);

@@ -136,13 +136,14 @@ static void DW_NAME(dw_fill)(const ox_dw_geom *g, const float *x, size_t oy0, si
         }
         for (size_t b = 0; b < sw && dirty; b++)
             if (g->used_b >> b & 1u)
-                DW_NAME(dw_zero)(pa + b * g->PS + PR * PW, g->coloff + 2 * OX_DW_VMAX);
+                DW_NAME(dw_zero)(pa + b * g->PS + PR * PW, g->coloff + OX_DW_SLACK);
     }
 }
 
 /* Bias plus every tap for U output vectors at flat positions q, q + DW_V, ... The tap
  * loop is the outer one so that U accumulators hide the FMA latency.
- * K == 0: any filter, T taps, each read at its offset (unaligned loads).
+ * K == 0: T taps (0: g->T, a loop not unrolled), each read at its offset
+ * (unaligned loads).
  * K > 0 (3 or 5, stride S, no dilation, PW and q multiples of DW_V; sets with
  * DW_ALIGNR only): each plane row is loaded once, aligned, and the taps further
  * along it are shifted out of two neighbouring vectors in registers, which is
@@ -173,21 +174,30 @@ DW_AI void DW_NAME(dw_acc)(const ox_dw_geom *g, const float *w, dw_vec bias, siz
     (void)S;
     const float *base = g->planes + q;
     const size_t *toff = g->toff;
-    DW_UNROLL_TAPS for (size_t t = 0; t < T; t++) {
+    if (T) {
+        DW_UNROLL_TAPS for (size_t t = 0; t < T; t++) {
+            dw_vec wv = DW_SET1(w[t]);
+            const float *s = base + toff[t];
+            DW_UNROLL for (int u = 0; u < U; u++)
+                acc[u] = DW_FMA(wv, DW_LOAD(s + (size_t)u * DW_V), acc[u]);
+        }
+        return;
+    }
+    for (size_t t = 0, n = g->T; t < n; t++) {
         dw_vec wv = DW_SET1(w[t]);
         const float *s = base + toff[t];
         DW_UNROLL for (int u = 0; u < U; u++) acc[u] = DW_FMA(wv, DW_LOAD(s + (size_t)u * DW_V), acc[u]);
     }
 }
 
-/* dw_acc for the vectors [k, k + U) of a run, the clamp, and their stores: to
- * dst + (k + u) * DW_V, the run's last vector (index nv - 1) keeping `last` lanes;
- * or, with `compress` (flat runs, sets with DW_COMPRESS), the valid lanes of each
- * vector packed to dst + cpos[k + u], as the band's output rows lie in y. There a
- * whole store is used whenever the floats it writes past its own are inside the
- * band: the following vectors overwrite them. */
+/* dw_acc for the vectors [k, k + U) of a run, the clamp, and the stores of the first
+ * n (<= U) of them: to dst + (k + u) * DW_V, the run's last vector (index nv - 1)
+ * keeping `last` lanes; or, with `compress` (flat runs, sets with DW_COMPRESS), the
+ * valid lanes of each vector packed to dst + cpos[k + u], as the band's output rows
+ * lie in y. There a whole store is used whenever the floats it writes past its own
+ * are inside the band: the following vectors overwrite them. */
 DW_AI void DW_NAME(dw_vecs)(const ox_dw_geom *g, const float *w, dw_vec bias, size_t T, int K,
-                            int S, size_t q0, size_t k, int U, size_t nv, size_t last,
+                            int S, size_t q0, size_t k, int U, size_t n, size_t nv, size_t last,
                             float *dst, int compress, size_t total) {
     dw_vec acc[8];
     DW_NAME(dw_acc)(g, w, bias, T, q0 + k * DW_V, U, K, S, acc);
@@ -198,6 +208,7 @@ DW_AI void DW_NAME(dw_vecs)(const ox_dw_geom *g, const float *w, dw_vec bias, si
 #ifdef DW_COMPRESS
     if (compress) {
         DW_UNROLL for (int u = 0; u < U; u++) {
+            if ((size_t)u >= n) break;
             size_t i = k + (size_t)u, pos = g->cpos[i], end = g->cpos[i + 1];
             dw_vec v = DW_COMPRESS(acc[u], g->cmask[i]);
             if (pos + DW_V <= total)
@@ -211,6 +222,7 @@ DW_AI void DW_NAME(dw_vecs)(const ox_dw_geom *g, const float *w, dw_vec bias, si
     (void)compress;
     (void)total;
     DW_UNROLL for (int u = 0; u < U; u++) {
+        if ((size_t)u >= n) break;
         float *d = dst + (k + (size_t)u) * DW_V;
         if (k + (size_t)u + 1 == nv && last < DW_V)
             DW_STOREN(d, acc[u], last);
@@ -219,17 +231,20 @@ DW_AI void DW_NAME(dw_vecs)(const ox_dw_geom *g, const float *w, dw_vec bias, si
     }
 }
 
-/* Vectors [0, nv) of a run from flat position q0, eight at a time, then the rest in
- * one block. */
+/* Vectors [0, nv) of a run from flat position q0, eight at a time. The rest is one
+ * block of 2, 4 or 8 (computing up to 7 vectors past the run, never stored): a
+ * block's accumulators are independent, while blocks in sequence would each wait
+ * out the FMA latency of their own taps. */
 DW_AI void DW_NAME(dw_run)(const ox_dw_geom *g, const float *w, dw_vec bias, size_t T, int K,
                            int S, size_t q0, size_t nv, size_t last, float *dst, int compress,
                            size_t total) {
     size_t k = 0;
     for (; k + 8 <= nv; k += 8)
-        DW_NAME(dw_vecs)(g, w, bias, T, K, S, q0, k, 8, nv, last, dst, compress, total);
-#define DW_REST(n)                                                                               \
-    case n: DW_NAME(dw_vecs)(g, w, bias, T, K, S, q0, k, n, nv, last, dst, compress, total); break;
-    switch (nv - k) {
+        DW_NAME(dw_vecs)(g, w, bias, T, K, S, q0, k, 8, 8, nv, last, dst, compress, total);
+    size_t r = nv - k;
+#define DW_REST(m)                                                                               \
+    case m: DW_NAME(dw_vecs)(g, w, bias, T, K, S, q0, k, m, m, nv, last, dst, compress, total); break;
+    switch (r) {
         DW_REST(1)
         DW_REST(2)
         DW_REST(3)
@@ -242,22 +257,25 @@ DW_AI void DW_NAME(dw_run)(const ox_dw_geom *g, const float *w, dw_vec bias, siz
 #undef DW_REST
 }
 
-/* Output rows [0, nb) of the filled band into y (the band's first output row). Rows
- * of a few vectors waste lanes at their ends: there (g->flat) the band is computed as
- * one flat run over PW-wide rows, packed into y or computed into tmp and copied. */
+typedef void (*DW_NAME(dw_run_fn))(const ox_dw_geom *g, const float *w, dw_vec bias, size_t q0,
+                                   size_t nv, size_t last, float *dst, int compress,
+                                   size_t total);
+
+/* Output rows [0, nb) of the filled band into y (the band's first output row) with
+ * `run`, a dw_run for one filter. Rows of a few vectors waste lanes at their ends:
+ * there (g->flat) the band is computed as one flat run over PW-wide rows, packed
+ * into y or computed into tmp and copied. */
 DW_AI void DW_NAME(dw_band)(const ox_dw_geom *g, const float *w, float bias, float *y, size_t nb,
-                            size_t T, int K, int S) {
+                            DW_NAME(dw_run_fn) run) {
     size_t OW = g->p->OW, PW = g->PW;
     dw_vec bv = DW_SET1(bias);
     if (g->flat) {
         size_t nf = (nb * PW + DW_V - 1) / DW_V;
-#ifdef DW_COMPRESS
         if (g->cmask) {
-            DW_NAME(dw_run)(g, w, bv, T, K, S, 0, nf, DW_V, y, 1, nb * OW);
+            run(g, w, bv, 0, nf, DW_V, y, 1, nb * OW);
             return;
         }
-#endif
-        DW_NAME(dw_run)(g, w, bv, T, K, S, 0, nf, DW_V, g->tmp, 0, 0);
+        run(g, w, bv, 0, nf, DW_V, g->tmp, 0, 0);
         /* later rows overwrite what a row spills; nothing past the band may be */
         size_t r = 0;
         for (; (r + 1) * OW + DW_V <= nb * OW; r++)
@@ -266,21 +284,26 @@ DW_AI void DW_NAME(dw_band)(const ox_dw_geom *g, const float *w, float bias, flo
         return;
     }
     size_t nv = (OW + DW_V - 1) / DW_V, last = OW - (nv - 1) * DW_V;
-    for (size_t r = 0; r < nb; r++)
-        DW_NAME(dw_run)(g, w, bv, T, K, S, r * PW, nv, last, y + r * OW, 0, 0);
+    for (size_t r = 0; r < nb; r++) run(g, w, bv, r * PW, nv, last, y + r * OW, 0, 0);
 }
 
-/* The common filters get their tap loops unrolled. */
+/* One run function and one band function per filter: the common ones get their tap
+ * loops unrolled. */
 typedef void (*DW_NAME(dw_band_fn))(const ox_dw_geom *g, const float *w, float bias, float *y,
                                     size_t nb);
 #define DW_BAND(name, T, K, S)                                                                  \
+    static void DW_NAME(name##_run)(const ox_dw_geom *g, const float *w, dw_vec bias,          \
+                                    size_t q0, size_t nv, size_t last, float *dst,              \
+                                    int compress, size_t total) {                               \
+        DW_NAME(dw_run)(g, w, bias, T, K, S, q0, nv, last, dst, compress, total);               \
+    }                                                                                           \
     static void DW_NAME(name)(const ox_dw_geom *g, const float *w, float bias, float *y,       \
                               size_t nb) {                                                      \
-        DW_NAME(dw_band)(g, w, bias, y, nb, T, K, S);                                           \
+        DW_NAME(dw_band)(g, w, bias, y, nb, DW_NAME(name##_run));                               \
     }
 DW_BAND(dw_band9, 9, 0, 1)
 DW_BAND(dw_band25, 25, 0, 1)
-DW_BAND(dw_bandT, g->T, 0, 1)
+DW_BAND(dw_bandT, 0, 0, 1)
 #ifdef DW_ALIGNR
 DW_BAND(dw_band_a31, 9, 3, 1)
 DW_BAND(dw_band_a32, 9, 3, 2)

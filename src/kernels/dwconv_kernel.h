@@ -17,8 +17,13 @@
 
 #include "kernels/dwconv.h"
 
-/* Widest vector of any path, in floats: the slack after each plane. */
+/* Widest vector of any path, in floats. */
 #define OX_DW_VMAX 16
+/* Floats after the last row of each plane, beyond the largest column offset of a
+ * tap, that runs may read: the vector that rounds a run up, the 3 a run's last
+ * block computes past it, the neighbour aligned loads take, and what copies spill
+ * (all within 6 vectors). Kept zero. */
+#define OX_DW_SLACK (8 * OX_DW_VMAX)
 
 typedef struct ox_dw_geom {
     const ox_dwconv2d *p;
@@ -26,7 +31,7 @@ typedef struct ox_dw_geom {
     size_t rowoff, coloff; /* largest row and column offset of a tap in its plane */
     size_t band;           /* output rows per band */
     size_t PS;             /* floats per plane: (band + rowoff) rows, then slack of
-                            * coloff + 2 * OX_DW_VMAX floats (a multiple of 16) */
+                            * coloff + OX_DW_SLACK floats (a multiple of 16) */
     /* n > 0: the filter is 3x3 or 5x5 with equal strides of 1 or 2 and no dilation,
      * and PW is a multiple of n, the vector width of the path it was planned for:
      * that path may read the planes with aligned loads */
