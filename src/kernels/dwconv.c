@@ -181,16 +181,17 @@ void ox_dwconv2d_f32(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const
     g.tmp = g.planes + plane_floats;
     g.toff = toff;
     if (compress) {
-        /* lane l of vector k is flat position q = k*V + l: output column q % PW of
-         * row q / PW, kept when that column is < OW */
+        /* lane l of vector k is flat position k*V + l: output column col of row row,
+         * kept when col < OW */
         uint32_t *cpos = (uint32_t *)(void *)(g.tmp + tmp_floats);
         uint16_t *cmask = (uint16_t *)(void *)(cpos + nf + 1);
+        size_t row = 0, col = 0;
         cpos[0] = 0;
         for (size_t k = 0; k < nf; k++) {
             unsigned m = 0, n = 0;
             for (size_t l = 0; l < V; l++) {
-                size_t q = k * V + l;
-                if (q < g.band * g.PW && q % g.PW < p->OW) m |= 1u << l, n++;
+                if (row < g.band && col < p->OW) m |= 1u << l, n++;
+                if (++col == g.PW) col = 0, row++;
             }
             cmask[k] = (uint16_t)m;
             cpos[k + 1] = cpos[k] + n;

@@ -186,19 +186,20 @@ DW_AI void DW_NAME(dw_acc)(const ox_dw_geom *g, const float *w, dw_vec bias, siz
     for (size_t t = 0, n = g->T; t < n; t++) {
         dw_vec wv = DW_SET1(w[t]);
         const float *s = base + toff[t];
-        DW_UNROLL for (int u = 0; u < U; u++) acc[u] = DW_FMA(wv, DW_LOAD(s + (size_t)u * DW_V), acc[u]);
+        DW_UNROLL for (int u = 0; u < U; u++)
+            acc[u] = DW_FMA(wv, DW_LOAD(s + (size_t)u * DW_V), acc[u]);
     }
 }
 
-/* dw_acc for the vectors [k, k + U) of a run, the clamp, and the stores of the first
- * n (<= U) of them: to dst + (k + u) * DW_V, the run's last vector (index nv - 1)
- * keeping `last` lanes; or, with `compress` (flat runs, sets with DW_COMPRESS), the
- * valid lanes of each vector packed to dst + cpos[k + u], as the band's output rows
- * lie in y. There a whole store is used whenever the floats it writes past its own
- * are inside the band: the following vectors overwrite them. */
+/* dw_acc for the vectors [k, k + U) of a run, the clamp, and their stores: to
+ * dst + (k + u) * DW_V, the run's last vector (index nv - 1) keeping `last` lanes;
+ * or, with `compress` (flat runs, sets with DW_COMPRESS), the valid lanes of each
+ * vector packed to dst + cpos[k + u], as the band's output rows lie in y. There a
+ * whole store is used whenever the floats it writes past its own are inside the
+ * band: the following vectors overwrite them. */
 DW_AI void DW_NAME(dw_vecs)(const ox_dw_geom *g, const float *w, dw_vec bias, size_t T, int K,
-                            int S, size_t q0, size_t k, int U, size_t n, size_t nv, size_t last,
-                            float *dst, int compress, size_t total) {
+                            int S, size_t q0, size_t k, int U, size_t nv, size_t last, float *dst,
+                            int compress, size_t total) {
     dw_vec acc[8];
     DW_NAME(dw_acc)(g, w, bias, T, q0 + k * DW_V, U, K, S, acc);
     if (g->p->clamp) {
@@ -208,7 +209,6 @@ DW_AI void DW_NAME(dw_vecs)(const ox_dw_geom *g, const float *w, dw_vec bias, si
 #ifdef DW_COMPRESS
     if (compress) {
         DW_UNROLL for (int u = 0; u < U; u++) {
-            if ((size_t)u >= n) break;
             size_t i = k + (size_t)u, pos = g->cpos[i], end = g->cpos[i + 1];
             dw_vec v = DW_COMPRESS(acc[u], g->cmask[i]);
             if (pos + DW_V <= total)
@@ -222,7 +222,6 @@ DW_AI void DW_NAME(dw_vecs)(const ox_dw_geom *g, const float *w, dw_vec bias, si
     (void)compress;
     (void)total;
     DW_UNROLL for (int u = 0; u < U; u++) {
-        if ((size_t)u >= n) break;
         float *d = dst + (k + (size_t)u) * DW_V;
         if (k + (size_t)u + 1 == nv && last < DW_V)
             DW_STOREN(d, acc[u], last);
@@ -231,19 +230,19 @@ DW_AI void DW_NAME(dw_vecs)(const ox_dw_geom *g, const float *w, dw_vec bias, si
     }
 }
 
-/* Vectors [0, nv) of a run from flat position q0, eight at a time. The rest is one
- * block of 2, 4 or 8 (computing up to 7 vectors past the run, never stored): a
- * block's accumulators are independent, while blocks in sequence would each wait
- * out the FMA latency of their own taps. */
+/* Vectors [0, nv) of a run from flat position q0, eight at a time, then the rest in
+ * one block: a block's accumulators are independent, while blocks in sequence would
+ * each wait out the FMA latency of their taps (and computing a whole block of 8 for
+ * the rest costs more than the code of seven block sizes). */
 DW_AI void DW_NAME(dw_run)(const ox_dw_geom *g, const float *w, dw_vec bias, size_t T, int K,
                            int S, size_t q0, size_t nv, size_t last, float *dst, int compress,
                            size_t total) {
     size_t k = 0;
     for (; k + 8 <= nv; k += 8)
-        DW_NAME(dw_vecs)(g, w, bias, T, K, S, q0, k, 8, 8, nv, last, dst, compress, total);
+        DW_NAME(dw_vecs)(g, w, bias, T, K, S, q0, k, 8, nv, last, dst, compress, total);
     size_t r = nv - k;
 #define DW_REST(m)                                                                               \
-    case m: DW_NAME(dw_vecs)(g, w, bias, T, K, S, q0, k, m, m, nv, last, dst, compress, total); break;
+    case m: DW_NAME(dw_vecs)(g, w, bias, T, K, S, q0, k, m, nv, last, dst, compress, total); break;
     switch (r) {
         DW_REST(1)
         DW_REST(2)
@@ -271,10 +270,12 @@ DW_AI void DW_NAME(dw_band)(const ox_dw_geom *g, const float *w, float bias, flo
     dw_vec bv = DW_SET1(bias);
     if (g->flat) {
         size_t nf = (nb * PW + DW_V - 1) / DW_V;
+#ifdef DW_COMPRESS
         if (g->cmask) {
             run(g, w, bv, 0, nf, DW_V, y, 1, nb * OW);
             return;
         }
+#endif
         run(g, w, bv, 0, nf, DW_V, g->tmp, 0, 0);
         /* later rows overwrite what a row spills; nothing past the band may be */
         size_t r = 0;

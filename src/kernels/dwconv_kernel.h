@@ -20,10 +20,9 @@
 /* Widest vector of any path, in floats. */
 #define OX_DW_VMAX 16
 /* Floats after the last row of each plane, beyond the largest column offset of a
- * tap, that runs may read: the vector that rounds a run up, the 3 a run's last
- * block computes past it, the neighbour aligned loads take, and what copies spill
- * (all within 6 vectors). Kept zero. */
-#define OX_DW_SLACK (8 * OX_DW_VMAX)
+ * tap, that runs may read or copies spill into: the vector that rounds a run up,
+ * the neighbour aligned loads take, a spill (within 4 vectors). Kept zero. */
+#define OX_DW_SLACK (4 * OX_DW_VMAX)
 
 typedef struct ox_dw_geom {
     const ox_dwconv2d *p;

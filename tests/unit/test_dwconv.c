@@ -226,6 +226,11 @@ TEST(dwconv_padding_only_and_large_kernels) {
         ox_test_failures += check_case(&wide, ACT_RELU, 2, 2, 0, 2, 1, 0, -1);
         dw_case tall = {3001, 3, 5, 3, 2, 1, 1, 1, 2, 1, 2, 1};
         ox_test_failures += check_case(&tall, ACT_CLIP, 2, 2, 0, 2, 1, 0, -1);
+        /* narrow rows (computed flat) in several bands, the last one shorter */
+        dw_case bands = {1001, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
+        ox_test_failures += check_case(&bands, ACT_POST, 2, 2, 0, 2, 1, 0, -1);
+        dw_case bands2 = {2001, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1};
+        ox_test_failures += check_case(&bands2, ACT_RELU, 2, 2, 0, 2, 1, 0, -1);
         /* strides past what the plane buffer takes, and a dilation that would need a
          * buffer of megabytes: the direct loops */
         dw_case strided = {40, 50, 3, 2, 9, 10, 1, 2, 1, 0, 1, 1};
