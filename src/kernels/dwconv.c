@@ -69,6 +69,7 @@ static void clamp_row(float *y, size_t n, float lo, float hi) {
 
 void ox_dwconv2d_f32_direct(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1,
                             const float *x, const float *w, const float *bias, float *y) {
+    if (!C) return;
     int64_t IH = (int64_t)p->IH, IW = (int64_t)p->IW, KH = (int64_t)p->KH, KW = (int64_t)p->KW;
     int64_t dh = (int64_t)p->dh, dw = (int64_t)p->dw;
     size_t in_sp = p->IH * p->IW, out_sp = p->OH * p->OW;
@@ -130,7 +131,7 @@ const char *ox_dwconv2d_kernel_name(void) { return pick().name; }
 
 void ox_dwconv2d_f32(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const float *x,
                      const float *w, const float *bias, float *y) {
-    if (p0 >= p1 || !p->OH || !p->OW) return;
+    if (p0 >= p1 || !C || !p->OH || !p->OW) return;
     ox_dw_geom g = {.p = p};
     /* used_a / used_b are bit sets: strides above 8 go to the direct loops */
     if (p->sh > 8 || p->sw > 8) {

@@ -238,11 +238,14 @@ static void dw2_post(float *y, size_t n, const void *ctx) {
     ox_act_apply(y, n, c->act, c->act_alpha, c->act_beta);
 }
 
-/* Depthwise in 1-D or 2-D (no depth dim), the activation included. */
-static void depthwise_2d(ox_op_ctx *c, const ox_conv_geom *g, const float *X, const float *W,
-                         const float *B, float *Y) {
+/* Depthwise float32 (1x1 too) in 1-D or 2-D (no depth dim), the fused activation
+ * included. Returns 0, having done nothing, for other convolutions. */
+static int depthwise_2d(ox_op_ctx *c, const ox_conv_geom *g) {
     const ox_window *w = &g->w;
-    dw2_task t = {.C = g->C, .X = X, .W = W, .B = B, .Y = Y};
+    if (g->Cg != 1 || g->Mg != 1 || w->in[0] != 1 || w->k[0] != 1 || w->pb[0] || w->pe[0])
+        return 0;
+    dw2_task t = {.C = g->C, .X = c->in[0]->data, .W = c->in[1]->data,
+                  .B = ox_has_input(c, 2) ? c->in[2]->data : NULL, .Y = c->out[0]->data};
     t.p = (ox_dwconv2d){.IH = (size_t)w->in[1], .IW = (size_t)w->in[2], .OH = (size_t)w->out[1],
                         .OW = (size_t)w->out[2], .KH = (size_t)w->k[1], .KW = (size_t)w->k[2],
                         .sh = (size_t)w->s[1], .sw = (size_t)w->s[2], .dh = (size_t)w->d[1],
@@ -256,21 +259,17 @@ static void depthwise_2d(ox_op_ctx *c, const ox_conv_geom *g, const float *X, co
         t.p.post = dw2_post, t.p.post_ctx = c;
     }
     ox_parallel_for(c->pool, g->N * g->C, 1, dw2_planes, &t);
+    return 1;
 }
 
-/* Returns 1 when the fused activation has been applied too. */
-static int conv_f32(ox_op_ctx *c, const ox_conv_geom *g) {
+static void conv_f32(ox_op_ctx *c, const ox_conv_geom *g) {
     const float *X = c->in[0]->data, *W = c->in[1]->data;
     const float *B = ox_has_input(c, 2) ? c->in[2]->data : NULL;
     float *Y = c->out[0]->data;
-    if (g->depthwise && g->w.in[0] == 1 && g->w.k[0] == 1 && g->w.pb[0] == 0 && g->w.pe[0] == 0) {
-        depthwise_2d(c, g, X, W, B, Y);
-        return 1;
-    }
     if (g->depthwise) {
         dw_task t = {.g = g, .X = X, .W = W, .B = B, .Y = Y};
         ox_parallel_for(c->pool, g->N * g->C, 1, depthwise_planes, &t);
-        return 0;
+        return;
     }
     float *col = c->workspace;
     for (size_t n = 0; n < g->N; n++) {
@@ -300,7 +299,6 @@ static int conv_f32(ox_op_ctx *c, const ox_conv_geom *g) {
             }
         }
     }
-    return 0;
 }
 
 /* ---- float64: direct ---------------------------------------------------------- */
@@ -357,9 +355,11 @@ onyx_status ox_nn_conv_run(ox_op_ctx *c) {
     OX_TRY(ox_conv_geom_of(c, c->in[0], c->in[1], ox_has_input(c, 2) ? c->in[2] : NULL, &g));
     if (!ox_tensor_count(c->out[0])) return ONYX_OK;
     if (c->out[0]->dtype == ONYX_DTYPE_FLOAT) {
+        if (depthwise_2d(c, &g)) return ONYX_OK;
         if (!g.pointwise && !g.depthwise && g.kdim && !c->workspace)
             return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its im2col workspace");
-        if (!conv_f32(c, &g) && c->act)
+        conv_f32(c, &g);
+        if (c->act)
             ox_act_apply(c->out[0]->data, ox_tensor_count(c->out[0]), c->act, c->act_alpha, c->act_beta);
         return ONYX_OK;
     }

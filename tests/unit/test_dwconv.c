@@ -372,12 +372,13 @@ static int check_conv_op(int64_t N, int64_t C, int64_t H, int64_t W, int64_t k, 
 }
 
 TEST(dwconv_conv_op_fused_activations) {
-    /* each activation exactly once, 1-D and 2-D, serial and on a pool */
+    /* each activation exactly once, 1-D and 2-D, 1x1 too, serial and on a pool */
     ox_threadpool *pool = ox_threadpool_create(3);
     for (int act = OX_ACT_NONE; act <= OX_ACT_HARD_SIGMOID; act++) {
         ox_test_failures += check_conv_op(2, 5, 9, 13, 3, 1, 1, act, NULL);
         ox_test_failures += check_conv_op(1, 7, 17, 17, 5, 2, 2, act, pool);
         ox_test_failures += check_conv_op(2, 3, 0, 29, 3, 2, 1, act, pool);
+        ox_test_failures += check_conv_op(2, 6, 5, 11, 1, 1, 0, act, NULL); /* 1x1 */
     }
     ox_threadpool_free(pool);
 }
