@@ -1,9 +1,11 @@
 /* Conv: 1-D to 3-D, groups, strides, dilations, pads / auto_pad, optional bias.
  * float32 runs as GEMMs (nn_conv_gemm.c), except depthwise filters (one input and
- * one output channel per group), which run as direct loops here. float64: direct
- * loops. */
+ * one output channel per group), which run on kernels/dwconv.h in 1-D and 2-D, with
+ * the fused activation, and as direct loops in 3-D. float64: direct loops. */
+#include <math.h>
 #include <string.h>
 
+#include "kernels/dwconv.h"
 #include "kernels/gemm.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
@@ -217,6 +219,48 @@ static void depthwise_planes(void *arg, size_t p0, size_t p1) {
     }
 }
 
+typedef struct dw2_task {
+    ox_dwconv2d p;
+    size_t C;
+    const float *X, *W, *B;
+    float *Y;
+} dw2_task;
+
+static void dw2_planes(void *arg, size_t p0, size_t p1) {
+    const dw2_task *t = arg;
+    ox_dwconv2d_f32(&t->p, t->C, p0, p1, t->X, t->W, t->B, t->Y);
+}
+
+static void dw2_post(float *y, size_t n, const void *ctx) {
+    const ox_op_ctx *c = ctx;
+    ox_act_apply(y, n, c->act, c->act_alpha, c->act_beta);
+}
+
+/* Depthwise float32 (1x1 too) in 1-D or 2-D (no depth dim), the fused activation
+ * included. Returns 0, having done nothing, for other convolutions. */
+static int depthwise_2d(ox_op_ctx *c, const ox_conv_geom *g) {
+    const ox_window *w = &g->w;
+    if (g->Cg != 1 || g->Mg != 1 || w->in[0] != 1 || w->k[0] != 1 || w->pb[0] || w->pe[0] ||
+        ox_has_input(c, 3)) /* fusion never gives these a residual; infer refuses one */
+        return 0;
+    dw2_task t = {.C = g->C, .X = c->in[0]->data, .W = c->in[1]->data,
+                  .B = ox_has_input(c, 2) ? c->in[2]->data : NULL, .Y = c->out[0]->data};
+    t.p = (ox_dwconv2d){.IH = (size_t)w->in[1], .IW = (size_t)w->in[2], .OH = (size_t)w->out[1],
+                        .OW = (size_t)w->out[2], .KH = (size_t)w->k[1], .KW = (size_t)w->k[2],
+                        .sh = (size_t)w->s[1], .sw = (size_t)w->s[2], .dh = (size_t)w->d[1],
+                        .dw = (size_t)w->d[2], .pad_top = (size_t)w->pb[1],
+                        .pad_left = (size_t)w->pb[2]};
+    if (c->act == OX_ACT_RELU) {
+        t.p.clamp = 1, t.p.lo = 0.0f, t.p.hi = INFINITY;
+    } else if (c->act == OX_ACT_CLIP) {
+        t.p.clamp = 1, t.p.lo = c->act_alpha, t.p.hi = c->act_beta;
+    } else if (c->act != OX_ACT_NONE) {
+        t.p.post = dw2_post, t.p.post_ctx = c;
+    }
+    ox_parallel_for(c->pool, g->N * g->C, 1, dw2_planes, &t);
+    return 1;
+}
+
 /* Returns whether the fused activation was applied. */
 static onyx_status conv_f32(ox_op_ctx *c, const ox_conv_geom *g, int *act_done) {
     const float *X = c->in[0]->data, *W = c->in[1]->data;
@@ -287,6 +331,7 @@ onyx_status ox_nn_conv_run(ox_op_ctx *c) {
     OX_TRY(ox_conv_geom_of(c, c->in[0], c->in[1], ox_has_input(c, 2) ? c->in[2] : NULL, &g));
     if (!ox_tensor_count(c->out[0])) return ONYX_OK;
     if (c->out[0]->dtype == ONYX_DTYPE_FLOAT) {
+        if (depthwise_2d(c, &g)) return ONYX_OK;
         int act_done;
         OX_TRY(conv_f32(c, &g, &act_done));
         if (c->act && !act_done)

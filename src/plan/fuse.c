@@ -149,9 +149,8 @@ static onyx_status fuse_residual(ox_plan *p, const ox_rgraph *g, ox_pstep *conv,
     for (int i = 0; i < pv->t.rank; i++)
         if (pr->t.dims[i] != pv->t.dims[i] || po->t.dims[i] != pv->t.dims[i]) return ONYX_OK;
     const ox_tensor *W = const_f32(p, conv, 1);
-    const ox_attr *ga = ox_node_attr(g->nodes[conv->node].node, "group");
-    if (!W || W->rank < 3 || (ga && (ga->type != OX_ATTR_INT || (ga->i != 1 && W->dims[1] == 1))))
-        return ONYX_OK; /* depthwise (its kernel has no residual) or not a plain Conv */
+    /* one input channel per filter: the depthwise kernels, which take no residual */
+    if (!W || W->rank < 3 || W->dims[1] == 1) return ONYX_OK;
     if (!ready_before(p, ci, ai, r)) return ONYX_OK;
     int *in = ox_realloc(conv->in, 4 * sizeof *in);
     if (!in) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");

@@ -1,0 +1,44 @@
+/* Depthwise 2-D convolution, float32, NCHW: every channel plane is convolved with
+ * its own KH x KW filter (one input and one output channel per group).
+ *
+ * Output (oy, ox) of a plane is
+ *   bias + sum over kh < KH, kw < KW of w[kh * KW + kw] * x[iy][ix],
+ *   iy = oy * sh + kh * dh - pad_top,  ix = ox * sw + kw * dw - pad_left,
+ * where taps outside the input read 0. The padding after the input (bottom, right)
+ * is whatever OH and OW imply; outputs may see only padding. The activation is
+ * applied while the output is still in cache: first the clamp, then `post`. */
+#ifndef OX_KERNELS_DWCONV_H
+#define OX_KERNELS_DWCONV_H
+
+#include <stddef.h>
+
+typedef struct ox_dwconv2d {
+    size_t IH, IW, OH, OW;     /* input and output plane sizes */
+    size_t KH, KW;             /* filter size, >= 1 */
+    size_t sh, sw, dh, dw;     /* strides and dilations, >= 1 */
+    size_t pad_top, pad_left;  /* padding before the input */
+    /* clamp != 0: y = min(hi, max(lo, y)) computed as Clip does it (y < lo ? lo : y,
+     * then v > hi ? hi : v, so NaN passes); Relu is lo = 0, hi = +inf. */
+    int clamp;
+    float lo, hi;
+    /* When set, called on each finished run of n consecutive outputs of a plane
+     * (other activations); it runs on the thread that computed them. */
+    void (*post)(float *y, size_t n, const void *ctx);
+    const void *post_ctx;
+} ox_dwconv2d;
+
+/* Planes [p0, p1) of a tensor with C channels: plane p reads x + p * IH * IW, filter
+ * w + (p % C) * KH * KW, bias[p % C] (0 when bias is NULL) and writes
+ * y + p * OH * OW. Never fails: it takes its buffers from per-thread scratch
+ * (util/scratch.h, slot 2) and computes directly without them if none can be had. */
+void ox_dwconv2d_f32(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const float *x,
+                     const float *w, const float *bias, float *y);
+
+/* Which path ox_dwconv2d_f32 takes now: "avx512", "avx2" or "generic" (kernels/cpu.h). */
+const char *ox_dwconv2d_kernel_name(void);
+
+/* The direct loops without buffers (the fallback), for tests. */
+void ox_dwconv2d_f32_direct(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1,
+                            const float *x, const float *w, const float *bias, float *y);
+
+#endif

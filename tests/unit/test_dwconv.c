@@ -1,0 +1,384 @@
+/* Depthwise convolution (kernels/dwconv.h and Conv's depthwise branch) against a naive
+ * double-precision reference written here, on every vector path. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/cpu.h"
+#include "kernels/dwconv.h"
+#include "nodes.h"
+#include "ops/nn_ops.h"
+#include "test.h"
+#include "util/alloc.h"
+#include "util/scratch.h"
+#include "util/threadpool.h"
+
+/* ox_cpu_limit masks: every path this machine has, AVX2 at most, portable */
+static const unsigned paths[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
+
+enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_POST, N_ACTS };
+
+typedef struct dw_case {
+    size_t IH, IW, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr;
+} dw_case;
+
+static float *rand_floats(size_t n) {
+    float *p = ox_malloc_array(n ? n : 1, sizeof(float));
+    for (size_t i = 0; i < n; i++) p[i] = tt_randf() * 2.0f - 1.0f;
+    return p;
+}
+
+static int out_dim(size_t in, size_t pb, size_t pe, size_t k, size_t d, size_t s, size_t *out) {
+    size_t ek = (k - 1) * d + 1;
+    if (in + pb + pe < ek) return 0;
+    *out = (in + pb + pe - ek) / s + 1;
+    return 1;
+}
+
+/* The post-activation of ACT_POST: linear, so applying it twice shows. */
+typedef struct post_log {
+    size_t calls, floats;
+} post_log;
+static void post_fn(float *y, size_t n, const void *ctx) {
+    post_log *log = (post_log *)(uintptr_t)ctx; /* the test's own counter */
+    log->calls++;
+    log->floats += n;
+    for (size_t i = 0; i < n; i++) y[i] = 2.0f * y[i] + 1.0f;
+}
+
+#define CLIP_LO (-0.3f)
+#define CLIP_HI 0.45f
+
+/* Runs planes [p0, p1) of an N*C-plane tensor and checks every output (and that the
+ * planes outside and the floats past the end are untouched). Returns failures. */
+static int check_case(const dw_case *c, int act, size_t C, size_t nplanes, size_t p0, size_t p1,
+                      int with_bias, int direct, int nan_at) {
+    size_t OH, OW;
+    if (!out_dim(c->IH, c->pt, c->pb, c->KH, c->dh, c->sh, &OH) ||
+        !out_dim(c->IW, c->pl, c->pr, c->KW, c->dw, c->sw, &OW))
+        return 0;
+    size_t in_sp = c->IH * c->IW, out_sp = OH * OW, T = c->KH * c->KW, guard = 37;
+    float *x = rand_floats(nplanes * in_sp), *w = rand_floats(C * T);
+    float *bias = with_bias ? rand_floats(C) : NULL;
+    float *y = ox_malloc_array(nplanes * out_sp + guard, sizeof(float));
+    const float sentinel = 12345.0f;
+    for (size_t i = 0; i < nplanes * out_sp + guard; i++) y[i] = sentinel;
+    if (nan_at >= 0 && in_sp) x[(size_t)nan_at % (nplanes * in_sp)] = NAN;
+    post_log log = {0, 0};
+    ox_dwconv2d p = {.IH = c->IH, .IW = c->IW, .OH = OH, .OW = OW, .KH = c->KH, .KW = c->KW,
+                     .sh = c->sh, .sw = c->sw, .dh = c->dh, .dw = c->dw, .pad_top = c->pt,
+                     .pad_left = c->pl};
+    if (act == ACT_RELU) p.clamp = 1, p.lo = 0.0f, p.hi = INFINITY;
+    if (act == ACT_CLIP) p.clamp = 1, p.lo = CLIP_LO, p.hi = CLIP_HI;
+    if (act == ACT_POST) p.post = post_fn, p.post_ctx = &log;
+    if (direct)
+        ox_dwconv2d_f32_direct(&p, C, p0, p1, in_sp ? x : NULL, w, bias, y);
+    else
+        ox_dwconv2d_f32(&p, C, p0, p1, in_sp ? x : NULL, w, bias, y);
+    int bad = 0;
+    for (size_t pi = 0; pi < nplanes; pi++) {
+        size_t ch = pi % C;
+        for (size_t oy = 0; oy < OH; oy++)
+            for (size_t ox = 0; ox < OW; ox++) {
+                float got = y[pi * out_sp + oy * OW + ox];
+                if (pi < p0 || pi >= p1) {
+                    if (got != sentinel && bad++ < 3)
+                        fprintf(stderr, "  plane %zu outside [%zu, %zu) was written\n", pi, p0, p1);
+                    continue;
+                }
+                double s = bias ? bias[ch] : 0.0, mag = fabs(s);
+                for (size_t kh = 0; kh < c->KH; kh++)
+                    for (size_t kw = 0; kw < c->KW; kw++) {
+                        int64_t iy = (int64_t)(oy * c->sh + kh * c->dh) - (int64_t)c->pt;
+                        int64_t ix = (int64_t)(ox * c->sw + kw * c->dw) - (int64_t)c->pl;
+                        if (iy < 0 || ix < 0 || iy >= (int64_t)c->IH || ix >= (int64_t)c->IW)
+                            continue;
+                        double t = (double)w[ch * T + kh * c->KW + kw] *
+                                   x[pi * in_sp + (size_t)iy * c->IW + (size_t)ix];
+                        s += t;
+                        mag += fabs(t);
+                    }
+                if (act == ACT_RELU) s = s < 0 ? 0 : s;
+                if (act == ACT_CLIP) {
+                    s = s < CLIP_LO ? CLIP_LO : s;
+                    s = s > CLIP_HI ? CLIP_HI : s;
+                }
+                double tol = 6e-8 * (double)(T + 2) * mag + 1e-7;
+                if (act == ACT_POST) s = 2.0 * s + 1.0, tol *= 2;
+                int ok = isnan(s) ? isnan(got) : fabs((double)got - s) <= tol;
+                if (!ok && bad < 3)
+                    fprintf(stderr, "  in %zux%zu k %zux%zu s %zu,%zu d %zu,%zu pads %zu,%zu,%zu,%zu "
+                            "act %d plane %zu (%zu,%zu): got %.9g want %.9g\n",
+                            c->IH, c->IW, c->KH, c->KW, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
+                            c->pb, c->pr, act, pi, oy, ox, got, s);
+                bad += !ok;
+            }
+    }
+    for (size_t i = 0; i < guard; i++)
+        if (y[nplanes * out_sp + i] != sentinel && bad++ < 3)
+            fprintf(stderr, "  %zu floats past the output were written\n", i + 1);
+    if (act == ACT_POST && log.floats != (p1 - p0) * out_sp) {
+        fprintf(stderr, "  post saw %zu floats, want %zu\n", log.floats, (p1 - p0) * out_sp);
+        bad++;
+    }
+    ox_free(x);
+    ox_free(w);
+    ox_free(bias);
+    ox_free(y);
+    return bad;
+}
+
+/* Every activation, with and without bias, all planes and a middle range of them. */
+static void check_all_acts(const dw_case *c, int direct) {
+    for (int act = 0; act < N_ACTS; act++) {
+        ox_test_failures += check_case(c, act, 3, 6, 0, 6, act % 2, direct, -1);
+        ox_test_failures += check_case(c, act, 5, 5, 1, 4, (act + 1) % 2, direct, -1);
+    }
+}
+
+static const size_t widths[] = {1, 2, 7, 17, 33, 113};
+
+TEST(dwconv_fast_filters) {
+    /* 3x3 and 5x5, stride 1 and 2, 'same' padding, on odd sizes, every path */
+    for (int pi = 0; pi < 3; pi++) {
+        unsigned old = ox_cpu_limit(paths[pi]);
+        for (size_t k = 3; k <= 5; k += 2)
+            for (size_t s = 1; s <= 2; s++)
+                for (size_t i = 0; i < 6; i++)
+                    for (size_t j = 0; j < 6; j += 1 + (i + j) % 2) {
+                        dw_case c = {widths[i], widths[j], k, k, s, s, 1, 1, k / 2, k / 2, k / 2, k / 2};
+                        check_all_acts(&c, 0);
+                    }
+        ox_cpu_limit(old);
+    }
+}
+
+TEST(dwconv_network_shapes) {
+    /* the plane sizes of small image networks: narrow rows, wide rows, several bands */
+    static const size_t sz[] = {7, 14, 28, 56, 112};
+    for (int pi = 0; pi < 3; pi++) {
+        unsigned old = ox_cpu_limit(paths[pi]);
+        for (size_t i = 0; i < 5; i++)
+            for (size_t k = 3; k <= 5; k += 2)
+                for (size_t s = 1; s <= 2; s++) {
+                    dw_case c = {sz[i], sz[i], k, k, s, s, 1, 1, k / 2, k / 2, k / 2, k / 2};
+                    ox_test_failures += check_case(&c, ACT_CLIP, 4, 4, 0, 4, 1, 0, -1);
+                }
+        ox_cpu_limit(old);
+    }
+}
+
+static size_t rnd(size_t n) { return (size_t)(tt_randf() * (float)n) % n; }
+
+static dw_case random_case(void) {
+    dw_case c;
+    c.IH = rnd(3) ? widths[rnd(6)] : 1 + rnd(12);
+    c.IW = rnd(3) ? widths[rnd(6)] : 1 + rnd(40);
+    c.KH = 1 + rnd(7);
+    c.KW = 1 + rnd(7);
+    c.sh = 1 + rnd(3);
+    c.sw = 1 + rnd(3);
+    c.dh = 1 + rnd(3);
+    c.dw = 1 + rnd(3);
+    c.pt = rnd(c.KH + 1);
+    c.pb = rnd(c.KH + 1);
+    c.pl = rnd(c.KW + 1);
+    c.pr = rnd(c.KW + 1);
+    return c;
+}
+
+TEST(dwconv_random_general) {
+    /* any kernel size, stride 1-3, dilation 1-3, asymmetric pads */
+    for (int pi = 0; pi < 3; pi++) {
+        unsigned old = ox_cpu_limit(paths[pi]);
+        for (int it = 0; it < 150; it++) {
+            dw_case c = random_case();
+            int act = (int)rnd(N_ACTS);
+            ox_test_failures += check_case(&c, act, 1 + rnd(4), 4, 0, 4, (int)rnd(2), 0, -1);
+        }
+        ox_cpu_limit(old);
+    }
+}
+
+TEST(dwconv_direct_loops) {
+    for (int it = 0; it < 60; it++) {
+        dw_case c = random_case();
+        check_all_acts(&c, 1);
+    }
+}
+
+TEST(dwconv_padding_only_and_large_kernels) {
+    for (int pi = 0; pi < 3; pi++) {
+        unsigned old = ox_cpu_limit(paths[pi]);
+        /* the kernel is larger than the input; some outputs see only padding */
+        dw_case big = {2, 3, 7, 7, 1, 1, 1, 1, 6, 6, 6, 6};
+        check_all_acts(&big, 0);
+        dw_case far = {1, 1, 3, 3, 2, 2, 1, 1, 9, 10, 8, 11};
+        check_all_acts(&far, 0);
+        /* no input at all: every output is the bias */
+        dw_case empty = {0, 5, 1, 3, 1, 1, 1, 1, 2, 1, 1, 1};
+        check_all_acts(&empty, 0);
+        dw_case empty_w = {4, 0, 3, 1, 1, 2, 1, 1, 1, 1, 1, 2};
+        check_all_acts(&empty_w, 0);
+        /* a row far wider than a band's buffer, and a tall thin plane */
+        dw_case wide = {5, 3001, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
+        ox_test_failures += check_case(&wide, ACT_RELU, 2, 2, 0, 2, 1, 0, -1);
+        dw_case tall = {3001, 3, 5, 3, 2, 1, 1, 1, 2, 1, 2, 1};
+        ox_test_failures += check_case(&tall, ACT_CLIP, 2, 2, 0, 2, 1, 0, -1);
+        /* narrow rows (computed flat) in several bands, the last one shorter */
+        dw_case bands = {1001, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
+        ox_test_failures += check_case(&bands, ACT_POST, 2, 2, 0, 2, 1, 0, -1);
+        dw_case bands2 = {2001, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1};
+        ox_test_failures += check_case(&bands2, ACT_RELU, 2, 2, 0, 2, 1, 0, -1);
+        /* strides past what the plane buffer takes, and a dilation that would need a
+         * buffer of megabytes: the direct loops */
+        dw_case strided = {40, 50, 3, 2, 9, 10, 1, 2, 1, 0, 1, 1};
+        check_all_acts(&strided, 0);
+        dw_case dilated = {3, 4, 2, 3, 1, 1, 2, 3000000, 0, 3000000, 1, 3000000};
+        check_all_acts(&dilated, 0);
+        ox_cpu_limit(old);
+    }
+}
+
+TEST(dwconv_nan_passes) {
+    /* Relu and Clip keep NaN, as the standalone ops do */
+    for (int pi = 0; pi < 3; pi++) {
+        unsigned old = ox_cpu_limit(paths[pi]);
+        dw_case c = {9, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
+        for (int act = ACT_RELU; act <= ACT_CLIP; act++) {
+            ox_test_failures += check_case(&c, act, 1, 1, 0, 1, 1, 0, 100);
+            ox_test_failures += check_case(&c, act, 1, 1, 0, 1, 1, 1, 100);
+        }
+        ox_cpu_limit(old);
+    }
+}
+
+static void *fail_alloc(size_t n, void *u) {
+    (void)n;
+    (void)u;
+    return NULL;
+}
+static void *fail_realloc(void *p, size_t n, void *u) {
+    (void)p;
+    (void)n;
+    (void)u;
+    return NULL;
+}
+static void plain_free(void *p, void *u) {
+    (void)u;
+    free(p);
+}
+
+TEST(dwconv_without_scratch) {
+    /* no scratch memory to be had: the kernel still computes, directly */
+    dw_case c = {13, 29, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1};
+    float *x = rand_floats(2 * 13 * 29), *w = rand_floats(2 * 9);
+    size_t OH = 7, OW = 29, n = 2 * OH * OW;
+    float *want = ox_malloc_array(n, sizeof(float)), *got = ox_malloc_array(n, sizeof(float));
+    ox_dwconv2d p = {.IH = c.IH, .IW = c.IW, .OH = OH, .OW = OW, .KH = 3, .KW = 3, .sh = 2,
+                     .sw = 1, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .clamp = 1,
+                     .lo = 0.0f, .hi = INFINITY};
+    ox_dwconv2d_f32_direct(&p, 2, 0, 2, x, w, NULL, want);
+    ox_scratch_release();
+    onyx_allocator a = {fail_alloc, fail_realloc, plain_free, NULL};
+    onyx_set_allocator(&a);
+    ox_dwconv2d_f32(&p, 2, 0, 2, x, w, NULL, got);
+    onyx_set_allocator(NULL);
+    CHECK(memcmp(want, got, n * sizeof(float)) == 0);
+    ox_free(x);
+    ox_free(w);
+    ox_free(want);
+    ox_free(got);
+}
+
+/* ---- through the Conv op, with an activation fused by the planner ---------------- */
+
+static double act_ref(double v, int act, double alpha, double beta) {
+    switch (act) {
+    case OX_ACT_RELU: return v < 0 ? 0 : v;
+    case OX_ACT_LEAKY_RELU: return v >= 0 ? v : alpha * v;
+    case OX_ACT_CLIP: v = v < alpha ? alpha : v; return v > beta ? beta : v;
+    case OX_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
+    case OX_ACT_TANH: return tanh(v);
+    case OX_ACT_HARD_SIGMOID: v = alpha * v + beta; return v < 0 ? 0 : v > 1 ? 1 : v;
+    default: return v;
+    }
+}
+
+/* Conv (group = C) on N x C x [H x] W with act set as the planner sets it; pool may
+ * be NULL. 1-D when H is 0. Returns failures. */
+static int check_conv_op(int64_t N, int64_t C, int64_t H, int64_t W, int64_t k, int64_t s,
+                         int64_t pad, int act, ox_threadpool *pool) {
+    int nd = H ? 2 : 1;
+    ox_node *n = tn_node("Conv", 3, 1);
+    tn_int(n, "group", C);
+    int64_t pads[4] = {pad, pad, pad, pad}, strides[2] = {s, s};
+    tn_ints(n, "pads", 2 * (size_t)nd, pads);
+    tn_ints(n, "strides", (size_t)nd, strides);
+    int64_t xd[4] = {N, C, H ? H : W, W}, wd[4] = {C, 1, k, k};
+    ox_tensor X = tt_rand(2 + nd, xd, -2.0f, 2.0f), Wt = tt_rand(2 + nd, wd, -1.0f, 1.0f);
+    ox_tensor B = tt_rand(1, (int64_t[]){C}, -0.5f, 0.5f), Y;
+    memset(&Y, 0, sizeof Y);
+    ox_tensor *ins[3] = {&X, &Wt, &B}, *outs[1] = {&Y};
+    const ox_op_def *def = ox_op_find("", "Conv", 13);
+    float alpha = act == OX_ACT_CLIP ? -0.7f : act == OX_ACT_HARD_SIGMOID ? 0.3f : 0.1f;
+    float beta = act == OX_ACT_CLIP ? 0.9f : 0.5f;
+    ox_op_ctx c = {.node = n, .opset = 13, .n_in = 3, .n_out = 1, .in = ins, .out = outs,
+                   .pool = pool, .act = act, .act_alpha = alpha, .act_beta = beta};
+    int bad = 0;
+    onyx_status st = def->prepare(&c);
+    if (st == ONYX_OK) st = def->infer(&c);
+    if (st == ONYX_OK && c.workspace_bytes) st = ONYX_ERR_RUNTIME; /* depthwise needs none */
+    if (st == ONYX_OK) st = ox_tensor_alloc_data(&Y);
+    if (st == ONYX_OK) st = def->run(&c);
+    if (def->destroy && c.state) def->destroy(c.state);
+    if (st != ONYX_OK) {
+        fprintf(stderr, "  Conv failed (%d): %s\n", st, onyx_last_error());
+        bad++;
+    } else {
+        const float *x = X.data, *w = Wt.data, *b = B.data, *y = Y.data;
+        int64_t IH = H ? H : 1, KH = H ? k : 1, PH = H ? pad : 0, SH = H ? s : 1;
+        int64_t OH = (IH + 2 * PH - KH) / SH + 1, OW = (W + 2 * pad - k) / s + 1;
+        for (int64_t i = 0; i < N * C; i++)
+            for (int64_t oy = 0; oy < OH; oy++)
+                for (int64_t ox = 0; ox < OW; ox++) {
+                    int64_t ch = i % C;
+                    double v = b[ch], mag = fabs(v);
+                    for (int64_t kh = 0; kh < KH; kh++)
+                        for (int64_t kw = 0; kw < k; kw++) {
+                            int64_t iy = oy * SH + kh - PH, ix = ox * s + kw - pad;
+                            if (iy < 0 || iy >= IH || ix < 0 || ix >= W) continue;
+                            double t = (double)w[ch * KH * k + kh * k + kw] * x[(i * IH + iy) * W + ix];
+                            v += t;
+                            mag += fabs(t);
+                        }
+                    double want = act_ref(v, act, alpha, beta);
+                    float got = y[(i * OH + oy) * OW + ox];
+                    if (!(fabs(got - want) <= 6e-8 * (double)(KH * k + 2) * mag + 1e-6)) {
+                        if (bad < 3)
+                            fprintf(stderr, "  Conv %dd act %d at %lld: got %.9g want %.9g\n", nd,
+                                    act, (long long)((i * OH + oy) * OW + ox), got, want);
+                        bad++;
+                    }
+                }
+    }
+    ox_tensor_free_data(&X);
+    ox_tensor_free_data(&Wt);
+    ox_tensor_free_data(&B);
+    ox_tensor_free_data(&Y);
+    tn_reset();
+    return bad;
+}
+
+TEST(dwconv_conv_op_fused_activations) {
+    /* each activation exactly once, 1-D and 2-D, 1x1 too, serial and on a pool */
+    ox_threadpool *pool = ox_threadpool_create(3);
+    for (int act = OX_ACT_NONE; act <= OX_ACT_HARD_SIGMOID; act++) {
+        ox_test_failures += check_conv_op(2, 5, 9, 13, 3, 1, 1, act, NULL);
+        ox_test_failures += check_conv_op(1, 7, 17, 17, 5, 2, 2, act, pool);
+        ox_test_failures += check_conv_op(2, 3, 0, 29, 3, 2, 1, act, pool);
+        ox_test_failures += check_conv_op(2, 6, 5, 11, 1, 1, 0, act, NULL); /* 1x1 */
+    }
+    ox_threadpool_free(pool);
+}
