@@ -441,6 +441,13 @@ static void gemv_run(void *arg, size_t j0, size_t j1) {
         }
         return;
     }
+#if defined(__x86_64__) || defined(__i386__)
+    if (v->rs == 1 && v->incx == 1 && ox_cpu_has(OX_CPU_AVX512)) {
+        ox_sgemv_rows_avx512(v->K, v->x, v->W + j0 * v->cs, v->cs, j1 - j0, v->y + j0 * v->incy,
+                             v->incy, v->alpha, v->beta);
+        return;
+    }
+#endif
     for (size_t j = j0; j < j1; j++) {
         float s;
         if (v->rs == 1 && v->incx == 1) {

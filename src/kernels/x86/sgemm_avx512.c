@@ -129,6 +129,71 @@ void ox_sgemm_pack_rows32_avx512(const float *const *rows, size_t n, size_t nc, 
     }
 }
 
+/* y[j*incy] = alpha * dot(x, W + j*ldw) (+ beta * y[j*incy]) for j < n: the
+ * matrix-vector product when rows of W run along K. Four rows at a time, two
+ * accumulators each, so x is loaded once per four rows and eight FMA chains hide
+ * the latency; the tail of K through masked loads. */
+void ox_sgemv_rows_avx512(size_t K, const float *x, const float *W, size_t ldw, size_t n,
+                          float *y, size_t incy, float alpha, float beta) {
+    size_t k32 = K / 32 * 32, rem = K - k32;
+    __mmask16 m0 = (__mmask16)(rem >= 16 ? 0xffffu : (1u << rem) - 1u);
+    __mmask16 m1 = (__mmask16)(rem <= 16 ? 0u : (1u << (rem - 16)) - 1u);
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float *w0 = W + j * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0,
+               d1 = a0;
+        for (size_t k = 0; k < k32; k += 32) {
+            __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+            a0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w0 + k), a0);
+            a1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w0 + k + 16), a1);
+            b0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w1 + k), b0);
+            b1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w1 + k + 16), b1);
+            c0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w2 + k), c0);
+            c1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w2 + k + 16), c1);
+            d0 = _mm512_fmadd_ps(x0, _mm512_loadu_ps(w3 + k), d0);
+            d1 = _mm512_fmadd_ps(x1, _mm512_loadu_ps(w3 + k + 16), d1);
+        }
+        if (rem) {
+            __m512 x0 = _mm512_maskz_loadu_ps(m0, x + k32);
+            __m512 x1 = _mm512_maskz_loadu_ps(m1, x + k32 + 16);
+            a0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m0, w0 + k32), a0);
+            a1 = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m1, w0 + k32 + 16), a1);
+            b0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m0, w1 + k32), b0);
+            b1 = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m1, w1 + k32 + 16), b1);
+            c0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m0, w2 + k32), c0);
+            c1 = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m1, w2 + k32 + 16), c1);
+            d0 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m0, w3 + k32), d0);
+            d1 = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m1, w3 + k32 + 16), d1);
+        }
+        float r[4] = {_mm512_reduce_add_ps(_mm512_add_ps(a0, a1)),
+                      _mm512_reduce_add_ps(_mm512_add_ps(b0, b1)),
+                      _mm512_reduce_add_ps(_mm512_add_ps(c0, c1)),
+                      _mm512_reduce_add_ps(_mm512_add_ps(d0, d1))};
+        for (int q = 0; q < 4; q++) {
+            float *yj = y + (j + (size_t)q) * incy;
+            *yj = beta == 0.0f ? alpha * r[q] : alpha * r[q] + beta * *yj;
+        }
+    }
+    for (; j < n; j++) {
+        const float *w0 = W + j * ldw;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+        for (size_t k = 0; k < k32; k += 32) {
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(w0 + k), a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(w0 + k + 16), a1);
+        }
+        if (rem) {
+            a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, x + k32),
+                                 _mm512_maskz_loadu_ps(m0, w0 + k32), a0);
+            a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, x + k32 + 16),
+                                 _mm512_maskz_loadu_ps(m1, w0 + k32 + 16), a1);
+        }
+        float r = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+        float *yj = y + j * incy;
+        *yj = beta == 0.0f ? alpha * r : alpha * r + beta * *yj;
+    }
+}
+
 /* ---- micro-kernel ------------------------------------------------------- */
 
 /* C (rows x 16*halves, row stride ldc) = alpha * a * b + beta * C, beta 0 never
