@@ -7,6 +7,8 @@
 #   BUILD=build sh tools/valgrind.sh          (a normal build: make BUILD=... all)
 #   VALGRIND_CONFORMANCE=1 ...                 also the cases of tests/conformance.txt
 #                                              (read from $ONYX_ONNX_TESTS; slow)
+#   VALGRIND_FLAGS=--track-origins=yes ...     more memcheck options (where an
+#                                              uninitialised value came from)
 set -u
 BUILD=${BUILD:-build}
 ONYX=$BUILD/onyx
@@ -22,7 +24,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
---show-leak-kinds=definite,indirect --track-origins=yes"
+--show-leak-kinds=definite,indirect ${VALGRIND_FLAGS:-}"
 runs=0
 bad=0
 # vg WANT CMD...: run under memcheck; WANT is the exit status allowed besides 0 ("1" for
