@@ -65,11 +65,12 @@ static onyx_status check_side(const char *what, const char *list, int lo, int hi
         char kind = formal(list, n, name, sizeof name);
         if (kind == ' ')
             return ox_error(ONYX_ERR_INVALID_MODEL, "%s %zu '%s' is required", what, n, name);
-        return ox_error(ONYX_ERR_INVALID_MODEL, "has %zu %ss, needs at least %d", n, what, lo);
+        return ox_error(ONYX_ERR_INVALID_MODEL, "has %zu %s%s, needs at least %d", n, what,
+                        n == 1 ? "" : "s", lo);
     }
     if (hi >= 0 && n > (size_t)hi)
-        return ox_error(ONYX_ERR_INVALID_MODEL, "has %zu %ss, at most %d (%s)", n, what, hi,
-                        list[0] ? list : "none");
+        return ox_error(ONYX_ERR_INVALID_MODEL, "has %zu %s%s, at most %d (%s)", n, what, n == 1 ? "" : "s",
+                        hi, list[0] ? list : "none");
     for (size_t i = 0; i < n; i++) {
         if (names[i][0]) continue;
         if (formal(list, i, name, sizeof name) == ' ')

@@ -125,6 +125,9 @@ TEST(arity_too_many_inputs_and_outputs) {
     am_init(&h, 17);
     am_node(&h, "relu", "Relu", 1, (const char *[]){"x"}, 0, NULL);
     CHECK(session_says(&h, "node 'relu' (Relu): output 0 'Y' is required"));
+    am_init(&h, 17);
+    am_node(&h, "k", "Constant", 1, (const char *[]){"x"}, 1, (const char *[]){"y"});
+    CHECK(session_says(&h, "node 'k' (Constant): has 1 input, at most 0 (none)"));
 }
 
 TEST(arity_accepts_what_the_schema_allows) {
