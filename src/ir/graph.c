@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ir/sparse.h"
+#include "ops/arity.h"
 #include "util/alloc.h"
 
 const char *ox_node_label(const ox_node *n, char *buf, size_t cap) {
@@ -338,6 +339,10 @@ onyx_status ox_rgraph_build(const ox_model *m, const ox_graph *src, const char *
                          "%s: operator '%s' of domain '%s' at opset %lld is not supported",
                          ox_node_label(n, lb, sizeof lb), n->op_type,
                          n->domain[0] ? n->domain : "ai.onnx", (long long)gn->opset);
+            goto fail;
+        }
+        if ((s = ox_arity_check(n, gn->opset))) {
+            s = ox_error_prefix(s, "%s: ", ox_node_label(n, lb, sizeof lb));
             goto fail;
         }
         if ((s = ox_node_captures(n, &node_caps[i], &n_node_caps[i]))) {
