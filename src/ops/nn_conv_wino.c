@@ -17,6 +17,7 @@
  * 2.25 times fewer than the direct GEMM's; the transforms add passes over V and M,
  * so this pays where channels and tiles are many enough (ox_conv_wino_applies) and is
  * left to the direct path elsewhere. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "kernels/bias_act.h"
@@ -131,6 +132,8 @@ typedef struct wino_task {
     float *xs;        /* column planes */
     float *v, *mm;    /* V and M: k-major, then channel, then tile (row stride ldt) */
     size_t ldt;       /* T + VL */
+    const ox_conv_wino *wn;
+    atomic_int failed; /* a product ran out of memory */
     float *y;         /* Mg x out_sp */
     const float *y0;  /* the output tensor: the residual is at the same offset */
     const float *bias;
@@ -205,6 +208,18 @@ static void output_transform(void *arg, size_t m0, size_t m1) {
 
 /* ---- run ----------------------------------------------------------------------------- */
 
+/* Products [k0, k1): M_k = U_k V_k, each on the calling thread. */
+static void wino_products(void *arg, size_t k0, size_t k1) {
+    wino_task *t = arg;
+    const ox_conv_geom *g = t->g;
+    for (size_t k = k0; k < k1; k++) {
+        ox_sgemm_call call = {.M = g->Mg, .N = t->wg->T, .K = g->Cg, .alpha = 1.0f,
+                              .pa = t->wn->u[k], .B = t->v + k * g->Cg * t->ldt, .ldb = t->ldt,
+                              .C = t->mm + k * g->Mg * t->ldt, .ldc = t->ldt};
+        if (ox_sgemm_run(&call, NULL)) atomic_store(&t->failed, 1);
+    }
+}
+
 onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_wino *wn) {
     wino_geom wg;
     if (!wino_geom_of(g, &wg) || !c->workspace)
@@ -214,7 +229,9 @@ onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_
     float *xs = c->workspace;
     wino_task t = {.g = g, .wg = &wg, .xs = xs, .v = xs + wg.xs * g->Cg, .ldt = wg.T + VL,
                    .bias = B, .act = c->act, .act_alpha = c->act_alpha, .act_beta = c->act_beta,
-                   .res = ox_has_input(c, 3) ? c->in[3]->data : NULL, .y0 = c->out[0]->data};
+                   .res = ox_has_input(c, 3) ? c->in[3]->data : NULL, .y0 = c->out[0]->data,
+                   .wn = wn};
+    atomic_init(&t.failed, 0);
     t.mm = t.v + wg.v;
     /* the output transform's last vector step reads up to VL tiles past T: zeros */
     for (size_t r = 0; r < 16 * g->Mg; r++) memset(t.mm + r * t.ldt + wg.T, 0, VL * sizeof(float));
@@ -222,13 +239,11 @@ onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_
         t.x = X + n * g->C * g->in_sp;
         t.y = (float *)c->out[0]->data + n * g->M * g->out_sp;
         ox_parallel_for(c->pool, g->Cg, 1, input_transform, &t);
-        for (int k = 0; k < 16; k++) {
-            ox_sgemm_call call = {.M = g->Mg, .N = wg.T, .K = g->Cg, .alpha = 1.0f, .pa = wn->u[k],
-                                  .B = t.v + (size_t)k * g->Cg * t.ldt, .ldb = t.ldt,
-                                  .C = t.mm + (size_t)k * g->Mg * t.ldt, .ldc = t.ldt};
-            if (ox_sgemm_run(&call, c->pool))
-                return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
-        }
+        /* the 16 products are independent: one task each, in one parallel region
+         * (instead of waking the pool inside each of 16 smaller ones) */
+        ox_parallel_for(c->pool, 16, 1, wino_products, &t);
+        if (atomic_load(&t.failed))
+            return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
         ox_parallel_for(c->pool, g->Mg, 1, output_transform, &t);
     }
     return ONYX_OK;
