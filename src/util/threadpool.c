@@ -1,67 +1,143 @@
 #include "util/threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "util/alloc.h"
 
+/* Waking a sleeping thread costs tens of microseconds (a system call, then the
+ * scheduler), more than many kernels take. So a worker that finishes a job keeps
+ * polling for the next one for a while before it sleeps: long enough to cover the
+ * gap between two operators of one run (nearly all such gaps on the bench models
+ * are under 128 us), short enough that a session waiting between runs costs no
+ * CPU after that. */
+#define OX_POOL_SPIN_NS 250000L
+/* A caller waiting for the workers' last chunks polls too: they are running, so
+ * the wait is at most about one chunk, and sleeping would add a wake-up to it. */
+#define OX_POOL_WAIT_NS 2000000L
+/* After this long a polling thread also yields its CPU on each look, so that a
+ * thread it is waiting for can run where threads outnumber cores. */
+#define OX_POOL_YIELD_NS 50000L
+
 /* One parallel_for call. Chunks are claimed with an atomic counter by the caller
- * and by any worker that picks the job from the queue. */
+ * and by any worker that picks the job from the queue. The job lives on the
+ * caller's stack: the caller returns only once it is off the queue and no worker
+ * holds it. */
 typedef struct ox_job {
     ox_task_fn fn;
     void *arg;
     size_t n, chunk, n_chunks;
-    atomic_size_t next;  /* next chunk to claim */
-    atomic_size_t done;  /* chunks finished */
-    int active_workers;  /* workers inside this job (guarded by pool mutex) */
+    atomic_size_t next; /* next chunk to claim */
+    atomic_int refs;    /* workers inside this job; changed under the pool mutex */
+    int caller_asleep;  /* the caller waits on done_cv (guarded by the pool mutex) */
     struct ox_job *qnext;
 } ox_job;
 
 struct ox_threadpool {
     pthread_mutex_t mu;
-    pthread_cond_t work_cv; /* workers wait here for a job */
-    pthread_cond_t done_cv; /* callers wait here for their job to finish */
-    ox_job *queue;          /* jobs with unclaimed chunks */
-    int stop;
+    pthread_cond_t work_cv; /* sleeping workers wait here for a job */
+    pthread_cond_t done_cv; /* sleeping callers wait here for their job's workers */
+    ox_job *queue;          /* jobs that may have unclaimed chunks (guarded by mu) */
+    atomic_int queued;      /* queue != NULL, for workers polling without mu */
+    atomic_int stop;
+    int n_sleeping; /* workers in work_cv (guarded by mu) */
     int n_workers;
     pthread_t *threads;
 };
 
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static long elapsed_ns(const struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)(t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+/* Polls until ready(ctx) holds or the spin time is over; returns whether it held. */
+static int spin_until(int (*ready)(const void *), const void *ctx, long limit_ns) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        for (int i = 0; i < 32; i++) {
+            if (ready(ctx)) return 1;
+            cpu_relax();
+        }
+        long ns = elapsed_ns(&t0);
+        if (ns >= limit_ns) return ready(ctx);
+        if (ns >= OX_POOL_YIELD_NS) sched_yield();
+    }
+}
+
+static int pool_has_news(const void *ctx) {
+    const ox_threadpool *p = ctx;
+    return atomic_load_explicit(&p->queued, memory_order_relaxed) ||
+           atomic_load_explicit(&p->stop, memory_order_relaxed);
+}
+
+static int job_released(const void *ctx) {
+    const ox_job *j = ctx;
+    return atomic_load_explicit(&j->refs, memory_order_acquire) == 0;
+}
+
 static void job_work(ox_job *j) {
     for (;;) {
-        size_t c = atomic_fetch_add(&j->next, 1);
+        size_t c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
         if (c >= j->n_chunks) return;
         size_t b = c * j->chunk, e = b + j->chunk;
         if (e > j->n) e = j->n;
         j->fn(j->arg, b, e);
-        atomic_fetch_add(&j->done, 1);
     }
 }
 
+/* Called with mu held. */
 static void queue_remove(ox_threadpool *p, ox_job *j) {
     for (ox_job **pp = &p->queue; *pp; pp = &(*pp)->qnext) {
         if (*pp == j) {
             *pp = j->qnext;
-            return;
+            break;
         }
     }
+    atomic_store_explicit(&p->queued, p->queue != NULL, memory_order_relaxed);
 }
 
 static void *worker_main(void *arg) {
     ox_threadpool *p = arg;
+    int spun = 1; /* a new worker sleeps until the first job */
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stop && !p->queue) pthread_cond_wait(&p->work_cv, &p->mu);
-        if (p->stop) break;
+        if (atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
         ox_job *j = p->queue;
-        j->active_workers++;
-        pthread_mutex_unlock(&p->mu);
-        job_work(j);
-        pthread_mutex_lock(&p->mu);
-        /* every chunk is claimed: nobody else should pick this job up */
-        queue_remove(p, j);
-        j->active_workers--;
-        pthread_cond_broadcast(&p->done_cv);
+        if (j) {
+            atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed);
+            pthread_mutex_unlock(&p->mu);
+            job_work(j);
+            pthread_mutex_lock(&p->mu);
+            /* every chunk is claimed: nobody else should pick this job up */
+            queue_remove(p, j);
+            int wake = j->caller_asleep;
+            /* the caller may return as soon as it sees refs reach 0: j is not
+             * touched after this */
+            atomic_fetch_sub_explicit(&j->refs, 1, memory_order_release);
+            if (wake) pthread_cond_broadcast(&p->done_cv);
+            spun = 0;
+        } else if (!spun) {
+            pthread_mutex_unlock(&p->mu);
+            spin_until(pool_has_news, p, OX_POOL_SPIN_NS);
+            pthread_mutex_lock(&p->mu);
+            spun = 1;
+        } else {
+            p->n_sleeping++;
+            pthread_cond_wait(&p->work_cv, &p->mu);
+            p->n_sleeping--;
+        }
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -79,6 +155,8 @@ ox_threadpool *ox_threadpool_create(int n_threads) {
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
     pthread_cond_init(&p->done_cv, NULL);
+    atomic_init(&p->queued, 0);
+    atomic_init(&p->stop, 0);
     for (int i = 0; i < n_threads - 1; i++) {
         if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) break;
         p->n_workers++;
@@ -93,7 +171,7 @@ ox_threadpool *ox_threadpool_create(int n_threads) {
 void ox_threadpool_free(ox_threadpool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->stop = 1;
+    atomic_store_explicit(&p->stop, 1, memory_order_relaxed);
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n_workers; i++) pthread_join(p->threads[i], NULL);
@@ -120,18 +198,33 @@ void ox_parallel_for(ox_threadpool *p, size_t n, size_t grain, ox_task_fn fn, vo
     ox_job j = {.fn = fn, .arg = arg, .n = n, .chunk = chunk};
     j.n_chunks = (n + chunk - 1) / chunk;
     atomic_init(&j.next, 0);
-    atomic_init(&j.done, 0);
+    atomic_init(&j.refs, 0);
     pthread_mutex_lock(&p->mu);
     j.qnext = p->queue;
     p->queue = &j;
-    pthread_cond_broadcast(&p->work_cv);
+    atomic_store_explicit(&p->queued, 1, memory_order_relaxed);
+    /* polling workers see the job without help; wake only as many sleepers as
+     * there are chunks beyond the caller's first */
+    size_t want = j.n_chunks - 1;
+    if (p->n_sleeping > 0 && want > 0) {
+        if (want >= (size_t)p->n_sleeping)
+            pthread_cond_broadcast(&p->work_cv);
+        else
+            for (size_t i = 0; i < want; i++) pthread_cond_signal(&p->work_cv);
+    }
     pthread_mutex_unlock(&p->mu);
 
     job_work(&j);
 
+    /* off the queue first, so that no worker joins once refs is seen at 0 */
     pthread_mutex_lock(&p->mu);
     queue_remove(p, &j);
-    while (atomic_load(&j.done) < j.n_chunks || j.active_workers > 0)
+    int busy = atomic_load_explicit(&j.refs, memory_order_acquire) > 0;
+    pthread_mutex_unlock(&p->mu);
+    if (!busy || spin_until(job_released, &j, OX_POOL_WAIT_NS)) return;
+    pthread_mutex_lock(&p->mu);
+    j.caller_asleep = 1;
+    while (atomic_load_explicit(&j.refs, memory_order_acquire) > 0)
         pthread_cond_wait(&p->done_cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
