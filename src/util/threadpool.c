@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "util/alloc.h"
@@ -13,13 +14,13 @@
  * gap between two operators of one run (nearly all such gaps on the bench models
  * are under 128 us), short enough that a session waiting between runs costs no
  * CPU after that. */
-#define OX_POOL_SPIN_NS 250000L
+#define OX_POOL_SPIN_NS 250000
 /* A caller waiting for the workers' last chunks polls too: they are running, so
  * the wait is at most about one chunk, and sleeping would add a wake-up to it. */
-#define OX_POOL_WAIT_NS 2000000L
+#define OX_POOL_WAIT_NS 2000000
 /* After this long a polling thread also yields its CPU on each look, so that a
  * thread it is waiting for can run where threads outnumber cores. */
-#define OX_POOL_YIELD_NS 50000L
+#define OX_POOL_YIELD_NS 50000
 
 /* One parallel_for call. Chunks are claimed with an atomic counter by the caller
  * and by any worker that picks the job from the queue. The job lives on the
@@ -48,21 +49,21 @@ struct ox_threadpool {
 };
 
 static void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     __builtin_ia32_pause();
-#elif defined(__aarch64__)
+#elif defined(__GNUC__) && defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
 }
 
-static long elapsed_ns(const struct timespec *t0) {
+static int64_t elapsed_ns(const struct timespec *t0) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long)(t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+    return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000000 + (t.tv_nsec - t0->tv_nsec);
 }
 
 /* Polls until ready(ctx) holds or the spin time is over; returns whether it held. */
-static int spin_until(int (*ready)(const void *), const void *ctx, long limit_ns) {
+static int spin_until(int (*ready)(const void *), const void *ctx, int64_t limit_ns) {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
@@ -70,10 +71,21 @@ static int spin_until(int (*ready)(const void *), const void *ctx, long limit_ns
             if (ready(ctx)) return 1;
             cpu_relax();
         }
-        long ns = elapsed_ns(&t0);
+        int64_t ns = elapsed_ns(&t0);
         if (ns >= limit_ns) return ready(ctx);
         if (ns >= OX_POOL_YIELD_NS) sched_yield();
     }
+}
+
+/* The pool mutex is only ever held for a few instructions, so a thread that finds
+ * it taken retries for a moment instead of sleeping on it at once: that sleep
+ * and the wake-up it needs would cost more than the whole critical section. */
+static void pool_lock(ox_threadpool *p) {
+    for (int i = 0; i < 256; i++) {
+        if (pthread_mutex_trylock(&p->mu) == 0) return;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&p->mu);
 }
 
 static int pool_has_news(const void *ctx) {
@@ -110,16 +122,21 @@ static void queue_remove(ox_threadpool *p, ox_job *j) {
 
 static void *worker_main(void *arg) {
     ox_threadpool *p = arg;
-    int spun = 1; /* a new worker sleeps until the first job */
-    pthread_mutex_lock(&p->mu);
+    int polled = 1; /* a new worker sleeps until the first job */
+    pool_lock(p);
     for (;;) {
         if (atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
         ox_job *j = p->queue;
-        if (j) {
+        if (j && atomic_load_explicit(&j->next, memory_order_relaxed) >= j->n_chunks) {
+            /* its last chunks are running already: nothing to join, but more
+             * jobs are likely to follow */
+            queue_remove(p, j);
+            polled = 0;
+        } else if (j) {
             atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed);
             pthread_mutex_unlock(&p->mu);
             job_work(j);
-            pthread_mutex_lock(&p->mu);
+            pool_lock(p);
             /* every chunk is claimed: nobody else should pick this job up */
             queue_remove(p, j);
             int wake = j->caller_asleep;
@@ -127,16 +144,19 @@ static void *worker_main(void *arg) {
              * touched after this */
             atomic_fetch_sub_explicit(&j->refs, 1, memory_order_release);
             if (wake) pthread_cond_broadcast(&p->done_cv);
-            spun = 0;
-        } else if (!spun) {
+            polled = 0;
+        } else if (!polled) {
             pthread_mutex_unlock(&p->mu);
             spin_until(pool_has_news, p, OX_POOL_SPIN_NS);
-            pthread_mutex_lock(&p->mu);
-            spun = 1;
+            pool_lock(p);
+            polled = 1;
         } else {
             p->n_sleeping++;
             pthread_cond_wait(&p->work_cv, &p->mu);
             p->n_sleeping--;
+            /* woken for a job that others may have finished already: more are
+             * likely to follow, so poll before sleeping again */
+            polled = 0;
         }
     }
     pthread_mutex_unlock(&p->mu);
@@ -199,7 +219,7 @@ void ox_parallel_for(ox_threadpool *p, size_t n, size_t grain, ox_task_fn fn, vo
     j.n_chunks = (n + chunk - 1) / chunk;
     atomic_init(&j.next, 0);
     atomic_init(&j.refs, 0);
-    pthread_mutex_lock(&p->mu);
+    pool_lock(p);
     j.qnext = p->queue;
     p->queue = &j;
     atomic_store_explicit(&p->queued, 1, memory_order_relaxed);
@@ -217,12 +237,12 @@ void ox_parallel_for(ox_threadpool *p, size_t n, size_t grain, ox_task_fn fn, vo
     job_work(&j);
 
     /* off the queue first, so that no worker joins once refs is seen at 0 */
-    pthread_mutex_lock(&p->mu);
+    pool_lock(p);
     queue_remove(p, &j);
     int busy = atomic_load_explicit(&j.refs, memory_order_acquire) > 0;
     pthread_mutex_unlock(&p->mu);
     if (!busy || spin_until(job_released, &j, OX_POOL_WAIT_NS)) return;
-    pthread_mutex_lock(&p->mu);
+    pool_lock(p);
     j.caller_asleep = 1;
     while (atomic_load_explicit(&j.refs, memory_order_acquire) > 0)
         pthread_cond_wait(&p->done_cv, &p->mu);
