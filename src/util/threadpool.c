@@ -22,19 +22,35 @@
  * thread it is waiting for can run where threads outnumber cores. */
 #define OX_POOL_YIELD_NS 50000
 
-/* One parallel_for call. Chunks are claimed with an atomic counter by the caller
- * and by any worker that picks the job from the queue. The job lives on the
- * caller's stack: the caller returns only once it is off the queue and no worker
- * holds it. */
+/* Chunks are dealt out in a few contiguous ranges, one per thread: each thread
+ * starts on its own range and then helps with the others'. A thread so tends to
+ * get the same part of the data in consecutive calls of the same size (a chain
+ * of element-wise operators, say) and finds it in its own cache. */
+#define OX_POOL_SLOTS 8
+
+typedef struct {
+    _Alignas(64) atomic_size_t next; /* next chunk to claim */
+    size_t end;                      /* past the range's last chunk */
+} ox_slot;
+
+/* One parallel_for call. The job lives on the caller's stack: the caller returns
+ * only once it is off the queue and no worker holds it. */
 typedef struct ox_job {
+    ox_slot slot[OX_POOL_SLOTS];
     ox_task_fn fn;
     void *arg;
-    size_t n, chunk, n_chunks;
-    atomic_size_t next; /* next chunk to claim */
-    atomic_int refs;    /* workers inside this job; changed under the pool mutex */
-    int caller_asleep;  /* the caller waits on done_cv (guarded by the pool mutex) */
+    size_t n, chunk;
+    int n_slots;
+    atomic_int refs;   /* workers inside this job; changed under the pool mutex */
+    int caller_asleep; /* the caller waits on done_cv (guarded by the pool mutex) */
     struct ox_job *qnext;
 } ox_job;
+
+typedef struct {
+    pthread_t thread;
+    struct ox_threadpool *pool;
+    int home; /* the worker's own range is home % n_slots */
+} ox_worker;
 
 struct ox_threadpool {
     pthread_mutex_t mu;
@@ -45,7 +61,7 @@ struct ox_threadpool {
     atomic_int stop;
     int n_sleeping; /* workers in work_cv (guarded by mu) */
     int n_workers;
-    pthread_t *threads;
+    ox_worker *workers;
 };
 
 static void cpu_relax(void) {
@@ -99,14 +115,23 @@ static int job_released(const void *ctx) {
     return atomic_load_explicit(&j->refs, memory_order_acquire) == 0;
 }
 
-static void job_work(ox_job *j) {
-    for (;;) {
-        size_t c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (c >= j->n_chunks) return;
-        size_t b = c * j->chunk, e = b + j->chunk;
-        if (e > j->n) e = j->n;
-        j->fn(j->arg, b, e);
+static void job_work(ox_job *j, int home) {
+    for (int k = 0; k < j->n_slots; k++) {
+        ox_slot *s = &j->slot[(home + k) % j->n_slots];
+        for (;;) {
+            size_t c = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed);
+            if (c >= s->end) break;
+            size_t b = c * j->chunk, e = b + j->chunk;
+            if (e > j->n) e = j->n;
+            j->fn(j->arg, b, e);
+        }
     }
+}
+
+static int job_claimed(const ox_job *j) {
+    for (int k = 0; k < j->n_slots; k++)
+        if (atomic_load_explicit(&j->slot[k].next, memory_order_relaxed) < j->slot[k].end) return 0;
+    return 1;
 }
 
 /* Called with mu held. */
@@ -121,13 +146,14 @@ static void queue_remove(ox_threadpool *p, ox_job *j) {
 }
 
 static void *worker_main(void *arg) {
-    ox_threadpool *p = arg;
+    ox_worker *w = arg;
+    ox_threadpool *p = w->pool;
     int polled = 1; /* a new worker sleeps until the first job */
     pool_lock(p);
     for (;;) {
         if (atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
         ox_job *j = p->queue;
-        if (j && atomic_load_explicit(&j->next, memory_order_relaxed) >= j->n_chunks) {
+        if (j && job_claimed(j)) {
             /* its last chunks are running already: nothing to join, but more
              * jobs are likely to follow */
             queue_remove(p, j);
@@ -135,7 +161,7 @@ static void *worker_main(void *arg) {
         } else if (j) {
             atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed);
             pthread_mutex_unlock(&p->mu);
-            job_work(j);
+            job_work(j, w->home);
             pool_lock(p);
             /* every chunk is claimed: nobody else should pick this job up */
             queue_remove(p, j);
@@ -167,8 +193,8 @@ ox_threadpool *ox_threadpool_create(int n_threads) {
     if (n_threads <= 1) return NULL;
     ox_threadpool *p = ox_calloc(1, sizeof *p);
     if (!p) return NULL;
-    p->threads = ox_calloc((size_t)n_threads - 1, sizeof(pthread_t));
-    if (!p->threads) {
+    p->workers = ox_calloc((size_t)n_threads - 1, sizeof *p->workers);
+    if (!p->workers) {
         ox_free(p);
         return NULL;
     }
@@ -178,7 +204,9 @@ ox_threadpool *ox_threadpool_create(int n_threads) {
     atomic_init(&p->queued, 0);
     atomic_init(&p->stop, 0);
     for (int i = 0; i < n_threads - 1; i++) {
-        if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) break;
+        p->workers[i].pool = p;
+        p->workers[i].home = i + 1;
+        if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) break;
         p->n_workers++;
     }
     if (p->n_workers == 0) {
@@ -194,11 +222,11 @@ void ox_threadpool_free(ox_threadpool *p) {
     atomic_store_explicit(&p->stop, 1, memory_order_relaxed);
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
-    for (int i = 0; i < p->n_workers; i++) pthread_join(p->threads[i], NULL);
+    for (int i = 0; i < p->n_workers; i++) pthread_join(p->workers[i].thread, NULL);
     pthread_cond_destroy(&p->work_cv);
     pthread_cond_destroy(&p->done_cv);
     pthread_mutex_destroy(&p->mu);
-    ox_free(p->threads);
+    ox_free(p->workers);
     ox_free(p);
 }
 
@@ -215,9 +243,15 @@ void ox_parallel_for(ox_threadpool *p, size_t n, size_t grain, ox_task_fn fn, vo
     /* a few chunks per thread balance uneven work */
     size_t chunk = (n + threads * 4 - 1) / (threads * 4);
     if (chunk < grain) chunk = grain;
+    size_t n_chunks = (n + chunk - 1) / chunk;
     ox_job j = {.fn = fn, .arg = arg, .n = n, .chunk = chunk};
-    j.n_chunks = (n + chunk - 1) / chunk;
-    atomic_init(&j.next, 0);
+    size_t slots = threads < OX_POOL_SLOTS ? threads : OX_POOL_SLOTS;
+    if (slots > n_chunks) slots = n_chunks;
+    j.n_slots = (int)slots;
+    for (size_t s = 0; s < slots; s++) {
+        atomic_init(&j.slot[s].next, s * n_chunks / slots);
+        j.slot[s].end = (s + 1) * n_chunks / slots;
+    }
     atomic_init(&j.refs, 0);
     pool_lock(p);
     j.qnext = p->queue;
@@ -225,7 +259,7 @@ void ox_parallel_for(ox_threadpool *p, size_t n, size_t grain, ox_task_fn fn, vo
     atomic_store_explicit(&p->queued, 1, memory_order_relaxed);
     /* polling workers see the job without help; wake only as many sleepers as
      * there are chunks beyond the caller's first */
-    size_t want = j.n_chunks - 1;
+    size_t want = n_chunks - 1;
     if (p->n_sleeping > 0 && want > 0) {
         if (want >= (size_t)p->n_sleeping)
             pthread_cond_broadcast(&p->work_cv);
@@ -234,7 +268,7 @@ void ox_parallel_for(ox_threadpool *p, size_t n, size_t grain, ox_task_fn fn, vo
     }
     pthread_mutex_unlock(&p->mu);
 
-    job_work(&j);
+    job_work(&j, 0);
 
     /* off the queue first, so that no worker joins once refs is seen at 0 */
     pool_lock(p);
