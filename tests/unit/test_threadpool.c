@@ -118,19 +118,21 @@ TEST(threadpool_concurrent_workers_always_join) {
 }
 
 /* A session waiting between runs must cost nothing: once a job is done the
- * workers poll only briefly, then sleep. */
+ * workers poll only briefly, then sleep. The clock of the process may count a
+ * busy worker's last few milliseconds late (at its next tick or sleep), so the
+ * idle window starts a little after the job. */
 TEST(threadpool_idle_workers_sleep) {
     ox_threadpool *p = ox_threadpool_create(3);
     REQUIRE(p);
     for (int i = 0; i < 20; i++) CHECK(meet_once(p));
+    sleep_us(30000);
     double cpu0 = now_s(CLOCK_PROCESS_CPUTIME_ID), wall0 = now_s(CLOCK_MONOTONIC);
     sleep_us(200000);
     double cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0, wall = now_s(CLOCK_MONOTONIC) - wall0;
-    /* two workers polling all along would use 2 * wall; the polling window is
-     * well under a millisecond each */
+    /* two workers polling all along would use 2 * wall */
     CHECK(wall >= 0.2);
-    CHECK(cpu < 0.01);
-    if (cpu >= 0.01) fprintf(stderr, "  idle pool used %.1f ms of CPU in %.1f ms\n", cpu * 1e3, wall * 1e3);
+    CHECK(cpu < 0.005);
+    if (cpu >= 0.005) fprintf(stderr, "  idle pool used %.2f ms of CPU in %.1f ms\n", cpu * 1e3, wall * 1e3);
     CHECK(meet_once(p)); /* and they still wake */
     ox_threadpool_free(p);
 }
