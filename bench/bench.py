@@ -98,6 +98,23 @@ def model_inputs(models_dir, name):
     return out
 
 
+def profile_lines(args, name, threads, top=6):
+    """The first op types of `onyx bench --profile` for one model: where the time goes."""
+    model = os.path.join(args.models, f"{name}.onnx")
+    cmd = [args.onyx, "bench", model, "--threads", str(threads), "--iters", "20", "--profile"]
+    for inp, path in model_inputs(args.models, name):
+        cmd += ["-i", f"{inp}={path}"]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("time per op type"):
+            return [l.strip() for l in lines[i + 1:i + 1 + top] if l.startswith("  ")]
+    return []
+
+
 def compare_outputs(args, model, inputs):
     """Largest |onyx - ORT| over all outputs, relative to the largest |ORT| value."""
     with tempfile.TemporaryDirectory() as d:
@@ -322,6 +339,20 @@ def write_report(args, results, checks, baseline_kib, started, elapsed):
     if envs:
         L += [f"ONNX Runtime's one-off environment set-up per process (not in its load times above): median "
               f"{statistics.median(envs):.0f} ms. onyx has no such set-up.", ""]
+    slow = [(n, t) for t in args.thread_list for n in args.models_list
+            if "median" in results.get((n, t), {}).get("onyx", {})
+            and "median" in results.get((n, t), {}).get("ort", {})
+            and results[(n, t)]["onyx"]["median"] > results[(n, t)]["ort"]["median"]]
+    if slow:
+        L += ["## Where onyx is slower: where the time goes", "",
+              "For each row above with onyx/ORT > 1, the op types that take the most time in "
+              "`onyx bench MODEL --threads N --profile` (mean per run; fused steps are named by "
+              "their ops, e.g. `Conv+Add+Relu`):", ""]
+        for name, threads in slow:
+            prof = profile_lines(args, name, threads)
+            L += [f"- `{name}`, {threads} thread{'s' if threads > 1 else ''}:", "", "  ```"]
+            L += [f"  {p}" for p in prof] or ["  (no profile)"]
+            L += ["  ```", ""]
     L += ["## Do the outputs agree?", "",
           "Each model run once by both (one thread); the largest |onyx − ORT| over all outputs, divided by the "
           "largest |ORT| value:", "", "| model | max relative difference |", "|---|---:|"]
