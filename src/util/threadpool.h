@@ -1,5 +1,7 @@
-/* A pool of worker threads for heavy kernels. Idle workers sleep on a condition
- * variable (no spinning between runs). A NULL pool runs everything on the caller. */
+/* A pool of worker threads for heavy kernels. A worker that finishes a job polls
+ * for the next one for a fraction of a millisecond (the gap between two operators
+ * of one run), then sleeps on a condition variable: a session waiting between runs
+ * costs no CPU. A NULL pool runs everything on the caller. */
 #ifndef OX_UTIL_THREADPOOL_H
 #define OX_UTIL_THREADPOOL_H
 
