@@ -44,13 +44,6 @@ static void bias_act_c(float *dst, const float *src, size_t n, float b, int kind
     }
 }
 
-ox_bias_act_fn ox_bias_act_kernel(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    if (ox_cpu_has(OX_CPU_AVX512)) return ox_bias_act_avx512;
-#endif
-    return bias_act_c;
-}
-
 void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, float lo, float hi) {
 #if defined(__x86_64__) || defined(__i386__)
     if (n >= 16 && ox_cpu_has(OX_CPU_AVX512)) {

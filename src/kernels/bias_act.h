@@ -17,12 +17,6 @@ void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, floa
 void ox_bias_act_rows(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n,
                       const float *bias, int kind, float lo, float hi);
 
-/* ox_bias_act's best implementation for this processor, for callers that apply it to
- * many short runs (one per tile row) and would rather not re-dispatch each time. */
-typedef void (*ox_bias_act_fn)(float *dst, const float *src, size_t n, float b, int kind, float lo,
-                               float hi);
-ox_bias_act_fn ox_bias_act_kernel(void);
-
 /* The same with a bias per element: dst[k] = act(src[k] + bias[k]). */
 void ox_bias_vec_act(float *dst, const float *src, const float *bias, size_t n, int kind, float lo,
                      float hi);
