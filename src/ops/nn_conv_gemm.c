@@ -11,7 +11,9 @@
  *    (no index arithmetic per element, no bounds checks). The price: the grid rows
  *    are Wq >= OW wide, so a few columns per row are computed and dropped (for a 3x3
  *    stride-1 kernel, 2 of W+2). Those go to a scratch C, and the epilogue copies the
- *    kept ones to Y.
+ *    kept ones to Y. On small images, where that would waste much, the packer
+ *    copies the exact output positions instead (runs of OW, Wq apart).
+ *  - 3x3 stride-1 layers with enough channels and tiles: Winograd (nn_conv_wino.c).
  *  - 3-D convolutions: a packer that computes each tap's source position.
  * The epilogue adds the bias and applies the fused activation to each finished tile
  * of C while it is still in cache. */
@@ -64,7 +66,7 @@ onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out) {
     size_t kdim = M ? ox_tensor_count(W) / M : 0;
     if (M == 0 || kdim == 0 || M % G) return ONYX_OK; /* run reports the problem */
     size_t Mg = M / G;
-    if (Mg == 1 && W->dims[1] == 1) return ONYX_OK; /* depthwise: direct loops */
+    if (Mg == 1 && W->dims[1] == 1) return ONYX_OK; /* depthwise: kernels/dwconv */
     /* With X's shape known (static plans) only the form the run will take is packed;
      * otherwise the direct one, plus Winograd's where the attributes allow it. */
     int wino = wino_candidate(st, W), direct = 1;
