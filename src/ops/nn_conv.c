@@ -133,11 +133,8 @@ void ox_im2col_rows(void *arg, size_t r0, size_t r1) {
         const float *xc = t->x + ch * t->g->in_sp;
         float *dst = t->col + r * ncols;
         /* output columns whose tap lands inside the input along W */
-        int64_t off_x = kx * w->d[2] - w->pb[2], sx = w->s[2];
-        int64_t ox_lo = off_x >= 0 ? 0 : (-off_x + sx - 1) / sx;
-        int64_t ox_hi = IW - off_x <= 0 ? 0 : (IW - off_x - 1) / sx + 1;
-        if (ox_hi > OW) ox_hi = OW;
-        if (ox_lo > ox_hi) ox_lo = ox_hi;
+        int64_t off_x = kx * w->d[2] - w->pb[2], sx = w->s[2], ox_lo, ox_hi;
+        ox_tap_range(IW, sx, off_x, OW, &ox_lo, &ox_hi);
         for (size_t orow = 0; orow < t->nrows; orow++) {
             int64_t flat = (int64_t)(t->row0 + orow), oz = flat / OH, oy = flat % OH;
             int64_t iz = oz * w->s[0] - w->pb[0] + kz * w->d[0];
@@ -166,16 +163,6 @@ typedef struct dw_task {
     float *Y;
 } dw_task;
 
-/* Outputs o in [*lo, *hi) whose tap o*s + c lands in [0, in). */
-static void tap_range(int64_t in, int64_t s, int64_t c, int64_t out, int64_t *lo, int64_t *hi) {
-    int64_t l = c >= 0 ? 0 : (-c + s - 1) / s;
-    int64_t h = in - 1 - c >= 0 ? (in - 1 - c) / s + 1 : 0;
-    if (h > out) h = out;
-    if (l > h) l = h;
-    *lo = l;
-    *hi = h;
-}
-
 /* Depthwise: planes p = n*C + ch in [p0, p1), each with its own filter. The plane
  * starts as the bias; each filter tap then adds a scaled, shifted copy of the
  * input rows it reaches, which vectorises along the row when the stride is 1. */
@@ -190,13 +177,13 @@ static void depthwise_planes(void *arg, size_t p0, size_t p1) {
         for (size_t o = 0; o < t->g->out_sp; o++) y[o] = bias;
         for (int64_t a = 0; a < w->k[0]; a++) {
             int64_t z0, z1, cz = a * w->d[0] - w->pb[0];
-            tap_range(w->in[0], w->s[0], cz, w->out[0], &z0, &z1);
+            ox_tap_range(w->in[0], w->s[0], cz, w->out[0], &z0, &z1);
             for (int64_t b = 0; b < w->k[1]; b++) {
                 int64_t y0, y1, cy = b * w->d[1] - w->pb[1];
-                tap_range(w->in[1], w->s[1], cy, w->out[1], &y0, &y1);
+                ox_tap_range(w->in[1], w->s[1], cy, w->out[1], &y0, &y1);
                 for (int64_t e = 0; e < w->k[2]; e++) {
                     int64_t x0, x1, cx = e * w->d[2] - w->pb[2];
-                    tap_range(w->in[2], w->s[2], cx, w->out[2], &x0, &x1);
+                    ox_tap_range(w->in[2], w->s[2], cx, w->out[2], &x0, &x1);
                     if (x0 >= x1) continue;
                     float wv = f[(a * w->k[1] + b) * w->k[2] + e];
                     for (int64_t oz = z0; oz < z1; oz++) {

@@ -315,12 +315,8 @@ static void im2col_pack(const void *ctx, size_t p0, size_t kc, size_t j0, size_t
         int64_t ky = (int64_t)(r / (size_t)w->k[2] % (size_t)w->k[1]);
         int64_t kz = (int64_t)(r / (size_t)(w->k[2] * w->k[1]) % (size_t)w->k[0]);
         const float *xc = t->x + r / g->k_sp * g->in_sp;
-        int64_t off_x = kx * w->d[2] - w->pb[2], sx = w->s[2];
-        /* output columns whose tap lands inside the input along W */
-        int64_t lo = off_x >= 0 ? 0 : (-off_x + sx - 1) / sx;
-        int64_t hi = IW - off_x <= 0 ? 0 : (IW - off_x - 1) / sx + 1;
-        if (hi > (int64_t)OW) hi = (int64_t)OW;
-        if (lo > hi) lo = hi;
+        int64_t off_x = kx * w->d[2] - w->pb[2], sx = w->s[2], lo, hi;
+        ox_tap_range(IW, sx, off_x, (int64_t)OW, &lo, &hi); /* columns inside the input */
         size_t j = j0, end = j0 + nc;
         size_t flat = j / OW, o = j % OW;
         while (j < end) {
@@ -377,8 +373,7 @@ static void add_residual(float *dst, const float *res, size_t ld, size_t rows, s
 static void conv_epilogue_run(const void *ctx, float *c, size_t ldc, size_t i0, size_t rows,
                               size_t j0, size_t cols) {
     const conv_epilogue *e = ctx;
-    int kind = e->act == OX_ACT_RELU ? OX_BIAS_RELU : e->act == OX_ACT_CLIP ? OX_BIAS_CLIP
-                                                                            : OX_BIAS_ONLY;
+    int kind = ox_nn_bias_kind(e->act);
     int rest = e->act && kind == OX_BIAS_ONLY; /* applied by ox_act_apply after */
     int k1 = e->res ? OX_BIAS_ONLY : kind;       /* with a residual, act after adding it */
     const float *bias = e->bias ? e->bias + i0 : NULL;

@@ -192,8 +192,7 @@ static void output_transform(void *arg, size_t m0, size_t m1) {
     const ox_conv_geom *g = t->g;
     const wino_geom *wg = t->wg;
     size_t OH = (size_t)g->w.out[1], OW = (size_t)g->w.out[2];
-    int kind = t->act == OX_ACT_RELU ? OX_BIAS_RELU : t->act == OX_ACT_CLIP ? OX_BIAS_CLIP
-                                                                            : OX_BIAS_ONLY;
+    int kind = ox_nn_bias_kind(t->act);
     for (size_t m = m0; m < m1; m++) {
         float *ym = t->y + m * g->out_sp;
         ox_wino_output(t->mm + m * t->ldt, g->Mg * t->ldt, wg->TH, wg->TW, ym, OH, OW);

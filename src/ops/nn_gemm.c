@@ -344,8 +344,7 @@ typedef struct gemm_epilogue {
 static void gemm_epilogue_run(const void *ctx, float *y, size_t ldy, size_t i0, size_t rows,
                               size_t j0, size_t cols) {
     const gemm_epilogue *e = ctx;
-    int kind = e->act == OX_ACT_RELU ? OX_BIAS_RELU : e->act == OX_ACT_CLIP ? OX_BIAS_CLIP
-                                                                            : OX_BIAS_ONLY;
+    int kind = ox_nn_bias_kind(e->act);
     int rest = e->act != OX_ACT_NONE && kind == OX_BIAS_ONLY; /* applied after the add */
     for (size_t i = 0; i < rows; i++) {
         float *row = y + i * ldy;

@@ -3,6 +3,7 @@
 #ifndef OX_OPS_NN_OPS_H
 #define OX_OPS_NN_OPS_H
 
+#include "kernels/bias_act.h"
 #include "ops/op.h"
 
 /* Spatial ranks the windowed ops handle (1-D, 2-D and 3-D). */
@@ -121,6 +122,25 @@ typedef struct ox_im2col_task {
 
 /* ox_task_fn: rows [r0, r1) of one chunk's im2col matrix (padding reads as 0). */
 void ox_im2col_rows(void *arg, size_t r0, size_t r1);
+
+/* Outputs o in [*lo, *hi) (within [0, out)) whose tap o*s + c lands in [0, in): the
+ * part of a row of outputs that one kernel tap reads without padding. */
+static inline void ox_tap_range(int64_t in, int64_t s, int64_t c, int64_t out, int64_t *lo,
+                                int64_t *hi) {
+    int64_t l = c >= 0 ? 0 : (-c + s - 1) / s;
+    int64_t h = in - 1 - c >= 0 ? (in - 1 - c) / s + 1 : 0;
+    if (h > out) h = out;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* The bias_act kind (kernels/bias_act.h) that applies a fused activation in the same
+ * pass as the bias: ReLU and Clip; OX_BIAS_ONLY for the others, which the caller
+ * applies after with ox_act_apply. */
+static inline int ox_nn_bias_kind(int act) {
+    return act == OX_ACT_RELU ? OX_BIAS_RELU : act == OX_ACT_CLIP ? OX_BIAS_CLIP : OX_BIAS_ONLY;
+}
 
 /* ---- ops (nn_conv.c) ---- */
 onyx_status ox_nn_conv_prepare(ox_op_ctx *c);
