@@ -23,12 +23,12 @@ void ox_wino_input(const float *even, const float *odd, size_t Wq, size_t TH, si
 }
 
 void ox_wino_output(const float *m, size_t ks, size_t TH, size_t TW, float *y, size_t OH,
-                    size_t OW) {
+                    size_t OW, float bias, int kind, float lo, float hi) {
 #if defined(__x86_64__) || defined(__i386__)
     if (ox_cpu_has(OX_CPU_AVX512)) {
-        ox_wino_output_avx512(m, ks, TH, TW, y, OH, OW);
+        ox_wino_output_avx512(m, ks, TH, TW, y, OH, OW, bias, kind, lo, hi);
         return;
     }
 #endif
-    wino_output_generic(m, ks, TH, TW, y, OH, OW);
+    wino_output_generic(m, ks, TH, TW, y, OH, OW, bias, kind, lo, hi);
 }

@@ -5,7 +5,8 @@
  * Input: the channel's zero-padded input as even and odd column planes (rows of Wq
  * floats; tile (ty, tx) reads rows 2ty..2ty+3, columns tx and tx+1 of each plane).
  * V_k (k = 4i + j) gets (B^T d B)[i][j] for tile t = ty*TW + tx at v[k*ks + t].
- * Output: from M_k at m[k*ks + t], Y = A^T M A into the OH x OW plane y.
+ * Output: from M_k at m[k*ks + t], Y = A^T M A into the OH x OW plane y, plus bias,
+ * then kind (kernels/bias_act.h: OX_BIAS_ONLY, _RELU or _CLIP with lo, hi).
  * Both may touch up to OX_WINO_VL tiles past the last of a row (v and m need that
  * much room past T; the planes OX_WINO_VL more columns than TW + 1). */
 #ifndef OX_KERNELS_WINO_H
@@ -18,13 +19,13 @@
 void ox_wino_input(const float *even, const float *odd, size_t Wq, size_t TH, size_t TW, float *v,
                    size_t ks);
 void ox_wino_output(const float *m, size_t ks, size_t TH, size_t TW, float *y, size_t OH,
-                    size_t OW);
+                    size_t OW, float bias, int kind, float lo, float hi);
 
 #if defined(__x86_64__) || defined(__i386__)
 void ox_wino_input_avx512(const float *even, const float *odd, size_t Wq, size_t TH, size_t TW,
                           float *v, size_t ks);
 void ox_wino_output_avx512(const float *m, size_t ks, size_t TH, size_t TW, float *y, size_t OH,
-                           size_t OW);
+                           size_t OW, float bias, int kind, float lo, float hi);
 #endif
 
 #endif

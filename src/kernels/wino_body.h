@@ -4,6 +4,8 @@
  * 16-float ones in the AVX-512 file. */
 #include <string.h>
 
+#include "kernels/bias_act.h"
+
 typedef float wino_vf __attribute__((vector_size(WINO_VL * sizeof(float))));
 
 /* through memcpy (no alignment assumed); macros, since passing a vector by value
@@ -45,8 +47,38 @@ WINO_LINKAGE void WINO_NAME(input)(const float *even, const float *odd, size_t W
         }
 }
 
-WINO_LINKAGE void WINO_NAME(output)(const float *m, size_t ks, size_t TH, size_t TW, float *y, size_t OH,
-                       size_t OW) {
+/* lanes of a and b interleaved: a0 b0 a1 b1 ..., the low and the high half */
+#if WINO_VL == 16
+#define WZIP_LO(a, b) __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+#define WZIP_HI(a, b)                                                                      \
+    __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+#elif WINO_VL == 8
+#define WZIP_LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11)
+#define WZIP_HI(a, b) __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15)
+#else
+#error "WINO_VL must be 8 or 16"
+#endif
+
+typedef int wino_vi __attribute__((vector_size(WINO_VL * sizeof(int))));
+
+/* v = (m lanes set ? a : v), with m from a vector comparison */
+#define WSEL(v, m, a) (v) = (wino_vf)(((wino_vi)(v) & ~(m)) | ((wino_vi)(a) & (m)))
+/* bias, then the kernels/bias_act.h kind (ONLY, RELU or CLIP) as ox_bias_act does:
+ * a NaN passes through */
+#define WACT(v)                                                                            \
+    do {                                                                                   \
+        (v) += vb;                                                                         \
+        if (kind == OX_BIAS_RELU) WSEL(v, (v) < 0.0f, (wino_vf){0});                       \
+        if (kind == OX_BIAS_CLIP) {                                                        \
+            WSEL(v, (v) < vlo, vlo);                                                       \
+            WSEL(v, (v) > vhi, vhi);                                                       \
+        }                                                                                  \
+    } while (0)
+
+WINO_LINKAGE void WINO_NAME(output)(const float *m, size_t ks, size_t TH, size_t TW, float *y,
+                                    size_t OH, size_t OW, float bias, int kind, float lo,
+                                    float hi) {
+    const wino_vf vb = bias - (wino_vf){0}, vlo = lo - (wino_vf){0}, vhi = hi - (wino_vf){0};
     for (size_t ty = 0; ty < TH; ty++) {
         float *r0 = y + 2 * ty * OW, *r1 = r0 + OW;
         int two = 2 * ty + 1 < OH;
@@ -61,6 +93,20 @@ WINO_LINKAGE void WINO_NAME(output)(const float *m, size_t ks, size_t TH, size_t
             }
             wino_vf o00 = s0[0] + s0[1] + s0[2], o01 = s0[1] - s0[2] - s0[3];
             wino_vf o10 = s1[0] + s1[1] + s1[2], o11 = s1[1] - s1[2] - s1[3];
+            WACT(o00);
+            WACT(o01);
+            WACT(o10);
+            WACT(o11);
+            if (2 * (tx + WINO_VL) <= OW) { /* whole rows of 2 x VL outputs */
+                size_t ox = 2 * tx;
+                WST(r0 + ox, WZIP_LO(o00, o01));
+                WST(r0 + ox + WINO_VL, WZIP_HI(o00, o01));
+                if (two) {
+                    WST(r1 + ox, WZIP_LO(o10, o11));
+                    WST(r1 + ox + WINO_VL, WZIP_HI(o10, o11));
+                }
+                continue;
+            }
             size_t n = TW - tx < WINO_VL ? TW - tx : WINO_VL;
             for (size_t l = 0; l < n; l++) { /* the 2x2 block of each tile */
                 size_t ox = 2 * (tx + l);
@@ -74,3 +120,7 @@ WINO_LINKAGE void WINO_NAME(output)(const float *m, size_t ks, size_t TH, size_t
         }
     }
 }
+#undef WZIP_LO
+#undef WSEL
+#undef WACT
+#undef WZIP_HI

@@ -25,6 +25,7 @@
 #include "kernels/wino.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
+#include "util/scratch.h"
 #include "util/threadpool.h"
 
 #define VL OX_WINO_VL /* the transforms touch up to this many tiles past a row */
@@ -90,160 +91,188 @@ ox_conv_wino *ox_conv_wino_pack(const float *W, size_t M, size_t C) {
     return wn;
 }
 
-/* ---- geometry and workspace ----------------------------------------------------- */
+/* ---- geometry -------------------------------------------------------------------- */
+
+/* The work goes by blocks of whole tile rows, each taken through all three stages
+ * (input transform, 16 products, output transform) by one thread in its own scratch:
+ * V and M of a block stay in cache, instead of 4x the input and output going through
+ * memory between the stages, and the whole Conv is one parallel region. */
+#define WINO_BLOCK_TILES 64 /* tiles per block: products wide enough for the GEMM */
+#define WINO_SCRATCH 3      /* the util/scratch.h slot (0 and 1: GEMM packing; 2: dwconv) */
 
 typedef struct wino_geom {
     size_t TH, TW, T; /* tiles */
-    size_t Hp, Wq;    /* padded rows; columns per even / odd plane */
-    size_t xs;        /* floats per channel of the column planes (2 * Hp * Wq) */
-    size_t v, m;      /* floats of V (16 x Cg x T) and of M (16 x Mg x T) */
+    size_t Wq;        /* columns per even / odd plane */
+    size_t blocks;    /* blocks of tile rows: block b has rows [b*TH/blocks, (b+1)*TH/blocks) */
+    size_t rows_max;  /* tile rows of the largest block */
+    size_t ldt;       /* row stride of V and M: the largest block's tiles + VL */
+    size_t xs;        /* floats per channel of a block's column planes (2 planes) */
+    size_t bytes;     /* one block's scratch: planes, V and M */
 } wino_geom;
 
-static int wino_geom_of(const ox_conv_geom *g, wino_geom *wg) {
+static int wino_geom_of(const ox_conv_geom *g, size_t threads, wino_geom *wg) {
     size_t OH = (size_t)g->w.out[1], OW = (size_t)g->w.out[2];
     wg->TH = (OH + 1) / 2;
     wg->TW = (OW + 1) / 2;
     wg->T = wg->TH * wg->TW;
-    wg->Hp = 2 * wg->TH + 2;
     /* tile tx reads even and odd columns tx and tx+1; vector steps read up to VL
      * tiles past the last, so the planes are that much wider */
     wg->Wq = wg->TW + 1 + VL;
-    size_t a, b;
-    return ox_mul_ok(2 * wg->Hp, wg->Wq, &wg->xs) && ox_mul_ok(wg->xs, g->Cg, &a) &&
-           ox_mul_ok(16 * g->Cg, wg->T + VL, &wg->v) && ox_mul_ok(16 * g->Mg, wg->T + VL, &wg->m) &&
-           ox_add_ok(a, wg->v, &b) && ox_add_ok(b, wg->m, &b);
+    size_t nb = (wg->T + WINO_BLOCK_TILES / 2) / WINO_BLOCK_TILES;
+    if (nb < 1) nb = 1;
+    if (threads > 1) nb = (nb + threads - 1) / threads * threads; /* even shares */
+    if (nb > wg->TH) nb = wg->TH;
+    wg->blocks = nb;
+    wg->rows_max = (wg->TH + nb - 1) / nb;
+    wg->ldt = wg->rows_max * wg->TW + VL;
+    size_t v, m, n;
+    return ox_mul_ok(2 * (2 * wg->rows_max + 2), wg->Wq, &wg->xs) &&
+           ox_mul_ok(wg->xs, g->Cg, &n) && ox_mul_ok(16 * g->Cg, wg->ldt, &v) &&
+           ox_mul_ok(16 * g->Mg, wg->ldt, &m) && ox_add_ok(n, v, &n) && ox_add_ok(n, m, &n) &&
+           ox_mul_ok(n, sizeof(float), &wg->bytes);
 }
 
 onyx_status ox_conv_wino_workspace(const ox_conv_geom *g, size_t *bytes) {
     wino_geom wg;
-    size_t n;
-    if (!wino_geom_of(g, &wg) || !ox_mul_ok(wg.xs, g->Cg, &n) || !ox_add_ok(n, wg.v, &n) ||
-        !ox_add_ok(n, wg.m, &n) || !ox_mul_ok(n, sizeof(float), bytes))
-        return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
+    *bytes = 0; /* the blocks work in per-thread scratch */
+    if (!wino_geom_of(g, 1, &wg)) return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
     return ONYX_OK;
 }
-
-/* ---- input transform ----------------------------------------------------------------- */
 
 typedef struct wino_task {
     const ox_conv_geom *g;
     const wino_geom *wg;
-    const float *x;   /* Cg x in_sp */
-    float *xs;        /* column planes */
-    float *v, *mm;    /* V and M: k-major, then channel, then tile (row stride ldt) */
-    size_t ldt;       /* T + VL */
     const ox_conv_wino *wn;
-    atomic_int failed; /* a product ran out of memory */
-    float *y;         /* Mg x out_sp */
+    const float *x;   /* the image: Cg x in_sp */
+    float *y;         /* its output: Mg x out_sp */
     const float *y0;  /* the output tensor: the residual is at the same offset */
     const float *bias;
     const float *res; /* a fused residual laid out as y, or NULL */
     int act;
     float act_alpha, act_beta;
+    atomic_int failed; /* scratch or a product ran out of memory */
 } wino_task;
 
-/* Channels [c0, c1): zero-padded even and odd column planes, then V. */
-static void input_transform(void *arg, size_t c0, size_t c1) {
-    const wino_task *t = arg;
+/* ---- input transform ----------------------------------------------------------------- */
+
+/* Tile rows [ty0, ty0 + nr) of channel ci: zero-padded even and odd column planes of
+ * the padded input rows 2*ty0 ... 2*(ty0+nr)+1, then V (k-major, channel, tile). */
+static void input_block(const wino_task *t, size_t ci, size_t ty0, size_t nr, float *ev,
+                        float *v, size_t ks) {
     const ox_conv_geom *g = t->g;
     const wino_geom *wg = t->wg;
     const int64_t IH = g->w.in[1], IW = g->w.in[2], pt = g->w.pb[1], pl = g->w.pb[2];
-    size_t plane = wg->Hp * wg->Wq;
-    for (size_t ci = c0; ci < c1; ci++) {
-        const float *xc = t->x + ci * g->in_sp;
-        float *ev = t->xs + ci * wg->xs, *od = ev + plane;
-        for (size_t r = 0; r < wg->Hp; r++) {
-            int64_t iy = (int64_t)r - pt;
-            float *e = ev + r * wg->Wq, *o = od + r * wg->Wq;
-            if (iy < 0 || iy >= IH) {
-                memset(e, 0, wg->Wq * sizeof *e);
-                memset(o, 0, wg->Wq * sizeof *o);
+    const size_t Hb = 2 * nr + 2, Wq = wg->Wq;
+    float *od = ev + Hb * Wq;
+    const float *xc = t->x + ci * g->in_sp;
+    /* q in [lo, hi): both columns 2q - pl and 2q + 1 - pl inside the row */
+    int64_t lo = (pl + 1) / 2, hi = (IW + pl) / 2;
+    if (hi > (int64_t)Wq) hi = (int64_t)Wq;
+    if (lo > hi) lo = hi;
+    for (size_t r = 0; r < Hb; r++) {
+        int64_t iy = (int64_t)(2 * ty0 + r) - pt;
+        float *e = ev + r * Wq, *o = od + r * Wq;
+        if (iy < 0 || iy >= IH) {
+            memset(e, 0, Wq * sizeof *e);
+            memset(o, 0, Wq * sizeof *o);
+            continue;
+        }
+        const float *src = xc + iy * IW;
+        for (int64_t q = 0; q < (int64_t)Wq; q++) {
+            if (q == lo && hi > lo) { /* the interior, without tests */
+                const float *sp = src + 2 * lo - pl;
+                for (int64_t k = 0; k < hi - lo; k++) {
+                    e[lo + k] = sp[2 * k];
+                    o[lo + k] = sp[2 * k + 1];
+                }
+                q = hi - 1;
                 continue;
             }
-            const float *src = xc + iy * IW;
-            /* q in [lo, hi): both columns 2q - pl and 2q + 1 - pl inside the row */
-            int64_t lo = (pl + 1) / 2, hi = (IW + pl) / 2, Wq = (int64_t)wg->Wq;
-            if (hi > Wq) hi = Wq;
-            if (lo > hi) lo = hi;
-            for (int64_t q = 0; q < Wq; q++) {
-                if (q == lo && hi > lo) { /* the interior, without tests */
-                    const float *sp = src + 2 * lo - pl;
-                    for (int64_t k = 0; k < hi - lo; k++) {
-                        e[lo + k] = sp[2 * k];
-                        o[lo + k] = sp[2 * k + 1];
-                    }
-                    q = hi - 1;
-                    continue;
-                }
-                int64_t ix = 2 * q - pl;
-                e[q] = ix >= 0 && ix < IW ? src[ix] : 0.0f;
-                o[q] = ix + 1 >= 0 && ix + 1 < IW ? src[ix + 1] : 0.0f;
-            }
+            int64_t ix = 2 * q - pl;
+            e[q] = ix >= 0 && ix < IW ? src[ix] : 0.0f;
+            o[q] = ix + 1 >= 0 && ix + 1 < IW ? src[ix + 1] : 0.0f;
         }
-        ox_wino_input(ev, od, wg->Wq, wg->TH, wg->TW, t->v + ci * t->ldt, g->Cg * t->ldt);
     }
+    ox_wino_input(ev, od, Wq, nr, wg->TW, v, ks);
 }
 
 /* ---- output transform ----------------------------------------------------------------- */
 
-/* Output channels [m0, m1): Y = A^T M A per tile, then bias and activation. */
-static void output_transform(void *arg, size_t m0, size_t m1) {
-    const wino_task *t = arg;
+/* Tile rows [ty0, ty0 + nr) of every output channel: Y = A^T M A, then bias and
+ * activation; bias and a ReLU or Clip go with the transform, the residual and any
+ * other activation take passes of their own over the block's output rows. */
+static void output_block(const wino_task *t, size_t ty0, size_t nr, const float *mm) {
     const ox_conv_geom *g = t->g;
     const wino_geom *wg = t->wg;
     size_t OH = (size_t)g->w.out[1], OW = (size_t)g->w.out[2];
+    size_t oy0 = 2 * ty0, oy1 = 2 * (ty0 + nr) < OH ? 2 * (ty0 + nr) : OH;
+    size_t n = (oy1 - oy0) * OW;
     int kind = ox_nn_bias_kind(t->act);
-    for (size_t m = m0; m < m1; m++) {
-        float *ym = t->y + m * g->out_sp;
-        ox_wino_output(t->mm + m * t->ldt, g->Mg * t->ldt, wg->TH, wg->TW, ym, OH, OW);
-        ox_bias_act(ym, ym, g->out_sp, t->bias ? t->bias[m] : 0.0f, t->res ? OX_BIAS_ONLY : kind,
-                    t->act_alpha, t->act_beta);
+    int direct = !t->res && (!t->act || kind != OX_BIAS_ONLY);
+    for (size_t m = 0; m < g->Mg; m++) {
+        float *ym = t->y + m * g->out_sp + oy0 * OW;
+        float b = t->bias ? t->bias[m] : 0.0f;
+        ox_wino_output(mm + m * wg->ldt, g->Mg * wg->ldt, nr, wg->TW, ym, OH - oy0, OW, b,
+                       direct ? kind : OX_BIAS_ONLY, t->act_alpha, t->act_beta);
+        if (direct) continue;
         if (t->res) /* then the fused Add, then the activation */
-            ox_bias_vec_act(ym, ym, t->res + (ym - t->y0), g->out_sp, kind, t->act_alpha,
-                            t->act_beta);
-        if (t->act && kind == OX_BIAS_ONLY) ox_act_apply(ym, g->out_sp, t->act, t->act_alpha, t->act_beta);
+            ox_bias_vec_act(ym, ym, t->res + (ym - t->y0), n, kind, t->act_alpha, t->act_beta);
+        if (t->act && kind == OX_BIAS_ONLY) ox_act_apply(ym, n, t->act, t->act_alpha, t->act_beta);
     }
 }
 
 /* ---- run ----------------------------------------------------------------------------- */
 
-/* Products [k0, k1): M_k = U_k V_k, each on the calling thread. */
-static void wino_products(void *arg, size_t k0, size_t k1) {
+/* Blocks [b0, b1), each through all three stages in the calling thread's scratch. */
+static void wino_blocks(void *arg, size_t b0, size_t b1) {
     wino_task *t = arg;
     const ox_conv_geom *g = t->g;
-    for (size_t k = k0; k < k1; k++) {
-        ox_sgemm_call call = {.M = g->Mg, .N = t->wg->T, .K = g->Cg, .alpha = 1.0f,
-                              .pa = t->wn->u[k], .B = t->v + k * g->Cg * t->ldt, .ldb = t->ldt,
-                              .C = t->mm + k * g->Mg * t->ldt, .ldc = t->ldt};
-        if (ox_sgemm_run(&call, NULL)) atomic_store(&t->failed, 1);
+    const wino_geom *wg = t->wg;
+    float *xs = ox_scratch(WINO_SCRATCH, wg->bytes);
+    if (!xs) {
+        atomic_store(&t->failed, 1);
+        return;
+    }
+    float *v = xs + wg->xs * g->Cg, *mm = v + 16 * g->Cg * wg->ldt;
+    for (size_t b = b0; b < b1; b++) {
+        size_t ty0 = b * wg->TH / wg->blocks, nr = (b + 1) * wg->TH / wg->blocks - ty0;
+        size_t tiles = nr * wg->TW;
+        for (size_t ci = 0; ci < g->Cg; ci++)
+            input_block(t, ci, ty0, nr, xs + ci * wg->xs, v + ci * wg->ldt, g->Cg * wg->ldt);
+        for (int k = 0; k < 16; k++) {
+            ox_sgemm_call call = {.M = g->Mg, .N = tiles, .K = g->Cg, .alpha = 1.0f,
+                                  .pa = t->wn->u[k], .B = v + (size_t)k * g->Cg * wg->ldt,
+                                  .ldb = wg->ldt, .C = mm + (size_t)k * g->Mg * wg->ldt,
+                                  .ldc = wg->ldt};
+            if (ox_sgemm_run(&call, NULL)) {
+                atomic_store(&t->failed, 1);
+                return;
+            }
+        }
+        /* the output transform's last vector step reads up to VL tiles past the
+         * block: zeros, not stale values */
+        for (size_t r = 0; r < 16 * g->Mg; r++)
+            memset(mm + r * wg->ldt + tiles, 0, VL * sizeof(float));
+        output_block(t, ty0, nr, mm);
     }
 }
 
 onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_wino *wn) {
     wino_geom wg;
-    if (!wino_geom_of(g, &wg) || !c->workspace)
-        return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
+    if (!wino_geom_of(g, (size_t)ox_threadpool_size(c->pool), &wg))
+        return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
     const float *X = c->in[0]->data;
-    const float *B = ox_has_input(c, 2) ? c->in[2]->data : NULL;
-    float *xs = c->workspace;
-    wino_task t = {.g = g, .wg = &wg, .xs = xs, .v = xs + wg.xs * g->Cg, .ldt = wg.T + VL,
-                   .bias = B, .act = c->act, .act_alpha = c->act_alpha, .act_beta = c->act_beta,
-                   .res = ox_has_input(c, 3) ? c->in[3]->data : NULL, .y0 = c->out[0]->data,
-                   .wn = wn};
+    wino_task t = {.g = g, .wg = &wg, .wn = wn, .y0 = c->out[0]->data,
+                   .bias = ox_has_input(c, 2) ? c->in[2]->data : NULL,
+                   .res = ox_has_input(c, 3) ? c->in[3]->data : NULL, .act = c->act,
+                   .act_alpha = c->act_alpha, .act_beta = c->act_beta};
     atomic_init(&t.failed, 0);
-    t.mm = t.v + wg.v;
-    /* the output transform's last vector step reads up to VL tiles past T: zeros */
-    for (size_t r = 0; r < 16 * g->Mg; r++) memset(t.mm + r * t.ldt + wg.T, 0, VL * sizeof(float));
     for (size_t n = 0; n < g->N; n++) {
         t.x = X + n * g->C * g->in_sp;
         t.y = (float *)c->out[0]->data + n * g->M * g->out_sp;
-        ox_parallel_for(c->pool, g->Cg, 1, input_transform, &t);
-        /* the 16 products are independent: one task each, in one parallel region
-         * (instead of waking the pool inside each of 16 smaller ones) */
-        ox_parallel_for(c->pool, 16, 1, wino_products, &t);
+        ox_parallel_for(c->pool, wg.blocks, 1, wino_blocks, &t);
         if (atomic_load(&t.failed))
             return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
-        ox_parallel_for(c->pool, g->Mg, 1, output_transform, &t);
     }
     return ONYX_OK;
 }

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/pool_rows.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
@@ -103,6 +104,7 @@ typedef struct pool_task {
     void *Y;
     int64_t *I; /* MaxPool indices, or NULL */
     size_t in_sp, out_sp;
+    size_t row_len; /* max2d_f32: its padded row, taps and slack included */
 } pool_task;
 
 /* Walk every output element of planes [p0, p1) and its in-input taps; BODY sees
@@ -185,59 +187,46 @@ MAX_POOL_FN(max_f32, max_f32_idx, float, -INFINITY)
  * output row takes the max with the taps of one input row at a time, without bounds
  * tests away from the edges. The same result as max_f32: the max is order-free (NaN
  * taps lose every comparison), and a window of padding only gives -inf. */
+/* 2-D float MaxPool by output rows (kernels/pool_rows.h): the column maxima of the
+ * window's input rows go into a row padded with -inf on both sides, so the taps
+ * along it need no bounds. Rows wider than MAX2D_ROW take the general path. */
+#define MAX2D_ROW 8192
+static int max2d_row(const ox_window *w, size_t *len) {
+    int64_t taps = (w->out[2] - 1) * w->s[2] + (w->k[2] - 1) * w->d[2] + 1;
+    int64_t in = w->pb[2] + w->in[2];
+    int64_t n = (taps > in ? taps : in) + OX_MAX_TAPS_SLACK;
+    *len = (size_t)n;
+    return n <= MAX2D_ROW;
+}
 static void max2d_f32(void *arg, size_t p0, size_t p1) {
     const pool_task *t = arg;
     const ox_window *w = t->w;
     const int64_t *kry = t->kr + 2 * w->out[0];
-    const int64_t OH = w->out[1], OW = w->out[2], IW = w->in[2], sx = w->s[2];
-    const int64_t KW = w->k[2], dx = w->d[2];
+    const size_t OH = (size_t)w->out[1], OW = (size_t)w->out[2], IW = (size_t)w->in[2];
+    const size_t pl = (size_t)w->pb[2], sx = (size_t)w->s[2], kw = (size_t)w->k[2];
+    const size_t dx = (size_t)w->d[2], len = t->row_len;
+    float buf[MAX2D_ROW];
+    const float *rows[64];
+    for (size_t i = 0; i < pl; i++) buf[i] = -INFINITY;
+    for (size_t i = pl + IW; i < len; i++) buf[i] = -INFINITY;
     for (size_t p = p0; p < p1; p++) {
         const float *x = (const float *)t->X + p * t->in_sp;
         float *y = (float *)t->Y + p * t->out_sp;
-        for (int64_t oy = 0; oy < OH; oy++) {
-            float *restrict yr = y + oy * OW;
-            for (int64_t o = 0; o < OW; o++) yr[o] = -INFINITY;
-            int64_t by = oy * w->s[1] - w->pb[1];
-            for (int64_t b = kry[2 * oy]; b < kry[2 * oy + 1]; b++) {
-                const float *restrict xr = x + (by + b * w->d[1]) * IW;
-                /* outputs [lo, hi) have every tap of the row inside it: all taps at once */
-                int64_t lo = (w->pb[2] + sx - 1) / sx;
-                int64_t last = (KW - 1) * dx - w->pb[2]; /* the last tap's offset */
-                int64_t hi = IW - 1 - last >= 0 ? (IW - 1 - last) / sx + 1 : 0;
-                if (hi > OW) hi = OW;
-                if (lo > hi) lo = hi;
-                if (KW == 3 && dx == 1) { /* the common 3-wide window, unrolled */
-                    for (int64_t o = lo; o < hi; o++) {
-                        const float *xp = xr + o * sx - w->pb[2];
-                        float m = yr[o], a = xp[0], b2 = xp[1], c = xp[2];
-                        m = a > m ? a : m;
-                        m = b2 > m ? b2 : m;
-                        yr[o] = c > m ? c : m;
-                    }
-                } else {
-                    for (int64_t o = lo; o < hi; o++) {
-                        const float *xp = xr + o * sx - w->pb[2];
-                        float m = yr[o];
-                        for (int64_t e = 0; e < KW; e++) {
-                            float v = xp[e * dx];
-                            m = v > m ? v : m;
-                        }
-                        yr[o] = m;
-                    }
-                }
-                for (int64_t o = 0; o < OW; o++) { /* the edges, tap by tap */
-                    if (o == lo) o = hi;
-                    if (o >= OW) break;
-                    float m = yr[o];
-                    for (int64_t e = 0; e < KW; e++) {
-                        int64_t ix = o * sx + e * dx - w->pb[2];
-                        if (ix < 0 || ix >= IW) continue;
-                        float v = xr[ix];
-                        m = v > m ? v : m;
-                    }
-                    yr[o] = m;
+        for (size_t oy = 0; oy < OH; oy++) {
+            int64_t by = (int64_t)oy * w->s[1] - w->pb[1];
+            int64_t b = kry[2 * oy], b1 = kry[2 * oy + 1];
+            size_t n = 0;
+            float *dst = buf + pl;
+            for (; b < b1; b++) {
+                rows[n++] = x + (by + b * w->d[1]) * (int64_t)IW;
+                if (n == 64 && b + 1 < b1) { /* very tall windows: fold as we go */
+                    ox_max_rows(dst, rows, n, IW);
+                    rows[0] = dst;
+                    n = 1;
                 }
             }
+            ox_max_rows(dst, rows, n, IW);
+            ox_max_taps(y + oy * OW, buf, OW, kw, sx, dx);
         }
     }
 }
@@ -311,7 +300,7 @@ onyx_status ox_nn_pool_run(ox_op_ctx *c) {
     if (st->kind == POOL_MAX) {
         switch (X->dtype) {
         case ONYX_DTYPE_FLOAT:
-            fn = idx ? max_f32_idx : w.nd <= 2 ? max2d_f32 : max_f32;
+            fn = idx ? max_f32_idx : w.nd <= 2 && max2d_row(&w, &t.row_len) ? max2d_f32 : max_f32;
             break;
         case ONYX_DTYPE_DOUBLE: fn = idx ? max_f64_idx : max_f64; break;
         case ONYX_DTYPE_INT8: fn = idx ? max_i8_idx : max_i8; break;

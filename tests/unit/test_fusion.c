@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
 #include "onyx.h"
 #include "test.h"
 
@@ -174,7 +175,9 @@ static onyx_status mb_run(const mbuild *mb, int disable_fusion, const float *x, 
     o.disable_fusion = disable_fusion;
     o.node_callback = record;
     if (st == ONYX_OK) st = onyx_session_create(model, &o, &s);
-    if (st == ONYX_OK) st = onyx_tensor_wrap(ONYX_DTYPE_FLOAT, mb->rank, mb->dims, (void *)x, XN * 4, &in);
+    size_t xn = 1;
+    for (int i = 0; i < mb->rank; i++) xn *= (size_t)mb->dims[i];
+    if (st == ONYX_OK) st = onyx_tensor_wrap(ONYX_DTYPE_FLOAT, mb->rank, mb->dims, (void *)x, xn * 4, &in);
     const char *name = "x";
     n_labels = 0;
     if (st == ONYX_OK) st = onyx_session_run(s, 1, &name, (const onyx_tensor *const *)&in, n_req, req, outs);
@@ -505,4 +508,56 @@ TEST(fusion_conv_residual_add) {
     CHECK(d >= 0 && d <= 1e-6);
     onyx_tensor_free(got);
     free(mb.g.p);
+}
+
+/* A 3x3 Conv large enough for Winograd with Relu, Clip or a residual Add fused into
+ * its output transform: the same values as the unfused steps, on every kernel path. */
+TEST(fusion_winograd_epilogues) {
+    enum { C = 16, H = 12, N = C * H * H };
+    static float x[N], w[C * C * 9], bias[C];
+    for (int i = 0; i < N; i++) x[i] = (float)sin(i * 0.37);
+    for (int i = 0; i < C * C * 9; i++) w[i] = (float)cos(i * 0.91) * 0.2f;
+    for (int i = 0; i < C; i++) bias[i] = 0.05f * (float)i - 0.4f;
+    static const int64_t x4[4] = {1, C, H, H}, w4[4] = {C, C, 3, 3}, b1[1] = {C};
+    static const unsigned limits[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
+    static const char *const labels_want[3] = {"Conv+Relu", "Conv+Clip", "Conv+Add+Relu"};
+    for (int l = 0; l < 3; l++) {
+        unsigned old = ox_cpu_limit(limits[l]);
+        for (int v = 0; v < 3; v++) {
+            mbuild mb;
+            mb_begin(&mb, 4, x4);
+            mb_init(&mb, "w", 4, w4, w);
+            mb_init(&mb, "b", 1, b1, bias);
+            mb_scalar(&mb, "lo", 0.0f);
+            mb_scalar(&mb, "hi", 0.3f);
+            mb_node(&mb, "Neg", "x", NULL, NULL, "r");
+            pbuf attr = {0}; /* pads = [1, 1, 1, 1] */
+            f_str(&attr, 1, "pads");
+            for (int i = 0; i < 4; i++) f_int(&attr, 8, 1);
+            f_int(&attr, 20, 7); /* AttributeProto.INTS */
+            pbuf n = {0};
+            f_str(&n, 1, "x");
+            f_str(&n, 1, "w");
+            f_str(&n, 1, "b");
+            f_str(&n, 2, "c");
+            f_str(&n, 3, "c");
+            f_str(&n, 4, "Conv");
+            f_msg(&n, 5, &attr);
+            f_msg(&mb.g, 1, &n);
+            if (v == 0) mb_node(&mb, "Relu", "c", NULL, NULL, "y");
+            if (v == 1) mb_node(&mb, "Clip", "c", "lo", "hi", "y");
+            if (v == 2) {
+                mb_node(&mb, "Add", "c", "r", NULL, "a");
+                mb_node(&mb, "Relu", "a", NULL, NULL, "y");
+            }
+            mb_output(&mb, "y");
+            const char *req[1] = {"y"};
+            onyx_tensor *got;
+            double d = fused_vs_plain(&mb, x, 1, req, labels_want[v], &got);
+            CHECK(d >= 0 && d <= 1e-6);
+            onyx_tensor_free(got);
+            free(mb.g.p);
+        }
+        ox_cpu_limit(old);
+    }
 }

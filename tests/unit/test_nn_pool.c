@@ -6,6 +6,7 @@
 
 #include "test.h"
 #include "test_nn.h"
+#include "kernels/cpu.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
 
@@ -327,4 +328,38 @@ TEST(nn_maxunpool) {
     CHECK(ox_op_run_single(up, 11, (ox_tensor *[]){&X, &I}, 2, &U, 1) == ONYX_ERR_RUNTIME);
     nn_free(&X, 1);
     nn_free(&I, 1);
+}
+
+/* The 2-D float MaxPool row kernels (kernels/pool_rows.h) on every instruction-set
+ * path, on widths that fill whole vectors and leave odd tails, strides 1 to 3. */
+TEST(nn_maxpool2d_rows_all_paths) {
+    static const unsigned limits[] = {0, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, ~0u};
+    static const int64_t widths[] = {16, 33, 55, 111, 113};
+    unsigned saved = ox_cpu_limit(~0u);
+    for (size_t l = 0; l < sizeof limits / sizeof *limits; l++) {
+        ox_cpu_limit(limits[l]);
+        for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
+            for (int64_t s = 1; s <= 3; s++)
+                for (int v = 0; v < 4; v++) {
+                    pool_case pc;
+                    memset(&pc, 0, sizeof pc);
+                    pc.kind = P_MAX;
+                    pc.nd = 2;
+                    pc.N = 1;
+                    pc.C = 3;
+                    pc.dtype = ONYX_DTYPE_FLOAT;
+                    pc.give_strides = pc.give_dilations = pc.give_pads = 1;
+                    pc.in[0] = 9;
+                    pc.in[1] = widths[wi];
+                    pc.k[0] = 3;
+                    pc.k[1] = v == 3 ? 5 : 3;
+                    pc.s[0] = pc.s[1] = s;
+                    pc.d[0] = 1;
+                    pc.d[1] = v == 2 ? 2 : 1;
+                    pc.pads[1] = pc.pads[3] = v & 1;
+                    pc.ceil = v == 1;
+                    run_pool_case(&pc, NULL);
+                }
+    }
+    ox_cpu_limit(saved);
 }

@@ -1,0 +1,55 @@
+/* kernels/pool_rows.h on AVX-512. _mm512_max_ps(v, m) is "v > m ? v : m" lane by
+ * lane (the second operand when either is NaN), so a NaN input never wins. */
+#include "kernels/pool_rows.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <math.h>
+
+void ox_max_rows_avx512(float *dst, const float *const *rows, size_t nrows, size_t n) {
+    size_t i = 0;
+    for (; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 m = _mm512_set1_ps(-INFINITY);
+        for (size_t r = 0; r < nrows; r++)
+            m = _mm512_max_ps(_mm512_maskz_loadu_ps(k, rows[r] + i), m);
+        _mm512_mask_storeu_ps(dst + i, k, m);
+    }
+}
+
+static __mmask16 first(size_t k) { return k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << k) - 1u); }
+
+size_t ox_max_taps_avx512(float *y, const float *src, size_t n, size_t kw, size_t sx, size_t dx) {
+    /* masked loads touch no memory in their masked-off lanes, so the tail is one
+     * more vector step */
+    if (sx == 1) {
+        for (size_t o = 0; o < n; o += 16) {
+            __mmask16 k = first(n - o);
+            __m512 m = _mm512_set1_ps(-INFINITY);
+            for (size_t e = 0; e < kw; e++)
+                m = _mm512_max_ps(_mm512_maskz_loadu_ps(k, src + o + e * dx), m);
+            _mm512_mask_storeu_ps(y + o, k, m);
+        }
+        return n;
+    }
+    /* stride 2: the even lanes of the 2r floats starting at each tap (r outputs) */
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    for (size_t o = 0; o < n; o += 16) {
+        size_t r = n - o < 16 ? n - o : 16;
+        __mmask16 lo = first(2 * r), hi = first(2 * r > 16 ? 2 * r - 16 : 0);
+        __m512 m = _mm512_set1_ps(-INFINITY);
+        for (size_t e = 0; e < kw; e++) {
+            const float *s = src + 2 * o + e * dx;
+            __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, s), even,
+                                              _mm512_maskz_loadu_ps(hi, s + 16));
+            m = _mm512_max_ps(v, m);
+        }
+        _mm512_mask_storeu_ps(y + o, first(r), m);
+    }
+    return n;
+}
+
+#else
+typedef int ox_pool_rows_avx512_unused;
+#endif
