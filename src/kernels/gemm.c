@@ -49,6 +49,9 @@ typedef struct sgemm_args {
     size_t pa_rows, pb_cols; /* their padded row / column counts */
     ox_sgemm_b_packer b_packer;
     const void *b_ctx;
+    const float *row_bias; /* ox_sgemm_call's */
+    int row_clamp;
+    float row_lo, row_hi;
     ox_sgemm_epilogue epilogue;
     const void *ep_ctx;
 } sgemm_args;
@@ -274,6 +277,43 @@ static const float *b_block(const sgemm_args *g, size_t j, size_t nc, size_t pc,
     return buf;
 }
 
+/* The row bias and clamp on a stored block (rows x cols at c, rows from i0). */
+static void rows_ep(const sgemm_args *g, float *c, size_t ldc, size_t i0, size_t rows,
+                    size_t cols) {
+    if (!g->row_bias && !g->row_clamp) return;
+    for (size_t i = 0; i < rows; i++) {
+        float b = g->row_bias ? g->row_bias[i0 + i] : 0.0f, *r = c + i * ldc;
+        for (size_t j = 0; j < cols; j++) {
+            float v = r[j] + b;
+            if (g->row_clamp) {
+                v = v < g->row_lo ? g->row_lo : v;
+                v = v > g->row_hi ? g->row_hi : v;
+            }
+            r[j] = v;
+        }
+    }
+}
+
+/* One tile, with the row bias and clamp when it is the last K slice's. */
+static void run_tile(const sgemm_args *g, size_t kc, const float *a, const float *b, size_t ldb,
+                     float *c, size_t i0, size_t rows, size_t j0, size_t cols, float beta,
+                     int last) {
+    const ox_sgemm_kernel *kr = g->kernel;
+    if (last && (g->row_bias || g->row_clamp)) {
+        ox_tile_ep ep = {.bias = g->row_bias ? g->row_bias + i0 : NULL, .clamp = g->row_clamp,
+                         .lo = g->row_lo, .hi = g->row_hi};
+        if (kr->tile_ep) {
+            kr->tile_ep(kc, a, b, ldb, c, g->ldc, rows, cols, g->alpha, beta, &ep);
+        } else {
+            kr->tile(kc, a, b, ldb, c, g->ldc, rows, cols, g->alpha, beta);
+            rows_ep(g, c, g->ldc, i0, rows, cols);
+        }
+    } else {
+        kr->tile(kc, a, b, ldb, c, g->ldc, rows, cols, g->alpha, beta);
+    }
+    if (last && g->epilogue) g->epilogue(g->ep_ctx, c, g->ldc, i0, rows, j0, cols);
+}
+
 /* C[m0..m1) x [n0..n1), all of K. -1 when out of memory with no plain operands to
  * fall back on (C is then incomplete). */
 static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, size_t n1) {
@@ -294,6 +334,7 @@ static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, siz
         /* out of memory: the plain loops need no buffer, when there are plain operands */
         if (!g->A || !g->B) return -1;
         gemm_region_ref(g, m0, m1, n0, n1);
+        rows_ep(g, g->C + m0 * g->ldc + n0, g->ldc, m0, m1 - m0, n1 - n0);
         if (g->epilogue)
             g->epilogue(g->ep_ctx, g->C + m0 * g->ldc + n0, g->ldc, m0, m1 - m0, n0, n1 - n0);
         return 0;
@@ -324,10 +365,8 @@ static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, siz
                 for (size_t ir = 0; ir < mc; ir += mr) {
                     float *c = g->C + (m0 + ir) * g->ldc + jr;
                     size_t rows = min_sz(mr, mc - ir);
-                    kr->tile(kc, as + (ir / mr) * kc * mr, bs, ldbs, c, g->ldc, rows, cols,
-                             g->alpha, beta);
-                    if (last && g->epilogue)
-                        g->epilogue(g->ep_ctx, c, g->ldc, m0 + ir, rows, jr, cols);
+                    run_tile(g, kc, as + (ir / mr) * kc * mr, bs, ldbs, c, m0 + ir, rows, jr, cols,
+                             beta, last);
                 }
             }
         }
@@ -349,10 +388,8 @@ static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, siz
                     for (size_t ir = 0; ir < mc; ir += mr) {
                         float *c = g->C + (ic + ir) * g->ldc + jc + jr;
                         size_t rows = min_sz(mr, mc - ir), cols = min_sz(nr, nc - jr);
-                        kr->tile(kc, ap + (ir / mr) * kc * mr, bs, nr, c, g->ldc, rows, cols,
-                                 g->alpha, beta);
-                        if (last && g->epilogue)
-                            g->epilogue(g->ep_ctx, c, g->ldc, ic + ir, rows, jc + jr, cols);
+                        run_tile(g, kc, ap + (ir / mr) * kc * mr, bs, nr, c, ic + ir, rows,
+                                 jc + jr, cols, beta, last);
                     }
                 }
             }
@@ -541,6 +578,9 @@ static int packed_fits(const ox_sgemm_packed *p, int side, size_t rows, size_t c
 
 /* Runs the epilogue over all of C as one block. */
 static void epilogue_all(const ox_sgemm_call *c) {
+    sgemm_args g = {.row_bias = c->row_bias, .row_clamp = c->row_clamp, .row_lo = c->row_lo,
+                    .row_hi = c->row_hi};
+    rows_ep(&g, c->C, c->ldc, 0, c->M, c->N);
     if (c->epilogue) c->epilogue(c->ep_ctx, c->C, c->ldc, 0, c->M, 0, c->N);
 }
 
@@ -598,6 +638,8 @@ int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool) {
                     .alpha = call->alpha, .beta = call->beta, .A = call->A, .B = call->B,
                     .lda = call->lda, .ldb = call->ldb, .ldc = ldc, .C = C, .kernel = kr,
                     .b_packer = call->b_packer, .b_ctx = call->b_ctx,
+                    .row_bias = call->row_bias, .row_clamp = call->row_clamp,
+                    .row_lo = call->row_lo, .row_hi = call->row_hi,
                     .epilogue = call->epilogue, .ep_ctx = call->ep_ctx};
     if (pa) {
         g.pa = pa->data;

@@ -74,6 +74,13 @@ typedef struct ox_sgemm_call {
     size_t ldb;
     float *C;
     size_t ldc;
+    /* optional, on each finished tile before the epilogue: row_bias[i] added to
+     * row i of C, then, when row_clamp is set, clamped to [row_lo, row_hi] (max
+     * then min; a NaN passes): a Conv's bias and ReLU or Clip, applied in registers
+     * where the kernel can */
+    const float *row_bias;
+    int row_clamp;
+    float row_lo, row_hi;
     ox_sgemm_epilogue epilogue; /* optional */
     const void *ep_ctx;
 } ox_sgemm_call;

@@ -7,6 +7,15 @@
 
 #include <stddef.h>
 
+/* What a finished tile gets before it is stored (ox_sgemm_call's row_bias and
+ * clamp): bias[i] added to row i (bias starts at the tile's first row; NULL: none),
+ * then, when clamp is set, max with lo and min with hi, a NaN passing through. */
+typedef struct ox_tile_ep {
+    const float *bias;
+    int clamp;
+    float lo, hi;
+} ox_tile_ep;
+
 typedef struct ox_sgemm_kernel {
     size_t mr, nr;     /* micro-tile: mr rows x nr columns of C */
     size_t kc, mc, nc; /* cache blocks; mc is a multiple of mr, nc of nr */
@@ -26,6 +35,10 @@ typedef struct ox_sgemm_kernel {
      * writes C without reading it. */
     void (*tile)(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
                  size_t rows, size_t cols, float alpha, float beta);
+    /* tile, then ep applied in registers before the store; NULL where the kernel
+     * has none (the driver then applies ep to the stored tile) */
+    void (*tile_ep)(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
+                    size_t rows, size_t cols, float alpha, float beta, const ox_tile_ep *ep);
 } ox_sgemm_kernel;
 
 /* src/kernels/x86/sgemm_avx2.c: 6 x 16 tiles on AVX2 + FMA (x86 builds only). */

@@ -17,6 +17,7 @@
  *  - 3-D convolutions: a packer that computes each tap's source position.
  * The epilogue adds the bias and applies the fused activation to each finished tile
  * of C while it is still in cache. */
+#include <math.h>
 #include <string.h>
 
 #include "kernels/bias_act.h"
@@ -482,7 +483,19 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
                 call.b_packer = im2col_pack;
                 call.b_ctx = &isrc;
             }
-            if (!B && !c->act && !ep.y && !ep.res) call.epilogue = NULL;
+            /* bias and a ReLU or Clip go into the micro-kernel's stores; the
+             * epilogue is left with the residual, other activations and the
+             * wide grid's copy */
+            int kind = ox_nn_bias_kind(c->act);
+            if (!R && (!c->act || kind == OX_BIAS_RELU || kind == OX_BIAS_CLIP)) {
+                call.row_bias = ep.bias;
+                call.row_clamp = c->act != 0;
+                call.row_lo = kind == OX_BIAS_RELU ? 0.0f : c->act_alpha;
+                call.row_hi = kind == OX_BIAS_RELU ? INFINITY : c->act_beta;
+                ep.bias = NULL;
+                ep.act = 0;
+            }
+            if (!ep.bias && !ep.act && !ep.y && !ep.res) call.epilogue = NULL;
             if (ox_sgemm_run(&call, c->pool))
                 return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
         }

@@ -510,54 +510,67 @@ TEST(fusion_conv_residual_add) {
     free(mb.g.p);
 }
 
-/* A 3x3 Conv large enough for Winograd with Relu, Clip or a residual Add fused into
- * its output transform: the same values as the unfused steps, on every kernel path. */
-TEST(fusion_winograd_epilogues) {
-    enum { C = 16, H = 12, N = C * H * H };
-    static float x[N], w[C * C * 9], bias[C];
-    for (int i = 0; i < N; i++) x[i] = (float)sin(i * 0.37);
-    for (int i = 0; i < C * C * 9; i++) w[i] = (float)cos(i * 0.91) * 0.2f;
-    for (int i = 0; i < C; i++) bias[i] = 0.05f * (float)i - 0.4f;
-    static const int64_t x4[4] = {1, C, H, H}, w4[4] = {C, C, 3, 3}, b1[1] = {C};
+/* Relu, Clip or a residual Add fused into each float Conv path: Winograd (3x3,
+ * 16 channels), the micro-kernel's stores (1x1; 3x3 stride 2 on exact positions),
+ * the wide grid (3x3 on a large image). The same values as the unfused steps, on
+ * every kernel path. */
+TEST(fusion_conv_epilogues_every_path) {
+    enum { MAXN = 4 * 40 * 40 };
+    static const struct { int C, H, k, s; } geo[4] = {{16, 12, 3, 1}, {16, 12, 1, 1}, {5, 13, 3, 2},
+                                                      {4, 40, 3, 1}};
+    static float x[MAXN], w[16 * 16 * 9], bias[16];
+    for (int i = 0; i < MAXN; i++) x[i] = (float)sin(i * 0.37);
+    for (int i = 0; i < 16 * 16 * 9; i++) w[i] = (float)cos(i * 0.91) * 0.2f;
+    for (int i = 0; i < 16; i++) bias[i] = 0.05f * (float)i - 0.4f;
     static const unsigned limits[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
     static const char *const labels_want[3] = {"Conv+Relu", "Conv+Clip", "Conv+Add+Relu"};
-    for (int l = 0; l < 3; l++) {
-        unsigned old = ox_cpu_limit(limits[l]);
-        for (int v = 0; v < 3; v++) {
-            mbuild mb;
-            mb_begin(&mb, 4, x4);
-            mb_init(&mb, "w", 4, w4, w);
-            mb_init(&mb, "b", 1, b1, bias);
-            mb_scalar(&mb, "lo", 0.0f);
-            mb_scalar(&mb, "hi", 0.3f);
-            mb_node(&mb, "Neg", "x", NULL, NULL, "r");
-            pbuf attr = {0}; /* pads = [1, 1, 1, 1] */
-            f_str(&attr, 1, "pads");
-            for (int i = 0; i < 4; i++) f_int(&attr, 8, 1);
-            f_int(&attr, 20, 7); /* AttributeProto.INTS */
-            pbuf n = {0};
-            f_str(&n, 1, "x");
-            f_str(&n, 1, "w");
-            f_str(&n, 1, "b");
-            f_str(&n, 2, "c");
-            f_str(&n, 3, "c");
-            f_str(&n, 4, "Conv");
-            f_msg(&n, 5, &attr);
-            f_msg(&mb.g, 1, &n);
-            if (v == 0) mb_node(&mb, "Relu", "c", NULL, NULL, "y");
-            if (v == 1) mb_node(&mb, "Clip", "c", "lo", "hi", "y");
-            if (v == 2) {
-                mb_node(&mb, "Add", "c", "r", NULL, "a");
-                mb_node(&mb, "Relu", "a", NULL, NULL, "y");
+    for (int gi = 0; gi < 4; gi++) {
+        int C = geo[gi].C, H = geo[gi].H, k = geo[gi].k, st = geo[gi].s, M = C;
+        int64_t x4[4] = {1, C, H, H}, w4[4] = {M, C, k, k}, b1[1] = {M};
+        for (int l = 0; l < 3; l++) {
+            unsigned old = ox_cpu_limit(limits[l]);
+            for (int v = 0; v < 3; v++) {
+                if (v == 2 && st != 1) continue; /* the residual needs the output's shape */
+                mbuild mb;
+                mb_begin(&mb, 4, x4);
+                mb_init(&mb, "w", 4, w4, w);
+                mb_init(&mb, "b", 1, b1, bias);
+                mb_scalar(&mb, "lo", 0.0f);
+                mb_scalar(&mb, "hi", 0.3f);
+                mb_node(&mb, "Neg", "x", NULL, NULL, "r");
+                pbuf pads = {0}, strides = {0}, n = {0};
+                f_str(&pads, 1, "pads");
+                for (int i = 0; i < 4; i++) f_int(&pads, 8, k / 2);
+                f_int(&pads, 20, 7); /* AttributeProto.INTS */
+                f_str(&strides, 1, "strides");
+                for (int i = 0; i < 2; i++) f_int(&strides, 8, st);
+                f_int(&strides, 20, 7);
+                f_str(&n, 1, "x");
+                f_str(&n, 1, "w");
+                f_str(&n, 1, "b");
+                f_str(&n, 2, "c");
+                f_str(&n, 3, "c");
+                f_str(&n, 4, "Conv");
+                f_msg(&n, 5, &pads);
+                f_msg(&n, 5, &strides);
+                f_msg(&mb.g, 1, &n);
+                if (v == 0) mb_node(&mb, "Relu", "c", NULL, NULL, "y");
+                if (v == 1) mb_node(&mb, "Clip", "c", "lo", "hi", "y");
+                if (v == 2) {
+                    mb_node(&mb, "Add", "c", "r", NULL, "a");
+                    mb_node(&mb, "Relu", "a", NULL, NULL, "y");
+                }
+                mb_output(&mb, "y");
+                const char *req[1] = {"y"};
+                onyx_tensor *got;
+                double d = fused_vs_plain(&mb, x, 1, req, labels_want[v], &got);
+                CHECK(d >= 0 && d <= 1e-6);
+                if (!(d >= 0 && d <= 1e-6))
+                    fprintf(stderr, "  geometry %d, %s, path %d: %g\n", gi, labels_want[v], l, d);
+                onyx_tensor_free(got);
+                free(mb.g.p);
             }
-            mb_output(&mb, "y");
-            const char *req[1] = {"y"};
-            onyx_tensor *got;
-            double d = fused_vs_plain(&mb, x, 1, req, labels_want[v], &got);
-            CHECK(d >= 0 && d <= 1e-6);
-            onyx_tensor_free(got);
-            free(mb.g.p);
+            ox_cpu_limit(old);
         }
-        ox_cpu_limit(old);
     }
 }

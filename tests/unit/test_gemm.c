@@ -445,16 +445,25 @@ static void test_epilogue(const void *ctx, float *c, size_t ldc, size_t i0, size
         for (size_t j = 0; j < cols; j++) c[i * ldc + j] += e->bias[i0 + i];
 }
 
+/* mode bits: 1 packed A, 2 packed B, 4 B from the packer, 8 row bias and clamp */
 static void check_run(int ta, int tb, size_t M, size_t N, size_t K, int mode, ox_threadpool *pool,
                       const char *path) {
     size_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 1;
     float *A = rand_buf((ta ? K : M) * lda), *B = rand_buf((tb ? N : K) * ldb);
     float *C = rand_buf(M * ldc), *want = ox_malloc_array(M * ldc, sizeof(float));
-    float *bias = rand_buf(M);
+    float *bias = rand_buf(M), *rbias = rand_buf(M);
+    const float lo = -0.3f, hi = 0.4f;
     memcpy(want, C, M * ldc * sizeof(float));
     ox_sgemm_ref(ta, tb, M, N, K, 1.5f, A, lda, B, ldb, 0.5f, want, ldc);
     for (size_t i = 0; i < M; i++)
-        for (size_t j = 0; j < N; j++) want[i * ldc + j] += bias[i];
+        for (size_t j = 0; j < N; j++) {
+            float v = want[i * ldc + j];
+            if (mode & 8) {
+                v += rbias[i];
+                v = v < lo ? lo : v > hi ? hi : v;
+            }
+            want[i * ldc + j] = v + bias[i];
+        }
     ox_sgemm_packed *pa = mode & 1 ? ox_sgemm_pack(0, ta, M, K, A, lda) : NULL;
     ox_sgemm_packed *pb = mode & 2 ? ox_sgemm_pack(1, tb, K, N, B, ldb) : NULL;
     plain_b src = {.B = B, .ldb = ldb, .tb = tb};
@@ -463,6 +472,12 @@ static void check_run(int ta, int tb, size_t M, size_t N, size_t K, int mode, ox
                           .trans_a = ta, .A = mode & 1 ? NULL : A, .lda = lda, .pb = pb,
                           .trans_b = tb, .B = mode & 6 ? NULL : B, .ldb = ldb, .C = C,
                           .ldc = ldc, .epilogue = test_epilogue, .ep_ctx = &ep};
+    if (mode & 8) {
+        call.row_bias = rbias;
+        call.row_clamp = 1;
+        call.row_lo = lo;
+        call.row_hi = hi;
+    }
     if (mode & 4) {
         call.b_packer = test_packer;
         call.b_ctx = &src;
@@ -486,6 +501,7 @@ static void check_run(int ta, int tb, size_t M, size_t N, size_t K, int mode, ox
     ox_free(C);
     ox_free(want);
     ox_free(bias);
+    ox_free(rbias);
 }
 
 TEST(gemm_sgemm_run_packed_packer_epilogue) {
@@ -497,7 +513,7 @@ TEST(gemm_sgemm_run_packed_packer_epilogue) {
         if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
         unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
         for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
-            for (int mode = 0; mode < 8; mode++) {
+            for (int mode = 0; mode < 16; mode++) {
                 if ((mode & 6) == 6) continue; /* packed B wins over the packer: same as 2 */
                 int ta = (int)(t + (size_t)mode) % 2, tb = (int)(t / 2 + (size_t)mode) % 2;
                 check_run(ta, tb, sizes[t][0], sizes[t][1], sizes[t][2], mode,

@@ -221,16 +221,24 @@ void ox_sgemv_rows_avx512(size_t K, const float *x, const float *W, size_t ldw, 
 #define ROW_STORE(i)                                                                       \
     if (rows > i) {                                                                        \
         if (halves == 1) c##i##0 = _mm512_add_ps(c##i##0, c##i##1);                        \
-        store16(C + i * ldc, c##i##0, m0, va, vb, beta);                                   \
-        if (halves == 2) store16(C + i * ldc + 16, c##i##1, m1, va, vb, beta);             \
+        store16(C + i * ldc, c##i##0, m0, va, vb, beta, ep, i);                            \
+        if (halves == 2) store16(C + i * ldc + 16, c##i##1, m1, va, vb, beta, ep, i);      \
     }
 
+/* alpha x + beta c, then ep's bias for row i and clamp: max_ps(lo, r) is
+ * "r < lo ? lo : r" and min_ps(hi, r) "r > hi ? hi : r", so a NaN passes */
 static inline __attribute__((always_inline)) void store16(float *c, __m512 x, __mmask16 m,
-                                                          __m512 va, __m512 vb, float beta) {
+                                                          __m512 va, __m512 vb, float beta,
+                                                          const ox_tile_ep *ep, int i) {
     __m512 r;
     if (beta == 0.0f) r = _mm512_mul_ps(x, va);
     else if (beta == 1.0f) r = _mm512_fmadd_ps(x, va, _mm512_maskz_loadu_ps(m, c));
     else r = _mm512_fmadd_ps(x, va, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m, c)));
+    if (ep) {
+        if (ep->bias) r = _mm512_add_ps(r, _mm512_set1_ps(ep->bias[i]));
+        if (ep->clamp)
+            r = _mm512_min_ps(_mm512_set1_ps(ep->hi), _mm512_max_ps(_mm512_set1_ps(ep->lo), r));
+    }
     _mm512_mask_storeu_ps(c, m, r);
 }
 
@@ -238,8 +246,8 @@ static inline __attribute__((always_inline)) void store16(float *c, __m512 x, __
  * every compiler keeps the tile in registers and drops the unused rows. */
 static inline __attribute__((always_inline)) void
 kernel(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, float *C,
-       size_t ldc, float alpha, float beta, __mmask16 m0, __mmask16 m1, const int rows,
-       const int halves) {
+       size_t ldc, float alpha, float beta, __mmask16 m0, __mmask16 m1, const ox_tile_ep *ep,
+       const int rows, const int halves) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     __m512 c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00;
@@ -266,8 +274,9 @@ kernel(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, 
 #define KERNEL_ROWS(rows_, halves_)                                                        \
     static void kernel_##rows_##x##halves_(size_t kc, const float *a, const float *b,     \
                                            size_t ldb, float *C, size_t ldc, float alpha,  \
-                                           float beta, __mmask16 m0, __mmask16 m1) {       \
-        kernel(kc, a, b, ldb, C, ldc, alpha, beta, m0, m1, rows_, halves_);                \
+                                           float beta, __mmask16 m0, __mmask16 m1,         \
+                                           const ox_tile_ep *ep) {                         \
+        kernel(kc, a, b, ldb, C, ldc, alpha, beta, m0, m1, ep, rows_, halves_);            \
     }
 KERNEL_ROWS(1, 1) KERNEL_ROWS(2, 1) KERNEL_ROWS(3, 1) KERNEL_ROWS(4, 1) KERNEL_ROWS(5, 1)
 KERNEL_ROWS(6, 1) KERNEL_ROWS(7, 1) KERNEL_ROWS(8, 1) KERNEL_ROWS(9, 1) KERNEL_ROWS(10, 1)
@@ -277,7 +286,7 @@ KERNEL_ROWS(6, 2) KERNEL_ROWS(7, 2) KERNEL_ROWS(8, 2) KERNEL_ROWS(9, 2) KERNEL_R
 KERNEL_ROWS(11, 2) KERNEL_ROWS(12, 2)
 
 typedef void (*kernel_fn)(size_t, const float *, const float *, size_t, float *, size_t, float,
-                          float, __mmask16, __mmask16);
+                          float, __mmask16, __mmask16, const ox_tile_ep *);
 static const kernel_fn kernels[2][MR] = {
     {kernel_1x1, kernel_2x1, kernel_3x1, kernel_4x1, kernel_5x1, kernel_6x1, kernel_7x1,
      kernel_8x1, kernel_9x1, kernel_10x1, kernel_11x1, kernel_12x1},
@@ -298,7 +307,7 @@ static const kernel_fn kernels[2][MR] = {
  * column costs one FMA per step of K, in four chains to cover the FMA latency. */
 static inline __attribute__((always_inline)) void
 narrow(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, float *C,
-       size_t ldc, size_t rows, float alpha, float beta, const int cols) {
+       size_t ldc, size_t rows, float alpha, float beta, const ox_tile_ep *ep, const int cols) {
     __m512 x0 = _mm512_setzero_ps(), x1 = x0, x2 = x0, x3 = x0;
     __m512 y0 = x0, y1 = x0, y2 = x0, y3 = x0;
     size_t p = 0;
@@ -314,42 +323,54 @@ narrow(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, 
     _mm512_storeu_ps(t[1], _mm512_add_ps(_mm512_add_ps(y0, y1), _mm512_add_ps(y2, y3)));
     for (size_t r = 0; r < rows; r++) {
         float *cr = C + r * ldc;
-        for (int c = 0; c < cols; c++)
-            cr[c] = beta == 0.0f ? alpha * t[c][r] : alpha * t[c][r] + beta * cr[c];
+        for (int c = 0; c < cols; c++) {
+            float v = beta == 0.0f ? alpha * t[c][r] : alpha * t[c][r] + beta * cr[c];
+            if (ep && ep->bias) v += ep->bias[r];
+            if (ep && ep->clamp) {
+                v = v < ep->lo ? ep->lo : v;
+                v = v > ep->hi ? ep->hi : v;
+            }
+            cr[c] = v;
+        }
     }
 }
 
 static void narrow_1(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
-                     size_t rows, float alpha, float beta) {
-    narrow(kc, a, b, ldb, C, ldc, rows, alpha, beta, 1);
+                     size_t rows, float alpha, float beta, const ox_tile_ep *ep) {
+    narrow(kc, a, b, ldb, C, ldc, rows, alpha, beta, ep, 1);
 }
 static void narrow_2(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
-                     size_t rows, float alpha, float beta) {
-    narrow(kc, a, b, ldb, C, ldc, rows, alpha, beta, 2);
+                     size_t rows, float alpha, float beta, const ox_tile_ep *ep) {
+    narrow(kc, a, b, ldb, C, ldc, rows, alpha, beta, ep, 2);
 }
 
-static void tile(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
-                 size_t rows, size_t cols, float alpha, float beta) {
+static void tile_ep(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
+                    size_t rows, size_t cols, float alpha, float beta, const ox_tile_ep *ep) {
     if (cols <= 2) {
-        if (cols == 1) narrow_1(kc, a, b, ldb, C, ldc, rows, alpha, beta);
-        else narrow_2(kc, a, b, ldb, C, ldc, rows, alpha, beta);
+        if (cols == 1) narrow_1(kc, a, b, ldb, C, ldc, rows, alpha, beta, ep);
+        else narrow_2(kc, a, b, ldb, C, ldc, rows, alpha, beta, ep);
         return;
     }
     if (cols > 16 && cols <= 18) { /* 16 columns, then the last one or two narrow */
-        kernels[0][rows - 1](kc, a, b, ldb, C, ldc, alpha, beta, 0xffff, 0);
-        if (cols == 17) narrow_1(kc, a, b + 16, ldb, C + 16, ldc, rows, alpha, beta);
-        else narrow_2(kc, a, b + 16, ldb, C + 16, ldc, rows, alpha, beta);
+        kernels[0][rows - 1](kc, a, b, ldb, C, ldc, alpha, beta, 0xffff, 0, ep);
+        if (cols == 17) narrow_1(kc, a, b + 16, ldb, C + 16, ldc, rows, alpha, beta, ep);
+        else narrow_2(kc, a, b + 16, ldb, C + 16, ldc, rows, alpha, beta, ep);
         return;
     }
     int halves = cols > 16 ? 2 : 1;
     __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
     __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffffu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
-    kernels[halves - 1][rows - 1](kc, a, b, ldb, C, ldc, alpha, beta, m0, m1);
+    kernels[halves - 1][rows - 1](kc, a, b, ldb, C, ldc, alpha, beta, m0, m1, ep);
+}
+
+static void tile(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
+                 size_t rows, size_t cols, float alpha, float beta) {
+    tile_ep(kc, a, b, ldb, C, ldc, rows, cols, alpha, beta, NULL);
 }
 
 const ox_sgemm_kernel ox_sgemm_kernel_avx512 = {
     .mr = MR, .nr = NR, .kc = KC, .mc = MC, .nc = NC,
-    .pack_a = pack_a, .pack_b = pack_b, .tile = tile,
+    .pack_a = pack_a, .pack_b = pack_b, .tile = tile, .tile_ep = tile_ep,
 };
 
 #else
