@@ -796,6 +796,15 @@ TEST(nn_conv_every_kernel) {
         conv_case wino = {.nd = 2, .N = 1, .C = 16, .M = 17, .G = 1, .in = {29, 35},
                           .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pads = {1, 0, 0, 2}, .bias = 1};
         run_conv_case(&wino, ONYX_DTYPE_FLOAT, NULL);
+        /* 64 channels (the accuracy Winograd keeps must hold for real layer
+         * widths), several blocks of tile rows, with a pool */
+        conv_case wide = {.nd = 2, .N = 1, .C = 64, .M = 32, .G = 1, .in = {28, 28},
+                          .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = 1};
+        ox_threadpool *pool = ox_threadpool_create(2);
+        run_conv_case(&wide, ONYX_DTYPE_FLOAT, pool);
+        wide.in[0] = wide.in[1] = 14;
+        run_conv_case(&wide, ONYX_DTYPE_FLOAT, pool);
+        ox_threadpool_free(pool);
         ox_cpu_limit(old);
     }
 }
