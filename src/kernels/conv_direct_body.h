@@ -2,7 +2,8 @@
  * defining:
  *   CD_VEC, CD_V           the vector type and its floats
  *   CD_XV                  most vectors along x per tile (registers: OX_CD_MB * CD_XV
- *                          accumulators, CD_XV inputs and one broadcast weight)
+ *                          accumulators, CD_XV inputs and one broadcast weight; rows of
+ *                          at most CD_XV / 2 vectors take two channel blocks at once)
  *   CD_LOAD(p), CD_STORE(p, v), CD_LOADN(p, n), CD_STOREN(p, v, n)  (n < CD_V lanes)
  *   CD_SET1(x), CD_FMA(a, b, c) = a*b + c, CD_ADD(a, b), CD_CLAMP(v, lo, hi)
  *   CD_DEINT2(d, s)        optional: d[k] = s[2k] for k < CD_V, reading s[0, 2*CD_V)
@@ -62,19 +63,21 @@ static void CD_NAME(cd_build)(const ox_cd_geom *g, const float *x, size_t oy0, s
         }
 }
 
-/* nv vectors along x (a constant once inlined) of OX_CD_MB output channels, mn of
- * them real: the sum over the K taps, then the bias (already in the accumulators),
- * the residual and the clamp. in: the buffer at the tile's first column; w: the
- * channel block's packed taps; y, res: channel 0 of the block at the tile's first
- * column, ld floats between channels; last: floats of the last vector kept. */
+/* nv vectors along x (a constant once inlined) of nb * OX_CD_MB output channels (nb
+ * blocks, a constant too), mn of them real: the sum over the K taps, then the bias
+ * (already in the accumulators), the residual and the clamp. in: the buffer at the
+ * tile's first column; w: the first block's packed taps (the next block follows K *
+ * OX_CD_MB floats on); y, res: the first channel at the tile's first column, ld
+ * floats between channels; last: floats of the last vector kept. */
 static inline __attribute__((always_inline)) void
 CD_NAME(cd_tile)(const float *in, const uint32_t *toff, size_t K, const float *w,
-                 const float *b4, size_t mn, float *y, const float *res, size_t ld,
-                 const int nv, size_t last, int clamp, CD_VEC lo, CD_VEC hi) {
-    CD_VEC acc[OX_CD_MB][CD_XV];
+                 const float *bias, size_t mn, float *y, const float *res, size_t ld,
+                 const int nb, const int nv, size_t last, int clamp, CD_VEC lo, CD_VEC hi) {
+    CD_VEC acc[2 * OX_CD_MB][CD_XV];
+    const size_t wstep = K * OX_CD_MB;
 #pragma GCC unroll 8
-    for (int m = 0; m < OX_CD_MB; m++) {
-        CD_VEC b = CD_SET1(b4[m]);
+    for (int m = 0; m < nb * OX_CD_MB; m++) {
+        CD_VEC b = CD_SET1(bias[m]);
 #pragma GCC unroll 8
         for (int v = 0; v < nv; v++) acc[m][v] = b;
     }
@@ -84,14 +87,14 @@ CD_NAME(cd_tile)(const float *in, const uint32_t *toff, size_t K, const float *w
 #pragma GCC unroll 8
         for (int v = 0; v < nv; v++) xv[v] = CD_LOAD(s + v * CD_V);
 #pragma GCC unroll 8
-        for (int m = 0; m < OX_CD_MB; m++) {
-            CD_VEC wm = CD_SET1(wt[m]);
+        for (int m = 0; m < nb * OX_CD_MB; m++) {
+            CD_VEC wm = CD_SET1(wt[m / OX_CD_MB * wstep + m % OX_CD_MB]);
 #pragma GCC unroll 8
             for (int v = 0; v < nv; v++) acc[m][v] = CD_FMA(xv[v], wm, acc[m][v]);
         }
     }
 #pragma GCC unroll 8
-    for (int m = 0; m < OX_CD_MB; m++) {
+    for (int m = 0; m < nb * OX_CD_MB; m++) {
         if ((size_t)m >= mn) break;
         float *ym = y + (size_t)m * ld;
         const float *rm = res ? res + (size_t)m * ld : NULL;
@@ -117,10 +120,13 @@ static void CD_NAME(cd_row)(const ox_cd_geom *g, const float *in, float *y, cons
     size_t OW = p->OW, ld = p->OH * OW, K = g->K;
     size_t nvec = (OW + CD_V - 1) / CD_V, tiles = (nvec + CD_XV - 1) / CD_XV;
     CD_VEC lo = CD_SET1(p->lo), hi = CD_SET1(p->hi);
-    for (size_t m0 = 0; m0 < p->M; m0 += OX_CD_MB) {
-        size_t mn = p->M - m0 < OX_CD_MB ? p->M - m0 : OX_CD_MB;
-        float b4[OX_CD_MB] = {0};
-        for (size_t m = 0; m < mn && g->bias; m++) b4[m] = g->bias[m0 + m];
+    /* narrow rows take two channel blocks per tile, for enough accumulators */
+    size_t nb = 2 * nvec <= CD_XV ? 2 : 1, step = nb * OX_CD_MB;
+    for (size_t m0 = 0; m0 < p->M; m0 += step) {
+        size_t mn = p->M - m0 < step ? p->M - m0 : step;
+        float bias[2 * OX_CD_MB] = {0};
+        for (size_t m = 0; m < mn && g->bias; m++) bias[m] = g->bias[m0 + m];
+        int two = mn > OX_CD_MB; /* the second block has real channels */
         const float *w = g->wp + m0 * K;
         float *ym = y + m0 * ld;
         const float *rm = res ? res + m0 * ld : NULL;
@@ -130,27 +136,30 @@ static void CD_NAME(cd_row)(const ox_cd_geom *g, const float *in, float *y, cons
             size_t last = v0 + nv == nvec ? OW - (nvec - 1) * CD_V : CD_V;
             size_t o = v0 * CD_V;
             const float *r = rm ? rm + o : NULL;
-            switch (nv) {
-#define CD_CASE(n)                                                                         \
-    case n:                                                                                \
-        CD_NAME(cd_tile)(in + o, g->toff, K, w, b4, mn, ym + o, r, ld, n, last, p->clamp,  \
-                         lo, hi);                                                          \
+            switch (two ? 8 + nv : nv) {
+#define CD_CASE(nb_, n)                                                                    \
+    case (nb_ - 1) * 8 + n:                                                                \
+        CD_NAME(cd_tile)(in + o, g->toff, K, w, bias, mn, ym + o, r, ld, nb_, n, last,     \
+                         p->clamp, lo, hi);                                                \
         break;
-                CD_CASE(1)
+                CD_CASE(1, 1)
+                CD_CASE(2, 1)
 #if CD_XV >= 2
-                CD_CASE(2)
+                CD_CASE(1, 2)
 #endif
 #if CD_XV >= 3
-                CD_CASE(3)
+                CD_CASE(1, 3)
 #endif
 #if CD_XV >= 4
-                CD_CASE(4)
+                CD_CASE(1, 4)
+                CD_CASE(2, 2)
 #endif
 #if CD_XV >= 5
-                CD_CASE(5)
+                CD_CASE(1, 5)
 #endif
 #if CD_XV >= 6
-                CD_CASE(6)
+                CD_CASE(1, 6)
+                CD_CASE(2, 3)
 #endif
 #undef CD_CASE
             default: break;

@@ -12,8 +12,9 @@
 /* Taps per output (C/group * KH * KW) up to which the direct kernel was measured
  * to beat the GEMM and Winograd paths (3 input channels 3x3, 5x5, 7x7 and 11x11;
  * 4 to 16 channels 3x3; at 32 channels, 288 taps, they are about even), and the
- * narrowest output rows it takes: under two 16-float vectors a tile has too few
- * independent accumulators (1x1 stride-2 128 -> 256 channels, 14 wide, lost). */
+ * narrowest output rows it takes: rows of one 16-float vector leave lanes idle and
+ * were about even or slower (1x1 stride-2 128 -> 256 channels 14 wide: 10% slower;
+ * 8 -> 128 channels 3x3 7 wide: 1.7 times slower). */
 #define DIRECT_MAX_K 160
 #define DIRECT_MIN_OW 17
 
