@@ -39,9 +39,10 @@ typedef struct ox_conv_direct {
 size_t ox_conv_direct_packed_floats(size_t M, size_t K);
 void ox_conv_direct_pack(const float *w, size_t M, size_t K, float *dst);
 
-/* The work is split into items, bands of output rows of one image; each item needs
- * its own workspace of ox_conv_direct_item_floats floats. Both are 0 when the
- * geometry is too large for the kernel (a band's buffer over 2^31 floats). */
+/* The work is split into items, the output rows of every image (N * OH); each item
+ * owns ox_conv_direct_item_floats floats of workspace, which calls for ranges of
+ * items use (a range's items share theirs). Both are 0 when the geometry is too
+ * large for the kernel (a buffer over 2^31 floats) or empty. */
 size_t ox_conv_direct_items(const ox_conv_direct *p);
 size_t ox_conv_direct_item_floats(const ox_conv_direct *p);
 

@@ -48,10 +48,10 @@ static void CD_NAME(cd_build)(const ox_cd_geom *g, const float *x, size_t oy0, s
     const ox_conv_direct *p = g->p;
     size_t nr = (oy1 - oy0 - 1) * p->sh + (p->KH - 1) * p->dh + 1, sw = p->sw, Wq = g->Wq;
     int64_t r0 = (int64_t)(oy0 * p->sh) - (int64_t)p->pad_top;
-    for (size_t c = 0; c < p->C; c++)
-        for (size_t j = 0; j < nr; j++) {
+    for (size_t j = 0; j < nr; j++)
+        for (size_t c = 0; c < p->C; c++) {
             int64_t iy = r0 + (int64_t)j;
-            float *d = buf + (c * g->rows + j) * sw * Wq;
+            float *d = buf + (j * p->C + c) * sw * Wq;
             if (iy < 0 || iy >= (int64_t)p->IH) {
                 memset(d, 0, sw * Wq * sizeof *d);
                 continue;
@@ -174,15 +174,18 @@ static void CD_NAME(cd_row)(const ox_cd_geom *g, const float *in, float *y, cons
 void CD_NAME(ox_cd_items)(const ox_cd_geom *g, size_t i0, size_t i1) {
     const ox_conv_direct *p = g->p;
     size_t in_img = p->C * p->IH * p->IW, out_img = p->M * p->OH * p->OW;
-    size_t step = p->sh * p->sw * g->Wq; /* buffer floats from one output row to the next */
-    for (size_t i = i0; i < i1; i++) {
-        size_t n = i / g->bands, oy0 = i % g->bands * g->band;
-        size_t oy1 = oy0 + g->band < p->OH ? oy0 + g->band : p->OH;
+    /* buffer floats from one output row to the next */
+    size_t step = p->sh * p->C * p->sw * g->Wq;
+    for (size_t i = i0; i < i1;) { /* a band: items i .. i + oy1 - oy0 - 1 */
+        size_t n = i / p->OH, oy0 = i % p->OH, oy1 = oy0 + g->band;
+        if (oy1 > p->OH) oy1 = p->OH;
+        if (oy1 - oy0 > i1 - i) oy1 = oy0 + (i1 - i);
         float *buf = g->ws + i * g->item_floats;
         CD_NAME(cd_build)(g, g->x + n * in_img, oy0, oy1, buf);
         for (size_t oy = oy0; oy < oy1; oy++) {
             size_t at = n * out_img + oy * p->OW;
             CD_NAME(cd_row)(g, buf + (oy - oy0) * step, g->y + at, g->res ? g->res + at : NULL);
         }
+        i += oy1 - oy0;
     }
 }

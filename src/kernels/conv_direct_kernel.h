@@ -1,13 +1,18 @@
 /* Direct convolution: what conv_direct.c plans once per call and hands to the
  * vector code (conv_direct_body.h, built for each instruction set).
  *
- * An item is a band of output rows of one image. Its workspace holds, per input
- * channel, the zero-padded input rows the band reads, each split into sw column
- * phases: buffer row (c, j, b), element q is padded input (r0 + j, q * sw + b), r0
- * the band's first padded row. Tap (c, kh, kw) of output (oy, ox) then is element
- *   ox + (kw*dw) / sw   of buffer row (c, (oy - oy0) * sh + kh*dh, (kw*dw) % sw),
+ * An item is one output row of one image. A call works through its items in bands
+ * of up to `band` consecutive rows of one image; a band's buffer holds the
+ * zero-padded input rows the band reads, for every channel, each split into sw
+ * column phases: buffer row (j, c, b), element q is padded input (r0 + j, q * sw + b)
+ * of channel c, r0 the band's first padded row. Tap (c, kh, kw) of output (oy, ox)
+ * then is element
+ *   ox + (kw*dw) / sw   of buffer row ((oy - oy0) * sh + kh*dh, c, (kw*dw) % sw),
  * so each tap of a run of outputs along x is one contiguous vector load at a fixed
- * offset, whatever the stride, dilation and padding; no tap needs a bounds check. */
+ * offset, whatever the stride, dilation and padding; no tap needs a bounds check.
+ * Each item owns item_floats of workspace, room for max(sh, (KH-1)*dh + 1) padded
+ * rows: a band of R rows needs (R-1)*sh + (KH-1)*dh + 1 of them, within what its R
+ * items own, so bands of concurrent calls never share memory. */
 #ifndef OX_KERNELS_CONV_DIRECT_KERNEL_H
 #define OX_KERNELS_CONV_DIRECT_KERNEL_H
 
@@ -24,12 +29,11 @@
 typedef struct ox_cd_geom {
     const ox_conv_direct *p;
     size_t K;           /* taps: C * KH * KW */
-    size_t band, bands; /* output rows per item, items per image */
-    size_t rows;        /* padded input rows per channel in an item's buffer */
+    size_t band;        /* most output rows per band */
     size_t Wq;          /* floats per phase row: a multiple of OX_CD_VMAX, at least
                          * round_up(OW, OX_CD_VMAX) + (KW-1)*dw / sw */
-    size_t item_floats; /* C * rows * sw * Wq */
-    const uint32_t *toff; /* K offsets into the buffer, for the band's first row */
+    size_t item_floats; /* max(sh, (KH-1)*dh + 1) * C * sw * Wq */
+    const uint32_t *toff; /* K offsets into a band's buffer, for its first row */
     const float *x, *wp, *bias, *res;
     float *y, *ws;
 } ox_cd_geom;
