@@ -6,7 +6,7 @@
  *                          at most CD_XV / 2 vectors take two channel blocks at once)
  *   CD_LOAD(p), CD_STORE(p, v), CD_LOADN(p, n), CD_STOREN(p, v, n)  (n < CD_V lanes)
  *   CD_SET1(x), CD_FMA(a, b, c) = a*b + c, CD_ADD(a, b), CD_CLAMP(v, lo, hi)
- *   CD_DEINT2(d, s)        optional: d[k] = s[2k] for k < CD_V, reading s[0, 2*CD_V)
+ *   CD_SPLIT2(d0, d1, s)   optional: d0[k] = s[2k], d1[k] = s[2k + 1] for k < CD_V
  *   CD_NAME(x)             the path's name for x
  * (see conv_direct_kernel.h for the buffer layout). */
 
@@ -31,16 +31,47 @@ static void CD_NAME(cd_phase_row)(float *d, const float *src, int64_t c0, size_t
             memcpy(dp, sp, n * sizeof *dp);
             k = n;
         }
-#ifdef CD_DEINT2
-        /* whole vectors while their 2*CD_V source floats are all in the row */
-        size_t avail = (size_t)(W - (lo * S + c0));
-        if (s == 2)
-            for (; 2 * (k + CD_V) <= avail && k + CD_V <= n; k += CD_V) CD_DEINT2(dp + k, sp + 2 * k);
-#endif
         for (; k < n; k++) dp[k] = sp[k * s];
     }
     memset(d + hi, 0, (Wq - (size_t)hi) * sizeof *d);
 }
+
+#ifdef CD_SPLIT2
+/* d[j] = src[2j + b - pl] where that is inside [0, IW), else 0, for j in [j0, j1). */
+static void CD_NAME(cd_fill2)(float *d, const float *src, size_t b, size_t pl, size_t IW,
+                              size_t j0, size_t j1) {
+    for (size_t j = j0; j < j1; j++) {
+        int64_t e = (int64_t)(2 * j + b) - (int64_t)pl;
+        if (e >= (int64_t)IW) { /* and so are the ones after */
+            memset(d + j, 0, (j1 - j) * sizeof *d);
+            return;
+        }
+        d[j] = e >= 0 ? src[e] : 0.0f;
+    }
+}
+
+/* Both phase rows of stride 2 in one pass (d_b[q] = src[2q + b - pl], as
+ * cd_phase_row): whole vectors over [q0, qe), the q whose sources in both phases
+ * lie inside the row (the last vector overlapping the one before), the edges one by
+ * one. */
+static void CD_NAME(cd_split2)(float *d0, float *d1, const float *src, size_t pl, size_t IW,
+                               size_t Wq) {
+    size_t q0 = (pl + 1) / 2, qe = (IW + pl) / 2;
+    if (qe > Wq) qe = Wq;
+    if (qe < q0 + CD_V) {
+        qe = q0 < Wq ? q0 : Wq;
+    } else {
+        for (size_t q = q0; q < qe; q += CD_V) {
+            size_t at = q + CD_V <= qe ? q : qe - CD_V;
+            CD_SPLIT2(d0 + at, d1 + at, src + (2 * at - pl));
+        }
+    }
+    for (size_t b = 0; b < 2; b++) {
+        CD_NAME(cd_fill2)(b ? d1 : d0, src, b, pl, IW, 0, q0 < qe ? q0 : qe);
+        CD_NAME(cd_fill2)(b ? d1 : d0, src, b, pl, IW, qe, Wq);
+    }
+}
+#endif
 
 /* The buffer of output rows [oy0, oy1) of image x (C x IH x IW). */
 static void CD_NAME(cd_build)(const ox_cd_geom *g, const float *x, size_t oy0, size_t oy1,
@@ -57,6 +88,12 @@ static void CD_NAME(cd_build)(const ox_cd_geom *g, const float *x, size_t oy0, s
                 continue;
             }
             const float *src = x + (c * p->IH + (size_t)iy) * p->IW;
+#ifdef CD_SPLIT2
+            if (sw == 2) {
+                CD_NAME(cd_split2)(d, d + Wq, src, p->pad_left, p->IW, Wq);
+                continue;
+            }
+#endif
             for (size_t b = 0; b < sw; b++)
                 CD_NAME(cd_phase_row)(d + b * Wq, src, (int64_t)b - (int64_t)p->pad_left, sw,
                                       p->IW, Wq);
