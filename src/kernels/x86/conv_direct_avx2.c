@@ -19,9 +19,10 @@ static inline void split2(float *d0, float *d1, const float *s) {
     __m256 a = _mm256_loadu_ps(s), b = _mm256_loadu_ps(s + 8);
     __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
     __m256 o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)); /* a1 a3 b1 b3 | a5 a7 b5 b7 */
-    const int order = _MM_SHUFFLE(3, 1, 2, 0);
-    _mm256_storeu_ps(d0, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), order)));
-    _mm256_storeu_ps(d1, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), order)));
+    _mm256_storeu_ps(d0, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e),
+                                                                _MM_SHUFFLE(3, 1, 2, 0))));
+    _mm256_storeu_ps(d1, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o),
+                                                                _MM_SHUFFLE(3, 1, 2, 0))));
 }
 
 #define CD_VEC __m256
