@@ -22,6 +22,7 @@
 
 #include "kernels/bias_act.h"
 #include "kernels/gemm.h"
+#include "ops/nn_conv_direct.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
@@ -34,12 +35,14 @@ typedef struct conv_packed {
     const float *w;
     size_t groups;
     ox_conv_wino *wino; /* also transformed for Winograd, where that may apply */
+    float *direct;      /* instead, for nn_conv_direct.c, where that applies */
     ox_sgemm_packed *g[];
 } conv_packed;
 
 void ox_nn_conv_free_prepacked(void *p) {
     conv_packed *cp = p;
     if (!cp) return;
+    ox_conv_direct_free(cp->direct);
     for (size_t i = 0; i < cp->groups; i++) ox_sgemm_packed_free(cp->g[i]);
     ox_conv_wino_free(cp->wino);
     ox_free(cp);
@@ -58,6 +61,19 @@ static int wino_candidate(const ox_conv_state *st, const ox_tensor *W) {
 }
 
 onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out) {
+    float *dpk; /* few taps per output: nn_conv_direct.c's filters alone */
+    OX_TRY(ox_conv_direct_prepack(c, &dpk));
+    if (dpk) {
+        conv_packed *dp = ox_calloc(1, sizeof *dp);
+        if (!dp) {
+            ox_conv_direct_free(dpk);
+            return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
+        }
+        dp->w = c->in[1]->data;
+        dp->direct = dpk;
+        *out = dp;
+        return ONYX_OK;
+    }
     const ox_tensor *W = ox_has_input(c, 1) ? c->in[1] : NULL;
     const ox_conv_state *st = c->state;
     if (!W || !W->data || W->dtype != ONYX_DTYPE_FLOAT || W->rank < 3 || W->rank > 5 ||
@@ -414,6 +430,7 @@ static void conv_epilogue_run(const void *ctx, float *c, size_t ldc, size_t i0, 
 
 onyx_status ox_conv_gemm_workspace(const ox_conv_geom *g, size_t *bytes) {
     *bytes = 0;
+    if (ox_conv_direct_applies(g)) return ox_conv_direct_workspace(g, bytes);
     if (!uses_phases(g) || g->out_sp == 0) return ONYX_OK;
     size_t wino = 0;
     if (ox_conv_wino_applies(g)) OX_TRY(ox_conv_wino_workspace(g, &wino));
@@ -433,6 +450,8 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
     const float *R = ox_has_input(c, 3) ? c->in[3]->data : NULL; /* fused residual */
     float *Y = c->out[0]->data;
     const conv_packed *cp = c->prepacked;
+    if (ox_conv_direct_applies(g))
+        return ox_conv_direct_run(c, g, cp && cp->w == W ? cp->direct : NULL);
     if (cp && (cp->w != W || cp->groups != g->G)) cp = NULL;
     if (cp && cp->wino && ox_conv_wino_applies(g)) return ox_conv_wino_run(c, g, cp->wino);
     int phases = uses_phases(g);

@@ -1,0 +1,108 @@
+/* float32 Conv by the direct kernel, for 2-D (and 1-D) convolutions of one group
+ * with few taps per output, where the GEMM path would spend most of its time
+ * arranging operands (packing, phase planes, a wide-grid output to copy from). */
+#include "ops/nn_conv_direct.h"
+
+#include <math.h>
+
+#include "kernels/conv_direct.h"
+#include "util/alloc.h"
+#include "util/threadpool.h"
+
+/* Taps per output (C/group * KH * KW) up to which the direct kernel was measured
+ * to beat the GEMM and Winograd paths (3 input channels 3x3, 5x5, 7x7 and 11x11;
+ * 4 to 16 channels 3x3; at 32 channels, 288 taps, they are about even), and the
+ * narrowest output rows it takes: rows of one 16-float vector leave lanes idle and
+ * were about even or slower (1x1 stride-2 128 -> 256 channels 14 wide: 10% slower;
+ * 8 -> 128 channels 3x3 7 wide: 1.7 times slower). */
+#define DIRECT_MAX_K 160
+#define DIRECT_MIN_OW 17
+
+static void params_of(const ox_conv_geom *g, ox_conv_direct *p) {
+    const ox_window *w = &g->w;
+    *p = (ox_conv_direct){.N = g->N, .C = g->C, .IH = (size_t)w->in[1], .IW = (size_t)w->in[2],
+                          .M = g->M, .OH = (size_t)w->out[1], .OW = (size_t)w->out[2],
+                          .KH = (size_t)w->k[1], .KW = (size_t)w->k[2], .sh = (size_t)w->s[1],
+                          .sw = (size_t)w->s[2], .dh = (size_t)w->d[1], .dw = (size_t)w->d[2],
+                          .pad_top = (size_t)w->pb[1], .pad_left = (size_t)w->pb[2]};
+}
+
+int ox_conv_direct_applies(const ox_conv_geom *g) {
+    if (g->G != 1 || g->w.nd > 2 || g->pointwise || !g->out_sp || !g->N || !g->M ||
+        g->kdim > DIRECT_MAX_K || g->w.out[2] < DIRECT_MIN_OW)
+        return 0;
+    ox_conv_direct p;
+    params_of(g, &p);
+    return ox_conv_direct_items(&p) != 0;
+}
+
+onyx_status ox_conv_direct_prepack(ox_op_ctx *c, float **out) {
+    *out = NULL;
+    const ox_tensor *X = ox_has_input(c, 0) ? c->in[0] : NULL;
+    const ox_tensor *W = ox_has_input(c, 1) ? c->in[1] : NULL;
+    ox_conv_geom g;
+    if (!X || !W || !W->data || W->dtype != ONYX_DTYPE_FLOAT || X->rank != W->rank)
+        return ONYX_OK;
+    int applies = ox_conv_geom_of(c, X, W, NULL, &g) == ONYX_OK && ox_conv_direct_applies(&g);
+    ox_error_clear();
+    if (!applies) return ONYX_OK;
+    float *wp = ox_malloc_array(ox_conv_direct_packed_floats(g.M, g.kdim), sizeof *wp);
+    if (!wp) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
+    ox_conv_direct_pack(W->data, g.M, g.kdim, wp);
+    *out = wp;
+    return ONYX_OK;
+}
+
+void ox_conv_direct_free(float *packed) { ox_free(packed); }
+
+onyx_status ox_conv_direct_workspace(const ox_conv_geom *g, size_t *bytes) {
+    ox_conv_direct p;
+    params_of(g, &p);
+    size_t n;
+    if (!ox_mul_ok(ox_conv_direct_items(&p), ox_conv_direct_item_floats(&p), &n) ||
+        !ox_add_ok(n, ox_conv_direct_packed_floats(g->M, g->kdim), &n) ||
+        !ox_mul_ok(n, sizeof(float), bytes))
+        return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
+    return ONYX_OK;
+}
+
+typedef struct direct_task {
+    const ox_conv_direct *p;
+    const float *x, *wp, *bias, *res;
+    float *y, *ws;
+} direct_task;
+
+static void direct_items(void *arg, size_t i0, size_t i1) {
+    const direct_task *t = arg;
+    ox_conv_direct_f32(t->p, i0, i1, t->x, t->wp, t->bias, t->res, t->y, t->ws);
+}
+
+static void post_act(float *y, size_t n, const void *ctx) {
+    const ox_op_ctx *c = ctx;
+    ox_act_apply(y, n, c->act, c->act_alpha, c->act_beta);
+}
+
+onyx_status ox_conv_direct_run(ox_op_ctx *c, const ox_conv_geom *g, const float *packed) {
+    ox_conv_direct p;
+    params_of(g, &p);
+    if (c->act == OX_ACT_RELU) {
+        p.clamp = 1, p.lo = 0.0f, p.hi = INFINITY;
+    } else if (c->act == OX_ACT_CLIP) {
+        p.clamp = 1, p.lo = c->act_alpha, p.hi = c->act_beta;
+    } else if (c->act != OX_ACT_NONE) {
+        p.post = post_act, p.post_ctx = c;
+    }
+    size_t items = ox_conv_direct_items(&p), ws_floats = items * ox_conv_direct_item_floats(&p);
+    if (!c->workspace) return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
+    direct_task t = {.p = &p, .x = c->in[0]->data, .wp = packed,
+                     .bias = ox_has_input(c, 2) ? c->in[2]->data : NULL,
+                     .res = ox_has_input(c, 3) ? c->in[3]->data : NULL, /* fused residual */
+                     .y = c->out[0]->data, .ws = c->workspace};
+    if (!packed) {
+        float *wp = t.ws + ws_floats;
+        ox_conv_direct_pack(c->in[1]->data, g->M, g->kdim, wp);
+        t.wp = wp;
+    }
+    ox_parallel_for(c->pool, items, 1, direct_items, &t);
+    return ONYX_OK;
+}
