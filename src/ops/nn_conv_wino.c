@@ -208,16 +208,22 @@ static void output_block(const wino_task *t, size_t ty0, size_t nr, const float 
     size_t oy0 = 2 * ty0, oy1 = 2 * (ty0 + nr) < OH ? 2 * (ty0 + nr) : OH;
     size_t n = (oy1 - oy0) * OW;
     int kind = ox_nn_bias_kind(t->act);
-    int direct = !t->res && (!t->act || kind != OX_BIAS_ONLY);
+    /* the transform applies ReLU and Clip only (other kinds of kernels/bias_act.h
+     * take the passes below) */
+    int direct = !t->res && (!t->act || kind == OX_BIAS_RELU || kind == OX_BIAS_CLIP);
     for (size_t m = 0; m < g->Mg; m++) {
         float *ym = t->y + m * g->out_sp + oy0 * OW;
         float b = t->bias ? t->bias[m] : 0.0f;
         ox_wino_output(mm + m * wg->ldt, g->Mg * wg->ldt, nr, wg->TW, ym, OH - oy0, OW, b,
                        direct ? kind : OX_BIAS_ONLY, t->act_alpha, t->act_beta);
         if (direct) continue;
-        if (t->res) /* then the fused Add, then the activation */
+        if (t->res) { /* then the fused Add, then the activation */
             ox_bias_vec_act(ym, ym, t->res + (ym - t->y0), n, kind, t->act_alpha, t->act_beta);
-        if (t->act && kind == OX_BIAS_ONLY) ox_act_apply(ym, n, t->act, t->act_alpha, t->act_beta);
+            if (t->act && kind == OX_BIAS_ONLY)
+                ox_act_apply(ym, n, t->act, t->act_alpha, t->act_beta);
+        } else { /* an activation the transform does not apply */
+            ox_act_apply(ym, n, t->act, t->act_alpha, t->act_beta);
+        }
     }
 }
 

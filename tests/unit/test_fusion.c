@@ -510,7 +510,7 @@ TEST(fusion_conv_residual_add) {
     free(mb.g.p);
 }
 
-/* Relu, Clip or a residual Add fused into each float Conv path: Winograd (3x3,
+/* Relu, Clip, a residual Add or SiLU fused into each float Conv path: Winograd (3x3,
  * 16 channels), the micro-kernel's stores (1x1; 3x3 stride 2 on exact positions),
  * the wide grid (3x3 on a large image). The same values as the unfused steps, on
  * every kernel path. */
@@ -523,13 +523,14 @@ TEST(fusion_conv_epilogues_every_path) {
     for (int i = 0; i < 16 * 16 * 9; i++) w[i] = (float)cos(i * 0.91) * 0.2f;
     for (int i = 0; i < 16; i++) bias[i] = 0.05f * (float)i - 0.4f;
     static const unsigned limits[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
-    static const char *const labels_want[3] = {"Conv+Relu", "Conv+Clip", "Conv+Add+Relu"};
+    static const char *const labels_want[4] = {"Conv+Relu", "Conv+Clip", "Conv+Add+Relu",
+                                               "Conv+Sigmoid+Mul"};
     for (int gi = 0; gi < 4; gi++) {
         int C = geo[gi].C, H = geo[gi].H, k = geo[gi].k, st = geo[gi].s, M = C;
         int64_t x4[4] = {1, C, H, H}, w4[4] = {M, C, k, k}, b1[1] = {M};
         for (int l = 0; l < 3; l++) {
             unsigned old = ox_cpu_limit(limits[l]);
-            for (int v = 0; v < 3; v++) {
+            for (int v = 0; v < 4; v++) {
                 if (v == 2 && st != 1) continue; /* the residual needs the output's shape */
                 mbuild mb;
                 mb_begin(&mb, 4, x4);
@@ -559,6 +560,10 @@ TEST(fusion_conv_epilogues_every_path) {
                 if (v == 2) {
                     mb_node(&mb, "Add", "c", "r", NULL, "a");
                     mb_node(&mb, "Relu", "a", NULL, NULL, "y");
+                }
+                if (v == 3) { /* SiLU */
+                    mb_node(&mb, "Sigmoid", "c", NULL, NULL, "s");
+                    mb_node(&mb, "Mul", "c", "s", NULL, "y");
                 }
                 mb_output(&mb, "y");
                 const char *req[1] = {"y"};
