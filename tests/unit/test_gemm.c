@@ -524,6 +524,28 @@ TEST(gemm_sgemm_run_packed_packer_epilogue) {
     ox_threadpool_free(pool);
 }
 
+/* Many rows, few columns, on a pool: B is packed once by all threads into shared
+ * slices (several K slices, a partial last strip) and the tasks split the rows;
+ * with the row bias and clamp too. */
+TEST(gemm_sgemm_run_shared_b_threaded) {
+    static const size_t sizes[][3] = {{600, 49, 700}, {300, 17, 257}, {97, 33, 1030}};
+    static const char *const names[3] = {"avx512", "avx2", "generic"};
+    for (int threads = 2; threads <= 3; threads++) {
+        ox_threadpool *pool = ox_threadpool_create(threads);
+        for (int path = 0; path < 3; path++) {
+            if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
+            unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
+            for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
+                for (int mode = 0; mode < 16; mode++) /* plain B or the packer */
+                    if (!(mode & 2))
+                        check_run((int)t % 2, (mode / 4) % 2, sizes[t][0], sizes[t][1],
+                                  sizes[t][2], mode, pool, names[path]);
+            ox_cpu_limit(old);
+        }
+        ox_threadpool_free(pool);
+    }
+}
+
 /* A packing made for one kernel is ignored under another: the plain operand is used. */
 TEST(gemm_packed_other_kernel_falls_back) {
     if (!have_avx2()) return;
