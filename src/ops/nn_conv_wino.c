@@ -98,6 +98,7 @@ ox_conv_wino *ox_conv_wino_pack(const float *W, size_t M, size_t C) {
  * V and M of a block stay in cache, instead of 4x the input and output going through
  * memory between the stages, and the whole Conv is one parallel region. */
 #define WINO_BLOCK_TILES 64 /* tiles per block: products wide enough for the GEMM */
+#define WINO_CHANNEL_SPLIT 32768 /* Cg * Mg past which U is over 2 MB (16 products) */
 #define WINO_SCRATCH 3      /* the util/scratch.h slot (0 and 1: GEMM packing; 2: dwconv) */
 
 typedef struct wino_geom {
@@ -110,6 +111,7 @@ typedef struct wino_geom {
     size_t bytes;     /* one block's scratch: planes, V and M */
 } wino_geom;
 
+/* threads: those the blocks are shared by (0: one block of all the tiles) */
 static int wino_geom_of(const ox_conv_geom *g, size_t threads, wino_geom *wg) {
     size_t OH = (size_t)g->w.out[1], OW = (size_t)g->w.out[2];
     wg->TH = (OH + 1) / 2;
@@ -119,7 +121,7 @@ static int wino_geom_of(const ox_conv_geom *g, size_t threads, wino_geom *wg) {
      * tiles past the last, so the planes are that much wider */
     wg->Wq = wg->TW + 1 + VL;
     size_t nb = (wg->T + WINO_BLOCK_TILES / 2) / WINO_BLOCK_TILES;
-    if (nb < 1) nb = 1;
+    if (nb < 1 || threads == 0) nb = 1;
     if (threads > 1) nb = (nb + threads - 1) / threads * threads; /* even shares */
     if (nb > wg->TH) nb = wg->TH;
     wg->blocks = nb;
@@ -151,6 +153,7 @@ typedef struct wino_task {
     int act;
     float act_alpha, act_beta;
     atomic_int failed; /* scratch or a product ran out of memory */
+    float *xs, *v, *mm; /* by channels: the one block's planes, V and M */
 } wino_task;
 
 /* ---- input transform ----------------------------------------------------------------- */
@@ -201,7 +204,8 @@ static void input_block(const wino_task *t, size_t ci, size_t ty0, size_t nr, fl
 /* Tile rows [ty0, ty0 + nr) of every output channel: Y = A^T M A, then bias and
  * activation; bias and a ReLU or Clip go with the transform, the residual and any
  * other activation take passes of their own over the block's output rows. */
-static void output_block(const wino_task *t, size_t ty0, size_t nr, const float *mm) {
+static void output_block(const wino_task *t, size_t ty0, size_t nr, const float *mm, size_t m0,
+                         size_t m1) {
     const ox_conv_geom *g = t->g;
     const wino_geom *wg = t->wg;
     size_t OH = (size_t)g->w.out[1], OW = (size_t)g->w.out[2];
@@ -211,7 +215,7 @@ static void output_block(const wino_task *t, size_t ty0, size_t nr, const float 
     /* the transform applies ReLU and Clip only (other kinds of kernels/bias_act.h
      * take the passes below) */
     int direct = !t->res && (!t->act || kind == OX_BIAS_RELU || kind == OX_BIAS_CLIP);
-    for (size_t m = 0; m < g->Mg; m++) {
+    for (size_t m = m0; m < m1; m++) {
         float *ym = t->y + m * g->out_sp + oy0 * OW;
         float b = t->bias ? t->bias[m] : 0.0f;
         ox_wino_output(mm + m * wg->ldt, g->Mg * wg->ldt, nr, wg->TW, ym, OH - oy0, OW, b,
@@ -259,13 +263,62 @@ static void wino_blocks(void *arg, size_t b0, size_t b1) {
          * block: zeros, not stale values */
         for (size_t r = 0; r < 16 * g->Mg; r++)
             memset(mm + r * wg->ldt + tiles, 0, VL * sizeof(float));
-        output_block(t, ty0, nr, mm);
+        output_block(t, ty0, nr, mm, 0, g->Mg);
     }
+}
+
+/* ---- by channels ------------------------------------------------------------------ */
+
+/* With fewer tiles than make a block per thread (a 14x14 map), blocks would leave
+ * threads idle and have each stream all of U, megabytes for 256 channels: the tiles
+ * then form one block, whose stages are split over the threads by channel, the
+ * products by output channel (ox_sgemm_run on the pool). */
+static void input_channels(void *arg, size_t c0, size_t c1) {
+    wino_task *t = arg;
+    const wino_geom *wg = t->wg;
+    for (size_t ci = c0; ci < c1; ci++)
+        input_block(t, ci, 0, wg->TH, t->xs + ci * wg->xs, t->v + ci * wg->ldt,
+                    t->g->Cg * wg->ldt);
+}
+
+static void output_channels(void *arg, size_t m0, size_t m1) {
+    wino_task *t = arg;
+    output_block(t, 0, t->wg->TH, t->mm, m0, m1);
+}
+
+static onyx_status wino_by_channels(ox_op_ctx *c, wino_task *t) {
+    const ox_conv_geom *g = t->g;
+    const wino_geom *wg = t->wg;
+    float *xs = ox_scratch(WINO_SCRATCH, wg->bytes);
+    if (!xs) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
+    t->xs = xs;
+    t->v = xs + wg->xs * g->Cg;
+    t->mm = t->v + 16 * g->Cg * wg->ldt;
+    ox_parallel_for(c->pool, g->Cg, 1 + 4096 / (16 * wg->T + 1), input_channels, t);
+    for (size_t k = 0; k < 16; k++) {
+        ox_sgemm_call call = {.M = g->Mg, .N = wg->T, .K = g->Cg, .alpha = 1.0f,
+                              .pa = t->wn->u[k], .B = t->v + k * g->Cg * wg->ldt,
+                              .ldb = wg->ldt, .C = t->mm + k * g->Mg * wg->ldt, .ldc = wg->ldt};
+        if (ox_sgemm_run(&call, c->pool))
+            return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
+    }
+    for (size_t r = 0; r < 16 * g->Mg; r++)
+        memset(t->mm + r * wg->ldt + wg->T, 0, VL * sizeof(float));
+    ox_parallel_for(c->pool, g->Mg, 1 + 4096 / (4 * wg->T + 1), output_channels, t);
+    return ONYX_OK;
 }
 
 onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_wino *wn) {
     wino_geom wg;
-    if (!wino_geom_of(g, (size_t)ox_threadpool_size(c->pool), &wg))
+    size_t threads = (size_t)ox_threadpool_size(c->pool);
+    if (!wino_geom_of(g, threads, &wg))
+        return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
+    /* fewer tiles than a block per thread, and U too large to stream once per
+     * thread (over 2 MB: its 16 parallel products are then worth their cost): one
+     * block, split by channels */
+    int by_channels = threads > 1 && wg.T < threads * WINO_BLOCK_TILES &&
+                      g->Cg * g->Mg > WINO_CHANNEL_SPLIT;
+    if (by_channels && !wino_geom_of(g, 0, &wg))
         return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
     const float *X = c->in[0]->data;
     wino_task t = {.g = g, .wg = &wg, .wn = wn, .y0 = c->out[0]->data,
@@ -276,6 +329,10 @@ onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_
     for (size_t n = 0; n < g->N; n++) {
         t.x = X + n * g->C * g->in_sp;
         t.y = (float *)c->out[0]->data + n * g->M * g->out_sp;
+        if (by_channels) {
+            OX_TRY(wino_by_channels(c, &t));
+            continue;
+        }
         ox_parallel_for(c->pool, wg.blocks, 1, wino_blocks, &t);
         if (atomic_load(&t.failed))
             return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
