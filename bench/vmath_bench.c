@@ -30,11 +30,6 @@ enum { F_EXP, F_SIGMOID, F_SILU, F_TANH, F_BIAS_SILU_SPLIT, F_BIAS_SILU_FUSED, N
 static const char *const fname[NF] = {"exp",  "sigmoid",      "silu",
                                       "tanh", "bias+silu 2x", "bias+silu fused"};
 
-/* Defined only when the library has the fused kind; the split pass is timed either way. */
-#ifndef OX_BIAS_SILU
-#define OX_BIAS_SILU (-1)
-#endif
-
 static void call(int f, size_t n, const float *x, float *y) {
     switch (f) {
     case F_EXP: ox_vexp(n, x, y); break;
@@ -45,9 +40,7 @@ static void call(int f, size_t n, const float *x, float *y) {
         ox_bias_act(y, x, n, 0.1f, OX_BIAS_ONLY, 0, 0);
         ox_vsilu(n, y, y);
         break;
-    default:
-        if (OX_BIAS_SILU >= 0) ox_bias_act(y, x, n, 0.1f, OX_BIAS_SILU, 0, 0);
-        break;
+    default: ox_bias_act(y, x, n, 0.1f, OX_BIAS_SILU, 0, 0); break;
     }
 }
 
@@ -63,7 +56,6 @@ int main(int argc, char **argv) {
         ox_cpu_limit(limits[p]);
         printf("%-8s", ox_vmath_kernel_name());
         for (int f = 0; f < NF; f++) {
-            if (f == F_BIAS_SILU_FUSED && OX_BIAS_SILU < 0) continue;
             double t[9];
             call(f, n, x, y);
             for (int k = 0; k < 9; k++) {
