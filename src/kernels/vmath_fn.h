@@ -2,7 +2,7 @@
  * once over the lane operations listed in vmath_impl.h, which each includer defines
  * for its instruction set. vmath_impl.h builds the array functions on these; other
  * kernels that apply an activation to a tile while it is in registers (the fused
- * bias + SiLU of x86/bias_act_avx512.c) include this file with the same lanes
+ * bias + Sigmoid or SiLU of x86/bias_act_avx512.c) include this file with the same lanes
  * (x86/vmath_avx512_lanes.h), so there is one implementation of the math.
  * The algorithms are those of vmath_scalar.h, step for step, with a * b + c as a
  * fused multiply-add where the machine has one. */
