@@ -57,7 +57,8 @@ int main(int argc, char **argv) {
         int have[3];
         for (int p = 0; p < 3; p++) {
             ox_cpu_limit(limits[p]);
-            have[p] = !strcmp(ox_vmath_kernel_name(), p == 0 ? "generic" : p == 1 ? "avx2" : "avx512");
+            const char *want = p == 0 ? "generic" : p == 1 ? "avx2" : "avx512";
+            have[p] = !strcmp(ox_vmath_kernel_name(), want);
         }
         for (uint64_t b = 0; b < 0x100000000ull;) {
             size_t n = 0;

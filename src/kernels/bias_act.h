@@ -8,7 +8,13 @@
 
 #include <stddef.h>
 
-enum { OX_BIAS_ONLY = 0, OX_BIAS_RELU = 1, OX_BIAS_CLIP = 2, OX_BIAS_SIGMOID = 3, OX_BIAS_SILU = 4 };
+enum {
+    OX_BIAS_ONLY = 0,
+    OX_BIAS_RELU = 1,
+    OX_BIAS_CLIP = 2,
+    OX_BIAS_SIGMOID = 3,
+    OX_BIAS_SILU = 4,
+};
 
 /* kind: OX_BIAS_ONLY, OX_BIAS_RELU (x < 0 ? 0 : x, NaN passes), OX_BIAS_CLIP
  * (max with lo first, then min with hi, as Clip), OX_BIAS_SIGMOID or OX_BIAS_SILU

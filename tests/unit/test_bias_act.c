@@ -152,7 +152,8 @@ TEST(bias_act_sigmoid_silu) {
                     }
                 }
                 if (!(worst <= (silu ? 4 : 3))) {
-                    fprintf(stderr, "  limit %#x kind %d n %zu: %g ulp\n", limits[l], kind, n, worst);
+                    fprintf(stderr, "  limit %#x kind %d n %zu: %g ulp\n", limits[l], kind, n,
+                            worst);
                     ox_test_failures++;
                 }
             }
