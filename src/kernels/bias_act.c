@@ -1,6 +1,17 @@
 #include "kernels/bias_act.h"
 
 #include "kernels/cpu.h"
+#include "kernels/vmath.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+/* Sigmoid and SiLU ask for what kernels/vmath.h asks of its AVX-512 code, so the one
+ * pass gives what ox_vsigmoid and ox_vsilu give under any ox_cpu_limit. */
+static int use_avx512(int kind) {
+    unsigned need = OX_CPU_AVX512;
+    if (kind == OX_BIAS_SIGMOID || kind == OX_BIAS_SILU) need |= OX_CPU_AVX2 | OX_CPU_FMA;
+    return ox_cpu_has(need);
+}
+#endif
 
 static inline float act1(float v, int kind, float lo, float hi) {
     if (kind == OX_BIAS_RELU) return v < 0.0f ? 0.0f : v;
@@ -11,15 +22,23 @@ static inline float act1(float v, int kind, float lo, float hi) {
     return v;
 }
 
+/* Sigmoid and SiLU over the finished sums, by the vmath.h path this CPU runs (the
+ * same values as the AVX-512 pass computes in registers). */
+static void act_after(float *dst, size_t n, int kind) {
+    if (kind == OX_BIAS_SIGMOID) ox_vsigmoid(n, dst, dst);
+    if (kind == OX_BIAS_SILU) ox_vsilu(n, dst, dst);
+}
+
 void ox_bias_vec_act(float *dst, const float *src, const float *bias, size_t n, int kind, float lo,
                      float hi) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (n >= 16 && ox_cpu_has(OX_CPU_AVX512)) {
+    if (n >= 16 && use_avx512(kind)) {
         ox_bias_vec_act_avx512(dst, src, bias, n, kind, lo, hi);
         return;
     }
 #endif
     for (size_t k = 0; k < n; k++) dst[k] = act1(src[k] + bias[k], kind, lo, hi);
+    act_after(dst, n, kind);
 }
 
 static void bias_act_c(float *dst, const float *src, size_t n, float b, int kind, float lo,
@@ -40,13 +59,14 @@ static void bias_act_c(float *dst, const float *src, size_t n, float b, int kind
         break;
     default:
         for (size_t k = 0; k < n; k++) dst[k] = src[k] + b;
+        act_after(dst, n, kind);
         break;
     }
 }
 
 void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, float lo, float hi) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (n >= 16 && ox_cpu_has(OX_CPU_AVX512)) {
+    if (n >= 16 && use_avx512(kind)) {
         ox_bias_act_avx512(dst, src, n, b, kind, lo, hi);
         return;
     }
@@ -57,7 +77,7 @@ void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, floa
 void ox_bias_act_rows(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n,
                       const float *bias, int kind, float lo, float hi) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (ox_cpu_has(OX_CPU_AVX512)) {
+    if (use_avx512(kind)) {
         ox_bias_act_rows_avx512(dst, ldd, src, lds, rows, n, bias, kind, lo, hi);
         return;
     }

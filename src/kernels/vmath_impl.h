@@ -1,8 +1,7 @@
-/* The vector math of kernels/vmath.h, written once over a small set of lane
+/* The array functions of kernels/vmath.h, written once over a small set of lane
  * operations that each includer defines for its instruction set (vmath.c: portable
  * 4-lane GNU vectors or plain floats; x86/vmath_avx2.c: 8 lanes; x86/vmath_avx512.c:
- * 16 lanes). The algorithms are those of vmath_scalar.h, step for step, with
- * a * b + c as a fused multiply-add where the machine has one.
+ * 16 lanes, from x86/vmath_avx512_lanes.h), on the per-vector math of vmath_fn.h.
  *
  * The includer defines, before including this file:
  *   VM_W                 lanes per vector
@@ -19,130 +18,15 @@
  *   vm vf_lt(a, b), vf_ge(a, b), vf_isnan(a); vf vf_sel(vm m, vf a, vf b) = m ? a : b
  *   int vm_all(vm)        every lane set
  *   vf vf_pow2(vf k)     2^k for integral k in [-126, 127] (as float lanes)
+ *   optionally VM_SCALEF and vf vf_scalef(p, n) = p * 2^n rounded once, for integral
+ *       n in [-150, 128] (else vm_scale multiplies by powers of two)
  *   double vf_hsum(vf); float vf_hmax(vf) (NaN lanes never win)
  */
 #include <math.h>
 #include <stddef.h>
 
+#include "kernels/vmath_fn.h"
 #include "kernels/vmath_ops.h"
-
-/* The integer part of shifter + t, for |t| < 2^22, sits in the low mantissa bits:
- * adding and subtracting it rounds t to an integer (round to nearest even). */
-#define VM_SHIFTER 12582912.0f /* 1.5 * 2^23 */
-
-static inline vf vm_exp(vf x) {
-    /* e^x = 2^n e^r, n = round(x / ln2), |r| <= ln2 / 2; x clamped so n stays in
-     * [-150, 128] (beyond, the result is 0 or inf anyway); NaN put back at the end */
-    vf xc = vf_min(vf_max(x, vf_set(-104.0f)), vf_set(89.0f));
-    vf n = vf_sub(vf_fma(xc, vf_set(1.44269504088896341f), vf_set(VM_SHIFTER)), vf_set(VM_SHIFTER));
-    vf r = vf_fma(n, vf_set(-0.693359375f), xc); /* n * 0.693359375 is exact */
-    r = vf_fma(n, vf_set(2.12194440e-4f), r);
-    vf r2 = vf_mul(r, r);
-    vf p = vf_set(1.9890980753e-04f); /* (e^r - 1 - r) / r^2 */
-    p = vf_fma(p, r, vf_set(1.3933641031e-03f));
-    p = vf_fma(p, r, vf_set(8.3333109346e-03f));
-    p = vf_fma(p, r, vf_set(4.1666465006e-02f));
-    p = vf_fma(p, r, vf_set(1.6666666682e-01f));
-    p = vf_fma(p, r, vf_set(5.0000000135e-01f));
-    p = vf_add(vf_fma(p, r2, r), vf_set(1.0f));
-    /* scale in two halves, h = floor(n / 2), so each power stays a normal number */
-    vf h = vf_sub(vf_add(vf_fma(n, vf_set(0.5f), vf_set(-0.25f)), vf_set(VM_SHIFTER)),
-                  vf_set(VM_SHIFTER));
-    vf y = vf_mul(vf_mul(p, vf_pow2(h)), vf_pow2(vf_sub(n, h)));
-    return vf_sel(vf_isnan(x), x, y);
-}
-
-static inline vf vm_sigmoid(vf x) {
-    /* e^-|x| never overflows; for x < 0, e^x / (1 + e^x) keeps the tiny tail */
-    vf e = vm_exp(vf_negabs(x));
-    vf s = vf_div(vf_set(1.0f), vf_add(vf_set(1.0f), e));
-    return vf_sel(vf_ge(x, vf_set(0.0f)), s, vf_mul(e, s));
-}
-
-static inline vf vm_tanh(vf x) {
-    vf ax = vf_abs(x);
-    /* small |x|: odd polynomial (no cancellation); else 1 - 2 / (e^2|x| + 1) */
-    vf z = vf_mul(x, x);
-    vf p = vf_set(-6.0967141649e-03f);
-    p = vf_fma(p, z, vf_set(2.0997178999e-02f));
-    p = vf_fma(p, z, vf_set(-5.3850909578e-02f));
-    p = vf_fma(p, z, vf_set(1.3332769737e-01f));
-    p = vf_fma(p, z, vf_set(-3.3333328944e-01f));
-    /* tanh is odd: the sign of x also for x = -0, which the sum would make +0 */
-    vf small = vf_sign_to(vf_abs(vf_fma(vf_mul(p, z), x, x)), x);
-    vm small_lanes = vf_lt(ax, vf_set(0.625f));
-    if (vm_all(small_lanes)) return small;
-    vf e = vm_exp(vf_mul(vf_set(2.0f), vf_min(ax, vf_set(20.0f))));
-    vf big = vf_sub(vf_set(1.0f), vf_div(vf_set(2.0f), vf_add(e, vf_set(1.0f))));
-    big = vf_sel(vf_isnan(x), x, vf_sign_to(big, x));
-    return vf_sel(small_lanes, small, big);
-}
-
-/* erfc(a) * e^(a^2) for a in [0.9, 6], in s = (2a - 6.9) / 5.1 */
-static inline vf vm_erfc_scaled(vf a) {
-    vf s = vf_fma(a, vf_set(2.0f / 5.1f), vf_set(-(6.9f / 5.1f)));
-    vf q = vf_set(2.434289559e-04f);
-    q = vf_fma(q, s, vf_set(-4.872417397e-04f));
-    q = vf_fma(q, s, vf_set(4.912796918e-05f));
-    q = vf_fma(q, s, vf_set(-4.552719616e-05f));
-    q = vf_fma(q, s, vf_set(1.354690395e-03f));
-    q = vf_fma(q, s, vf_set(-2.508511291e-03f));
-    q = vf_fma(q, s, vf_set(3.527934484e-03f));
-    q = vf_fma(q, s, vf_set(-6.116366244e-03f));
-    q = vf_fma(q, s, vf_set(1.079826653e-02f));
-    q = vf_fma(q, s, vf_set(-1.802445791e-02f));
-    q = vf_fma(q, s, vf_set(2.929756152e-02f));
-    q = vf_fma(q, s, vf_set(-4.654963826e-02f));
-    q = vf_fma(q, s, vf_set(7.199626952e-02f));
-    q = vf_fma(q, s, vf_set(-1.081457896e-01f));
-    return vf_fma(q, s, vf_set(1.573868256e-01f));
-}
-
-/* erf(x) / x as a function of u = x^2 in [0, 0.81], in s = 2u / 0.81 - 1 */
-static inline vf vm_erf_small(vf u) {
-    vf s = vf_fma(u, vf_set(2.0f / 0.81f), vf_set(-1.0f));
-    vf p = vf_set(3.763991978e-07f);
-    p = vf_fma(p, s, vf_set(-6.654296658e-06f));
-    p = vf_fma(p, s, vf_set(1.010980878e-04f));
-    p = vf_fma(p, s, vf_set(-1.305894018e-03f));
-    p = vf_fma(p, s, vf_set(1.391165900e-02f));
-    p = vf_fma(p, s, vf_set(-1.201502503e-01f));
-    return vf_fma(p, s, vf_set(9.929032347e-01f));
-}
-
-static inline vf vm_erf(vf x) {
-    vf ax = vf_abs(x);
-    vm small_lanes = vf_lt(ax, vf_set(0.9f));
-    vf small = vf_mul(x, vm_erf_small(vf_mul(x, x)));
-    if (vm_all(small_lanes)) return small;
-    /* from 0.9: 1 - erfc; erf is 1 in float from 3.92 on, so clamping is exact */
-    vf a = vf_min(ax, vf_set(6.0f));
-    vf big = vf_sub(vf_set(1.0f), vf_mul(vm_exp(vf_mul(vf_negabs(a), a)), vm_erfc_scaled(a)));
-    big = vf_sel(vf_isnan(x), x, vf_sign_to(big, x));
-    return vf_sel(small_lanes, small, big);
-}
-
-/* x * Phi(x); below 0 the 1 + erf is erfc, computed without cancellation */
-static inline vf vm_gelu(vf x) {
-    vf z = vf_mul(x, vf_set(0.70710678118654752f));
-    vf az = vf_abs(z);
-    vm near_lanes = vf_lt(az, vf_set(0.9f));
-    vf ope = vf_fma(z, vm_erf_small(vf_mul(z, z)), vf_set(1.0f));
-    if (!vm_all(near_lanes)) {
-        /* past the fitted range the e^-z^2 factor still decays (to 0 at infinity) */
-        vf a = vf_min(az, vf_set(6.0f));
-        vf t = vf_mul(vm_exp(vf_mul(vf_negabs(az), az)), vm_erfc_scaled(a));
-        vf far_part = vf_sel(vf_lt(z, vf_set(0.0f)), t, vf_sub(vf_set(2.0f), t));
-        ope = vf_sel(near_lanes, ope, far_part);
-    }
-    return vf_mul(vf_mul(vf_set(0.5f), x), ope);
-}
-
-static inline vf vm_gelu_tanh(vf x) {
-    vf c = vf_mul(vf_mul(vf_mul(vf_set(0.044715f), x), x), x);
-    vf inner = vf_mul(vf_set(0.79788456080286535588f), vf_add(x, c));
-    return vf_mul(vf_mul(vf_set(0.5f), x), vf_add(vf_set(1.0f), vm_tanh(inner)));
-}
 
 /* y[i] = F(x[i]) over whole vectors, then the tail through a partial load */
 #define VM_MAP(name, F)                                                                    \
@@ -159,7 +43,24 @@ VM_MAP(map_gelu, vm_gelu)
 VM_MAP(map_gelu_tanh, vm_gelu_tanh)
 #undef VM_MAP
 
+static void map_silu(size_t n, const float *x, float *y) {
+    size_t i = 0;
+    for (; i + VM_W <= n; i += VM_W) {
+        vf v = vf_load(x + i);
+        vf_store(y + i, vf_mul(v, vm_sigmoid(v)));
+    }
+    if (i < n) {
+        vf v = vf_load_part(x + i, n - i, 0.0f);
+        vf_store_part(y + i, vf_mul(v, vm_sigmoid(v)), n - i);
+    }
+}
+
+/* alpha = 1 skips a multiply that would change nothing */
 static void map_swish(size_t n, float alpha, const float *x, float *y) {
+    if (alpha == 1.0f) {
+        map_silu(n, x, y);
+        return;
+    }
     vf a = vf_set(alpha);
     size_t i = 0;
     for (; i + VM_W <= n; i += VM_W) {

@@ -136,10 +136,17 @@ static inline void ox_tap_range(int64_t in, int64_t s, int64_t c, int64_t out, i
 }
 
 /* The bias_act kind (kernels/bias_act.h) that applies a fused activation in the same
- * pass as the bias: ReLU and Clip; OX_BIAS_ONLY for the others, which the caller
- * applies after with ox_act_apply. */
+ * pass as the bias: ReLU, Clip, Sigmoid and SiLU (the same values as ox_act_apply
+ * gives); OX_BIAS_ONLY for the others, which the caller applies after with
+ * ox_act_apply. */
 static inline int ox_nn_bias_kind(int act) {
-    return act == OX_ACT_RELU ? OX_BIAS_RELU : act == OX_ACT_CLIP ? OX_BIAS_CLIP : OX_BIAS_ONLY;
+    switch (act) {
+    case OX_ACT_RELU: return OX_BIAS_RELU;
+    case OX_ACT_CLIP: return OX_BIAS_CLIP;
+    case OX_ACT_SIGMOID: return OX_BIAS_SIGMOID;
+    case OX_ACT_SILU: return OX_BIAS_SILU;
+    default: return OX_BIAS_ONLY;
+    }
 }
 
 /* ---- ops (nn_conv.c) ---- */

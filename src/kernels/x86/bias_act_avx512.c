@@ -1,10 +1,15 @@
 /* ox_bias_act on AVX-512: 16 floats per step, the tail through a masked load and
- * store (never touching memory past n). */
+ * store (never touching memory past n). Sigmoid and SiLU are kernels/vmath_fn.h's
+ * on the lanes of x86/vmath_avx512.c, so they match ox_vsigmoid and ox_vsilu bit
+ * for bit. */
 #include "kernels/bias_act.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+
+#include "kernels/x86/vmath_avx512_lanes.h"
+#include "kernels/vmath_fn.h"
 
 /* One vector: relu keeps NaN (x < 0 is false for NaN), as the scalar rule; clip
  * compares the same way, lower bound first. */
@@ -17,6 +22,8 @@ static inline __m512 apply(__m512 v, int kind, __m512 lo, __m512 hi) {
         v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, lo, _CMP_LT_OQ), lo);
         return _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, hi, _CMP_GT_OQ), hi);
     }
+    if (kind == OX_BIAS_SIGMOID) return vm_sigmoid(v);
+    if (kind == OX_BIAS_SILU) return _mm512_mul_ps(v, vm_sigmoid(v));
     return v;
 }
 
@@ -55,6 +62,8 @@ void ox_bias_vec_act_avx512(float *dst, const float *src, const float *bias, siz
     switch (kind) {
     case OX_BIAS_RELU: run_vec(dst, src, bias, n, OX_BIAS_RELU, lo, hi); break;
     case OX_BIAS_CLIP: run_vec(dst, src, bias, n, OX_BIAS_CLIP, lo, hi); break;
+    case OX_BIAS_SIGMOID: run_vec(dst, src, bias, n, OX_BIAS_SIGMOID, lo, hi); break;
+    case OX_BIAS_SILU: run_vec(dst, src, bias, n, OX_BIAS_SILU, lo, hi); break;
     default: run_vec(dst, src, bias, n, OX_BIAS_ONLY, lo, hi); break;
     }
 }
@@ -64,6 +73,8 @@ void ox_bias_act_avx512(float *dst, const float *src, size_t n, float b, int kin
     switch (kind) {
     case OX_BIAS_RELU: run(dst, src, n, b, OX_BIAS_RELU, lo, hi); break;
     case OX_BIAS_CLIP: run(dst, src, n, b, OX_BIAS_CLIP, lo, hi); break;
+    case OX_BIAS_SIGMOID: run(dst, src, n, b, OX_BIAS_SIGMOID, lo, hi); break;
+    case OX_BIAS_SILU: run(dst, src, n, b, OX_BIAS_SILU, lo, hi); break;
     default: run(dst, src, n, b, OX_BIAS_ONLY, lo, hi); break;
     }
 }
@@ -75,6 +86,10 @@ void ox_bias_act_rows_avx512(float *dst, size_t ldd, const float *src, size_t ld
         switch (kind) {
         case OX_BIAS_RELU: run(dst + r * ldd, src + r * lds, n, b, OX_BIAS_RELU, lo, hi); break;
         case OX_BIAS_CLIP: run(dst + r * ldd, src + r * lds, n, b, OX_BIAS_CLIP, lo, hi); break;
+        case OX_BIAS_SIGMOID:
+            run(dst + r * ldd, src + r * lds, n, b, OX_BIAS_SIGMOID, lo, hi);
+            break;
+        case OX_BIAS_SILU: run(dst + r * ldd, src + r * lds, n, b, OX_BIAS_SILU, lo, hi); break;
         default: run(dst + r * ldd, src + r * lds, n, b, OX_BIAS_ONLY, lo, hi); break;
         }
     }
