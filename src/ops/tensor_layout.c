@@ -108,8 +108,9 @@ onyx_status ox_tx_concat_run(ox_op_ctx *c) {
         for (size_t i = 0; i < c->n_in; i++) {
             const ox_tensor *x = c->in[i];
             size_t block = (size_t)x->dims[axis] * inner;
-            if (!block) continue;
-            OX_TRY(ox_tx_copy(dst, (const char *)x->data + o * block * es, block, y->dtype));
+            const char *src = (const char *)x->data + o * block * es;
+            /* the planner may have had the input written in place (plan.c) */
+            if (block && src != dst) OX_TRY(ox_tx_copy(dst, src, block, y->dtype));
             dst += block * es;
         }
     }

@@ -132,6 +132,50 @@ static int cmp_block_size(const void *a, const void *b) {
     return x->first - y->first;
 }
 
+/* A Concat whose output is one block per input (every dimension before the axis is
+ * 1), each input made by an earlier step for this Concat alone: the inputs are
+ * written in place, at their offsets in the output, and the Concat copies nothing
+ * (ox_tx_concat_run skips an input already where it belongs). alias[v] gets the
+ * output for such an input v (else -1), delta[v] its byte offset in it; the
+ * output's block then starts with the first of its inputs. Static plans only. */
+static void concat_in_place(ox_plan *p, const ox_rgraph *g, int *alias, size_t *delta) {
+    ox_pvalue *pv = p->values;
+    for (size_t v = 0; v < p->n_values; v++) alias[v] = -1;
+    for (size_t st = 0; st < p->n_steps; st++) {
+        const ox_pstep *step = &p->steps[st];
+        const ox_node *node = g->nodes[step->node].node;
+        if (strcmp(step->label, "Concat") || step->n_out != 1 || step->n_in < 2) continue;
+        int out = step->out[0];
+        if (out < 0 || pv[out].is_const || g->values[out].kind != OX_VALUE_NODE || !pv[out].known)
+            continue;
+        const ox_attr *a = ox_node_attr(node, "axis");
+        int64_t rank = pv[out].t.rank, axis = a && a->type == OX_ATTR_INT ? a->i : 1;
+        if (axis < 0) axis += rank;
+        if (axis < 0 || axis >= rank) continue;
+        int ok = 1;
+        for (int64_t d = 0; d < axis; d++) ok &= pv[out].t.dims[d] == 1;
+        for (size_t k = 0; ok && k < step->n_in; k++) {
+            int v = step->in[k];
+            /* made by a node before this step, read by it alone, once, not asked for */
+            ok = v >= 0 && !pv[v].is_const && g->values[v].kind == OX_VALUE_NODE &&
+                 pv[v].known && pv[v].first >= 0 && pv[v].first < (int)st &&
+                 pv[v].last == (int)st && alias[v] < 0 && pv[v].t.dtype == pv[out].t.dtype;
+            for (size_t j = 0; ok && j < k; j++) ok = step->in[j] != v;
+            for (size_t s2 = 0; ok && s2 < st; s2++) /* no other step reads it */
+                for (size_t j = 0; ok && j < p->steps[s2].n_in; j++) ok = p->steps[s2].in[j] != v;
+        }
+        if (!ok) continue;
+        size_t off = 0;
+        for (size_t k = 0; k < step->n_in; k++) {
+            int v = step->in[k];
+            alias[v] = out;
+            delta[v] = off;
+            off += ox_tensor_nbytes(&pv[v].t);
+            if (pv[v].first < pv[out].first) pv[out].first = pv[v].first;
+        }
+    }
+}
+
 /* Place blocks in one arena: largest first, each at the lowest offset that does not
  * overlap a placed block whose lifetime intersects its own. */
 static onyx_status assign_offsets(arena_block *b, size_t n, size_t *total) {
@@ -342,10 +386,18 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
     if (p->is_static) {
         size_t n_blocks = 0;
         blocks = ox_malloc_array(p->n_values + n_steps + 1, sizeof *blocks);
-        if (!blocks) goto oom;
+        int *alias = ox_malloc_array(p->n_values + 1, sizeof *alias);
+        size_t *delta = ox_malloc_array(p->n_values + 1, sizeof *delta);
+        if (!blocks || !alias || !delta) {
+            ox_free(alias);
+            ox_free(delta);
+            goto oom;
+        }
+        concat_in_place(p, g, alias, delta);
         for (size_t v = 0; v < p->n_values; v++) {
             if (pv[v].is_const || g->values[v].kind != OX_VALUE_NODE || pv[v].first < 0) continue;
             pv[v].in_arena = 1;
+            if (alias[v] >= 0) continue; /* placed with its Concat's output, below */
             blocks[n_blocks++] = (arena_block){align_up(ox_tensor_nbytes(&pv[v].t)), pv[v].first,
                                                pv[v].last, &pv[v].offset};
         }
@@ -353,7 +405,17 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
             if (p->steps[st].ws_bytes)
                 blocks[n_blocks++] = (arena_block){align_up(p->steps[st].ws_bytes), (int)st, (int)st,
                                                    &p->steps[st].ws_offset};
-        if ((s = assign_offsets(blocks, n_blocks, &p->arena_bytes))) goto fail;
+        s = assign_offsets(blocks, n_blocks, &p->arena_bytes);
+        for (size_t v = 0; !s && v < p->n_values; v++) {
+            if (alias[v] < 0) continue;
+            size_t off = delta[v]; /* a Concat's output may be another's input */
+            int r = alias[v];
+            for (; alias[r] >= 0; r = alias[r]) off += delta[r];
+            pv[v].offset = pv[r].offset + off;
+        }
+        ox_free(alias);
+        ox_free(delta);
+        if (s) goto fail;
     }
     ox_free(blocks);
     ox_free(needed);

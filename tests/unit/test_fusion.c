@@ -157,6 +157,8 @@ static void mb_begin(mbuild *m, int rank, const int64_t *dims) {
     f_msg(&m->g, 11, &v);
 }
 
+static size_t last_arena; /* the arena of mb_run's last session */
+
 /* Run the model (opset 17) on x for the requested names. */
 static onyx_status mb_run(const mbuild *mb, int disable_fusion, const float *x, size_t n_req,
                           const char *const *req, onyx_tensor **outs) {
@@ -175,6 +177,8 @@ static onyx_status mb_run(const mbuild *mb, int disable_fusion, const float *x, 
     o.disable_fusion = disable_fusion;
     o.node_callback = record;
     if (st == ONYX_OK) st = onyx_session_create(model, &o, &s);
+    int known = 0;
+    last_arena = st == ONYX_OK ? onyx_session_arena_bytes(s, &known) : 0;
     size_t xn = 1;
     for (int i = 0; i < mb->rank; i++) xn *= (size_t)mb->dims[i];
     if (st == ONYX_OK) st = onyx_tensor_wrap(ONYX_DTYPE_FLOAT, mb->rank, mb->dims, (void *)x, xn * 4, &in);
@@ -577,5 +581,90 @@ TEST(fusion_conv_epilogues_every_path) {
             }
             ox_cpu_limit(old);
         }
+    }
+}
+
+/* ---- the planner's in-place Concat ------------------------------------------------ */
+
+static void mb_concat(mbuild *mb, const char *a, const char *b, int64_t axis, const char *out) {
+    pbuf attr = {0}, n = {0};
+    f_str(&attr, 1, "axis");
+    f_int(&attr, 3, axis);
+    f_int(&attr, 20, 2); /* AttributeProto.INT */
+    f_str(&n, 1, a);
+    f_str(&n, 1, b);
+    f_str(&n, 2, out);
+    f_str(&n, 3, out);
+    f_str(&n, 4, "Concat");
+    f_msg(&n, 5, &attr);
+    f_msg(&mb->g, 1, &n);
+}
+
+/* y = Concat(Relu(x), Neg(x)) and variants: inputs written in place where the plan
+ * allows (one reader, not requested, nothing before the axis but 1s, nested), a
+ * copy elsewhere; the values are the same either way. */
+TEST(plan_concat_in_place) {
+    float x[XN];
+    fill_x(x, -2, 2);
+    static const int64_t x4[4] = {1, 3, 37, 1};
+    size_t arena_in_place = 0;
+    for (int v = 0; v < 6; v++) {
+        mbuild mb;
+        mb_begin(&mb, 4, x4);
+        mb_node(&mb, "Relu", "x", NULL, NULL, "a");
+        mb_node(&mb, "Neg", "x", NULL, NULL, "b");
+        int64_t axis = v == 2 ? 2 : 1;       /* axis 2: 3 blocks per input, a copy */
+        mb_concat(&mb, "a", v == 4 ? "a" : "b", axis, "y");
+        if (v == 1) mb_node(&mb, "Abs", "a", NULL, NULL, "z"); /* a read twice */
+        if (v == 5) { /* nested: Concat(a2, Concat(a, b)) */
+            mb_node(&mb, "Sigmoid", "x", NULL, NULL, "a2");
+            mb_concat(&mb, "a2", "y", 1, "w");
+        }
+        mb_output(&mb, v == 5 ? "w" : "y");
+        if (v == 1) mb_output(&mb, "z");
+        const char *req[3] = {v == 5 ? "w" : "y", "z", "a"};
+        size_t n_req = v == 1 ? 2 : v == 3 ? 1 : 1;
+        if (v == 3) { /* a requested too */
+            req[1] = "a";
+            n_req = 2;
+        }
+        onyx_tensor *out[3] = {0};
+        onyx_status st = mb_run(&mb, 0, x, n_req, req, out);
+        CHECK(st == ONYX_OK);
+        if (st == ONYX_OK) {
+            const float *y = onyx_tensor_data_const(out[0]);
+            size_t n = onyx_tensor_count(out[0]), bad = 0;
+            CHECK(n == (v == 5 ? 3 * XN : 2 * XN));
+            for (size_t i = 0; i < n && i < 3 * XN; i++) {
+                double want;
+                if (v == 2) { /* along axis 2: per channel, 37 of a then 37 of b */
+                    size_t c = i / 74, k = i % 74;
+                    float xv = x[c * 37 + (k % 37)];
+                    want = k < 37 ? (xv > 0 ? xv : 0) : -xv;
+                } else {
+                    size_t part = i / XN, k = i % XN;
+                    if (v == 5) part = (part + 2) % 3; /* a2 first */
+                    if (part == 0 || (v == 4 && part == 1)) want = x[k] > 0 ? x[k] : 0;
+                    else if (part == 1) want = -x[k];
+                    else want = 1 / (1 + exp(-(double)x[k]));
+                }
+                bad += !(fabs(y[i] - want) <= 1e-6);
+            }
+            if (bad) fprintf(stderr, "  variant %d: %zu wrong\n", v, bad);
+            CHECK(bad == 0);
+            if (v == 1 || v == 3) { /* the other output too */
+                const float *z = onyx_tensor_data_const(out[1]);
+                for (size_t i = 0; i < XN; i++) {
+                    double want = x[i] > 0 ? x[i] : 0;
+                    CHECK_NEAR(z[i], want, 1e-6);
+                }
+            }
+        }
+        /* in place, a and b need no room of their own: y's alone (3 blocks less
+         * than the same sizes copied along axis 2) */
+        if (v == 0) arena_in_place = last_arena;
+        if (v == 2) CHECK(arena_in_place > 0 && arena_in_place < last_arena);
+        for (int k = 0; k < 3; k++) onyx_tensor_free(out[k]);
+        free(mb.g.p);
     }
 }
