@@ -319,8 +319,7 @@ static void run_tile(const sgemm_args *g, size_t kc, const float *a, const float
  * of a multiple of 4 KB (1024 floats: a layer 1024 wide) every row falls on the same
  * two sets, they evict each other, and the product loses a third of its speed
  * (64 x 1024 x 1024: 130 GFLOP/s in place, 150 packed; 196 in place at width
- * 1000); B is then packed. At
- * 2 KB it still pays to read B in place. */
+ * 1000); B is then packed. At 2 KB it still pays to read B in place. */
 static int spread_rows(size_t ld) { return ld % 1024 != 0; }
 
 /* C[m0..m1) x [n0..n1), all of K. -1 when out of memory with no plain operands to
