@@ -7,33 +7,12 @@
 
 #include "kernels/conv_direct_kernel.h"
 #include "kernels/cpu.h"
+#include "kernels/gen_vec4.h"
 
 /* ---- the portable vector path --------------------------------------------------- */
 
-typedef float cd_vec __attribute__((vector_size(16)));
-typedef int32_t cd_ivec __attribute__((vector_size(16)));
-
-static inline cd_vec gen_load(const float *p) {
-    cd_vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline cd_vec gen_loadn(const float *p, size_t n) {
-    cd_vec v = {0, 0, 0, 0};
-    memcpy(&v, p, n * sizeof(float));
-    return v;
-}
-static inline void gen_store(float *p, cd_vec v) { memcpy(p, &v, sizeof v); }
-static inline void gen_storen(float *p, cd_vec v, size_t n) { memcpy(p, &v, n * sizeof(float)); }
-static inline cd_vec gen_set1(float x) { return (cd_vec){x, x, x, x}; }
-/* m ? a : b lane by lane, m all ones or zero */
-static inline cd_vec gen_select(cd_ivec m, cd_vec a, cd_vec b) {
-    return (cd_vec)((m & (cd_ivec)a) | (~m & (cd_ivec)b));
-}
-static inline cd_vec gen_clamp(cd_vec v, cd_vec lo, cd_vec hi) {
-    v = gen_select(v < lo, lo, v);
-    return gen_select(v > hi, hi, v);
-}
+typedef gen_vec4 cd_vec;
+typedef gen_ivec4 cd_ivec;
 
 #define CD_VEC cd_vec
 #define CD_V 4

@@ -7,36 +7,15 @@
 #include <string.h>
 
 #include "kernels/cpu.h"
+#include "kernels/gen_vec4.h"
 #include "kernels/dwconv_kernel.h"
 #include "util/scratch.h"
 
 /* ---- the portable vector path --------------------------------------------------- */
 
-typedef float dw_vec __attribute__((vector_size(16)));
-typedef int32_t dw_ivec __attribute__((vector_size(16)));
+typedef gen_vec4 dw_vec;
+typedef gen_ivec4 dw_ivec;
 #define DW_V 4
-
-static inline dw_vec gen_load(const float *p) {
-    dw_vec v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline dw_vec gen_loadn(const float *p, size_t n) {
-    dw_vec v = {0, 0, 0, 0};
-    memcpy(&v, p, n * sizeof(float));
-    return v;
-}
-static inline void gen_store(float *p, dw_vec v) { memcpy(p, &v, sizeof v); }
-static inline void gen_storen(float *p, dw_vec v, size_t n) { memcpy(p, &v, n * sizeof(float)); }
-static inline dw_vec gen_set1(float x) { return (dw_vec){x, x, x, x}; }
-/* m ? a : b lane by lane, m all ones or zero */
-static inline dw_vec gen_select(dw_ivec m, dw_vec a, dw_vec b) {
-    return (dw_vec)((m & (dw_ivec)a) | (~m & (dw_ivec)b));
-}
-static inline dw_vec gen_clamp(dw_vec v, dw_vec lo, dw_vec hi) {
-    v = gen_select(v < lo, lo, v);
-    return gen_select(v > hi, hi, v);
-}
 
 #define DW_LOAD(p) gen_load(p)
 #define DW_STORE(p, v) gen_store(p, v)

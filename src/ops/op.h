@@ -156,5 +156,10 @@ onyx_status ox_op_run_single_on(const ox_node *node, int64_t opset, ox_tensor *c
 onyx_status ox_op_run_single_ex(const ox_node *node, int64_t opset, ox_tensor *const *in,
                                 size_t n_in, ox_tensor *out, size_t n_out, ox_threadpool *pool,
                                 int prepack);
+/* The same with an activation fused into the node (ox_op_ctx.act and its alpha and
+ * beta), as the planner's fusion sets it. */
+onyx_status ox_op_run_single_act(const ox_node *node, int64_t opset, ox_tensor *const *in,
+                                 size_t n_in, ox_tensor *out, size_t n_out, ox_threadpool *pool,
+                                 int prepack, int act, float act_alpha, float act_beta);
 
 #endif

@@ -202,6 +202,13 @@ onyx_status ox_op_run_single_on(const ox_node *node, int64_t opset, ox_tensor *c
 onyx_status ox_op_run_single_ex(const ox_node *node, int64_t opset, ox_tensor *const *in,
                                 size_t n_in, ox_tensor *out, size_t n_out, ox_threadpool *pool,
                                 int prepack) {
+    return ox_op_run_single_act(node, opset, in, n_in, out, n_out, pool, prepack, 0, 0.0f,
+                                0.0f);
+}
+
+onyx_status ox_op_run_single_act(const ox_node *node, int64_t opset, ox_tensor *const *in,
+                                 size_t n_in, ox_tensor *out, size_t n_out, ox_threadpool *pool,
+                                 int prepack, int act, float act_alpha, float act_beta) {
     const ox_op_def *def = ox_op_find(node->domain, node->op_type, opset);
     if (!def)
         return ox_error(ONYX_ERR_UNSUPPORTED, "no operator %s%s%s at opset %lld",
@@ -216,7 +223,8 @@ onyx_status ox_op_run_single_ex(const ox_node *node, int64_t opset, ox_tensor *c
         outs[i] = &out[i];
     }
     ox_op_ctx c = {.node = node, .opset = opset, .n_in = n_in, .n_out = n_out,
-                   .in = ins, .out = outs, .pool = pool, .alloc_output = single_alloc_output};
+                   .in = ins, .out = outs, .pool = pool, .alloc_output = single_alloc_output,
+                   .act = act, .act_alpha = act_alpha, .act_beta = act_beta};
     onyx_status s = ONYX_OK;
     if (def->prepare) s = def->prepare(&c);
     if (s == ONYX_OK) s = def->infer(&c);

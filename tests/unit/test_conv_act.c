@@ -10,7 +10,6 @@
 #include "nodes.h"
 #include "ops/op.h"
 #include "test.h"
-#include "util/alloc.h"
 
 /* A float tensor of values in [lo, hi) from this file's own generator (the shared
  * one of nodes.h would shift the values every later test draws). */
@@ -28,31 +27,7 @@ static ox_tensor rnd(int32_t rank, const int64_t *dims, float lo, float hi) {
 /* The node run as a plan runs it: c->act set, filters packed ahead, a workspace. */
 static onyx_status run_act(const ox_node *node, int64_t opset, ox_tensor **in, size_t n_in,
                            ox_tensor *out, int act) {
-    const ox_op_def *def = ox_op_find("", node->op_type, opset);
-    if (!def) return ONYX_ERR_UNSUPPORTED;
-    memset(out, 0, sizeof *out);
-    ox_tensor *outs[1] = {out};
-    ox_op_ctx c = {.node = node, .opset = opset, .n_in = n_in, .n_out = 1, .in = in,
-                   .out = outs, .act = act};
-    onyx_status s = def->prepare ? def->prepare(&c) : ONYX_OK;
-    if (s == ONYX_OK) s = def->infer(&c);
-    if (s == ONYX_OK) s = ox_tensor_alloc_data(out);
-    if (s == ONYX_OK && c.workspace_bytes) {
-        c.workspace = ox_malloc_aligned(c.workspace_bytes);
-        if (!c.workspace) s = ONYX_ERR_OUT_OF_MEMORY;
-    }
-    void *packed = NULL;
-    if (s == ONYX_OK && def->prepack) {
-        ox_op_ctx pc = c;
-        pc.out = NULL;
-        s = def->prepack(&pc, &packed);
-        c.prepacked = packed;
-    }
-    if (s == ONYX_OK) s = def->run(&c);
-    if (packed && def->free_prepacked) def->free_prepacked(packed);
-    ox_free_aligned(c.workspace);
-    if (def->destroy && c.state) def->destroy(c.state);
-    return s;
+    return ox_op_run_single_act(node, opset, in, n_in, out, 1, NULL, 1, act, 0.0f, 0.0f);
 }
 
 static double act_of(double v, int act) {

@@ -10,6 +10,7 @@
 #include "nodes.h"
 #include "ops/nn_conv_direct.h"
 #include "ops/nn_ops.h"
+#include "act_ref.h"
 #include "test.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
@@ -242,20 +243,6 @@ TEST(conv_direct_nan_passes_the_clamp) {
 }
 
 /* ---- through the Conv op: activations fused by the planner, a residual ------------ */
-
-static double act_ref(double v, int act, double alpha, double beta) {
-    switch (act) {
-    case OX_ACT_RELU: return v < 0 ? 0 : v;
-    case OX_ACT_LEAKY_RELU: return v >= 0 ? v : alpha * v;
-    case OX_ACT_CLIP: v = v < alpha ? alpha : v; return v > beta ? beta : v;
-    case OX_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
-    case OX_ACT_TANH: return tanh(v);
-    case OX_ACT_HARD_SIGMOID: v = alpha * v + beta; return v < 0 ? 0 : v > 1 ? 1 : v;
-    case OX_ACT_SILU: return v / (1.0 + exp(-v));
-    case OX_ACT_GELU: return 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
-    default: return v;
-    }
-}
 
 /* Conv of N x C x H x W by M filters k x k (stride s, pads pad) with act set as the
  * planner sets it, a fused residual when res, through the prepack hook when packed;

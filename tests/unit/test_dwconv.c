@@ -9,6 +9,7 @@
 #include "kernels/dwconv.h"
 #include "nodes.h"
 #include "ops/nn_ops.h"
+#include "act_ref.h"
 #include "test.h"
 #include "util/alloc.h"
 #include "util/scratch.h"
@@ -293,18 +294,6 @@ TEST(dwconv_without_scratch) {
 }
 
 /* ---- through the Conv op, with an activation fused by the planner ---------------- */
-
-static double act_ref(double v, int act, double alpha, double beta) {
-    switch (act) {
-    case OX_ACT_RELU: return v < 0 ? 0 : v;
-    case OX_ACT_LEAKY_RELU: return v >= 0 ? v : alpha * v;
-    case OX_ACT_CLIP: v = v < alpha ? alpha : v; return v > beta ? beta : v;
-    case OX_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
-    case OX_ACT_TANH: return tanh(v);
-    case OX_ACT_HARD_SIGMOID: v = alpha * v + beta; return v < 0 ? 0 : v > 1 ? 1 : v;
-    default: return v;
-    }
-}
 
 /* Conv (group = C) on N x C x [H x] W with act set as the planner sets it; pool may
  * be NULL. 1-D when H is 0. Returns failures. */
