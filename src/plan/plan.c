@@ -144,9 +144,12 @@ static void concat_in_place(ox_plan *p, const ox_rgraph *g, int *alias, size_t *
     for (size_t st = 0; st < p->n_steps; st++) {
         const ox_pstep *step = &p->steps[st];
         const ox_node *node = g->nodes[step->node].node;
-        if (strcmp(step->label, "Concat") || step->n_out != 1 || step->n_in < 2) continue;
+        if (strcmp(step->label, "Concat") || node->domain[0] || step->n_out != 1 ||
+            step->n_in < 2)
+            continue;
         int out = step->out[0];
-        if (out < 0 || pv[out].is_const || g->values[out].kind != OX_VALUE_NODE || !pv[out].known)
+        if (out < 0 || pv[out].is_const || g->values[out].kind != OX_VALUE_NODE ||
+            !pv[out].known || pv[out].t.dtype == ONYX_DTYPE_STRING) /* strings are owned */
             continue;
         const ox_attr *a = ox_node_attr(node, "axis");
         int64_t rank = pv[out].t.rank, axis = a && a->type == OX_ATTR_INT ? a->i : 1;
