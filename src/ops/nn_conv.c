@@ -237,11 +237,8 @@ static int depthwise_2d(ox_op_ctx *c, const ox_conv_geom *g) {
                         .sh = (size_t)w->s[1], .sw = (size_t)w->s[2], .dh = (size_t)w->d[1],
                         .dw = (size_t)w->d[2], .pad_top = (size_t)w->pb[1],
                         .pad_left = (size_t)w->pb[2]};
-    if (c->act == OX_ACT_RELU) {
-        t.p.clamp = 1, t.p.lo = 0.0f, t.p.hi = INFINITY;
-    } else if (c->act == OX_ACT_CLIP) {
-        t.p.clamp = 1, t.p.lo = c->act_alpha, t.p.hi = c->act_beta;
-    } else if (c->act != OX_ACT_NONE) {
+    t.p.clamp = ox_nn_act_clamp(c, &t.p.lo, &t.p.hi);
+    if (!t.p.clamp && c->act != OX_ACT_NONE) {
         t.p.post = dw2_post, t.p.post_ctx = c;
     }
     ox_parallel_for(c->pool, g->N * g->C, 1, dw2_planes, &t);

@@ -3,8 +3,6 @@
  * arranging operands (packing, phase planes, a wide-grid output to copy from). */
 #include "ops/nn_conv_direct.h"
 
-#include <math.h>
-
 #include "kernels/conv_direct.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
@@ -85,11 +83,8 @@ static void post_act(float *y, size_t n, const void *ctx) {
 onyx_status ox_conv_direct_run(ox_op_ctx *c, const ox_conv_geom *g, const float *packed) {
     ox_conv_direct p;
     params_of(g, &p);
-    if (c->act == OX_ACT_RELU) {
-        p.clamp = 1, p.lo = 0.0f, p.hi = INFINITY;
-    } else if (c->act == OX_ACT_CLIP) {
-        p.clamp = 1, p.lo = c->act_alpha, p.hi = c->act_beta;
-    } else if (c->act != OX_ACT_NONE) {
+    p.clamp = ox_nn_act_clamp(c, &p.lo, &p.hi);
+    if (!p.clamp && c->act != OX_ACT_NONE) {
         p.post = post_act, p.post_ctx = c;
     }
     size_t items = ox_conv_direct_items(&p), ws_floats = items * ox_conv_direct_item_floats(&p);

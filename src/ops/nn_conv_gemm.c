@@ -17,7 +17,6 @@
  *  - 3-D convolutions: a packer that computes each tap's source position.
  * The epilogue adds the bias and applies the fused activation to each finished tile
  * of C while it is still in cache. */
-#include <math.h>
 #include <string.h>
 
 #include "kernels/bias_act.h"
@@ -505,12 +504,13 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
             /* bias and a ReLU or Clip go into the micro-kernel's stores; the
              * epilogue is left with the residual, other activations and the
              * wide grid's copy */
-            int kind = ox_nn_bias_kind(c->act);
-            if (!R && (!c->act || kind == OX_BIAS_RELU || kind == OX_BIAS_CLIP)) {
+            float lo = 0.0f, hi = 0.0f;
+            int clamp = ox_nn_act_clamp(c, &lo, &hi);
+            if (!R && (!c->act || clamp)) {
                 call.row_bias = ep.bias;
-                call.row_clamp = c->act != 0;
-                call.row_lo = kind == OX_BIAS_RELU ? 0.0f : c->act_alpha;
-                call.row_hi = kind == OX_BIAS_RELU ? INFINITY : c->act_beta;
+                call.row_clamp = clamp;
+                call.row_lo = lo;
+                call.row_hi = hi;
                 ep.bias = NULL;
                 ep.act = 0;
             }

@@ -3,6 +3,8 @@
 #ifndef OX_OPS_NN_OPS_H
 #define OX_OPS_NN_OPS_H
 
+#include <math.h>
+
 #include "kernels/bias_act.h"
 #include "ops/op.h"
 
@@ -133,6 +135,15 @@ static inline void ox_tap_range(int64_t in, int64_t s, int64_t c, int64_t out, i
     if (l > h) l = h;
     *lo = l;
     *hi = h;
+}
+
+/* Whether the fused activation is a clamp that the Conv kernels apply in registers
+ * (ReLU: [0, +inf), Clip: [alpha, beta]); *lo and *hi get its bounds. */
+static inline int ox_nn_act_clamp(const ox_op_ctx *c, float *lo, float *hi) {
+    if (c->act != OX_ACT_RELU && c->act != OX_ACT_CLIP) return 0;
+    *lo = c->act == OX_ACT_RELU ? 0.0f : c->act_alpha;
+    *hi = c->act == OX_ACT_RELU ? INFINITY : c->act_beta;
+    return 1;
 }
 
 /* The bias_act kind (kernels/bias_act.h) that applies a fused activation in the same
