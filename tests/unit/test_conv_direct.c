@@ -10,7 +10,7 @@
 #include "nodes.h"
 #include "ops/nn_conv_direct.h"
 #include "ops/nn_ops.h"
-#include "act_ref.h"
+#include "conv_ref.h"
 #include "test.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
@@ -51,13 +51,6 @@ static ox_tensor rand_tensor(int32_t rank, const int64_t *dims, float lo, float 
     float *p = t.data;
     for (size_t i = 0; i < ox_tensor_count(&t); i++) p[i] = lo + (hi - lo) * randf();
     return t;
-}
-
-static int out_dim(size_t in, size_t pb, size_t pe, size_t k, size_t d, size_t s, size_t *out) {
-    size_t ek = (k - 1) * d + 1;
-    if (in + pb + pe < ek) return 0;
-    *out = (in + pb + pe - ek) / s + 1;
-    return 1;
 }
 
 /* ACT_POST's activation: linear, so applying it twice or to the wrong floats shows */

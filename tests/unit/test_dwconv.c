@@ -9,7 +9,7 @@
 #include "kernels/dwconv.h"
 #include "nodes.h"
 #include "ops/nn_ops.h"
-#include "act_ref.h"
+#include "conv_ref.h"
 #include "test.h"
 #include "util/alloc.h"
 #include "util/scratch.h"
@@ -28,13 +28,6 @@ static float *rand_floats(size_t n) {
     float *p = ox_malloc_array(n ? n : 1, sizeof(float));
     for (size_t i = 0; i < n; i++) p[i] = tt_randf() * 2.0f - 1.0f;
     return p;
-}
-
-static int out_dim(size_t in, size_t pb, size_t pe, size_t k, size_t d, size_t s, size_t *out) {
-    size_t ek = (k - 1) * d + 1;
-    if (in + pb + pe < ek) return 0;
-    *out = (in + pb + pe - ek) / s + 1;
-    return 1;
 }
 
 /* The post-activation of ACT_POST: linear, so applying it twice shows. */
