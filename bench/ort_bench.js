@@ -4,12 +4,15 @@
 // the same fields as `onyx bench --json`.
 //
 //   node bench/ort_bench.js MODEL [-i NAME=FILE.npy]... [--threads N] [--iters K] [--warmup W]
-//                           [--warm-env MODEL0] [--dump DIR]
+//                           [--warm-env MODEL0] [--dump DIR] [--profile PREFIX] [--optimized FILE]
 //   node bench/ort_bench.js --baseline   load the library and exit (its peak RSS is
 //                                        subtracted from the benchmark's)
 // --warm-env opens MODEL0 (a one-node model) first, so that load_ms counts the model's own
 // session creation and env_ms the runtime's one-off set-up in this process.
 // --dump writes the outputs of the last run as DIR/NAME.npy (to check them against onyx).
+// --profile writes the runtime's per-node trace (PREFIX_<date>.json; bench/ort_profile.py
+// sums it by op type, to set beside `onyx bench --profile`); --optimized saves the graph
+// as the runtime rewrote it.
 'use strict';
 
 const fs = require('fs');
@@ -84,7 +87,7 @@ function writeNpy(file, tensor) {
 
 function parseArgs(argv) {
   const a = { model: null, inputs: [], threads: 1, iters: 50, warmup: 5, baseline: false, warmEnv: null,
-    dump: null };
+    dump: null, profile: null, optimized: null };
   for (let i = 0; i < argv.length; i++) {
     const s = argv[i];
     const val = () => {
@@ -107,6 +110,8 @@ function parseArgs(argv) {
     else if (s === '--baseline') a.baseline = true;
     else if (s === '--warm-env') a.warmEnv = val();
     else if (s === '--dump') a.dump = val();
+    else if (s === '--profile') a.profile = val();
+    else if (s === '--optimized') a.optimized = val();
     else if (s.startsWith('-')) fail(`unknown option '${s}'`);
     else if (!a.model) a.model = s;
     else fail(`unexpected argument '${s}'`);
@@ -140,10 +145,12 @@ async function main() {
   let envMs = 0;
   if (args.warmEnv) {
     const e0 = performance.now();
-    const warm = await ort.InferenceSession.create(args.warmEnv, sessionOptions);
+    const warm = await ort.InferenceSession.create(args.warmEnv, { ...sessionOptions });
     envMs = performance.now() - e0;
     await warm.release();
   }
+  if (args.profile) Object.assign(sessionOptions, { enableProfiling: true, profileFilePrefix: args.profile });
+  if (args.optimized) sessionOptions.optimizedModelFilePath = args.optimized;
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(args.model, sessionOptions);
   const loadMs = performance.now() - t0;
@@ -170,6 +177,7 @@ async function main() {
     model: args.model, threads: args.threads, median_ms: r4(med), min_ms: r4(ms[0]),
     max_ms: r4(ms[n - 1]), load_ms: r4(loadMs), env_ms: r4(envMs),
   }));
+  if (args.profile) session.endProfiling();
   await session.release();
 }
 

@@ -1,7 +1,10 @@
 /* onyx bench MODEL [-i NAME=FILE]... [--threads N] [--iters K] [--warmup W] [--json] [--profile]
+ *                  [--profile-all]
  * Runs the model W times to warm up, then K timed runs; prints min/median/max latency.
  * --profile adds the time per op type and the 20 slowest nodes (from extra runs with a
- * per-node callback, so the timed runs carry no profiling cost). */
+ * per-node callback, so the timed runs carry no profiling cost); --profile-all lists every
+ * node in the order they ran instead of the 20 slowest (bench/profile_compare.py lines
+ * them up with the comparison runtime's trace). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -64,17 +67,17 @@ static int cmp_entry(const void *a, const void *b) {
     return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
 }
 
-static void print_profile(profile *p, int runs) {
+static void print_profile(profile *p, int runs, int all_nodes) {
     double total = 0;
     for (size_t i = 0; i < p->n_ops; i++) total += p->ops[i].ms;
     qsort(p->ops, p->n_ops, sizeof *p->ops, cmp_entry);
-    qsort(p->nodes, p->n_nodes, sizeof *p->nodes, cmp_entry);
+    if (!all_nodes) qsort(p->nodes, p->n_nodes, sizeof *p->nodes, cmp_entry);
     printf("time per op type (mean of %d runs):\n", runs);
     for (size_t i = 0; i < p->n_ops; i++)
         printf("  %-28s %9.3f ms %5.1f%%  %zu nodes\n", p->ops[i].op, p->ops[i].ms / runs,
                total > 0 ? 100 * p->ops[i].ms / total : 0, p->ops[i].calls / (size_t)runs);
-    printf("slowest nodes:\n");
-    for (size_t i = 0; i < p->n_nodes && i < 20; i++)
+    printf(all_nodes ? "nodes in run order:\n" : "slowest nodes:\n");
+    for (size_t i = 0; i < p->n_nodes && (all_nodes || i < 20); i++)
         printf("  %-40s %-20s %9.3f ms\n", p->nodes[i].name[0] ? p->nodes[i].name : "(unnamed)", p->nodes[i].op,
                p->nodes[i].ms / runs);
 }
@@ -111,6 +114,8 @@ int cli_bench(int argc, char **argv) {
             }
         } else if (!strcmp(a, "--json")) {
             json = 1;
+        } else if (!strcmp(a, "--profile-all")) {
+            prof = 2;
         } else if (!strcmp(a, "--profile")) {
             prof = 1;
         } else if (a[0] == '-') {
@@ -123,7 +128,7 @@ int cli_bench(int argc, char **argv) {
     }
     if (!model_path)
         return cli_fail("usage: onyx bench MODEL [-i NAME=FILE]... [--threads N] [--iters K] [--warmup W] [--json] "
-                        "[--profile]");
+                        "[--profile] [--profile-all]");
     int rc = 1;
     onyx_model *model = NULL;
     onyx_session *s = NULL, *sp = NULL;
@@ -202,7 +207,7 @@ int cli_bench(int argc, char **argv) {
                 outs[k] = NULL;
             }
         }
-        print_profile(&p, runs);
+        print_profile(&p, runs, prof == 2);
     }
     rc = 0;
 done:
