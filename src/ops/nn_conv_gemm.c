@@ -22,6 +22,7 @@
 #include "kernels/bias_act.h"
 #include "kernels/gemm.h"
 #include "ops/nn_conv_direct.h"
+#include "ops/nn_conv_oc.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
@@ -35,6 +36,7 @@ typedef struct conv_packed {
     size_t groups;
     ox_conv_wino *wino; /* also transformed for Winograd, where that may apply */
     float *direct;      /* instead, for nn_conv_direct.c, where that applies */
+    float *oc;          /* instead, for nn_conv_oc.c, where that applies */
     ox_sgemm_packed *g[];
 } conv_packed;
 
@@ -42,6 +44,7 @@ void ox_nn_conv_free_prepacked(void *p) {
     conv_packed *cp = p;
     if (!cp) return;
     ox_conv_direct_free(cp->direct);
+    ox_conv_oc_free(cp->oc);
     for (size_t i = 0; i < cp->groups; i++) ox_sgemm_packed_free(cp->g[i]);
     ox_conv_wino_free(cp->wino);
     ox_free(cp);
@@ -60,16 +63,20 @@ static int wino_candidate(const ox_conv_state *st, const ox_tensor *W) {
 }
 
 onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out) {
-    float *dpk; /* few taps per output: nn_conv_direct.c's filters alone */
+    /* few taps per output, or channels in lanes: that kernel's filters alone */
+    float *dpk, *opk = NULL;
     OX_TRY(ox_conv_direct_prepack(c, &dpk));
-    if (dpk) {
+    if (!dpk) OX_TRY(ox_conv_oc_prepack(c, &opk));
+    if (dpk || opk) {
         conv_packed *dp = ox_calloc(1, sizeof *dp);
         if (!dp) {
             ox_conv_direct_free(dpk);
+            ox_conv_oc_free(opk);
             return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
         }
         dp->w = c->in[1]->data;
         dp->direct = dpk;
+        dp->oc = opk;
         *out = dp;
         return ONYX_OK;
     }
@@ -430,6 +437,7 @@ static void conv_epilogue_run(const void *ctx, float *c, size_t ldc, size_t i0, 
 onyx_status ox_conv_gemm_workspace(const ox_conv_geom *g, size_t *bytes) {
     *bytes = 0;
     if (ox_conv_direct_applies(g)) return ox_conv_direct_workspace(g, bytes);
+    if (ox_conv_oc_applies(g)) return ox_conv_oc_workspace(g, bytes);
     if (!uses_phases(g) || g->out_sp == 0) return ONYX_OK;
     size_t wino = 0;
     if (ox_conv_wino_applies(g)) OX_TRY(ox_conv_wino_workspace(g, &wino));
@@ -451,6 +459,7 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
     const conv_packed *cp = c->prepacked;
     if (ox_conv_direct_applies(g))
         return ox_conv_direct_run(c, g, cp && cp->w == W ? cp->direct : NULL);
+    if (ox_conv_oc_applies(g)) return ox_conv_oc_run(c, g, cp && cp->w == W ? cp->oc : NULL);
     if (cp && (cp->w != W || cp->groups != g->G)) cp = NULL;
     if (cp && cp->wino && ox_conv_wino_applies(g)) return ox_conv_wino_run(c, g, cp->wino);
     int phases = uses_phases(g);

@@ -10,6 +10,7 @@
 #include "nodes.h"
 #include "ops/nn_conv_direct.h"
 #include "ops/nn_ops.h"
+#include "conv_op_check.h"
 #include "conv_ref.h"
 #include "test.h"
 #include "util/alloc.h"
@@ -44,13 +45,6 @@ static float *rand_floats(size_t n) {
     float *p = ox_malloc_array(n ? n : 1, sizeof(float));
     for (size_t i = 0; i < n; i++) p[i] = randf() * 2.0f - 1.0f;
     return p;
-}
-
-static ox_tensor rand_tensor(int32_t rank, const int64_t *dims, float lo, float hi) {
-    ox_tensor t = tt_make(ONYX_DTYPE_FLOAT, rank, dims, NULL);
-    float *p = t.data;
-    for (size_t i = 0; i < ox_tensor_count(&t); i++) p[i] = lo + (hi - lo) * randf();
-    return t;
 }
 
 /* ACT_POST's activation: linear, so applying it twice or to the wrong floats shows */
@@ -235,96 +229,6 @@ TEST(conv_direct_nan_passes_the_clamp) {
     ox_free(ws);
 }
 
-/* ---- through the Conv op: activations fused by the planner, a residual ------------ */
-
-/* Conv of N x C x H x W by M filters k x k (stride s, pads pad) with act set as the
- * planner sets it, a fused residual when res, through the prepack hook when packed;
- * checks the geometry takes the direct path. Returns failures. */
-static int check_conv_op(int64_t N, int64_t C, int64_t M, int64_t H, int64_t W, int64_t k,
-                         int64_t s, int64_t pad, int act, int res, int packed,
-                         ox_threadpool *pool) {
-    ox_node *n = tn_node("Conv", 3, 1);
-    int64_t pads[4] = {pad, pad, pad, pad}, strides[2] = {s, s};
-    tn_ints(n, "pads", 4, pads);
-    tn_ints(n, "strides", 2, strides);
-    int64_t OH = (H + 2 * pad - k) / s + 1, OW = (W + 2 * pad - k) / s + 1;
-    int64_t xd[4] = {N, C, H, W}, wd[4] = {M, C, k, k}, yd[4] = {N, M, OH, OW};
-    ox_tensor X = rand_tensor(4, xd, -2.0f, 2.0f), Wt = rand_tensor(4, wd, -1.0f, 1.0f);
-    ox_tensor B = rand_tensor(1, (int64_t[]){M}, -0.5f, 0.5f);
-    ox_tensor R = rand_tensor(4, yd, -1.0f, 1.0f), Y;
-    memset(&Y, 0, sizeof Y);
-    ox_tensor *ins[4] = {&X, &Wt, &B, &R}, *outs[1] = {&Y};
-    const ox_op_def *def = ox_op_find("", "Conv", 13);
-    float alpha = act == OX_ACT_CLIP ? -0.7f : act == OX_ACT_HARD_SIGMOID ? 0.3f : 0.1f;
-    float beta = act == OX_ACT_CLIP ? 0.9f : 0.5f;
-    ox_op_ctx c = {.node = n, .opset = 13, .n_in = res ? 4 : 3, .n_out = 1, .in = ins,
-                   .out = outs, .pool = pool, .act = act, .act_alpha = alpha, .act_beta = beta};
-    void *pk = NULL, *ws = NULL;
-    int bad = 0;
-    ox_conv_geom g;
-    onyx_status st = def->prepare(&c);
-    if (st == ONYX_OK) st = ox_conv_geom_of(&c, &X, &Wt, &B, &g);
-    if (st == ONYX_OK && !ox_conv_direct_applies(&g)) {
-        fprintf(stderr, "  Conv %lldx%lld k%lld s%lld does not take the direct path\n",
-                (long long)H, (long long)W, (long long)k, (long long)s);
-        bad++;
-    }
-    if (st == ONYX_OK && packed) st = def->prepack(&c, &pk);
-    if (packed && st == ONYX_OK && !pk) {
-        fprintf(stderr, "  the prepack hook packed nothing\n");
-        bad++;
-    }
-    c.prepacked = pk;
-    if (st == ONYX_OK) st = def->infer(&c);
-    if (st == ONYX_OK && c.workspace_bytes && !(ws = c.workspace = ox_malloc(c.workspace_bytes)))
-        st = ONYX_ERR_OUT_OF_MEMORY;
-    if (st == ONYX_OK) st = ox_tensor_alloc_data(&Y);
-    if (st == ONYX_OK) st = def->run(&c);
-    if (def->destroy && c.state) def->destroy(c.state);
-    if (pk) def->free_prepacked(pk);
-    if (st != ONYX_OK) {
-        fprintf(stderr, "  Conv failed (%d): %s\n", st, onyx_last_error());
-        bad++;
-    } else {
-        const float *x = X.data, *w = Wt.data, *b = B.data, *r = R.data, *y = Y.data;
-        for (int64_t i = 0; i < N * M; i++)
-            for (int64_t oy = 0; oy < OH; oy++)
-                for (int64_t ox = 0; ox < OW; ox++) {
-                    int64_t m = i % M, img = i / M, at = (i * OH + oy) * OW + ox;
-                    double v = b[m], mag = fabs(v);
-                    for (int64_t ci = 0; ci < C; ci++)
-                        for (int64_t kh = 0; kh < k; kh++)
-                            for (int64_t kw = 0; kw < k; kw++) {
-                                int64_t iy = oy * s + kh - pad, ix = ox * s + kw - pad;
-                                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                                double t = (double)w[((m * C + ci) * k + kh) * k + kw] *
-                                           x[((img * C + ci) * H + iy) * W + ix];
-                                v += t;
-                                mag += fabs(t);
-                            }
-                    if (res) v += r[at], mag += fabs(r[at]);
-                    double want = act_ref(v, act, alpha, beta);
-                    float got = y[at];
-                    /* the transcendental activations round to a few ulps of float */
-                    if (!(fabs(got - want) <= 6e-8 * (double)(C * k * k + 2) * mag + 1e-6 +
-                                                  4e-7 * fabs(want))) {
-                        if (bad < 3)
-                            fprintf(stderr, "  Conv act %d res %d packed %d at %lld: got %.9g "
-                                    "want %.9g\n", act, res, packed, (long long)at, got, want);
-                        bad++;
-                    }
-                }
-    }
-    ox_free(ws);
-    ox_tensor_free_data(&X);
-    ox_tensor_free_data(&Wt);
-    ox_tensor_free_data(&B);
-    ox_tensor_free_data(&R);
-    ox_tensor_free_data(&Y);
-    tn_reset();
-    return bad;
-}
-
 TEST(conv_direct_conv_op_fused) {
     /* every activation the planner fuses, with and without a residual and packed
      * filters, serial and on a pool, on every path */
@@ -334,11 +238,14 @@ TEST(conv_direct_conv_op_fused) {
         for (int act = OX_ACT_NONE; act <= OX_ACT_GELU; act++)
             for (int res = 0; res < 2; res++) {
                 int packed = (act + res + pi) % 2;
-                ox_test_failures += check_conv_op(1, 3, 17, 9, 35, 3, 2, 1, act, res, packed,
+                conv_op_case a = {1, 3, 17, 9, 35, 3, 2, 1, 1, act, res, packed};
+                conv_op_case b = {2, 1, 7, 7, 33, 3, 1, 0, 1, act, res, !packed};
+                ox_test_failures += conv_op_check(&a, ox_conv_direct_applies, "direct", randf,
                                                   (act + res) % 2 ? pool : NULL);
-                ox_test_failures += check_conv_op(2, 1, 7, 7, 33, 3, 1, 0, act, res, !packed, pool);
+                ox_test_failures += conv_op_check(&b, ox_conv_direct_applies, "direct", randf, pool);
             }
-        ox_test_failures += check_conv_op(1, 3, 33, 17, 37, 7, 2, 3, OX_ACT_RELU, 1, 1, pool);
+        conv_op_case stem = {1, 3, 33, 17, 37, 7, 2, 3, 1, OX_ACT_RELU, 1, 1};
+        ox_test_failures += conv_op_check(&stem, ox_conv_direct_applies, "direct", randf, pool);
     }
     ox_cpu_limit(~0u);
     ox_threadpool_free(pool);

@@ -1,0 +1,120 @@
+/* Conv with output channels in the vector lanes: packing, padding, planning and the
+ * choice of instruction set. Only AVX-512 has the kernel; elsewhere the callers keep
+ * to the GEMM paths (ox_conv_oc_supported says which). */
+#include "kernels/conv_oc.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/conv_oc_kernel.h"
+#include "kernels/cpu.h"
+
+/* Output positions per item at most: a strip's partial sums for them (64 floats each)
+ * stay in L1 between chunks. */
+#define ITEM_POS 128
+/* Taps per chunk at most: each chunk is summed on its own and then added to the
+ * others (blocked summation, as the GEMM's depth blocks do), which bounds the
+ * rounding of long sums; its weights (64 KB) stay in L2 while every row of the
+ * item reads them. */
+#define CHUNK_TAPS 256
+
+static size_t padded_rows(const ox_conv_oc *p) { return (p->OH - 1) * p->sh + (p->KH - 1) * p->dh + 1; }
+static size_t padded_cols(const ox_conv_oc *p) { return (p->OW - 1) * p->sw + (p->KW - 1) * p->dw + 1; }
+
+/* Whether the taps of every output stay inside the input: it is read in place. */
+static int in_place(const ox_conv_oc *p) {
+    return p->pad_top == 0 && p->pad_left == 0 && padded_rows(p) <= p->IH && padded_cols(p) <= p->IW;
+}
+
+int ox_conv_oc_supported(const ox_conv_oc *p) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (!ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) return 0;
+    if (!p->C || !p->M || !p->OH || !p->OW || !p->KH || !p->KW || !p->dh || !p->dw) return 0;
+    if ((p->sh != 1 && p->sh != 2) || (p->sw != 1 && p->sw != 2)) return 0;
+    /* tap offsets are 32-bit */
+    const size_t lim = (size_t)1 << 30;
+    if (p->KH > lim || p->KW > lim || p->dh > lim || p->dw > lim || p->OH > lim || p->OW > lim ||
+        p->IH > lim || p->IW > lim)
+        return 0;
+    size_t rows = in_place(p) ? p->IH : padded_rows(p), cols = in_place(p) ? p->IW : padded_cols(p);
+    if (rows > lim / cols || p->C > lim / (rows * cols)) return 0;
+    return 1;
+#else
+    (void)p;
+    return 0;
+#endif
+}
+
+size_t ox_conv_oc_packed_floats(size_t M, size_t K) {
+    return (M + OX_OC_NR - 1) / OX_OC_NR * OX_OC_NR * K;
+}
+
+void ox_conv_oc_pack(const float *w, size_t M, size_t K, float *dst) {
+    for (size_t s = 0; s * OX_OC_NR < M; s++)
+        for (size_t t = 0; t < K; t++)
+            for (size_t m = 0; m < OX_OC_NR; m++) {
+                size_t ch = s * OX_OC_NR + m;
+                dst[(s * K + t) * OX_OC_NR + m] = ch < M ? w[ch * K + t] : 0.0f;
+            }
+}
+
+size_t ox_conv_oc_xpad_floats(const ox_conv_oc *p) {
+    return in_place(p) ? 0 : p->C * padded_rows(p) * padded_cols(p);
+}
+
+void ox_conv_oc_pad(const ox_conv_oc *p, const float *x, float *xp, size_t c0, size_t c1) {
+    size_t PH = padded_rows(p), PW = padded_cols(p);
+    /* input columns [0, n) land at padded columns [pl, pl + n) */
+    size_t pl = p->pad_left < PW ? p->pad_left : PW;
+    size_t n = PW - pl < p->IW ? PW - pl : p->IW;
+    for (size_t c = c0; c < c1; c++) {
+        float *d = xp + c * PH * PW;
+        const float *s = x + c * p->IH * p->IW;
+        for (size_t r = 0; r < PH; r++, d += PW) {
+            size_t ir = r - p->pad_top; /* wraps when r < pad_top */
+            if (r < p->pad_top || ir >= p->IH) {
+                memset(d, 0, PW * sizeof *d);
+                continue;
+            }
+            memset(d, 0, pl * sizeof *d);
+            memcpy(d + pl, s + ir * p->IW, n * sizeof *d);
+            memset(d + pl + n, 0, (PW - pl - n) * sizeof *d);
+        }
+    }
+}
+
+static void plan(const ox_conv_oc *p, ox_oc_geom *g) {
+    memset(g, 0, sizeof *g);
+    g->p = p;
+    g->K = p->C * p->KH * p->KW;
+    if (in_place(p)) {
+        g->XW = p->IW;
+        g->XS = p->IH * p->IW;
+    } else {
+        g->XW = padded_cols(p);
+        g->XS = padded_rows(p) * g->XW;
+    }
+    g->rows = ITEM_POS / p->OW ? ITEM_POS / p->OW : 1;
+    if (g->rows > p->OH) g->rows = p->OH;
+    g->bands = (p->OH + g->rows - 1) / g->rows;
+    size_t chunks = (g->K + CHUNK_TAPS - 1) / CHUNK_TAPS;
+    g->kc = (g->K + chunks - 1) / chunks;
+}
+
+size_t ox_conv_oc_items(const ox_conv_oc *p) {
+    ox_oc_geom g;
+    plan(p, &g);
+    return (p->M + OX_OC_NR - 1) / OX_OC_NR * g.bands;
+}
+
+int ox_conv_oc_f32(const ox_conv_oc *p, size_t i0, size_t i1, const float *x, const float *wp,
+                   const float *bias, const float *res, float *y) {
+    ox_oc_geom g;
+    plan(p, &g);
+#if defined(__x86_64__) || defined(__i386__)
+    if (ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA))
+        return ox_oc_items_avx512(&g, i0, i1, x, wp, bias, res, y);
+#endif
+    (void)i0, (void)i1, (void)x, (void)wp, (void)bias, (void)res, (void)y;
+    return 0;
+}

@@ -1,0 +1,188 @@
+/* Conv with output channels in the vector lanes, AVX-512: a tile is up to 7 output
+ * positions of one row x one strip of 64 output channels, 28 accumulators. Per tap
+ * 4 weight vectors and up to 7 broadcast inputs feed 28 FMAs. The finished tile is
+ * transposed in registers (8 positions x 16 channels at a time) and written to the
+ * channels' rows with masked stores. conv_oc.c calls it only when kernels/cpu.h
+ * reports AVX-512 (F, DQ, VL, BW) with AVX2 and FMA. */
+#include "kernels/conv_oc_kernel.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "util/scratch.h"
+
+#define OC_AI static inline __attribute__((always_inline))
+#define OC_PRAGMA(x) _Pragma(#x)
+#define OC_UNROLL OC_PRAGMA(GCC unroll 8)
+
+/* What a tile needs besides its position. */
+typedef struct oc_tile {
+    const ox_oc_geom *g;
+    const int32_t *koff; /* tap t reads the input at koff[t] from the position's origin */
+    const float *w;      /* the strip's packed weights */
+    const float *x;      /* the input (or its padded copy) */
+    const float *bias;   /* the strip's 64 biases (zero past M), or NULL */
+    const float *res;    /* the strip's first channel of the residual, or NULL */
+    float *y;            /* the strip's first output channel */
+    float *part;         /* partial sums of the item's positions, 64 floats each */
+    size_t mvalid;       /* channels of the strip that exist */
+    size_t k0, k1;       /* this chunk's taps */
+    int first, last;     /* the chunk is the first / last */
+} oc_tile;
+
+/* Rows r[0..8) (positions; lanes are channels) to columns: out[j] lanes 0..7 are
+ * r[0..8)[j], for the 16 channels j. */
+OC_AI void tr8x16(const __m512 r[8], __m256 out[16]) {
+    __m512 t0 = _mm512_unpacklo_ps(r[0], r[1]), t1 = _mm512_unpackhi_ps(r[0], r[1]);
+    __m512 t2 = _mm512_unpacklo_ps(r[2], r[3]), t3 = _mm512_unpackhi_ps(r[2], r[3]);
+    __m512 t4 = _mm512_unpacklo_ps(r[4], r[5]), t5 = _mm512_unpackhi_ps(r[4], r[5]);
+    __m512 t6 = _mm512_unpacklo_ps(r[6], r[7]), t7 = _mm512_unpackhi_ps(r[6], r[7]);
+    /* u[i] (u[4+i]): rows 0-3 (4-7) of column 4L + i in 128-bit lane L */
+    __m512 u[8] = {_mm512_shuffle_ps(t0, t2, 0x44), _mm512_shuffle_ps(t0, t2, 0xEE),
+                   _mm512_shuffle_ps(t1, t3, 0x44), _mm512_shuffle_ps(t1, t3, 0xEE),
+                   _mm512_shuffle_ps(t4, t6, 0x44), _mm512_shuffle_ps(t4, t6, 0xEE),
+                   _mm512_shuffle_ps(t5, t7, 0x44), _mm512_shuffle_ps(t5, t7, 0xEE)};
+    OC_UNROLL for (int i = 0; i < 4; i++) {
+        __m512 lo = _mm512_shuffle_f32x4(u[i], u[4 + i], _MM_SHUFFLE(1, 0, 1, 0));
+        __m512 hi = _mm512_shuffle_f32x4(u[i], u[4 + i], _MM_SHUFFLE(3, 2, 3, 2));
+        lo = _mm512_shuffle_f32x4(lo, lo, _MM_SHUFFLE(3, 1, 2, 0));
+        hi = _mm512_shuffle_f32x4(hi, hi, _MM_SHUFFLE(3, 1, 2, 0));
+        out[i] = _mm512_castps512_ps256(lo);
+        out[4 + i] = _mm512_extractf32x8_ps(lo, 1);
+        out[8 + i] = _mm512_castps512_ps256(hi);
+        out[12 + i] = _mm512_extractf32x8_ps(hi, 1);
+    }
+}
+
+/* RC positions from (oy, ox) of the output, their partial sums at part + q * 64.
+ * SW is the column stride; the row stride and dilations are in the origin and koff. */
+OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC, int SW) {
+    const ox_oc_geom *g = t->g;
+    const ox_conv_oc *p = g->p;
+    /* each chunk sums from zero and then adds what came before (the bias, or the
+     * earlier chunks): blocked summation, which rounds less than one long sum */
+    __m512 acc[OX_OC_RC][4];
+    OC_UNROLL for (int r = 0; r < RC; r++)
+        OC_UNROLL for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
+    const float *origin = t->x + oy * p->sh * g->XW + ox * (size_t)SW;
+    const float *w = t->w + t->k0 * OX_OC_NR;
+    const int32_t *koff = t->koff;
+    for (size_t k = t->k0; k < t->k1; k++, w += OX_OC_NR) {
+        const float *a = origin + koff[k];
+        __m512 b0 = _mm512_loadu_ps(w), b1 = _mm512_loadu_ps(w + 16);
+        __m512 b2 = _mm512_loadu_ps(w + 32), b3 = _mm512_loadu_ps(w + 48);
+        OC_UNROLL for (int r = 0; r < RC; r++) {
+            __m512 xv = _mm512_set1_ps(a[r * SW]);
+            acc[r][0] = _mm512_fmadd_ps(xv, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(xv, b1, acc[r][1]);
+            acc[r][2] = _mm512_fmadd_ps(xv, b2, acc[r][2]);
+            acc[r][3] = _mm512_fmadd_ps(xv, b3, acc[r][3]);
+        }
+    }
+    if (t->first) {
+        OC_UNROLL for (int v = 0; v < 4; v++) {
+            __m512 b = t->bias ? _mm512_loadu_ps(t->bias + 16 * v) : _mm512_setzero_ps();
+            OC_UNROLL for (int r = 0; r < RC; r++) acc[r][v] = _mm512_add_ps(acc[r][v], b);
+        }
+    } else {
+        OC_UNROLL for (int r = 0; r < RC; r++)
+            OC_UNROLL for (int v = 0; v < 4; v++)
+                acc[r][v] = _mm512_add_ps(
+                    acc[r][v], _mm512_load_ps(t->part + (q + (size_t)r) * OX_OC_NR + 16 * v));
+    }
+    if (!t->last) {
+        OC_UNROLL for (int r = 0; r < RC; r++)
+            OC_UNROLL for (int v = 0; v < 4; v++)
+                _mm512_store_ps(t->part + (q + (size_t)r) * OX_OC_NR + 16 * v, acc[r][v]);
+        return;
+    }
+    /* transposed: channel j's RC outputs are consecutive in its row of y */
+    size_t P = p->OH * p->OW, at = oy * p->OW + ox;
+    __mmask8 m = (__mmask8)((1u << RC) - 1u);
+    __m256 lo = _mm256_set1_ps(p->lo), hi = _mm256_set1_ps(p->hi);
+    OC_UNROLL for (int v = 0; v < 4; v++) {
+        if ((size_t)v * 16 >= t->mvalid) break;
+        __m512 rows[8];
+        OC_UNROLL for (int r = 0; r < 8; r++) rows[r] = r < RC ? acc[r][v] : _mm512_setzero_ps();
+        __m256 col[16];
+        tr8x16(rows, col);
+        size_t n = t->mvalid - (size_t)v * 16 < 16 ? t->mvalid - (size_t)v * 16 : 16;
+        for (size_t j = 0; j < n; j++) {
+            size_t off = ((size_t)v * 16 + j) * P + at;
+            __m256 o = col[j];
+            if (t->res) o = _mm256_add_ps(o, _mm256_maskz_loadu_ps(m, t->res + off));
+            /* max/min return their second operand when either is NaN: Clip's order */
+            if (p->clamp) o = _mm256_min_ps(hi, _mm256_max_ps(lo, o));
+            _mm256_mask_storeu_ps(t->y + off, m, o);
+        }
+    }
+}
+
+#define OC_TILE(RC, SW)                                                                         \
+    static void oc_tile_##RC##_##SW(const oc_tile *t, size_t oy, size_t ox, size_t q) {        \
+        oc_run_tile(t, oy, ox, q, RC, SW);                                                      \
+    }
+#define OC_TILES(SW) OC_TILE(1, SW) OC_TILE(2, SW) OC_TILE(3, SW) OC_TILE(4, SW) \
+    OC_TILE(5, SW) OC_TILE(6, SW) OC_TILE(7, SW)
+OC_TILES(1)
+OC_TILES(2)
+#undef OC_TILES
+#undef OC_TILE
+
+typedef void (*oc_tile_fn)(const oc_tile *t, size_t oy, size_t ox, size_t q);
+static const oc_tile_fn oc_tiles[2][OX_OC_RC] = {
+    {oc_tile_1_1, oc_tile_2_1, oc_tile_3_1, oc_tile_4_1, oc_tile_5_1, oc_tile_6_1, oc_tile_7_1},
+    {oc_tile_1_2, oc_tile_2_2, oc_tile_3_2, oc_tile_4_2, oc_tile_5_2, oc_tile_6_2, oc_tile_7_2},
+};
+
+int ox_oc_items_avx512(const ox_oc_geom *g, size_t i0, size_t i1, const float *x,
+                       const float *wp, const float *bias, const float *res, float *y) {
+    const ox_conv_oc *p = g->p;
+    size_t K = g->K, P = p->OH * p->OW, npos = g->rows * p->OW;
+    size_t koff_bytes = (K * sizeof(int32_t) + 63) & ~(size_t)63;
+    int chunked = g->kc < K;
+    char *buf = ox_scratch(3, koff_bytes + (chunked ? npos * OX_OC_NR * sizeof(float) : 0) +
+                                  OX_OC_NR * sizeof(float));
+    if (!buf) return 0;
+    int32_t *koff = (int32_t *)(void *)buf;
+    float *part = (float *)(void *)(buf + koff_bytes);
+    float *bstrip = part + (chunked ? npos * OX_OC_NR : 0); /* a tail strip's biases */
+    for (size_t c = 0, k = 0; c < p->C; c++)
+        for (size_t kh = 0; kh < p->KH; kh++)
+            for (size_t kw = 0; kw < p->KW; kw++)
+                koff[k++] = (int32_t)(c * g->XS + kh * p->dh * g->XW + kw * p->dw);
+    const oc_tile_fn *tiles = oc_tiles[p->sw - 1];
+    for (size_t i = i0; i < i1; i++) {
+        size_t s = i / g->bands, r0 = i % g->bands * g->rows;
+        size_t r1 = r0 + g->rows < p->OH ? r0 + g->rows : p->OH;
+        size_t m0 = s * OX_OC_NR, mvalid = p->M - m0 < OX_OC_NR ? p->M - m0 : OX_OC_NR;
+        oc_tile t = {.g = g, .koff = koff, .w = wp + s * K * OX_OC_NR, .x = x,
+                     .res = res ? res + m0 * P : NULL, .y = y + m0 * P, .part = part,
+                     .mvalid = mvalid};
+        if (bias && mvalid == OX_OC_NR) {
+            t.bias = bias + m0;
+        } else if (bias) {
+            for (size_t m = 0; m < OX_OC_NR; m++) bstrip[m] = m < mvalid ? bias[m0 + m] : 0.0f;
+            t.bias = bstrip;
+        }
+        for (size_t k0 = 0; k0 < K; k0 += g->kc) {
+            t.k0 = k0;
+            t.k1 = k0 + g->kc < K ? k0 + g->kc : K;
+            t.first = k0 == 0;
+            t.last = t.k1 == K;
+            for (size_t oy = r0, q = 0; oy < r1; oy++)
+                for (size_t ox = 0; ox < p->OW; ox += OX_OC_RC) {
+                    size_t rc = p->OW - ox < OX_OC_RC ? p->OW - ox : OX_OC_RC;
+                    tiles[rc - 1](&t, oy, ox, q);
+                    q += rc;
+                }
+        }
+        if (p->post)
+            for (size_t m = 0; m < mvalid; m++) p->post(t.y + m * P + r0 * p->OW, (r1 - r0) * p->OW, p->post_ctx);
+    }
+    return 1;
+}
+
+#endif

@@ -1,0 +1,244 @@
+/* The convolution with output channels in the vector lanes (kernels/conv_oc.h)
+ * against a naive double-precision reference written here. The kernel exists on
+ * AVX-512 only; elsewhere these tests check that it says so. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/conv_oc.h"
+#include "kernels/cpu.h"
+#include "ops/nn_conv_oc.h"
+#include "conv_op_check.h"
+#include "conv_ref.h"
+#include "test.h"
+#include "util/alloc.h"
+
+enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_POST, N_ACTS };
+
+#define CLIP_LO (-0.3f)
+#define CLIP_HI 0.45f
+#define GUARD 19 /* floats after Y that must stay untouched */
+
+typedef struct oc_case {
+    size_t C, M, IH, IW, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr;
+} oc_case;
+
+/* this file's own generator (xorshift32) */
+static uint32_t rng_state = 0x9e3779b9u;
+static float randf(void) { /* [0, 1) */
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return (float)(rng_state >> 8) * (1.0f / 16777216.0f);
+}
+
+static size_t rnd(size_t n) { return (size_t)(randf() * (float)n) % n; }
+
+static float *rand_floats(size_t n) {
+    float *p = ox_malloc_array(n ? n : 1, sizeof(float));
+    for (size_t i = 0; i < n; i++) p[i] = randf() * 2.0f - 1.0f;
+    return p;
+}
+
+/* ACT_POST's activation: linear, so applying it twice or to the wrong floats shows */
+typedef struct post_log {
+    size_t floats;
+} post_log;
+static void post_fn(float *y, size_t n, const void *ctx) {
+    post_log *log = (post_log *)(uintptr_t)ctx; /* the test's own counter */
+    log->floats += n;
+    for (size_t i = 0; i < n; i++) y[i] = 2.0f * y[i] + 1.0f;
+}
+
+/* One image through the kernel, its items in random pieces when split; checks every
+ * output and the guard after Y. Returns failures. */
+static int check_kernel(const oc_case *c, int act, int with_bias, int with_res, int split) {
+    size_t OH, OW;
+    if (!out_dim(c->IH, c->pt, c->pb, c->KH, c->dh, c->sh, &OH) ||
+        !out_dim(c->IW, c->pl, c->pr, c->KW, c->dw, c->sw, &OW))
+        return 0;
+    post_log log = {0};
+    ox_conv_oc p = {.C = c->C, .IH = c->IH, .IW = c->IW, .M = c->M, .OH = OH, .OW = OW,
+                    .KH = c->KH, .KW = c->KW, .sh = c->sh, .sw = c->sw, .dh = c->dh,
+                    .dw = c->dw, .pad_top = c->pt, .pad_left = c->pl};
+    if (act == ACT_RELU) p.clamp = 1, p.lo = 0.0f, p.hi = INFINITY;
+    if (act == ACT_CLIP) p.clamp = 1, p.lo = CLIP_LO, p.hi = CLIP_HI;
+    if (act == ACT_POST) p.post = post_fn, p.post_ctx = &log;
+    if (!ox_conv_oc_supported(&p)) {
+        fprintf(stderr, "  geometry not supported\n");
+        return 1;
+    }
+    size_t K = c->C * c->KH * c->KW, in_n = c->C * c->IH * c->IW, out_n = c->M * OH * OW;
+    size_t items = ox_conv_oc_items(&p), xpn = ox_conv_oc_xpad_floats(&p);
+    float *x = rand_floats(in_n), *w = rand_floats(c->M * K), *b = rand_floats(c->M);
+    float *res = with_res ? rand_floats(out_n) : NULL;
+    float *wp = ox_malloc_array(ox_conv_oc_packed_floats(c->M, K), sizeof(float));
+    float *xp = xpn ? ox_malloc_array(xpn, sizeof(float)) : NULL; /* exact: ASan sees overruns */
+    float *y = ox_malloc_array(out_n + GUARD, sizeof(float));
+    for (size_t i = 0; i < out_n + GUARD; i++) y[i] = 1234.5f;
+    ox_conv_oc_pack(w, c->M, K, wp);
+    if (xp) ox_conv_oc_pad(&p, x, xp, 0, c->C);
+    const float *bias = with_bias ? b : NULL;
+    int bad = 0;
+    for (size_t i0 = 0; i0 < items;) {
+        size_t i1 = split ? i0 + 1 + rnd(3) : items;
+        if (i1 > items) i1 = items;
+        if (!ox_conv_oc_f32(&p, i0, i1, xp ? xp : x, wp, bias, res, y)) {
+            fprintf(stderr, "  kernel computed nothing\n");
+            bad++;
+        }
+        i0 = i1;
+    }
+    for (size_t m = 0; m < c->M; m++)
+        for (size_t oy = 0; oy < OH; oy++)
+            for (size_t ox = 0; ox < OW; ox++) {
+                size_t at = (m * OH + oy) * OW + ox;
+                double s = bias ? bias[m] : 0.0, mag = fabs(s);
+                for (size_t ci = 0; ci < c->C; ci++)
+                    for (size_t kh = 0; kh < c->KH; kh++)
+                        for (size_t kw = 0; kw < c->KW; kw++) {
+                            int64_t iy = (int64_t)(oy * c->sh + kh * c->dh) - (int64_t)c->pt;
+                            int64_t ix = (int64_t)(ox * c->sw + kw * c->dw) - (int64_t)c->pl;
+                            if (iy < 0 || iy >= (int64_t)c->IH || ix < 0 || ix >= (int64_t)c->IW)
+                                continue;
+                            double t = (double)w[(m * c->C + ci) * c->KH * c->KW + kh * c->KW + kw] *
+                                       x[(ci * c->IH + (size_t)iy) * c->IW + (size_t)ix];
+                            s += t;
+                            mag += fabs(t);
+                        }
+                if (res) s += res[at], mag += fabs(res[at]);
+                double tol = 6e-8 * (double)(K + 2) * mag + 1e-6;
+                if (act == ACT_RELU) s = s < 0 ? 0 : s;
+                if (act == ACT_CLIP) {
+                    s = s < CLIP_LO ? CLIP_LO : s;
+                    s = s > CLIP_HI ? CLIP_HI : s;
+                }
+                if (act == ACT_POST) s = 2.0 * s + 1.0, tol *= 2;
+                if (!(fabs(y[at] - s) <= tol)) {
+                    if (bad < 3)
+                        fprintf(stderr,
+                                "  C%zu M%zu %zux%zu k%zux%zu s%zu,%zu d%zu,%zu pads %zu %zu %zu "
+                                "%zu act %d res %d: (%zu,%zu,%zu) got %.9g want %.9g\n",
+                                c->C, c->M, c->IH, c->IW, c->KH, c->KW, c->sh, c->sw, c->dh,
+                                c->dw, c->pt, c->pl, c->pb, c->pr, act, with_res, m, oy, ox,
+                                y[at], s);
+                    bad++;
+                }
+            }
+    for (size_t i = out_n; i < out_n + GUARD; i++)
+        if (y[i] != 1234.5f) {
+            fprintf(stderr, "  wrote past Y at %zu\n", i - out_n);
+            bad++;
+            break;
+        }
+    if (act == ACT_POST && log.floats != out_n) {
+        fprintf(stderr, "  post saw %zu floats, expected %zu\n", log.floats, out_n);
+        bad++;
+    }
+    ox_free(x);
+    ox_free(w);
+    ox_free(b);
+    ox_free(res);
+    ox_free(wp);
+    ox_free(xp);
+    ox_free(y);
+    return bad;
+}
+
+TEST(conv_oc_sizes_strides_pads) {
+    ox_conv_oc probe = {.C = 1, .IH = 1, .IW = 1, .M = 1, .OH = 1, .OW = 1, .KH = 1, .KW = 1,
+                        .sh = 1, .sw = 1, .dh = 1, .dw = 1};
+    if (!ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) {
+        CHECK(!ox_conv_oc_supported(&probe));
+        return;
+    }
+    /* planes 1, 7, 17, 33 (partial tiles of 1..7 positions), channel counts around
+     * the strip of 64, filters 1x1 to 7x7, both strides; the other parameters
+     * cycle with the case number so each value meets many geometries */
+    static const size_t dims[4] = {1, 7, 17, 33}, couts[5] = {1, 17, 64, 65, 130};
+    static const size_t ks[5] = {3, 1, 5, 2, 7};
+    size_t k = 0;
+    for (size_t hi = 0; hi < 4; hi++)
+        for (size_t wi = 0; wi < 4; wi++)
+            for (size_t s = 1; s <= 2; s++, k++) {
+                oc_case c = {.C = 1 + k % 9, .M = couts[(k / 3) % 5], .IH = dims[hi],
+                             .IW = dims[wi], .KH = ks[k % 5], .KW = ks[(k / 5 + wi) % 5],
+                             .sh = s, .sw = 1 + (k + s) % 2, .dh = 1, .dw = 1, .pt = k % 4,
+                             .pl = (k / 4) % 4, .pb = (k / 2) % 4, .pr = (k / 8) % 4};
+                if (k % 7 == 3) c.dw = 2, c.dh = 1 + k % 2; /* dilation too */
+                ox_test_failures += check_kernel(&c, (int)(k % N_ACTS), k % 3 != 0, k % 5 < 2,
+                                                 k % 2 == 0);
+            }
+}
+
+TEST(conv_oc_layers_chunked) {
+    if (!ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) return;
+    /* shapes the kernel is for: small planes with many channels (taps in several
+     * chunks), strided 3x3 and 1x1 read in place, every activation */
+    oc_case layers[5] = {
+        {.C = 130, .M = 70, .IH = 7, .IW = 7, .KH = 3, .KW = 3, .sh = 1, .sw = 1, .dh = 1,
+         .dw = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1}, /* 1170 taps: several chunks */
+        {.C = 300, .M = 64, .IH = 5, .IW = 9, .KH = 3, .KW = 3, .sh = 1, .sw = 1, .dh = 1,
+         .dw = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1}, /* 2700 taps */
+        {.C = 24, .M = 128, .IH = 15, .IW = 15, .KH = 3, .KW = 3, .sh = 2, .sw = 2, .dh = 1,
+         .dw = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1},
+        {.C = 33, .M = 96, .IH = 14, .IW = 14, .KH = 1, .KW = 1, .sh = 2, .sw = 2, .dh = 1,
+         .dw = 1}, /* read in place */
+        {.C = 5, .M = 64, .IH = 9, .IW = 40, .KH = 3, .KW = 3, .sh = 1, .sw = 1, .dh = 1,
+         .dw = 1, .pt = 0, .pl = 0, .pb = 0, .pr = 0}, /* in place, 3x3 */
+    };
+    for (int i = 0; i < 5; i++)
+        for (int act = 0; act < N_ACTS; act++)
+            for (int r = 0; r < 2; r++)
+                ox_test_failures += check_kernel(&layers[i], act, (act + r) % 3 != 0, r, (act + r) % 2);
+}
+
+TEST(conv_oc_nan_passes_the_clamp) {
+    if (!ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) return;
+    /* a NaN input reaches the outputs whose windows read it, through Relu */
+    ox_conv_oc p = {.C = 1, .IH = 5, .IW = 12, .M = 5, .OH = 5, .OW = 12, .KH = 3, .KW = 3,
+                    .sh = 1, .sw = 1, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1,
+                    .clamp = 1, .lo = 0.0f, .hi = INFINITY};
+    float x[60], w[45], y[300];
+    for (int i = 0; i < 60; i++) x[i] = 0.01f * (float)(i % 13);
+    for (int i = 0; i < 45; i++) w[i] = 0.1f;
+    x[2 * 12 + 6] = NAN;
+    float *wp = ox_malloc_array(ox_conv_oc_packed_floats(5, 9), sizeof(float));
+    float *xp = ox_malloc_array(ox_conv_oc_xpad_floats(&p), sizeof(float));
+    REQUIRE(wp && xp);
+    ox_conv_oc_pack(w, 5, 9, wp);
+    ox_conv_oc_pad(&p, x, xp, 0, 1);
+    CHECK(ox_conv_oc_f32(&p, 0, ox_conv_oc_items(&p), xp, wp, NULL, NULL, y));
+    for (int m = 0; m < 5; m++)
+        for (int oy = 0; oy < 5; oy++)
+            for (int ox = 0; ox < 12; ox++) {
+                int reads = oy >= 1 && oy <= 3 && ox >= 5 && ox <= 7;
+                CHECK((isnan(y[(m * 5 + oy) * 12 + ox]) != 0) == reads);
+            }
+    ox_free(wp);
+    ox_free(xp);
+}
+
+/* ---- through the Conv op: the path the planner's geometries take ------------------ */
+
+TEST(conv_oc_conv_op_fused) {
+    if (!ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) return;
+    /* every activation the planner fuses, with and without a residual and packed
+     * filters, serial and on a pool: a small map (Winograd has too few tiles), strided
+     * 3x3 and 1x1, a dilated 3x3, two images */
+    ox_threadpool *pool = ox_threadpool_create(3);
+    for (int act = OX_ACT_NONE; act <= OX_ACT_GELU; act++)
+        for (int res = 0; res < 2; res++) {
+            int packed = (act + res) % 2;
+            conv_op_case cases[4] = {
+                {1, 40, 70, 7, 7, 3, 1, 1, 1, act, res, packed},
+                {2, 9, 33, 15, 13, 3, 2, 1, 1, act, res, !packed},
+                {1, 24, 65, 14, 14, 1, 2, 0, 1, act, res, packed},
+                {1, 16, 20, 11, 12, 3, 1, 2, 2, act, res, !packed},
+            };
+            for (int i = 0; i < 4; i++)
+                ox_test_failures += conv_op_check(&cases[i], ox_conv_oc_applies, "channels-in-lanes",
+                                                  randf, (act + res + i) % 2 ? pool : NULL);
+        }
+    ox_threadpool_free(pool);
+}
