@@ -41,14 +41,18 @@ onyx_status ox_conv_oc_prepack(ox_op_ctx *c, float **out) {
     int applies = ox_conv_geom_of(c, X, W, NULL, &g) == ONYX_OK && ox_conv_oc_applies(&g);
     ox_error_clear();
     if (!applies) return ONYX_OK;
-    float *wp = ox_malloc_array(ox_conv_oc_packed_floats(g.M, g.kdim), sizeof *wp);
+    size_t bytes;
+    if (!ox_mul_ok(ox_conv_oc_packed_floats(g.M, g.kdim), sizeof(float), &bytes))
+        return ox_error(ONYX_ERR_LIMIT, "Conv filters too large to pack");
+    /* aligned, and on 2 MB pages where the system allows: each run streams them all */
+    float *wp = ox_malloc_aligned(bytes);
     if (!wp) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
     ox_conv_oc_pack(W->data, g.M, g.kdim, wp);
     *out = wp;
     return ONYX_OK;
 }
 
-void ox_conv_oc_free(float *packed) { ox_free(packed); }
+void ox_conv_oc_free(float *packed) { ox_free_aligned(packed); }
 
 onyx_status ox_conv_oc_workspace(const ox_conv_geom *g, size_t *bytes) {
     ox_conv_oc p;

@@ -9,6 +9,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/scratch.h"
@@ -30,6 +31,10 @@ typedef struct oc_tile {
     size_t mvalid;       /* channels of the strip that exist */
     size_t k0, k1;       /* this chunk's taps */
     int first, last;     /* the chunk is the first / last */
+    /* weights the tile prefetches into L2, a line per tap: its share of the next
+     * chunk's, so that their trip from memory overlaps this chunk's arithmetic
+     * (a chunk's first tile would otherwise wait for all of them) */
+    const char *pf, *pf_end;
 } oc_tile;
 
 /* Rows r[0..8) (positions; lanes are channels) to columns: out[j] lanes 0..7 are
@@ -69,7 +74,12 @@ OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC,
     const float *origin = t->x + oy * p->sh * g->XW + ox * (size_t)SW;
     const float *w = t->w + t->k0 * OX_OC_NR;
     const int32_t *koff = t->koff;
+    const char *pf = t->pf;
     for (size_t k = t->k0; k < t->k1; k++, w += OX_OC_NR) {
+        if (pf < t->pf_end) {
+            _mm_prefetch(pf, _MM_HINT_T1);
+            pf += 64;
+        }
         const float *a = origin + koff[k];
         __m512 b0 = _mm512_loadu_ps(w), b1 = _mm512_loadu_ps(w + 16);
         __m512 b2 = _mm512_loadu_ps(w + 32), b3 = _mm512_loadu_ps(w + 48);
@@ -157,6 +167,7 @@ int ox_oc_items_avx512(const ox_oc_geom *g, size_t i0, size_t i1, const float *x
     for (size_t i = i0; i < i1; i++) {
         size_t s = i / g->bands, r0 = i % g->bands * g->rows;
         size_t r1 = r0 + g->rows < p->OH ? r0 + g->rows : p->OH;
+        size_t ntiles = (r1 - r0) * ((p->OW + OX_OC_RC - 1) / OX_OC_RC);
         size_t m0 = s * OX_OC_NR, mvalid = p->M - m0 < OX_OC_NR ? p->M - m0 : OX_OC_NR;
         oc_tile t = {.g = g, .koff = koff, .w = wp + s * K * OX_OC_NR, .x = x,
                      .res = res ? res + m0 * P : NULL, .y = y + m0 * P, .part = part,
@@ -172,9 +183,24 @@ int ox_oc_items_avx512(const ox_oc_geom *g, size_t i0, size_t i1, const float *x
             t.k1 = k0 + g->kc < K ? k0 + g->kc : K;
             t.first = k0 == 0;
             t.last = t.k1 == K;
+            /* the next chunk's weights: this strip's, or the next item's first */
+            const float *next = NULL;
+            size_t next_floats = 0;
+            if (!t.last) {
+                next = t.w + t.k1 * OX_OC_NR;
+                next_floats = (t.k1 + g->kc < K ? g->kc : K - t.k1) * OX_OC_NR;
+            } else if (i + 1 < i1 && (i + 1) / g->bands != s) {
+                next = wp + (s + 1) * K * OX_OC_NR;
+                next_floats = (g->kc < K ? g->kc : K) * OX_OC_NR;
+            }
+            size_t share = (next_floats * sizeof(float) / ntiles + 63) & ~(size_t)63;
+            const char *pf = (const char *)next, *pf_end = pf + next_floats * sizeof(float);
             for (size_t oy = r0, q = 0; oy < r1; oy++)
                 for (size_t ox = 0; ox < p->OW; ox += OX_OC_RC) {
                     size_t rc = p->OW - ox < OX_OC_RC ? p->OW - ox : OX_OC_RC;
+                    t.pf = pf;
+                    t.pf_end = next && pf_end - pf > (ptrdiff_t)share ? pf + share : pf_end;
+                    pf = t.pf_end;
                     tiles[rc - 1](&t, oy, ox, q);
                     q += rc;
                 }
