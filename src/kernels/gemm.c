@@ -223,6 +223,8 @@ static const ox_sgemm_kernel *pick_kernel(void) {
     return &kernel_portable;
 }
 
+size_t ox_sgemm_row_unit(void) { return pick_kernel()->mr; }
+
 const char *ox_sgemm_kernel_name(void) {
     const ox_sgemm_kernel *k = pick_kernel();
 #if defined(__x86_64__) || defined(__i386__)
@@ -603,12 +605,13 @@ static int packed_fits(const ox_sgemm_packed *p, int side, size_t rows, size_t c
     return p && p->side == side && p->rows == rows && p->cols == cols && p->kernel == kr;
 }
 
-/* Runs the epilogue over all of C as one block. */
-static void epilogue_all(const ox_sgemm_call *c) {
+/* Runs the epilogue over rows [r0, r1) of C as one block. */
+static void epilogue_rows(const ox_sgemm_call *c, size_t r0, size_t r1) {
     sgemm_args g = {.row_bias = c->row_bias, .row_clamp = c->row_clamp, .row_lo = c->row_lo,
                     .row_hi = c->row_hi};
-    rows_ep(&g, c->C, c->ldc, 0, c->M, c->N);
-    if (c->epilogue) c->epilogue(c->ep_ctx, c->C, c->ldc, 0, c->M, 0, c->N);
+    float *rows = c->C + r0 * c->ldc;
+    rows_ep(&g, rows, c->ldc, r0, r1 - r0, c->N);
+    if (c->epilogue) c->epilogue(c->ep_ctx, rows, c->ldc, r0, r1 - r0, 0, c->N);
 }
 
 int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool) {
@@ -620,16 +623,20 @@ int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool) {
     const ox_sgemm_packed *pa = packed_fits(call->pa, 0, M, K, kr) ? call->pa : NULL;
     const ox_sgemm_packed *pb = packed_fits(call->pb, 1, K, N, kr) ? call->pb : NULL;
     if ((!pa && !call->A) || (!pb && !call->b_packer && !call->B)) return -1;
+    if (call->row_end && (call->row_begin >= call->row_end || call->row_end > M ||
+                          (pa && call->row_begin % kr->mr)))
+        return -1;
     if (K == 0) {
-        scale_c(C, ldc, M, N, call->beta);
-        epilogue_all(call);
+        size_t r0 = call->row_end ? call->row_begin : 0, r1 = call->row_end ? call->row_end : M;
+        scale_c(C + r0 * ldc, ldc, r1 - r0, N, call->beta);
+        epilogue_rows(call, r0, r1);
         return 0;
     }
     size_t threads = (size_t)ox_threadpool_size(pool);
     double flops = (double)M * (double)N * (double)K;
     if (flops < 32768.0) threads = 1; /* not worth waking workers */
 
-    if ((M == 1 || N == 1) && call->A && call->B) {
+    if ((M == 1 || N == 1) && call->A && call->B && !call->row_end) {
         int trans_a = call->trans_a, trans_b = call->trans_b;
         size_t lda = call->lda, ldb = call->ldb;
         const float *A = call->A, *B = call->B;
@@ -657,7 +664,7 @@ int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool) {
         size_t grain = 64;
         if (threads > 1) ox_parallel_for(pool, n_out, grain, gemv_run, &v);
         else gemv_run(&v, 0, n_out);
-        epilogue_all(call);
+        epilogue_rows(call, 0, M);
         return 0;
     }
 
@@ -676,6 +683,7 @@ int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool) {
         g.pb = pb->data;
         g.pb_cols = pb->padded;
     }
+    if (call->row_end) return gemm_region(&g, call->row_begin, call->row_end, 0, N);
     if (threads <= 1) return gemm_region(&g, 0, M, 0, N);
     size_t target = threads * 4;
     size_t mr = kr->mr, nr = kr->nr;

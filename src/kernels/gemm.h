@@ -83,7 +83,15 @@ typedef struct ox_sgemm_call {
     float row_lo, row_hi;
     ox_sgemm_epilogue epilogue; /* optional */
     const void *ep_ctx;
+    /* when row_end > 0: only rows [row_begin, row_end) of C are computed, in the
+     * calling thread (the pool is not used); with pa, row_begin must be a multiple
+     * of ox_sgemm_row_unit(). Threads of a caller's own split share one packed A. */
+    size_t row_begin, row_end;
 } ox_sgemm_call;
+
+/* The rows of A a micro-kernel tile covers, for the kernel picked now: where a
+ * packed A may be split (ox_sgemm_call.row_begin). */
+size_t ox_sgemm_row_unit(void);
 
 /* 0, or -1 when out of memory without plain operands to fall back on, or when an
  * operand is missing (C is then incomplete). */

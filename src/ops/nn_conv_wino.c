@@ -98,7 +98,6 @@ ox_conv_wino *ox_conv_wino_pack(const float *W, size_t M, size_t C) {
  * V and M of a block stay in cache, instead of 4x the input and output going through
  * memory between the stages, and the whole Conv is one parallel region. */
 #define WINO_BLOCK_TILES 64 /* tiles per block: products wide enough for the GEMM */
-#define WINO_CHANNEL_SPLIT 32768 /* Cg * Mg past which U is over 2 MB (16 products) */
 #define WINO_SCRATCH 3      /* the util/scratch.h slot (0 and 1: GEMM packing; 2: dwconv) */
 
 typedef struct wino_geom {
@@ -153,7 +152,7 @@ typedef struct wino_task {
     int act;
     float act_alpha, act_beta;
     atomic_int failed; /* scratch or a product ran out of memory */
-    float *xs, *v, *mm; /* by channels: the one block's planes, V and M */
+    size_t part_rows;  /* by output channels: rows of U per part */
 } wino_task;
 
 /* ---- input transform ----------------------------------------------------------------- */
@@ -267,45 +266,46 @@ static void wino_blocks(void *arg, size_t b0, size_t b1) {
     }
 }
 
-/* ---- by channels ------------------------------------------------------------------ */
+/* ---- by output channels ------------------------------------------------------------ */
 
 /* With fewer tiles than make a block per thread (a 14x14 map), blocks would leave
- * threads idle and have each stream all of U, megabytes for 256 channels: the tiles
- * then form one block, whose stages are split over the threads by channel, the
- * products by output channel (ox_sgemm_run on the pool). */
-static void input_channels(void *arg, size_t c0, size_t c1) {
+ * threads idle: the tiles then form one block, and each thread takes a share of the
+ * output channels through all three stages. Each transforms the whole input itself
+ * (a small part of the work: it saves passing V between cores, which on some
+ * machines costs more than computing it), streams only its rows of U and writes
+ * only its channels of Y. */
+static void wino_row_parts(void *arg, size_t p0, size_t p1) {
     wino_task *t = arg;
-    const wino_geom *wg = t->wg;
-    for (size_t ci = c0; ci < c1; ci++)
-        input_block(t, ci, 0, wg->TH, t->xs + ci * wg->xs, t->v + ci * wg->ldt,
-                    t->g->Cg * wg->ldt);
-}
-
-static void output_channels(void *arg, size_t m0, size_t m1) {
-    wino_task *t = arg;
-    output_block(t, 0, t->wg->TH, t->mm, m0, m1);
-}
-
-static onyx_status wino_by_channels(ox_op_ctx *c, wino_task *t) {
     const ox_conv_geom *g = t->g;
     const wino_geom *wg = t->wg;
     float *xs = ox_scratch(WINO_SCRATCH, wg->bytes);
-    if (!xs) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
-    t->xs = xs;
-    t->v = xs + wg->xs * g->Cg;
-    t->mm = t->v + 16 * g->Cg * wg->ldt;
-    ox_parallel_for(c->pool, g->Cg, 1 + 4096 / (16 * wg->T + 1), input_channels, t);
-    for (size_t k = 0; k < 16; k++) {
-        ox_sgemm_call call = {.M = g->Mg, .N = wg->T, .K = g->Cg, .alpha = 1.0f,
-                              .pa = t->wn->u[k], .B = t->v + k * g->Cg * wg->ldt,
-                              .ldb = wg->ldt, .C = t->mm + k * g->Mg * wg->ldt, .ldc = wg->ldt};
-        if (ox_sgemm_run(&call, c->pool))
-            return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
+    if (!xs) {
+        atomic_store(&t->failed, 1);
+        return;
     }
-    for (size_t r = 0; r < 16 * g->Mg; r++)
-        memset(t->mm + r * wg->ldt + wg->T, 0, VL * sizeof(float));
-    ox_parallel_for(c->pool, g->Mg, 1 + 4096 / (4 * wg->T + 1), output_channels, t);
-    return ONYX_OK;
+    float *v = xs + wg->xs * g->Cg, *mm = v + 16 * g->Cg * wg->ldt;
+    for (size_t ci = 0; ci < g->Cg; ci++)
+        input_block(t, ci, 0, wg->TH, xs + ci * wg->xs, v + ci * wg->ldt, g->Cg * wg->ldt);
+    for (size_t part = p0; part < p1; part++) {
+        size_t m0 = t->part_rows * part, m1 = m0 + t->part_rows < g->Mg ? m0 + t->part_rows : g->Mg;
+        if (m0 >= m1) continue;
+        for (size_t k = 0; k < 16; k++) {
+            ox_sgemm_call call = {.M = g->Mg, .N = wg->T, .K = g->Cg, .alpha = 1.0f,
+                                  .pa = t->wn->u[k], .B = v + k * g->Cg * wg->ldt,
+                                  .ldb = wg->ldt, .C = mm + k * g->Mg * wg->ldt, .ldc = wg->ldt,
+                                  .row_begin = m0, .row_end = m1};
+            if (ox_sgemm_run(&call, NULL)) {
+                atomic_store(&t->failed, 1);
+                return;
+            }
+        }
+        /* the output transform's last vector step reads up to VL tiles past the
+         * block: zeros, not stale values */
+        for (size_t k = 0; k < 16; k++)
+            for (size_t m = m0; m < m1; m++)
+                memset(mm + (k * g->Mg + m) * wg->ldt + wg->T, 0, VL * sizeof(float));
+        output_block(t, 0, wg->TH, mm, m0, m1);
+    }
 }
 
 onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_wino *wn) {
@@ -313,12 +313,9 @@ onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_
     size_t threads = (size_t)ox_threadpool_size(c->pool);
     if (!wino_geom_of(g, threads, &wg))
         return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
-    /* fewer tiles than a block per thread, and U too large to stream once per
-     * thread (over 2 MB: its 16 parallel products are then worth their cost): one
-     * block, split by channels */
-    int by_channels = threads > 1 && wg.T < threads * WINO_BLOCK_TILES &&
-                      g->Cg * g->Mg > WINO_CHANNEL_SPLIT;
-    if (by_channels && !wino_geom_of(g, 0, &wg))
+    /* fewer tiles than a block per thread: one block, split by output channels */
+    int by_rows = threads > 1 && wg.T < threads * WINO_BLOCK_TILES;
+    if (by_rows && !wino_geom_of(g, 0, &wg))
         return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
     const float *X = c->in[0]->data;
     wino_task t = {.g = g, .wg = &wg, .wn = wn, .y0 = c->out[0]->data,
@@ -329,11 +326,14 @@ onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_
     for (size_t n = 0; n < g->N; n++) {
         t.x = X + n * g->C * g->in_sp;
         t.y = (float *)c->out[0]->data + n * g->M * g->out_sp;
-        if (by_channels) {
-            OX_TRY(wino_by_channels(c, &t));
-            continue;
+        if (by_rows) {
+            /* parts of whole micro-kernel tiles, one per thread */
+            size_t unit = ox_sgemm_row_unit(), tiles = (g->Mg + unit - 1) / unit;
+            t.part_rows = (tiles + threads - 1) / threads * unit;
+            ox_parallel_for(c->pool, (g->Mg + t.part_rows - 1) / t.part_rows, 1, wino_row_parts, &t);
+        } else {
+            ox_parallel_for(c->pool, wg.blocks, 1, wino_blocks, &t);
         }
-        ox_parallel_for(c->pool, wg.blocks, 1, wino_blocks, &t);
         if (atomic_load(&t.failed))
             return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
     }

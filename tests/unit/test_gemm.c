@@ -546,6 +546,61 @@ TEST(gemm_sgemm_run_shared_b_threaded) {
     }
 }
 
+/* Rows split by the caller (ox_sgemm_call.row_begin/row_end), each part computed
+ * alone with a shared packed A, add up to the whole product; a misaligned start with
+ * a packed A is refused. */
+TEST(gemm_sgemm_run_row_parts) {
+    static const char *const names[3] = {"avx512", "avx2", "generic"};
+    static const size_t sizes[][3] = {{100, 49, 70}, {37, 17, 300}, {13, 1, 5}, {25, 33, 0}};
+    for (int path = 0; path < 3; path++) {
+        if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
+        unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
+        size_t unit = ox_sgemm_row_unit();
+        for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+            size_t M = sizes[t][0], N = sizes[t][1], K = sizes[t][2];
+            float *A = rand_buf(M * K + 1), *B = rand_buf(K * N + 1), *bias = rand_buf(M);
+            float *C = rand_buf(M * N), *W = ox_malloc_array(M * N, sizeof(float));
+            memcpy(W, C, M * N * sizeof(float));
+            ox_sgemm_ref(0, 0, M, N, K, 1.0f, A, K, B, N, 0.5f, W, N);
+            for (size_t i = 0; i < M; i++)
+                for (size_t j = 0; j < N; j++) W[i * N + j] += bias[i];
+            ox_sgemm_packed *pa = K ? ox_sgemm_pack(0, 0, M, K, A, K) : NULL;
+            for (int packed = 0; packed < 2; packed++) {
+                float *Cp = ox_malloc_array(M * N, sizeof(float));
+                memcpy(Cp, C, M * N * sizeof(float));
+                for (size_t r0 = 0; r0 < M; r0 += 2 * unit) {
+                    size_t r1 = r0 + 2 * unit < M ? r0 + 2 * unit : M;
+                    ox_sgemm_call call = {.M = M, .N = N, .K = K, .alpha = 1.0f, .beta = 0.5f,
+                                          .pa = packed ? pa : NULL, .A = packed && pa ? NULL : A,
+                                          .lda = K, .B = B, .ldb = N, .C = Cp, .ldc = N,
+                                          .row_bias = bias, .row_begin = r0, .row_end = r1};
+                    CHECK(ox_sgemm_run(&call, NULL) == 0);
+                }
+                int bad = 0;
+                for (size_t i = 0; i < M * N; i++)
+                    bad += !(fabs((double)Cp[i] - (double)W[i]) <= 1e-4 * (1.0 + (double)K));
+                if (bad)
+                    fprintf(stderr, "  row parts [%s] %zux%zux%zu packed %d: %d wrong\n",
+                            names[path], M, N, K, packed, bad);
+                CHECK(bad == 0);
+                ox_free(Cp);
+            }
+            if (pa && unit > 1) {
+                ox_sgemm_call call = {.M = M, .N = N, .K = K, .alpha = 1.0f, .pa = pa, .B = B,
+                                      .ldb = N, .C = C, .ldc = N, .row_begin = 1, .row_end = M};
+                CHECK(ox_sgemm_run(&call, NULL) == -1);
+            }
+            ox_sgemm_packed_free(pa);
+            ox_free(A);
+            ox_free(B);
+            ox_free(bias);
+            ox_free(C);
+            ox_free(W);
+        }
+        ox_cpu_limit(old);
+    }
+}
+
 /* A packing made for one kernel is ignored under another: the plain operand is used. */
 TEST(gemm_packed_other_kernel_falls_back) {
     if (!have_avx2()) return;

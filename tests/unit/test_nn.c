@@ -804,9 +804,10 @@ TEST(nn_conv_every_kernel) {
         run_conv_case(&wide, ONYX_DTYPE_FLOAT, pool);
         wide.in[0] = wide.in[1] = 14;
         run_conv_case(&wide, ONYX_DTYPE_FLOAT, pool);
-        /* few tiles, channels enough for the split by channel (many outputs rather
-         * than many inputs: F(2x2)'s rounding, about twice the direct sum's, grows
-         * with the inputs per output) */
+        /* few tiles: one block, split by output channels (the 14x14 case above
+         * too, where that path has the 64 input channels Winograd keeps for itself
+         * on AVX-512); many outputs rather than many inputs: F(2x2)'s rounding,
+         * about twice the direct sum's, grows with the inputs per output */
         conv_case deep = {.nd = 2, .N = 2, .C = 24, .M = 1400, .G = 1, .in = {12, 12},
                           .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = 1};
         run_conv_case(&deep, ONYX_DTYPE_FLOAT, pool);
