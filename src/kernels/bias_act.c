@@ -76,6 +76,13 @@ void ox_bias_act(float *dst, const float *src, size_t n, float b, int kind, floa
 
 void ox_bias_act_rows(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n,
                       const float *bias, int kind, float lo, float hi) {
+    /* rows of one float laid end to end (a Conv on a 1x1 map, a matrix-vector
+     * product): one pass over the column, not a vector pass per float */
+    if (n == 1 && ldd == 1 && lds == 1 && rows > 1) {
+        if (bias) ox_bias_vec_act(dst, src, bias, rows, kind, lo, hi);
+        else ox_bias_act(dst, src, rows, 0.0f, kind, lo, hi);
+        return;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     if (use_avx512(kind)) {
         ox_bias_act_rows_avx512(dst, ldd, src, lds, rows, n, bias, kind, lo, hi);

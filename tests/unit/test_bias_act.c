@@ -63,6 +63,16 @@ TEST(bias_act_paths) {
                         for (size_t i = 0; i < n; i++)
                             CHECK(same(d2[r * 41 + i], act_ref(src[r * 37 + i], kind, -0.5f, 1.5f)));
                 }
+                /* n rows of one float each, end to end (a Conv on a 1x1 map) */
+                for (int with_bias = 0; with_bias < 2; with_bias++) {
+                    for (int i = 0; i < 304; i++) dst[i] = 42.0f;
+                    ox_bias_act_rows(dst, 1, src, 1, n, 1, with_bias ? bias : NULL, kind, -0.5f,
+                                     1.5f);
+                    for (size_t i = 0; i < n; i++)
+                        CHECK(same(dst[i], act_ref(src[i] + (with_bias ? bias[i] : 0.0f), kind,
+                                                   -0.5f, 1.5f)));
+                    CHECK(dst[n] == 42.0f);
+                }
             }
         ox_cpu_limit(old);
     }
@@ -151,6 +161,13 @@ TEST(bias_act_sigmoid_silu) {
                             CHECK(same(d2[r * ldd + i], i < n ? split[i] : 42.0f));
                     }
                 }
+                /* n rows of one float each, end to end (a Conv on a 1x1 map) */
+                for (int i = 0; i < N + G; i++) dst[i] = 42.0f;
+                ox_bias_act_rows(dst, 1, src, 1, n, 1, bias, kind, 0, 0);
+                for (size_t i = 0; i < n; i++) split[i] = src[i] + bias[i];
+                silu ? ox_vsilu(n, split, split) : ox_vsigmoid(n, split, split);
+                for (size_t i = 0; i < n; i++) CHECK(same(dst[i], split[i]));
+                CHECK(dst[n] == 42.0f);
                 if (!(worst <= (silu ? 4 : 3))) {
                     fprintf(stderr, "  limit %#x kind %d n %zu: %g ulp\n", limits[l], kind, n,
                             worst);
