@@ -126,17 +126,20 @@ static int cb_run(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const fl
     ox_dw_cb_geom g = {.p = p};
     size_t OH = p->OH, OW = p->OW, in_sp = p->IH * p->IW;
     size_t need = add_sat(add_sat(mul_sat(OW - 1, p->sw), mul_sat(p->KW - 1, p->dw)), 1);
-    g.BW = need > p->pad_left + p->IW ? need : add_sat(p->pad_left, p->IW);
+    /* every input column gets a place, read or not: the transposes need no test */
+    size_t span = add_sat(p->pad_left, p->IW);
+    g.BW = need > span ? need : span;
     size_t brmin = add_sat(mul_sat(p->KH - 1, p->dh), 1);
     g.T = mul_sat(p->KH, p->KW);
     /* positions of a band of one output row, and of each further row */
     size_t one = add_sat(add_sat(mul_sat(brmin, g.BW), OW), g.T);
     if (one > CB_MAX_BYTES / 64) return 0;
-    size_t more = mul_sat(p->sh, g.BW) + OW, aim = CB_BAND_BYTES / 64;
+    size_t more = add_sat(mul_sat(p->sh, g.BW), OW), aim = CB_BAND_BYTES / 64;
     size_t nb = one < aim ? (aim - one) / more + 1 : 1;
     if (nb > OH) nb = OH;
     size_t nbands = (OH + nb - 1) / nb;
     g.band = (OH + nbands - 1) / nbands;
+    /* nb rows take at most `aim` positions (or are one row, within the limit) */
     size_t brmax = (g.band - 1) * p->sh + brmin;
     if (p->KH == p->KW && (p->KH == 3 || p->KH == 5) && p->sh == p->sw && p->sh <= 2 &&
         p->dh == 1 && p->dw == 1)

@@ -387,25 +387,29 @@ static void plain_free(void *p, void *u) {
 }
 
 TEST(dwconv_without_scratch) {
-    /* no scratch memory to be had: the kernel still computes, directly */
-    dw_case c = {13, 29, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1};
-    float *x = rand_floats(2 * 13 * 29), *w = rand_floats(2 * 9);
-    size_t OH = 7, OW = 29, n = 2 * OH * OW;
-    float *want = ox_malloc_array(n, sizeof(float)), *got = ox_malloc_array(n, sizeof(float));
-    ox_dwconv2d p = {.IH = c.IH, .IW = c.IW, .OH = OH, .OW = OW, .KH = 3, .KW = 3, .sh = 2,
-                     .sw = 1, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .clamp = 1,
-                     .lo = 0.0f, .hi = INFINITY};
-    ox_dwconv2d_f32_direct(&p, 2, 0, 2, x, w, NULL, want);
-    ox_scratch_release();
-    onyx_allocator a = {fail_alloc, fail_realloc, plain_free, NULL};
-    onyx_set_allocator(&a);
-    ox_dwconv2d_f32(&p, 2, 0, 2, x, w, NULL, got);
-    onyx_set_allocator(NULL);
-    CHECK(memcmp(want, got, n * sizeof(float)) == 0);
-    ox_free(x);
-    ox_free(w);
-    ox_free(want);
-    ox_free(got);
+    /* no scratch memory to be had: the kernel still computes, directly (2 channels:
+     * the plane path's fallback; 20: the channel-block path's, then the plane path's) */
+    for (size_t C = 2; C <= 20; C += 18) {
+        float *x = rand_floats(C * 13 * 29), *w = rand_floats(C * 9);
+        size_t OH = 7, OW = 29, n = C * OH * OW;
+        float *want = ox_malloc_array(n, sizeof(float)), *got = ox_malloc_array(n, sizeof(float));
+        ox_dwconv2d p = {.IH = 13, .IW = 29, .OH = OH, .OW = OW, .KH = 3, .KW = 3, .sh = 2,
+                         .sw = 1, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .clamp = 1,
+                         .lo = 0.0f, .hi = INFINITY};
+        ox_dwconv2d_f32_direct(&p, C, 0, C, x, w, NULL, want);
+        ox_scratch_release();
+        onyx_allocator a = {fail_alloc, fail_realloc, plain_free, NULL};
+        onyx_set_allocator(&a);
+        ox_dwconv2d_f32(&p, C, 0, C, x, w, NULL, got);
+        int forced = ox_dwconv2d_f32_blocks(&p, C, 0, C, x, w, NULL, got);
+        onyx_set_allocator(NULL);
+        CHECK(!forced); /* the channel-block path has nothing to run in */
+        CHECK(memcmp(want, got, n * sizeof(float)) == 0);
+        ox_free(x);
+        ox_free(w);
+        ox_free(want);
+        ox_free(got);
+    }
 }
 
 /* ---- through the Conv op, with an activation fused by the planner ---------------- */
