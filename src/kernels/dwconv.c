@@ -177,15 +177,17 @@ static int cb_run(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const fl
 static int cb_wins(const ox_dwconv2d *p, size_t C) {
 #if defined(__x86_64__) || defined(__i386__)
     if (!ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) return 0;
-    /* Measured on Zen 5, 1 thread: blocks win 2-6x on planes up to 28x28 and with
-     * any stride 2, from 8 channels on; with fewer channels a block pays for 16
-     * lanes it does not use. On larger planes with stride 1 and 3x3 to 5x5 filters
-     * the extra pass through the staging buffer costs what the plane path loses to
-     * its per-plane overhead: there the plane path is up to 15% faster. */
+    /* Measured on Zen 5, 1 thread (bench/dwconv_bench.c): blocks win 1.5-6x on
+     * planes up to 28x28 and 1.5-3x with stride 2 up to 112x112, from 8 channels on;
+     * with fewer channels a block pays for 16 lanes it does not use. With stride 1
+     * on larger planes the plane path has little per-plane overhead left to lose,
+     * while blocks pay for the staging pass and read 16 planes at once: there they
+     * tie or lose (up to 15%) from 56x56 on with 3x3, beyond 56x56 with 5x5, and
+     * win with larger filters. */
     if (C < 8) return 0;
-    int wide = p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1 && p->KH * p->KW >= 9 &&
-               p->KH * p->KW <= 25;
-    return !(wide && p->OH * p->OW > 56 * 56);
+    size_t T = p->KH * p->KW;
+    int unit = p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1 && T >= 9 && T <= 25;
+    return !(unit && p->OH * p->OW >= (T <= 9 ? 56 * 56 : 56 * 56 + 1));
 #else
     (void)p, (void)C;
     return 0;

@@ -293,7 +293,8 @@ static const size_t block_channels[] = {1, 7, 16, 17, 33, 100};
 
 TEST(dwconv_blocks_planes_and_filters) {
     /* every plane with every filter, the channel count going round the list */
-    static const size_t planes[][2] = {{1, 1}, {3, 5}, {7, 7}, {13, 11}, {14, 14}, {29, 31}, {56, 56}};
+    static const size_t planes[][2] = {{1, 1},   {3, 5},   {7, 7},  {13, 11},
+                                       {14, 14}, {29, 31}, {56, 56}};
     /* KH, KW, stride, dilation */
     static const size_t filters[][4] = {{3, 3, 1, 1}, {3, 3, 2, 1}, {5, 5, 1, 1}, {5, 5, 2, 1},
                                         {1, 1, 1, 1}, {3, 1, 1, 1}, {7, 7, 1, 1}, {3, 3, 3, 1},
@@ -324,13 +325,15 @@ TEST(dwconv_blocks_images_and_ranges) {
         for (size_t i = 0; i < 3; i++)
             for (size_t j = 0; j < 3; j++) {
                 size_t C = block_channels[ci], k = filters[j][0], st = filters[j][2];
-                dw_case c = {planes[i][0], planes[i][1], k, k, st, st, 1, 1, k / 2, k / 2, k / 2, k / 2};
+                dw_case c = {planes[i][0], planes[i][1], k, k, st, st, 1, 1,
+                             k / 2, k / 2, k / 2, k / 2};
                 int act = (int)((ci + i + j) % N_ACTS);
                 ox_test_failures += check_case(&c, act, C, 2 * C, 0, 2 * C, 1, RUN_BLOCKS, -1);
                 size_t p0 = 2 * C / 7, p1 = 2 * C - 2 * C / 5;
                 ox_test_failures += check_case(&c, act, C, 2 * C, p0, p1, 0, RUN_BLOCKS, -1);
                 if (C > 2)
-                    ox_test_failures += check_case(&c, act, C, 2 * C, C - 1, C + 2, 1, RUN_BLOCKS, -1);
+                    ox_test_failures +=
+                        check_case(&c, act, C, 2 * C, C - 1, C + 2, 1, RUN_BLOCKS, -1);
             }
 }
 
