@@ -177,13 +177,14 @@ static int cb_run(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const fl
 static int cb_wins(const ox_dwconv2d *p, size_t C) {
 #if defined(__x86_64__) || defined(__i386__)
     if (!ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) return 0;
-    /* Measured on Zen 5, 1 thread (bench/dwconv_bench.c): blocks win 1.5-6x on
-     * planes up to 28x28 and 1.5-3x with stride 2 up to 112x112, from 8 channels on;
-     * with fewer channels a block pays for 16 lanes it does not use. With stride 1
-     * on larger planes the plane path has little per-plane overhead left to lose,
-     * while blocks pay for the staging pass and read 16 planes at once: there they
-     * tie or lose (up to 15%) from 56x56 on with 3x3, beyond 56x56 with 5x5, and
-     * win with larger filters. */
+    /* Measured on Zen 5, 1 thread (bench/dwconv_bench.c): blocks win 1.4-6x on
+     * planes up to 28x28, 1.3-2.5x with stride 2 on larger ones (a tie at 112x112
+     * with under 100 channels), from 8 channels on; with fewer channels a block pays
+     * for 16 lanes it does not use. With stride 1 on larger planes the plane path
+     * has little per-plane overhead left to lose, while blocks pay for the staging
+     * pass and read 16 planes at once: there they tie at 56x56 with 3x3 and lose up
+     * to 20% at 112x112 with 3x3 and 5x5 (the channel counts networks have there),
+     * and win with larger filters. */
     if (C < 8) return 0;
     size_t T = p->KH * p->KW;
     int unit = p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1 && T >= 9 && T <= 25;
