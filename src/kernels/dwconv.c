@@ -108,9 +108,105 @@ static dw_path pick(void) {
 
 const char *ox_dwconv2d_kernel_name(void) { return pick().name; }
 
+/* ---- the channel-block path (AVX-512) ------------------------------------------------ */
+
+/* Bytes of input buffer and staged outputs per band aimed at (measured: smaller bands
+ * cost more in halo rows and calls than they gain in cache; both stay in L2). */
+#define CB_BAND_BYTES ((size_t)192 << 10)
+/* Beyond this for a band of one output row, the plane path runs. */
+#define CB_MAX_BYTES ((size_t)1 << 20)
+
+static size_t round64(size_t n) { return add_sat(n, 63) & ~(size_t)63; }
+
+/* Plans and runs the channel-block path; 0, having done nothing, where it cannot. */
+static int cb_run(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const float *x,
+                  const float *w, const float *bias, float *y) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (!ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) return 0;
+    ox_dw_cb_geom g = {.p = p};
+    size_t OH = p->OH, OW = p->OW, in_sp = p->IH * p->IW;
+    size_t need = add_sat(add_sat(mul_sat(OW - 1, p->sw), mul_sat(p->KW - 1, p->dw)), 1);
+    /* every input column gets a place, read or not: the transposes need no test */
+    size_t span = add_sat(p->pad_left, p->IW);
+    g.BW = need > span ? need : span;
+    size_t brmin = add_sat(mul_sat(p->KH - 1, p->dh), 1);
+    g.T = mul_sat(p->KH, p->KW);
+    /* positions of a band of one output row, and of each further row */
+    size_t one = add_sat(add_sat(mul_sat(brmin, g.BW), OW), g.T);
+    if (one > CB_MAX_BYTES / 64) return 0;
+    size_t more = add_sat(mul_sat(p->sh, g.BW), OW), aim = CB_BAND_BYTES / 64;
+    size_t nb = one < aim ? (aim - one) / more + 1 : 1;
+    if (nb > OH) nb = OH;
+    size_t nbands = (OH + nb - 1) / nb;
+    g.band = (OH + nbands - 1) / nbands;
+    /* nb rows take at most `aim` positions (or are one row, within the limit) */
+    size_t brmax = (g.band - 1) * p->sh + brmin;
+    if (p->KH == p->KW && (p->KH == 3 || p->KH == 5) && p->sh == p->sw && p->sh <= 2 &&
+        p->dh == 1 && p->dw == 1)
+        g.K = (int)p->KH, g.S = (int)p->sh;
+    g.nrun = (OW + OX_DW_CB_UMAX - 1) / OX_DW_CB_UMAX;
+    g.U1 = (OW + g.nrun - 1) / g.nrun;
+    g.nlong = OW - g.nrun * (g.U1 - 1);
+    size_t in_rows = in_sp ? (p->IH < brmax ? p->IH : brmax) : 0, ndst = in_rows * p->IW;
+    size_t buf_b = brmax * g.BW * 64, stage_b = g.band * OW * 64, wt_b = g.T * 64;
+    size_t toff_b = round64(g.T * sizeof(size_t)), dst_b = round64(ndst * sizeof(uint32_t));
+    char *s = ox_scratch(2, buf_b + stage_b + wt_b + toff_b + dst_b);
+    if (!s) return 0;
+    g.buf = (float *)(void *)s;
+    g.stage = (float *)(void *)(s + buf_b);
+    g.wt = (float *)(void *)(s + buf_b + stage_b);
+    size_t *toff = (size_t *)(void *)(s + buf_b + stage_b + wt_b);
+    uint32_t *dst = (uint32_t *)(void *)(s + buf_b + stage_b + wt_b + toff_b);
+    for (size_t kh = 0; kh < p->KH; kh++)
+        for (size_t kw = 0; kw < p->KW; kw++)
+            toff[kh * p->KW + kw] = (kh * p->dh * g.BW + kw * p->dw) * 16;
+    for (size_t r = 0, f = 0; r < in_rows; r++)
+        for (size_t c = 0; c < p->IW; c++) dst[f++] = (uint32_t)(r * g.BW + p->pad_left + c);
+    g.toff = toff;
+    g.dst = dst;
+    memset(g.buf, 0, buf_b);
+    ox_dw_cb_avx512(&g, C, p0, p1, x, w, bias, y);
+    return 1;
+#else
+    (void)p, (void)C, (void)p0, (void)p1, (void)x, (void)w, (void)bias, (void)y;
+    return 0;
+#endif
+}
+
+/* Whether ox_dwconv2d_f32 takes the channel-block path for this geometry. */
+static int cb_wins(const ox_dwconv2d *p, size_t C) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (!ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) return 0;
+    /* Measured on Zen 5, 1 thread (bench/dwconv_bench.c): blocks win 1.4-6x on
+     * planes up to 28x28, 1.3-2.5x with stride 2 on larger ones (a tie at 112x112
+     * with under 100 channels), from 8 channels on; with fewer channels a block pays
+     * for 16 lanes it does not use. With stride 1 on larger planes the plane path
+     * has little per-plane overhead left to lose, while blocks pay for the staging
+     * pass and read 16 planes at once: there they tie at 56x56 with 3x3 and lose up
+     * to 20% at 112x112 with 3x3 and 5x5 (the channel counts networks have there),
+     * and win with larger filters. */
+    if (C < 8) return 0;
+    size_t T = p->KH * p->KW;
+    int unit = p->sh == 1 && p->sw == 1 && p->dh == 1 && p->dw == 1 && T >= 9 && T <= 25;
+    return !(unit && p->OH * p->OW >= (T <= 9 ? 56 * 56 : 56 * 56 + 1));
+#else
+    (void)p, (void)C;
+    return 0;
+#endif
+}
+
+size_t ox_dwconv2d_block(const ox_dwconv2d *p, size_t C) { return cb_wins(p, C) ? 16 : 1; }
+
+int ox_dwconv2d_f32_blocks(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1,
+                           const float *x, const float *w, const float *bias, float *y) {
+    if (p0 >= p1 || !C || !p->OH || !p->OW) return 1;
+    return cb_run(p, C, p0, p1, x, w, bias, y);
+}
+
 void ox_dwconv2d_f32(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const float *x,
                      const float *w, const float *bias, float *y) {
     if (p0 >= p1 || !C || !p->OH || !p->OW) return;
+    if (cb_wins(p, C) && cb_run(p, C, p0, p1, x, w, bias, y)) return;
     ox_dw_geom g = {.p = p};
     /* used_a / used_b are bit sets: strides above 8 go to the direct loops */
     if (p->sh > 8 || p->sw > 8) {

@@ -21,8 +21,11 @@ typedef struct ox_dwconv2d {
      * then v > hi ? hi : v, so NaN passes); Relu is lo = 0, hi = +inf. */
     int clamp;
     float lo, hi;
-    /* When set, called on each finished run of n consecutive outputs of a plane
-     * (other activations); it runs on the thread that computed them. */
+    /* When set, called on finished outputs (other activations); it runs on the
+     * thread that computed them. It must work float by float: y may hold the
+     * outputs of up to 16 planes interleaved (the channel-block path), and floats
+     * that are no outputs at all (lanes of channels past a block's end), which are
+     * dropped afterwards. Each output goes through it exactly once. */
     void (*post)(float *y, size_t n, const void *ctx);
     const void *post_ctx;
 } ox_dwconv2d;
@@ -36,6 +39,16 @@ void ox_dwconv2d_f32(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const
 
 /* Which path ox_dwconv2d_f32 takes now: "avx512", "avx2" or "generic" (kernels/cpu.h). */
 const char *ox_dwconv2d_kernel_name(void);
+
+/* Planes per unit of work the caller should hand out (1 or 16): with 16, ranges that
+ * start and end on multiples of 16 channels (or an image's end) run fastest. */
+size_t ox_dwconv2d_block(const ox_dwconv2d *p, size_t C);
+
+/* For tests: planes [p0, p1) by the channel-block path, whether or not it is faster;
+ * returns 0, having done nothing, where that path cannot run (no AVX-512, a buffer
+ * too large, no scratch). */
+int ox_dwconv2d_f32_blocks(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1,
+                           const float *x, const float *w, const float *bias, float *y);
 
 /* The direct loops without buffers (the fallback), for tests. */
 void ox_dwconv2d_f32_direct(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1,

@@ -50,6 +50,38 @@ typedef struct ox_dw_geom {
     float *tmp;            /* band * PW + OX_DW_VMAX floats for narrow outputs */
 } ox_dw_geom;
 
+/* The channel-block path (x86/dwconv_cb_avx512.c): 16 consecutive channels of one
+ * image at a time, lane c of every vector being channel c of the block. A band of
+ * output rows reads its input from `buf`, position-major: position (r, col) holds
+ * the 16 channels of padded input row R0 + r, column col at buf + (r * BW + col) * 16,
+ * with R0 = oy0 * sh the band's first padded row. Then every tap of every output
+ * is one aligned load, whatever the stride and dilation. Outputs go position-major
+ * into `stage` (row-major over the band's nb x OW outputs) and are transposed back
+ * into the 16 planes. */
+typedef struct ox_dw_cb_geom {
+    const ox_dwconv2d *p;
+    size_t BW;     /* positions per buffer row: max(columns read, pad_left + IW) */
+    size_t band;   /* output rows per band */
+    size_t T;      /* taps: KH * KW */
+    /* K > 0: the filter is K x K (3 or 5), strides S (1 or 2), no dilation: the
+     * unrolled tap loops. K == 0: tap t is read at toff[t] floats from the output's
+     * first tap, outputs sw * 16 floats apart. */
+    int K, S;
+    /* each output row is cut into nrun runs of U1 outputs (the first nlong) or
+     * U1 - 1 (the rest), 1 <= U1 - 1 < OX_DW_CB_UMAX; a run's accumulators stay in
+     * registers */
+    size_t nrun, U1, nlong;
+    const uint32_t *dst;  /* flat input position f of a band's first input row goes
+                           * to buffer position dst[f] of that row */
+    const size_t *toff;   /* T tap offsets in floats (K == 0) */
+    float *buf;           /* the band's input: zero outside the input */
+    float *stage;         /* band * OW positions */
+    float *wt;            /* the block's filter: T positions */
+} ox_dw_cb_geom;
+
+/* Most outputs of one run. */
+#define OX_DW_CB_UMAX 14
+
 typedef void (*ox_dw_planes_fn)(const ox_dw_geom *g, size_t C, size_t p0, size_t p1,
                                 const float *x, const float *w, const float *bias, float *y);
 
@@ -60,6 +92,10 @@ void ox_dw_planes_avx2(const ox_dw_geom *g, size_t C, size_t p0, size_t p1, cons
                        const float *w, const float *bias, float *y);
 void ox_dw_planes_avx512(const ox_dw_geom *g, size_t C, size_t p0, size_t p1, const float *x,
                          const float *w, const float *bias, float *y);
+/* Planes [p0, p1) by blocks of up to 16 channels (ox_dwconv2d_f32's contract); the
+ * caller zeroed the buffer. */
+void ox_dw_cb_avx512(const ox_dw_cb_geom *g, size_t C, size_t p0, size_t p1, const float *x,
+                     const float *w, const float *bias, float *y);
 #endif
 
 #endif

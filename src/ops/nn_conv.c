@@ -208,13 +208,17 @@ static void depthwise_planes(void *arg, size_t p0, size_t p1) {
 
 typedef struct dw2_task {
     ox_dwconv2d p;
-    size_t C;
+    size_t C, blk, nblk; /* planes per unit of work (the kernel's block), units per image */
     const float *X, *W, *B;
     float *Y;
 } dw2_task;
 
-static void dw2_planes(void *arg, size_t p0, size_t p1) {
+/* Units [u0, u1): unit u is block u % nblk of image u / nblk, so that ranges start on
+ * the kernel's blocks and never split one. */
+static void dw2_planes(void *arg, size_t u0, size_t u1) {
     const dw2_task *t = arg;
+    size_t p0 = u0 / t->nblk * t->C + u0 % t->nblk * t->blk;
+    size_t p1 = u1 / t->nblk * t->C + u1 % t->nblk * t->blk;
     ox_dwconv2d_f32(&t->p, t->C, p0, p1, t->X, t->W, t->B, t->Y);
 }
 
@@ -241,7 +245,9 @@ static int depthwise_2d(ox_op_ctx *c, const ox_conv_geom *g) {
     if (!t.p.clamp && c->act != OX_ACT_NONE) {
         t.p.post = dw2_post, t.p.post_ctx = c;
     }
-    ox_parallel_for(c->pool, g->N * g->C, 1, dw2_planes, &t);
+    t.blk = ox_dwconv2d_block(&t.p, g->C);
+    t.nblk = (g->C + t.blk - 1) / t.blk;
+    ox_parallel_for(c->pool, g->N * t.nblk, 1, dw2_planes, &t);
     return 1;
 }
 

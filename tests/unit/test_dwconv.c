@@ -20,6 +20,26 @@ static const unsigned paths[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0
 
 enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_POST, N_ACTS };
 
+/* How check_case runs the kernel: as Conv does, the direct loops, or forced onto the
+ * channel-block path (16 channels per vector; AVX-512 only) */
+enum { RUN_AUTO, RUN_DIRECT, RUN_BLOCKS };
+
+/* Whether this machine has the channel-block path (the cases must then run it). */
+static int has_blocks(void) { return ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA); }
+
+/* Blocks the channel-block path cuts planes [p0, p1) into: up to 16 channels, ending
+ * on multiples of 16 channels, at an image's end or at p1. */
+static size_t count_blocks(size_t C, size_t p0, size_t p1) {
+    size_t n = 0;
+    for (size_t pi = p0; pi < p1; n++) {
+        size_t ch = pi % C, nc = 16 - ch % 16;
+        if (nc > C - ch) nc = C - ch;
+        if (nc > p1 - pi) nc = p1 - pi;
+        pi += nc;
+    }
+    return n;
+}
+
 typedef struct dw_case {
     size_t IH, IW, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr;
 } dw_case;
@@ -47,7 +67,7 @@ static void post_fn(float *y, size_t n, const void *ctx) {
 /* Runs planes [p0, p1) of an N*C-plane tensor and checks every output (and that the
  * planes outside and the floats past the end are untouched). Returns failures. */
 static int check_case(const dw_case *c, int act, size_t C, size_t nplanes, size_t p0, size_t p1,
-                      int with_bias, int direct, int nan_at) {
+                      int with_bias, int mode, int nan_at) {
     size_t OH, OW;
     if (!out_dim(c->IH, c->pt, c->pb, c->KH, c->dh, c->sh, &OH) ||
         !out_dim(c->IW, c->pl, c->pr, c->KW, c->dw, c->sw, &OW))
@@ -66,11 +86,25 @@ static int check_case(const dw_case *c, int act, size_t C, size_t nplanes, size_
     if (act == ACT_RELU) p.clamp = 1, p.lo = 0.0f, p.hi = INFINITY;
     if (act == ACT_CLIP) p.clamp = 1, p.lo = CLIP_LO, p.hi = CLIP_HI;
     if (act == ACT_POST) p.post = post_fn, p.post_ctx = &log;
-    if (direct)
-        ox_dwconv2d_f32_direct(&p, C, p0, p1, in_sp ? x : NULL, w, bias, y);
-    else
-        ox_dwconv2d_f32(&p, C, p0, p1, in_sp ? x : NULL, w, bias, y);
     int bad = 0;
+    if (mode == RUN_DIRECT) {
+        ox_dwconv2d_f32_direct(&p, C, p0, p1, in_sp ? x : NULL, w, bias, y);
+    } else if (mode == RUN_BLOCKS) {
+        if (!ox_dwconv2d_f32_blocks(&p, C, p0, p1, in_sp ? x : NULL, w, bias, y)) {
+            if (has_blocks()) {
+                fprintf(stderr, "  in %zux%zu k %zux%zu: the channel-block path did not run\n",
+                        c->IH, c->IW, c->KH, c->KW);
+                bad++;
+            }
+            ox_free(x);
+            ox_free(w);
+            ox_free(bias);
+            ox_free(y);
+            return bad;
+        }
+    } else {
+        ox_dwconv2d_f32(&p, C, p0, p1, in_sp ? x : NULL, w, bias, y);
+    }
     for (size_t pi = 0; pi < nplanes; pi++) {
         size_t ch = pi % C;
         for (size_t oy = 0; oy < OH; oy++)
@@ -112,8 +146,13 @@ static int check_case(const dw_case *c, int act, size_t C, size_t nplanes, size_
     for (size_t i = 0; i < guard; i++)
         if (y[nplanes * out_sp + i] != sentinel && bad++ < 3)
             fprintf(stderr, "  %zu floats past the output were written\n", i + 1);
-    if (act == ACT_POST && log.floats != (p1 - p0) * out_sp) {
-        fprintf(stderr, "  post saw %zu floats, want %zu\n", log.floats, (p1 - p0) * out_sp);
+    /* the channel-block path hands post all 16 lanes of each block's positions */
+    size_t plain = (p1 - p0) * out_sp, blocked = count_blocks(C, p0, p1) * 16 * out_sp;
+    if (act == ACT_POST && !(mode == RUN_DIRECT ? log.floats == plain
+                             : mode == RUN_BLOCKS ? log.floats == blocked
+                                                  : log.floats == plain || log.floats == blocked)) {
+        fprintf(stderr, "  post saw %zu floats, want %zu\n", log.floats,
+                mode == RUN_BLOCKS ? blocked : plain);
         bad++;
     }
     ox_free(x);
@@ -124,10 +163,10 @@ static int check_case(const dw_case *c, int act, size_t C, size_t nplanes, size_
 }
 
 /* Every activation, with and without bias, all planes and a middle range of them. */
-static void check_all_acts(const dw_case *c, int direct) {
+static void check_all_acts(const dw_case *c, int mode) {
     for (int act = 0; act < N_ACTS; act++) {
-        ox_test_failures += check_case(c, act, 3, 6, 0, 6, act % 2, direct, -1);
-        ox_test_failures += check_case(c, act, 5, 5, 1, 4, (act + 1) % 2, direct, -1);
+        ox_test_failures += check_case(c, act, 3, 6, 0, 6, act % 2, mode, -1);
+        ox_test_failures += check_case(c, act, 5, 5, 1, 4, (act + 1) % 2, mode, -1);
     }
 }
 
@@ -198,7 +237,7 @@ TEST(dwconv_random_general) {
 TEST(dwconv_direct_loops) {
     for (int it = 0; it < 60; it++) {
         dw_case c = random_case();
-        check_all_acts(&c, 1);
+        check_all_acts(&c, RUN_DIRECT);
     }
 }
 
@@ -241,11 +280,97 @@ TEST(dwconv_nan_passes) {
         unsigned old = ox_cpu_limit(paths[pi]);
         dw_case c = {9, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
         for (int act = ACT_RELU; act <= ACT_CLIP; act++) {
-            ox_test_failures += check_case(&c, act, 1, 1, 0, 1, 1, 0, 100);
-            ox_test_failures += check_case(&c, act, 1, 1, 0, 1, 1, 1, 100);
+            ox_test_failures += check_case(&c, act, 1, 1, 0, 1, 1, RUN_AUTO, 100);
+            ox_test_failures += check_case(&c, act, 1, 1, 0, 1, 1, RUN_DIRECT, 100);
         }
         ox_cpu_limit(old);
     }
+}
+
+/* ---- the channel-block path, forced (where the machine has it) --------------------- */
+
+static const size_t block_channels[] = {1, 7, 16, 17, 33, 100};
+
+TEST(dwconv_blocks_planes_and_filters) {
+    /* every plane with every filter, the channel count going round the list */
+    static const size_t planes[][2] = {{1, 1},   {3, 5},   {7, 7},  {13, 11},
+                                       {14, 14}, {29, 31}, {56, 56}};
+    /* KH, KW, stride, dilation */
+    static const size_t filters[][4] = {{3, 3, 1, 1}, {3, 3, 2, 1}, {5, 5, 1, 1}, {5, 5, 2, 1},
+                                        {1, 1, 1, 1}, {3, 1, 1, 1}, {7, 7, 1, 1}, {3, 3, 3, 1},
+                                        {3, 3, 1, 2}, {5, 3, 2, 2}};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof planes / sizeof planes[0]; i++)
+        for (size_t j = 0; j < sizeof filters / sizeof filters[0]; j++, n++) {
+            const size_t *f = filters[j];
+            size_t C = block_channels[n % 6], ph = f[0] / 2 * f[3], pw = f[1] / 2 * f[3];
+            dw_case c = {planes[i][0], planes[i][1], f[0], f[1], f[2], f[2], f[3], f[3],
+                         ph, pw, ph, pw};
+            ox_test_failures +=
+                check_case(&c, (int)(n % N_ACTS), C, C, 0, C, (int)(n % 3 != 0), RUN_BLOCKS, -1);
+            /* asymmetric pads: one side only */
+            dw_case a = c;
+            a.pt = ph + (n % 2), a.pb = 0, a.pl = 0, a.pr = pw + 1;
+            ox_test_failures +=
+                check_case(&a, (int)((n + 1) % N_ACTS), C, C, 0, C, 1, RUN_BLOCKS, -1);
+        }
+}
+
+TEST(dwconv_blocks_images_and_ranges) {
+    /* two images whose channels are no multiple of 16 (no block may span both), all
+     * planes and ranges that start and end inside blocks */
+    static const size_t planes[][2] = {{7, 7}, {14, 14}, {13, 11}};
+    static const size_t filters[][3] = {{3, 3, 1}, {3, 3, 2}, {5, 5, 1}};
+    for (size_t ci = 0; ci < 6; ci++)
+        for (size_t i = 0; i < 3; i++)
+            for (size_t j = 0; j < 3; j++) {
+                size_t C = block_channels[ci], k = filters[j][0], st = filters[j][2];
+                dw_case c = {planes[i][0], planes[i][1], k, k, st, st, 1, 1,
+                             k / 2, k / 2, k / 2, k / 2};
+                int act = (int)((ci + i + j) % N_ACTS);
+                ox_test_failures += check_case(&c, act, C, 2 * C, 0, 2 * C, 1, RUN_BLOCKS, -1);
+                size_t p0 = 2 * C / 7, p1 = 2 * C - 2 * C / 5;
+                ox_test_failures += check_case(&c, act, C, 2 * C, p0, p1, 0, RUN_BLOCKS, -1);
+                if (C > 2)
+                    ox_test_failures +=
+                        check_case(&c, act, C, 2 * C, C - 1, C + 2, 1, RUN_BLOCKS, -1);
+            }
+}
+
+TEST(dwconv_blocks_random_general) {
+    /* any kernel size, stride 1-3, dilation 1-3, asymmetric pads, 1-2 images, any range */
+    for (int it = 0; it < 200; it++) {
+        dw_case c = random_case();
+        size_t C = block_channels[rnd(6)], np = (1 + rnd(2)) * C;
+        size_t p0 = rnd(np), p1 = p0 + 1 + rnd(np - p0);
+        ox_test_failures +=
+            check_case(&c, (int)rnd(N_ACTS), C, np, p0, p1, (int)rnd(2), RUN_BLOCKS, -1);
+    }
+}
+
+TEST(dwconv_blocks_bands_and_edges) {
+    /* several bands (the last shorter, padding rows moving), rows wider than a band's
+     * buffer aims at, outputs of padding only, no input at all, large strides */
+    static const dw_case cases[] = {
+        {1001, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, {2001, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+        {5, 3001, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  {301, 7, 5, 3, 2, 1, 2, 1, 4, 1, 3, 1},
+        {112, 112, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, {2, 3, 7, 7, 1, 1, 1, 1, 6, 6, 6, 6},
+        {1, 1, 3, 3, 2, 2, 1, 1, 9, 10, 8, 11},   {0, 5, 1, 3, 1, 1, 1, 1, 2, 1, 1, 1},
+        {4, 0, 3, 1, 1, 2, 1, 1, 1, 1, 1, 2},     {40, 50, 3, 2, 9, 10, 1, 2, 1, 0, 1, 1},
+        {8, 8, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0},     {20, 20, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t C = i % 2 ? 17 : 5;
+        ox_test_failures += check_case(&cases[i], (int)(i % N_ACTS), C, 2 * C, 1, 2 * C - 1,
+                                       (int)(i % 2), RUN_BLOCKS, -1);
+    }
+}
+
+TEST(dwconv_blocks_nan_passes) {
+    /* Relu and Clip keep NaN on the channel-block path too, in full and tail blocks */
+    dw_case c = {9, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
+    for (int act = ACT_RELU; act <= ACT_CLIP; act++)
+        for (int at = 0; at < 4; at++)
+            ox_test_failures += check_case(&c, act, 17, 34, 0, 34, 1, RUN_BLOCKS, 100 + at * 1700);
 }
 
 static void *fail_alloc(size_t n, void *u) {
@@ -265,25 +390,29 @@ static void plain_free(void *p, void *u) {
 }
 
 TEST(dwconv_without_scratch) {
-    /* no scratch memory to be had: the kernel still computes, directly */
-    dw_case c = {13, 29, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1};
-    float *x = rand_floats(2 * 13 * 29), *w = rand_floats(2 * 9);
-    size_t OH = 7, OW = 29, n = 2 * OH * OW;
-    float *want = ox_malloc_array(n, sizeof(float)), *got = ox_malloc_array(n, sizeof(float));
-    ox_dwconv2d p = {.IH = c.IH, .IW = c.IW, .OH = OH, .OW = OW, .KH = 3, .KW = 3, .sh = 2,
-                     .sw = 1, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .clamp = 1,
-                     .lo = 0.0f, .hi = INFINITY};
-    ox_dwconv2d_f32_direct(&p, 2, 0, 2, x, w, NULL, want);
-    ox_scratch_release();
-    onyx_allocator a = {fail_alloc, fail_realloc, plain_free, NULL};
-    onyx_set_allocator(&a);
-    ox_dwconv2d_f32(&p, 2, 0, 2, x, w, NULL, got);
-    onyx_set_allocator(NULL);
-    CHECK(memcmp(want, got, n * sizeof(float)) == 0);
-    ox_free(x);
-    ox_free(w);
-    ox_free(want);
-    ox_free(got);
+    /* no scratch memory to be had: the kernel still computes, directly (2 channels:
+     * the plane path's fallback; 20: the channel-block path's, then the plane path's) */
+    for (size_t C = 2; C <= 20; C += 18) {
+        float *x = rand_floats(C * 13 * 29), *w = rand_floats(C * 9);
+        size_t OH = 7, OW = 29, n = C * OH * OW;
+        float *want = ox_malloc_array(n, sizeof(float)), *got = ox_malloc_array(n, sizeof(float));
+        ox_dwconv2d p = {.IH = 13, .IW = 29, .OH = OH, .OW = OW, .KH = 3, .KW = 3, .sh = 2,
+                         .sw = 1, .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .clamp = 1,
+                         .lo = 0.0f, .hi = INFINITY};
+        ox_dwconv2d_f32_direct(&p, C, 0, C, x, w, NULL, want);
+        ox_scratch_release();
+        onyx_allocator a = {fail_alloc, fail_realloc, plain_free, NULL};
+        onyx_set_allocator(&a);
+        ox_dwconv2d_f32(&p, C, 0, C, x, w, NULL, got);
+        int forced = ox_dwconv2d_f32_blocks(&p, C, 0, C, x, w, NULL, got);
+        onyx_set_allocator(NULL);
+        CHECK(!forced); /* the channel-block path has nothing to run in */
+        CHECK(memcmp(want, got, n * sizeof(float)) == 0);
+        ox_free(x);
+        ox_free(w);
+        ox_free(want);
+        ox_free(got);
+    }
 }
 
 /* ---- through the Conv op, with an activation fused by the planner ---------------- */
@@ -361,6 +490,11 @@ TEST(dwconv_conv_op_fused_activations) {
         ox_test_failures += check_conv_op(1, 7, 17, 17, 5, 2, 2, act, pool);
         ox_test_failures += check_conv_op(2, 3, 0, 29, 3, 2, 1, act, pool);
         ox_test_failures += check_conv_op(2, 6, 5, 11, 1, 1, 0, act, NULL); /* 1x1 */
+        /* enough channels for the channel-block path (on AVX-512), blocks of 16 and a
+         * tail per image handed out to the pool's threads */
+        ox_test_failures += check_conv_op(2, 40, 14, 14, 3, 1, 1, act, pool);
+        ox_test_failures += check_conv_op(3, 24, 7, 9, 5, 2, 2, act, pool);
+        ox_test_failures += check_conv_op(1, 33, 0, 30, 3, 1, 1, act, pool);
     }
     ox_threadpool_free(pool);
 }
