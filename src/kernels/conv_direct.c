@@ -7,6 +7,7 @@
 
 #include "kernels/conv_direct_kernel.h"
 #include "kernels/cpu.h"
+#include "kernels/filter_blocks.h"
 #include "kernels/gen_vec4.h"
 
 /* ---- the portable vector path --------------------------------------------------- */
@@ -31,18 +32,11 @@ typedef gen_ivec4 cd_ivec;
 /* ---- filters --------------------------------------------------------------------- */
 
 size_t ox_conv_direct_packed_floats(size_t M, size_t K) {
-    return (M + OX_CD_MB - 1) / OX_CD_MB * OX_CD_MB * K;
+    return ox_filter_blocks_floats(M, K, OX_CD_MB);
 }
 
-/* Block b holds channels [b*MB, b*MB + MB) tap by tap: dst[(b*K + t)*MB + m], so a
- * tap's MB weights are adjacent; channels past M are zero. */
 void ox_conv_direct_pack(const float *w, size_t M, size_t K, float *dst) {
-    for (size_t b = 0; b * OX_CD_MB < M; b++)
-        for (size_t t = 0; t < K; t++)
-            for (size_t m = 0; m < OX_CD_MB; m++) {
-                size_t ch = b * OX_CD_MB + m;
-                dst[(b * K + t) * OX_CD_MB + m] = ch < M ? w[ch * K + t] : 0.0f;
-            }
+    ox_filter_blocks_pack(w, M, K, OX_CD_MB, dst);
 }
 
 /* ---- planning -------------------------------------------------------------------- */

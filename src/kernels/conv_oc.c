@@ -8,6 +8,7 @@
 
 #include "kernels/conv_oc_kernel.h"
 #include "kernels/cpu.h"
+#include "kernels/filter_blocks.h"
 
 /* Output positions per item at most: a strip's partial sums for them (64 floats each)
  * stay in L1 between chunks. */
@@ -46,16 +47,11 @@ int ox_conv_oc_supported(const ox_conv_oc *p) {
 }
 
 size_t ox_conv_oc_packed_floats(size_t M, size_t K) {
-    return (M + OX_OC_NR - 1) / OX_OC_NR * OX_OC_NR * K;
+    return ox_filter_blocks_floats(M, K, OX_OC_NR);
 }
 
 void ox_conv_oc_pack(const float *w, size_t M, size_t K, float *dst) {
-    for (size_t s = 0; s * OX_OC_NR < M; s++)
-        for (size_t t = 0; t < K; t++)
-            for (size_t m = 0; m < OX_OC_NR; m++) {
-                size_t ch = s * OX_OC_NR + m;
-                dst[(s * K + t) * OX_OC_NR + m] = ch < M ? w[ch * K + t] : 0.0f;
-            }
+    ox_filter_blocks_pack(w, M, K, OX_OC_NR, dst);
 }
 
 size_t ox_conv_oc_xpad_floats(const ox_conv_oc *p) {

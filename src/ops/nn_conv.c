@@ -222,9 +222,32 @@ static void dw2_planes(void *arg, size_t u0, size_t u1) {
     ox_dwconv2d_f32(&t->p, t->C, p0, p1, t->X, t->W, t->B, t->Y);
 }
 
-static void dw2_post(float *y, size_t n, const void *ctx) {
+void ox_nn_post_act(float *y, size_t n, const void *ctx) {
     const ox_op_ctx *c = ctx;
     ox_act_apply(y, n, c->act, c->act_alpha, c->act_beta);
+}
+
+onyx_status ox_conv_prepack_for(ox_op_ctx *c, int (*applies)(const ox_conv_geom *g),
+                                size_t (*floats)(size_t M, size_t K),
+                                void (*pack)(const float *w, size_t M, size_t K, float *dst),
+                                float **out) {
+    *out = NULL;
+    const ox_tensor *X = ox_has_input(c, 0) ? c->in[0] : NULL;
+    const ox_tensor *W = ox_has_input(c, 1) ? c->in[1] : NULL;
+    ox_conv_geom g;
+    if (!X || !W || !W->data || W->dtype != ONYX_DTYPE_FLOAT || X->rank != W->rank)
+        return ONYX_OK;
+    int yes = ox_conv_geom_of(c, X, W, NULL, &g) == ONYX_OK && applies(&g);
+    ox_error_clear();
+    if (!yes) return ONYX_OK;
+    size_t bytes;
+    if (!ox_mul_ok(floats(g.M, g.kdim), sizeof(float), &bytes))
+        return ox_error(ONYX_ERR_LIMIT, "Conv filters too large to pack");
+    float *wp = ox_malloc_aligned(bytes);
+    if (!wp) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
+    pack(W->data, g.M, g.kdim, wp);
+    *out = wp;
+    return ONYX_OK;
 }
 
 /* Depthwise float32 (1x1 too) in 1-D or 2-D (no depth dim), the fused activation
@@ -243,7 +266,7 @@ static int depthwise_2d(ox_op_ctx *c, const ox_conv_geom *g) {
                         .pad_left = (size_t)w->pb[2]};
     t.p.clamp = ox_nn_act_clamp(c, &t.p.lo, &t.p.hi);
     if (!t.p.clamp && c->act != OX_ACT_NONE) {
-        t.p.post = dw2_post, t.p.post_ctx = c;
+        t.p.post = ox_nn_post_act, t.p.post_ctx = c;
     }
     t.blk = ox_dwconv2d_block(&t.p, g->C);
     t.nblk = (g->C + t.blk - 1) / t.blk;

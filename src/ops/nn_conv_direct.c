@@ -35,23 +35,10 @@ int ox_conv_direct_applies(const ox_conv_geom *g) {
 }
 
 onyx_status ox_conv_direct_prepack(ox_op_ctx *c, float **out) {
-    *out = NULL;
-    const ox_tensor *X = ox_has_input(c, 0) ? c->in[0] : NULL;
-    const ox_tensor *W = ox_has_input(c, 1) ? c->in[1] : NULL;
-    ox_conv_geom g;
-    if (!X || !W || !W->data || W->dtype != ONYX_DTYPE_FLOAT || X->rank != W->rank)
-        return ONYX_OK;
-    int applies = ox_conv_geom_of(c, X, W, NULL, &g) == ONYX_OK && ox_conv_direct_applies(&g);
-    ox_error_clear();
-    if (!applies) return ONYX_OK;
-    float *wp = ox_malloc_array(ox_conv_direct_packed_floats(g.M, g.kdim), sizeof *wp);
-    if (!wp) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
-    ox_conv_direct_pack(W->data, g.M, g.kdim, wp);
-    *out = wp;
-    return ONYX_OK;
+    return ox_conv_prepack_for(c, ox_conv_direct_applies, ox_conv_direct_packed_floats, ox_conv_direct_pack, out);
 }
 
-void ox_conv_direct_free(float *packed) { ox_free(packed); }
+void ox_conv_direct_free(float *packed) { ox_free_aligned(packed); }
 
 onyx_status ox_conv_direct_workspace(const ox_conv_geom *g, size_t *bytes) {
     ox_conv_direct p;
@@ -75,17 +62,12 @@ static void direct_items(void *arg, size_t i0, size_t i1) {
     ox_conv_direct_f32(t->p, i0, i1, t->x, t->wp, t->bias, t->res, t->y, t->ws);
 }
 
-static void post_act(float *y, size_t n, const void *ctx) {
-    const ox_op_ctx *c = ctx;
-    ox_act_apply(y, n, c->act, c->act_alpha, c->act_beta);
-}
-
 onyx_status ox_conv_direct_run(ox_op_ctx *c, const ox_conv_geom *g, const float *packed) {
     ox_conv_direct p;
     params_of(g, &p);
     p.clamp = ox_nn_act_clamp(c, &p.lo, &p.hi);
     if (!p.clamp && c->act != OX_ACT_NONE) {
-        p.post = post_act, p.post_ctx = c;
+        p.post = ox_nn_post_act, p.post_ctx = c;
     }
     size_t items = ox_conv_direct_items(&p), ws_floats = items * ox_conv_direct_item_floats(&p);
     if (!c->workspace) return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");

@@ -43,24 +43,7 @@ int ox_conv_oc_applies(const ox_conv_geom *g) {
 }
 
 onyx_status ox_conv_oc_prepack(ox_op_ctx *c, float **out) {
-    *out = NULL;
-    const ox_tensor *X = ox_has_input(c, 0) ? c->in[0] : NULL;
-    const ox_tensor *W = ox_has_input(c, 1) ? c->in[1] : NULL;
-    ox_conv_geom g;
-    if (!X || !W || !W->data || W->dtype != ONYX_DTYPE_FLOAT || X->rank != W->rank)
-        return ONYX_OK;
-    int applies = ox_conv_geom_of(c, X, W, NULL, &g) == ONYX_OK && ox_conv_oc_applies(&g);
-    ox_error_clear();
-    if (!applies) return ONYX_OK;
-    size_t bytes;
-    if (!ox_mul_ok(ox_conv_oc_packed_floats(g.M, g.kdim), sizeof(float), &bytes))
-        return ox_error(ONYX_ERR_LIMIT, "Conv filters too large to pack");
-    /* aligned, and on 2 MB pages where the system allows: each run streams them all */
-    float *wp = ox_malloc_aligned(bytes);
-    if (!wp) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
-    ox_conv_oc_pack(W->data, g.M, g.kdim, wp);
-    *out = wp;
-    return ONYX_OK;
+    return ox_conv_prepack_for(c, ox_conv_oc_applies, ox_conv_oc_packed_floats, ox_conv_oc_pack, out);
 }
 
 void ox_conv_oc_free(float *packed) { ox_free_aligned(packed); }
@@ -93,17 +76,12 @@ static void oc_items(void *arg, size_t i0, size_t i1) {
         atomic_store_explicit(&t->failed, 1, memory_order_relaxed);
 }
 
-static void post_act(float *y, size_t n, const void *ctx) {
-    const ox_op_ctx *c = ctx;
-    ox_act_apply(y, n, c->act, c->act_alpha, c->act_beta);
-}
-
 onyx_status ox_conv_oc_run(ox_op_ctx *c, const ox_conv_geom *g, const float *packed) {
     ox_conv_oc p;
     params_of(g, &p);
     p.clamp = ox_nn_act_clamp(c, &p.lo, &p.hi);
     if (!p.clamp && c->act != OX_ACT_NONE) {
-        p.post = post_act, p.post_ctx = c;
+        p.post = ox_nn_post_act, p.post_ctx = c;
     }
     if (!c->workspace) return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
     size_t xpn = ox_conv_oc_xpad_floats(&p), items = ox_conv_oc_items(&p);

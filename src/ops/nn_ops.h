@@ -146,6 +146,19 @@ static inline int ox_nn_act_clamp(const ox_op_ctx *c, float *lo, float *hi) {
     return 1;
 }
 
+/* A Conv kernel's `post` callback for the fused activations it does not apply in
+ * registers: ctx is the op's ox_op_ctx. */
+void ox_nn_post_act(float *y, size_t n, const void *ctx);
+
+/* The prepack hook's work for a Conv path with filters of its own layout: when X's
+ * and W's shapes are known and `applies` takes the geometry, *out gets W packed by
+ * pack into floats(M, K) floats (aligned, on 2 MB pages where the system allows:
+ * runs stream them), freed with ox_free_aligned; NULL otherwise. */
+onyx_status ox_conv_prepack_for(ox_op_ctx *c, int (*applies)(const ox_conv_geom *g),
+                                size_t (*floats)(size_t M, size_t K),
+                                void (*pack)(const float *w, size_t M, size_t K, float *dst),
+                                float **out);
+
 /* The bias_act kind (kernels/bias_act.h) that applies a fused activation in the same
  * pass as the bias: ReLU, Clip, Sigmoid and SiLU (the same values as ox_act_apply
  * gives); OX_BIAS_ONLY for the others, which the caller applies after with

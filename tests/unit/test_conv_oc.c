@@ -13,42 +13,15 @@
 #include "test.h"
 #include "util/alloc.h"
 
-enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_POST, N_ACTS };
-
-#define CLIP_LO (-0.3f)
-#define CLIP_HI 0.45f
-#define GUARD 19 /* floats after Y that must stay untouched */
-
 typedef struct oc_case {
     size_t C, M, IH, IW, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr;
 } oc_case;
 
-/* this file's own generator (xorshift32) */
+/* this file's own stream (conv_ref.h) */
 static uint32_t rng_state = 0x9e3779b9u;
-static float randf(void) { /* [0, 1) */
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return (float)(rng_state >> 8) * (1.0f / 16777216.0f);
-}
-
+static float randf(void) { return conv_randf(&rng_state); }
 static size_t rnd(size_t n) { return (size_t)(randf() * (float)n) % n; }
-
-static float *rand_floats(size_t n) {
-    float *p = ox_malloc_array(n ? n : 1, sizeof(float));
-    for (size_t i = 0; i < n; i++) p[i] = randf() * 2.0f - 1.0f;
-    return p;
-}
-
-/* ACT_POST's activation: linear, so applying it twice or to the wrong floats shows */
-typedef struct post_log {
-    size_t floats;
-} post_log;
-static void post_fn(float *y, size_t n, const void *ctx) {
-    post_log *log = (post_log *)(uintptr_t)ctx; /* the test's own counter */
-    log->floats += n;
-    for (size_t i = 0; i < n; i++) y[i] = 2.0f * y[i] + 1.0f;
-}
+static float *rand_floats(size_t n) { return conv_rand_floats(&rng_state, n); }
 
 /* One image through the kernel, its items in random pieces when split; checks every
  * output and the guard after Y. Returns failures. */
@@ -62,7 +35,7 @@ static int check_kernel(const oc_case *c, int act, int with_bias, int with_res, 
                     .KH = c->KH, .KW = c->KW, .sh = c->sh, .sw = c->sw, .dh = c->dh,
                     .dw = c->dw, .pad_top = c->pt, .pad_left = c->pl};
     if (act == ACT_RELU) p.clamp = 1, p.lo = 0.0f, p.hi = INFINITY;
-    if (act == ACT_CLIP) p.clamp = 1, p.lo = CLIP_LO, p.hi = CLIP_HI;
+    if (act == ACT_CLIP) p.clamp = 1, p.lo = CONV_CLIP_LO, p.hi = CONV_CLIP_HI;
     if (act == ACT_POST) p.post = post_fn, p.post_ctx = &log;
     if (!ox_conv_oc_supported(&p)) {
         fprintf(stderr, "  geometry not supported\n");
@@ -74,8 +47,8 @@ static int check_kernel(const oc_case *c, int act, int with_bias, int with_res, 
     float *res = with_res ? rand_floats(out_n) : NULL;
     float *wp = ox_malloc_array(ox_conv_oc_packed_floats(c->M, K), sizeof(float));
     float *xp = xpn ? ox_malloc_array(xpn, sizeof(float)) : NULL; /* exact: ASan sees overruns */
-    float *y = ox_malloc_array(out_n + GUARD, sizeof(float));
-    for (size_t i = 0; i < out_n + GUARD; i++) y[i] = 1234.5f;
+    float *y = ox_malloc_array(out_n + CONV_GUARD, sizeof(float));
+    for (size_t i = 0; i < out_n + CONV_GUARD; i++) y[i] = CONV_GUARD_VAL;
     ox_conv_oc_pack(w, c->M, K, wp);
     if (xp) ox_conv_oc_pad(&p, x, xp, 0, c->C);
     const float *bias = with_bias ? b : NULL;
@@ -89,52 +62,15 @@ static int check_kernel(const oc_case *c, int act, int with_bias, int with_res, 
         }
         i0 = i1;
     }
-    for (size_t m = 0; m < c->M; m++)
-        for (size_t oy = 0; oy < OH; oy++)
-            for (size_t ox = 0; ox < OW; ox++) {
-                size_t at = (m * OH + oy) * OW + ox;
-                double s = bias ? bias[m] : 0.0, mag = fabs(s);
-                for (size_t ci = 0; ci < c->C; ci++)
-                    for (size_t kh = 0; kh < c->KH; kh++)
-                        for (size_t kw = 0; kw < c->KW; kw++) {
-                            int64_t iy = (int64_t)(oy * c->sh + kh * c->dh) - (int64_t)c->pt;
-                            int64_t ix = (int64_t)(ox * c->sw + kw * c->dw) - (int64_t)c->pl;
-                            if (iy < 0 || iy >= (int64_t)c->IH || ix < 0 || ix >= (int64_t)c->IW)
-                                continue;
-                            double t = (double)w[(m * c->C + ci) * c->KH * c->KW + kh * c->KW + kw] *
-                                       x[(ci * c->IH + (size_t)iy) * c->IW + (size_t)ix];
-                            s += t;
-                            mag += fabs(t);
-                        }
-                if (res) s += res[at], mag += fabs(res[at]);
-                double tol = 6e-8 * (double)(K + 2) * mag + 1e-6;
-                if (act == ACT_RELU) s = s < 0 ? 0 : s;
-                if (act == ACT_CLIP) {
-                    s = s < CLIP_LO ? CLIP_LO : s;
-                    s = s > CLIP_HI ? CLIP_HI : s;
-                }
-                if (act == ACT_POST) s = 2.0 * s + 1.0, tol *= 2;
-                if (!(fabs(y[at] - s) <= tol)) {
-                    if (bad < 3)
-                        fprintf(stderr,
-                                "  C%zu M%zu %zux%zu k%zux%zu s%zu,%zu d%zu,%zu pads %zu %zu %zu "
-                                "%zu act %d res %d: (%zu,%zu,%zu) got %.9g want %.9g\n",
-                                c->C, c->M, c->IH, c->IW, c->KH, c->KW, c->sh, c->sw, c->dh,
-                                c->dw, c->pt, c->pl, c->pb, c->pr, act, with_res, m, oy, ox,
-                                y[at], s);
-                    bad++;
-                }
-            }
-    for (size_t i = out_n; i < out_n + GUARD; i++)
-        if (y[i] != 1234.5f) {
-            fprintf(stderr, "  wrote past Y at %zu\n", i - out_n);
-            bad++;
-            break;
-        }
-    if (act == ACT_POST && log.floats != out_n) {
-        fprintf(stderr, "  post saw %zu floats, expected %zu\n", log.floats, out_n);
-        bad++;
-    }
+    conv_ref_geom rg = {.C = c->C, .IH = c->IH, .IW = c->IW, .M = c->M, .OH = OH, .OW = OW,
+                        .KH = c->KH, .KW = c->KW, .sh = c->sh, .sw = c->sw, .dh = c->dh,
+                        .dw = c->dw, .pt = c->pt, .pl = c->pl};
+    char what[160];
+    snprintf(what, sizeof what, "C%zu M%zu %zux%zu k%zux%zu s%zu,%zu d%zu,%zu pads %zu %zu %zu %zu",
+             c->C, c->M, c->IH, c->IW, c->KH, c->KW, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
+             c->pb, c->pr);
+    bad += conv_ref_check(&rg, x, w, bias, res, y, act, what);
+    bad += conv_ref_check_tail(y, out_n, act, &log);
     ox_free(x);
     ox_free(w);
     ox_free(b);

@@ -18,8 +18,6 @@
 /* ox_cpu_limit masks: every path this machine has, AVX2 at most, portable */
 static const unsigned paths[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
 
-enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_POST, N_ACTS };
-
 /* How check_case runs the kernel: as Conv does, the direct loops, or forced onto the
  * channel-block path (16 channels per vector; AVX-512 only) */
 enum { RUN_AUTO, RUN_DIRECT, RUN_BLOCKS };
@@ -50,19 +48,6 @@ static float *rand_floats(size_t n) {
     return p;
 }
 
-/* The post-activation of ACT_POST: linear, so applying it twice shows. */
-typedef struct post_log {
-    size_t calls, floats;
-} post_log;
-static void post_fn(float *y, size_t n, const void *ctx) {
-    post_log *log = (post_log *)(uintptr_t)ctx; /* the test's own counter */
-    log->calls++;
-    log->floats += n;
-    for (size_t i = 0; i < n; i++) y[i] = 2.0f * y[i] + 1.0f;
-}
-
-#define CLIP_LO (-0.3f)
-#define CLIP_HI 0.45f
 
 /* Runs planes [p0, p1) of an N*C-plane tensor and checks every output (and that the
  * planes outside and the floats past the end are untouched). Returns failures. */
@@ -84,7 +69,7 @@ static int check_case(const dw_case *c, int act, size_t C, size_t nplanes, size_
                      .sh = c->sh, .sw = c->sw, .dh = c->dh, .dw = c->dw, .pad_top = c->pt,
                      .pad_left = c->pl};
     if (act == ACT_RELU) p.clamp = 1, p.lo = 0.0f, p.hi = INFINITY;
-    if (act == ACT_CLIP) p.clamp = 1, p.lo = CLIP_LO, p.hi = CLIP_HI;
+    if (act == ACT_CLIP) p.clamp = 1, p.lo = CONV_CLIP_LO, p.hi = CONV_CLIP_HI;
     if (act == ACT_POST) p.post = post_fn, p.post_ctx = &log;
     int bad = 0;
     if (mode == RUN_DIRECT) {
@@ -129,8 +114,8 @@ static int check_case(const dw_case *c, int act, size_t C, size_t nplanes, size_
                     }
                 if (act == ACT_RELU) s = s < 0 ? 0 : s;
                 if (act == ACT_CLIP) {
-                    s = s < CLIP_LO ? CLIP_LO : s;
-                    s = s > CLIP_HI ? CLIP_HI : s;
+                    s = s < CONV_CLIP_LO ? CONV_CLIP_LO : s;
+                    s = s > CONV_CLIP_HI ? CONV_CLIP_HI : s;
                 }
                 double tol = 6e-8 * (double)(T + 2) * mag + 1e-7;
                 if (act == ACT_POST) s = 2.0 * s + 1.0, tol *= 2;
