@@ -31,3 +31,15 @@ void ox_max_taps(float *y, const float *src, size_t n, size_t kw, size_t sx, siz
         y[o] = m;
     }
 }
+
+int ox_max_row_s2(float *y, const float *const *rows, size_t nrows, size_t in, size_t n,
+                  size_t kw) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (ox_cpu_has(OX_CPU_AVX512) && kw >= 1 && kw <= 3 && nrows >= 1) {
+        ox_max_row_s2_avx512(y, rows, nrows, in, n, kw);
+        return 1;
+    }
+#endif
+    (void)y, (void)rows, (void)nrows, (void)in, (void)n, (void)kw;
+    return 0;
+}

@@ -17,7 +17,16 @@ void ox_max_rows(float *dst, const float *const *rows, size_t nrows, size_t n);
 #define OX_MAX_TAPS_SLACK 1
 void ox_max_taps(float *y, const float *src, size_t n, size_t kw, size_t sx, size_t dx);
 
+/* One output row of a stride-2 window kw (1..3) wide, dilation 1, in one pass:
+ * y[o] = max over r < nrows, e < kw of rows[r][2o + e], columns at or past `in`
+ * reading -inf; for o < n. Returns whether it ran (0: no such kernel here, or kw
+ * out of range). Reads no column at or past `in`. */
+int ox_max_row_s2(float *y, const float *const *rows, size_t nrows, size_t in, size_t n,
+                  size_t kw);
+
 #if defined(__x86_64__) || defined(__i386__)
+void ox_max_row_s2_avx512(float *y, const float *const *rows, size_t nrows, size_t in, size_t n,
+                          size_t kw);
 void ox_max_rows_avx512(float *dst, const float *const *rows, size_t nrows, size_t n);
 /* ox_max_taps for sx 1 or 2; returns how many outputs it wrote (all of them) */
 size_t ox_max_taps_avx512(float *y, const float *src, size_t n, size_t kw, size_t sx, size_t dx);

@@ -207,6 +207,7 @@ static void max2d_f32(void *arg, size_t p0, size_t p1) {
     const size_t dx = (size_t)w->d[2], len = t->row_len;
     float buf[MAX2D_ROW];
     const float *rows[64];
+    int one_pass = sx == 2 && dx == 1 && pl == 0 && kw <= 3;
     for (size_t i = 0; i < pl; i++) buf[i] = -INFINITY;
     for (size_t i = pl + IW; i < len; i++) buf[i] = -INFINITY;
     for (size_t p = p0; p < p1; p++) {
@@ -225,6 +226,8 @@ static void max2d_f32(void *arg, size_t p0, size_t p1) {
                     n = 1;
                 }
             }
+            /* stride 2 without left padding: in one pass, straight from the rows */
+            if (one_pass && n <= 64 && ox_max_row_s2(y + oy * OW, rows, n, IW, OW, kw)) continue;
             ox_max_rows(dst, rows, n, IW);
             ox_max_taps(y + oy * OW, buf, OW, kw, sx, dx);
         }

@@ -56,6 +56,40 @@ size_t ox_max_taps_avx512(float *y, const float *src, size_t n, size_t kw, size_
     return n;
 }
 
+/* 16 outputs at a time read input columns 2o .. 2o + 32: two vectors and one more
+ * float, the maximum over the rows taken first, then the even columns, the odd ones
+ * and the even ones one further along. No intermediate row: the column maxima stay
+ * in registers. */
+void ox_max_row_s2_avx512(float *y, const float *const *rows, size_t nrows, size_t in, size_t n,
+                          size_t kw) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    for (size_t o = 0; o < n; o += 16) {
+        size_t c0 = 2 * o; /* first input column */
+        size_t left = in > c0 ? in - c0 : 0; /* readable columns from c0 */
+        __mmask16 ka = first(left), kb = first(left > 16 ? left - 16 : 0);
+        __mmask16 kc = left > 32 ? (__mmask16)1 : (__mmask16)0;
+        __m512 a = ninf, b = ninf, c = ninf;
+        /* a vector is read only where some of its columns are (no pointer past
+         * the row is formed) */
+        for (size_t r = 0; r < nrows && ka; r++) {
+            const float *s = rows[r] + c0;
+            a = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, ka, s), a);
+            if (kb) b = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, kb, s + 16), b);
+            if (kw == 3 && kc) c = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, kc, s + 32), c);
+        }
+        /* tap 0: even columns; tap 1: odd ones; tap 2: even ones one output on */
+        __m512 ev = _mm512_permutex2var_ps(a, even, b), m = ev;
+        if (kw >= 2) m = _mm512_max_ps(_mm512_permutex2var_ps(a, odd, b), m);
+        if (kw == 3) {
+            __m512i e2 = _mm512_alignr_epi32(_mm512_castps_si512(c), _mm512_castps_si512(ev), 1);
+            m = _mm512_max_ps(_mm512_castsi512_ps(e2), m);
+        }
+        _mm512_mask_storeu_ps(y + o, first(n - o), m);
+    }
+}
+
 #else
 typedef int ox_pool_rows_avx512_unused;
 #endif
