@@ -9,7 +9,6 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
-#include <stddef.h>
 #include <stdint.h>
 
 #include "util/scratch.h"
@@ -32,9 +31,10 @@ typedef struct oc_tile {
     size_t k0, k1;       /* this chunk's taps */
     int first, last;     /* the chunk is the first / last */
     /* weights the tile prefetches into L2, a line per tap: its share of the next
-     * chunk's, so that their trip from memory overlaps this chunk's arithmetic
-     * (a chunk's first tile would otherwise wait for all of them) */
-    const char *pf, *pf_end;
+     * chunk's (pf_lines lines from pf), so that their trip from memory overlaps this
+     * chunk's arithmetic (a chunk's first tile would otherwise wait for all of them) */
+    const char *pf;
+    size_t pf_lines;
 } oc_tile;
 
 /* Rows r[0..8) (positions; lanes are channels) to columns: out[j] lanes 0..7 are
@@ -75,10 +75,12 @@ OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC,
     const float *w = t->w + t->k0 * OX_OC_NR;
     const int32_t *koff = t->koff;
     const char *pf = t->pf;
+    size_t pf_lines = t->pf_lines;
     for (size_t k = t->k0; k < t->k1; k++, w += OX_OC_NR) {
-        if (pf < t->pf_end) {
+        if (pf_lines) {
             _mm_prefetch(pf, _MM_HINT_T1);
             pf += 64;
+            pf_lines--;
         }
         const float *a = origin + koff[k];
         __m512 b0 = _mm512_loadu_ps(w), b1 = _mm512_loadu_ps(w + 16);
@@ -193,14 +195,16 @@ int ox_oc_items_avx512(const ox_oc_geom *g, size_t i0, size_t i1, const float *x
                 next = wp + (s + 1) * K * OX_OC_NR;
                 next_floats = (g->kc < K ? g->kc : K) * OX_OC_NR;
             }
-            size_t share = (next_floats * sizeof(float) / ntiles + 63) & ~(size_t)63;
-            const char *pf = (const char *)next, *pf_end = pf + next_floats * sizeof(float);
+            /* lines of 64 bytes: the chunk's weights are whole lines (64 floats per tap) */
+            size_t lines = next_floats * sizeof(float) / 64, share = (lines + ntiles - 1) / ntiles;
+            const char *pf = (const char *)next;
             for (size_t oy = r0, q = 0; oy < r1; oy++)
                 for (size_t ox = 0; ox < p->OW; ox += OX_OC_RC) {
                     size_t rc = p->OW - ox < OX_OC_RC ? p->OW - ox : OX_OC_RC;
                     t.pf = pf;
-                    t.pf_end = next && pf_end - pf > (ptrdiff_t)share ? pf + share : pf_end;
-                    pf = t.pf_end;
+                    t.pf_lines = lines < share ? lines : share;
+                    lines -= t.pf_lines;
+                    if (t.pf_lines) pf += t.pf_lines * 64;
                     tiles[rc - 1](&t, oy, ox, q);
                     q += rc;
                 }
