@@ -19,12 +19,18 @@
  * item reads them. */
 #define CHUNK_TAPS 256
 
-static size_t padded_rows(const ox_conv_oc *p) { return (p->OH - 1) * p->sh + (p->KH - 1) * p->dh + 1; }
-static size_t padded_cols(const ox_conv_oc *p) { return (p->OW - 1) * p->sw + (p->KW - 1) * p->dw + 1; }
+/* The rows and columns of input the outputs' taps span, padding included. */
+static size_t padded_rows(const ox_conv_oc *p) {
+    return (p->OH - 1) * p->sh + (p->KH - 1) * p->dh + 1;
+}
+static size_t padded_cols(const ox_conv_oc *p) {
+    return (p->OW - 1) * p->sw + (p->KW - 1) * p->dw + 1;
+}
 
 /* Whether the taps of every output stay inside the input: it is read in place. */
 static int in_place(const ox_conv_oc *p) {
-    return p->pad_top == 0 && p->pad_left == 0 && padded_rows(p) <= p->IH && padded_cols(p) <= p->IW;
+    return p->pad_top == 0 && p->pad_left == 0 && padded_rows(p) <= p->IH &&
+           padded_cols(p) <= p->IW;
 }
 
 int ox_conv_oc_supported(const ox_conv_oc *p) {

@@ -35,7 +35,8 @@ int ox_conv_direct_applies(const ox_conv_geom *g) {
 }
 
 onyx_status ox_conv_direct_prepack(ox_op_ctx *c, float **out) {
-    return ox_conv_prepack_for(c, ox_conv_direct_applies, ox_conv_direct_packed_floats, ox_conv_direct_pack, out);
+    return ox_conv_prepack_for(c, ox_conv_direct_applies, ox_conv_direct_packed_floats,
+                               ox_conv_direct_pack, out);
 }
 
 void ox_conv_direct_free(float *packed) { ox_free_aligned(packed); }

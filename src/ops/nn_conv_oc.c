@@ -43,7 +43,8 @@ int ox_conv_oc_applies(const ox_conv_geom *g) {
 }
 
 onyx_status ox_conv_oc_prepack(ox_op_ctx *c, float **out) {
-    return ox_conv_prepack_for(c, ox_conv_oc_applies, ox_conv_oc_packed_floats, ox_conv_oc_pack, out);
+    return ox_conv_prepack_for(c, ox_conv_oc_applies, ox_conv_oc_packed_floats,
+                               ox_conv_oc_pack, out);
 }
 
 void ox_conv_oc_free(float *packed) { ox_free_aligned(packed); }
@@ -99,7 +100,8 @@ onyx_status ox_conv_oc_run(ox_op_ctx *c, const ox_conv_geom *g, const float *pac
                      .y = Y + n * g->M * g->out_sp, .xp = xpn ? ws : NULL};
         if (xpn) ox_parallel_for(c->pool, g->C, 1 + 16384 / (xpn / g->C + 1), pad_channels, &t);
         ox_parallel_for(c->pool, items, 1, oc_items, &t);
-        if (atomic_load(&t.failed)) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
+        if (atomic_load(&t.failed))
+            return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
     }
     return ONYX_OK;
 }

@@ -330,7 +330,8 @@ onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_
             /* parts of whole micro-kernel tiles, one per thread */
             size_t unit = ox_sgemm_row_unit(), tiles = (g->Mg + unit - 1) / unit;
             t.part_rows = (tiles + threads - 1) / threads * unit;
-            ox_parallel_for(c->pool, (g->Mg + t.part_rows - 1) / t.part_rows, 1, wino_row_parts, &t);
+            size_t parts = (g->Mg + t.part_rows - 1) / t.part_rows;
+            ox_parallel_for(c->pool, parts, 1, wino_row_parts, &t);
         } else {
             ox_parallel_for(c->pool, wg.blocks, 1, wino_blocks, &t);
         }

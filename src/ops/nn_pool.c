@@ -227,7 +227,7 @@ static void max2d_f32(void *arg, size_t p0, size_t p1) {
                 }
             }
             /* stride 2 without left padding: in one pass, straight from the rows */
-            if (one_pass && n <= 64 && ox_max_row_s2(y + oy * OW, rows, n, IW, OW, kw)) continue;
+            if (one_pass && ox_max_row_s2(y + oy * OW, rows, n, IW, OW, kw)) continue;
             ox_max_rows(dst, rows, n, IW);
             ox_max_taps(y + oy * OW, buf, OW, kw, sx, dx);
         }

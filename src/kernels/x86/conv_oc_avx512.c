@@ -195,7 +195,7 @@ int ox_oc_items_avx512(const ox_oc_geom *g, size_t i0, size_t i1, const float *x
                 next = wp + (s + 1) * K * OX_OC_NR;
                 next_floats = (g->kc < K ? g->kc : K) * OX_OC_NR;
             }
-            /* lines of 64 bytes: the chunk's weights are whole lines (64 floats per tap) */
+            /* in 64-byte lines: a tap's 64 weights are 4 whole lines */
             size_t lines = next_floats * sizeof(float) / 64, share = (lines + ntiles - 1) / ntiles;
             const char *pf = (const char *)next;
             for (size_t oy = r0, q = 0; oy < r1; oy++)
@@ -210,7 +210,8 @@ int ox_oc_items_avx512(const ox_oc_geom *g, size_t i0, size_t i1, const float *x
                 }
         }
         if (p->post)
-            for (size_t m = 0; m < mvalid; m++) p->post(t.y + m * P + r0 * p->OW, (r1 - r0) * p->OW, p->post_ctx);
+            for (size_t m = 0; m < mvalid; m++)
+                p->post(t.y + m * P + r0 * p->OW, (r1 - r0) * p->OW, p->post_ctx);
     }
     return 1;
 }
