@@ -32,3 +32,13 @@ void ox_wino_output(const float *m, size_t ks, size_t TH, size_t TW, float *y, s
 #endif
     wino_output_generic(m, ks, TH, TW, y, OH, OW, bias, kind, lo, hi);
 }
+
+void ox_wino_split(const float *src, size_t n, float *even, float *odd) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (ox_cpu_has(OX_CPU_AVX512)) {
+        ox_wino_split_avx512(src, n, even, odd);
+        return;
+    }
+#endif
+    wino_split_generic(src, n, even, odd);
+}

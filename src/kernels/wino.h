@@ -20,12 +20,16 @@ void ox_wino_input(const float *even, const float *odd, size_t Wq, size_t TH, si
                    size_t ks);
 void ox_wino_output(const float *m, size_t ks, size_t TH, size_t TW, float *y, size_t OH,
                     size_t OW, float bias, int kind, float lo, float hi);
+/* The column split that makes the planes: even[q] = src[2q], odd[q] = src[2q + 1] for
+ * q in [0, n) (src has 2n floats). */
+void ox_wino_split(const float *src, size_t n, float *even, float *odd);
 
 #if defined(__x86_64__) || defined(__i386__)
 void ox_wino_input_avx512(const float *even, const float *odd, size_t Wq, size_t TH, size_t TW,
                           float *v, size_t ks);
 void ox_wino_output_avx512(const float *m, size_t ks, size_t TH, size_t TW, float *y, size_t OH,
                            size_t OW, float bias, int kind, float lo, float hi);
+void ox_wino_split_avx512(const float *src, size_t n, float *even, float *odd);
 #endif
 
 #endif

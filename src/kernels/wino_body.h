@@ -47,17 +47,37 @@ WINO_LINKAGE void WINO_NAME(input)(const float *even, const float *odd, size_t W
         }
 }
 
-/* lanes of a and b interleaved: a0 b0 a1 b1 ..., the low and the high half */
+/* lanes of a and b interleaved: a0 b0 a1 b1 ..., the low and the high half; and
+ * back: the even lanes of a then b, the odd ones */
 #if WINO_VL == 16
+#define WEVEN(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define WODD(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
 #define WZIP_LO(a, b) __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
 #define WZIP_HI(a, b)                                                                      \
     __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
 #elif WINO_VL == 8
+#define WEVEN(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)
+#define WODD(a, b) __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15)
 #define WZIP_LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11)
 #define WZIP_HI(a, b) __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15)
 #else
 #error "WINO_VL must be 8 or 16"
 #endif
+
+WINO_LINKAGE void WINO_NAME(split)(const float *src, size_t n, float *even, float *odd) {
+    size_t q = 0;
+    for (; q + WINO_VL <= n; q += WINO_VL) {
+        wino_vf a, b;
+        WLD(a, src + 2 * q);
+        WLD(b, src + 2 * q + WINO_VL);
+        WST(even + q, WEVEN(a, b));
+        WST(odd + q, WODD(a, b));
+    }
+    for (; q < n; q++) {
+        even[q] = src[2 * q];
+        odd[q] = src[2 * q + 1];
+    }
+}
 
 typedef int wino_vi __attribute__((vector_size(WINO_VL * sizeof(int))));
 
@@ -121,6 +141,8 @@ WINO_LINKAGE void WINO_NAME(output)(const float *m, size_t ks, size_t TH, size_t
     }
 }
 #undef WZIP_LO
+#undef WEVEN
+#undef WODD
 #undef WSEL
 #undef WACT
 #undef WZIP_HI

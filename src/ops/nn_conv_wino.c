@@ -180,13 +180,13 @@ static void input_block(const wino_task *t, size_t ci, size_t ty0, size_t nr, fl
             continue;
         }
         const float *src = xc + iy * IW;
-        for (int64_t q = 0; q < (int64_t)Wq; q++) {
-            if (q == lo && hi > lo) { /* the interior, without tests */
-                const float *sp = src + 2 * lo - pl;
-                for (int64_t k = 0; k < hi - lo; k++) {
-                    e[lo + k] = sp[2 * k];
-                    o[lo + k] = sp[2 * k + 1];
-                }
+        /* the columns q with 2q - pl inside the row: the ends with tests, the
+         * interior [lo, hi) without; past them only padding */
+        int64_t end = (IW + pl + 1) / 2;
+        if (end > (int64_t)Wq) end = (int64_t)Wq;
+        for (int64_t q = 0; q < end; q++) {
+            if (q == lo && hi > lo) {
+                ox_wino_split(src + 2 * lo - pl, (size_t)(hi - lo), e + lo, o + lo);
                 q = hi - 1;
                 continue;
             }
@@ -194,6 +194,8 @@ static void input_block(const wino_task *t, size_t ci, size_t ty0, size_t nr, fl
             e[q] = ix >= 0 && ix < IW ? src[ix] : 0.0f;
             o[q] = ix + 1 >= 0 && ix + 1 < IW ? src[ix + 1] : 0.0f;
         }
+        memset(e + end, 0, (Wq - (size_t)end) * sizeof *e);
+        memset(o + end, 0, (Wq - (size_t)end) * sizeof *o);
     }
     ox_wino_input(ev, od, Wq, nr, wg->TW, v, ks);
 }

@@ -811,6 +811,18 @@ TEST(nn_conv_every_kernel) {
         conv_case deep = {.nd = 2, .N = 2, .C = 24, .M = 1400, .G = 1, .in = {12, 12},
                           .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pads = {1, 1, 1, 1}, .bias = 1};
         run_conv_case(&deep, ONYX_DTYPE_FLOAT, pool);
+        /* Winograd on every kernel (64 channels on at least 196 tiles): odd and
+         * even widths with 0, 1 and 2 columns of left padding (the column planes'
+         * edges); no more channels, since the sum's rounding grows with them */
+        conv_case edges = {.nd = 2, .N = 1, .C = 64, .M = 19, .G = 1, .in = {28, 29},
+                           .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pads = {1, 0, 0, 2}, .bias = 1};
+        run_conv_case(&edges, ONYX_DTYPE_FLOAT, pool);
+        edges.in[1] = 28;
+        memcpy(edges.pads, (int64_t[]){0, 2, 2, 1}, sizeof(int64_t[4]));
+        run_conv_case(&edges, ONYX_DTYPE_FLOAT, NULL);
+        edges.in[1] = 27;
+        memcpy(edges.pads, (int64_t[]){2, 1, 1, 1}, sizeof(int64_t[4]));
+        run_conv_case(&edges, ONYX_DTYPE_FLOAT, pool);
         ox_threadpool_free(pool);
         ox_cpu_limit(old);
     }

@@ -73,6 +73,13 @@ void ox_max_row_s2_avx512(float *y, const float *const *rows, size_t nrows, size
         __m512 a = ninf, b = ninf, c = ninf;
         /* a vector is read only where some of its columns are (no pointer past
          * the row is formed) */
+        /* the next window starts two rows on: fetch those rows' lines now (an
+         * address, not a pointer past the rows: prefetching never faults) */
+        uintptr_t ahead = (uintptr_t)(rows[nrows - 1] + c0);
+        _mm_prefetch((const char *)(ahead + in * sizeof(float)), _MM_HINT_T0);
+        _mm_prefetch((const char *)(ahead + in * sizeof(float) + 64), _MM_HINT_T0);
+        _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float)), _MM_HINT_T0);
+        _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float) + 64), _MM_HINT_T0);
         for (size_t r = 0; r < nrows && ka; r++) {
             const float *s = rows[r] + c0;
             a = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, ka, s), a);
