@@ -18,6 +18,8 @@
  * rounding of long sums; its weights (64 KB) stay in L2 while every row of the
  * item reads them. */
 #define CHUNK_TAPS 256
+/* Bytes of packed filters that stay in L2 beside a band's input rows. */
+#define FILTERS_IN_L2 (384 * 1024)
 
 /* The rows and columns of input the outputs' taps span, padding included. */
 static size_t padded_rows(const ox_conv_oc *p) {
@@ -60,19 +62,18 @@ void ox_conv_oc_pack(const float *w, size_t M, size_t K, float *dst) {
     ox_filter_blocks_pack(w, M, K, OX_OC_NR, dst);
 }
 
-size_t ox_conv_oc_xpad_floats(const ox_conv_oc *p) {
-    return in_place(p) ? 0 : p->C * padded_rows(p) * padded_cols(p);
-}
-
-void ox_conv_oc_pad(const ox_conv_oc *p, const float *x, float *xp, size_t c0, size_t c1) {
-    size_t PH = padded_rows(p), PW = padded_cols(p);
+void ox_conv_oc_pad_band(const ox_oc_geom *g, const float *x, size_t r0, size_t r1, float *dst) {
+    const ox_conv_oc *p = g->p;
+    size_t PW = g->XW;
     /* input columns [0, n) land at padded columns [pl, pl + n) */
     size_t pl = p->pad_left < PW ? p->pad_left : PW;
     size_t n = PW - pl < p->IW ? PW - pl : p->IW;
-    for (size_t c = c0; c < c1; c++) {
-        float *d = xp + c * PH * PW;
+    /* padded rows [first, first + rows) */
+    size_t first = r0 * p->sh, rows = (r1 - r0 - 1) * p->sh + (p->KH - 1) * p->dh + 1;
+    for (size_t c = 0; c < p->C; c++) {
+        float *d = dst + c * g->XS;
         const float *s = x + c * p->IH * p->IW;
-        for (size_t r = 0; r < PH; r++, d += PW) {
+        for (size_t r = first; r < first + rows; r++, d += PW) {
             size_t ir = r - p->pad_top; /* wraps when r < pad_top */
             if (r < p->pad_top || ir >= p->IH) {
                 memset(d, 0, PW * sizeof *d);
@@ -89,16 +90,23 @@ static void plan(const ox_conv_oc *p, ox_oc_geom *g) {
     memset(g, 0, sizeof *g);
     g->p = p;
     g->K = p->C * p->KH * p->KW;
+    g->rows = ITEM_POS / p->OW ? ITEM_POS / p->OW : 1;
+    if (g->rows > p->OH) g->rows = p->OH;
+    g->bands = (p->OH + g->rows - 1) / g->rows;
+    g->strips = (p->M + OX_OC_NR - 1) / OX_OC_NR;
+    g->band_major = g->strips * g->K * OX_OC_NR * sizeof(float) <= FILTERS_IN_L2;
     if (in_place(p)) {
         g->XW = p->IW;
         g->XS = p->IH * p->IW;
     } else {
+        /* a copy per item, by the thread that reads it: a copy of the whole input
+         * made by all threads would have each read the others' rows, which where
+         * cores share no cache costs more than copying */
+        g->padded = 1;
+        g->band_rows = (g->rows - 1) * p->sh + (p->KH - 1) * p->dh + 1;
         g->XW = padded_cols(p);
-        g->XS = padded_rows(p) * g->XW;
+        g->XS = g->band_rows * g->XW;
     }
-    g->rows = ITEM_POS / p->OW ? ITEM_POS / p->OW : 1;
-    if (g->rows > p->OH) g->rows = p->OH;
-    g->bands = (p->OH + g->rows - 1) / g->rows;
     size_t chunks = (g->K + CHUNK_TAPS - 1) / CHUNK_TAPS;
     g->kc = (g->K + chunks - 1) / chunks;
 }
@@ -106,7 +114,7 @@ static void plan(const ox_conv_oc *p, ox_oc_geom *g) {
 size_t ox_conv_oc_items(const ox_conv_oc *p) {
     ox_oc_geom g;
     plan(p, &g);
-    return (p->M + OX_OC_NR - 1) / OX_OC_NR * g.bands;
+    return g.strips * g.bands;
 }
 
 int ox_conv_oc_f32(const ox_conv_oc *p, size_t i0, size_t i1, const float *x, const float *wp,

@@ -2,8 +2,9 @@
  * lanes: the filters are packed in strips of OX_OC_NR output channels, and a run of
  * up to OX_OC_RC output positions along one output row is computed at once, each
  * position's input value broadcast against the strip's weights (RC x NR/16
- * accumulators). The input is read where it lies (or from a zero-padded copy when
- * the convolution pads), whatever the stride: no phase planes, no im2col.
+ * accumulators). The input is read where it lies (or, when the convolution pads,
+ * from a zero-padded copy of the rows one item reads, made by the thread that reads
+ * it), whatever the stride: no phase planes, no im2col.
  *
  * It pays where the GEMM paths lose width: small output planes (7x7, 14x14), whose
  * few positions fill the GEMM's column tiles badly, and strided convolutions, whose
@@ -37,6 +38,10 @@ typedef struct ox_conv_oc {
      * in y), on the thread that computed them (other activations). */
     void (*post)(float *y, size_t n, const void *ctx);
     const void *post_ctx;
+    /* Not 0: the calls for one image share what each thread made for it (the
+     * padded rows) through util/scratch.h's tag; a new ox_scratch_new_tag() per
+     * image. 0: every call makes its own. */
+    unsigned long long tag;
 } ox_conv_oc;
 
 /* Whether this processor has the kernel (AVX-512) and the geometry suits it: strides
@@ -49,21 +54,15 @@ int ox_conv_oc_supported(const ox_conv_oc *p);
 size_t ox_conv_oc_packed_floats(size_t M, size_t K);
 void ox_conv_oc_pack(const float *w, size_t M, size_t K, float *dst);
 
-/* Floats of the zero-padded copy of one image's input the kernel reads: 0 when it
- * reads the input in place (no padding before it, every tap inside it). */
-size_t ox_conv_oc_xpad_floats(const ox_conv_oc *p);
-/* Channels [c0, c1) of that copy, from one image x (C x IH x IW). */
-void ox_conv_oc_pad(const ox_conv_oc *p, const float *x, float *xp, size_t c0, size_t c1);
-
 /* The work for one image is split into items (strips of channels x bands of output
- * rows), in strip order: a range of items shares its strips' filters. */
+ * rows), in band or in strip order (conv_oc_kernel.h): a range of items shares its
+ * bands' input rows or its strips' filters. */
 size_t ox_conv_oc_items(const ox_conv_oc *p);
 
-/* Items [i0, i1) of one image: x its input (the padded copy when
- * ox_conv_oc_xpad_floats is not 0), wp the packed filters, bias (M, or NULL), res
- * (M x OH x OW, or NULL), y (M x OH x OW). Takes its buffers from per-thread scratch
- * (util/scratch.h, slot 3); returns 0 when none can be had, having computed
- * nothing. */
+/* Items [i0, i1) of one image: x its input (C x IH x IW), wp the packed filters,
+ * bias (M, or NULL), res (M x OH x OW, or NULL), y (M x OH x OW). Takes its buffers
+ * from per-thread scratch (util/scratch.h, slot 3); returns 0 when none can be had,
+ * having computed nothing. */
 int ox_conv_oc_f32(const ox_conv_oc *p, size_t i0, size_t i1, const float *x, const float *wp,
                    const float *bias, const float *res, float *y);
 

@@ -6,6 +6,7 @@
 
 #include "kernels/conv_oc.h"
 #include "util/alloc.h"
+#include "util/scratch.h"
 #include "util/threadpool.h"
 
 static void params_of(const ox_conv_geom *g, ox_conv_oc *p) {
@@ -50,11 +51,7 @@ onyx_status ox_conv_oc_prepack(ox_op_ctx *c, float **out) {
 void ox_conv_oc_free(float *packed) { ox_free_aligned(packed); }
 
 onyx_status ox_conv_oc_workspace(const ox_conv_geom *g, size_t *bytes) {
-    ox_conv_oc p;
-    params_of(g, &p);
-    size_t n = ox_conv_oc_xpad_floats(&p);
-    if (!ox_add_ok(n, ox_conv_oc_packed_floats(g->M, g->kdim), &n) ||
-        !ox_mul_ok(n, sizeof(float), bytes))
+    if (!ox_mul_ok(ox_conv_oc_packed_floats(g->M, g->kdim), sizeof(float), bytes))
         return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
     return ONYX_OK;
 }
@@ -62,18 +59,13 @@ onyx_status ox_conv_oc_workspace(const ox_conv_geom *g, size_t *bytes) {
 typedef struct oc_task {
     const ox_conv_oc *p;
     const float *x, *wp, *bias, *res;
-    float *y, *xp;
+    float *y;
     atomic_int failed; /* a thread found no scratch */
 } oc_task;
 
-static void pad_channels(void *arg, size_t c0, size_t c1) {
-    const oc_task *t = arg;
-    ox_conv_oc_pad(t->p, t->x, t->xp, c0, c1);
-}
-
 static void oc_items(void *arg, size_t i0, size_t i1) {
     oc_task *t = arg;
-    if (!ox_conv_oc_f32(t->p, i0, i1, t->xp ? t->xp : t->x, t->wp, t->bias, t->res, t->y))
+    if (!ox_conv_oc_f32(t->p, i0, i1, t->x, t->wp, t->bias, t->res, t->y))
         atomic_store_explicit(&t->failed, 1, memory_order_relaxed);
 }
 
@@ -85,20 +77,19 @@ onyx_status ox_conv_oc_run(ox_op_ctx *c, const ox_conv_geom *g, const float *pac
         p.post = ox_nn_post_act, p.post_ctx = c;
     }
     if (!c->workspace) return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
-    size_t xpn = ox_conv_oc_xpad_floats(&p), items = ox_conv_oc_items(&p);
-    float *ws = c->workspace;
+    size_t items = ox_conv_oc_items(&p);
     if (!packed) {
-        ox_conv_oc_pack(c->in[1]->data, g->M, g->kdim, ws + xpn);
-        packed = ws + xpn;
+        ox_conv_oc_pack(c->in[1]->data, g->M, g->kdim, c->workspace);
+        packed = c->workspace;
     }
     const float *X = c->in[0]->data, *R = ox_has_input(c, 3) ? c->in[3]->data : NULL;
     float *Y = c->out[0]->data;
     for (size_t n = 0; n < g->N; n++) {
+        p.tag = ox_scratch_new_tag();
         oc_task t = {.p = &p, .x = X + n * g->C * g->in_sp, .wp = packed,
                      .bias = ox_has_input(c, 2) ? c->in[2]->data : NULL,
                      .res = R ? R + n * g->M * g->out_sp : NULL, /* fused residual */
-                     .y = Y + n * g->M * g->out_sp, .xp = xpn ? ws : NULL};
-        if (xpn) ox_parallel_for(c->pool, g->C, 1 + 16384 / (xpn / g->C + 1), pad_channels, &t);
+                     .y = Y + n * g->M * g->out_sp};
         ox_parallel_for(c->pool, items, 1, oc_items, &t);
         if (atomic_load(&t.failed))
             return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");

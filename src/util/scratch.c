@@ -1,12 +1,14 @@
 #include "util/scratch.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "util/alloc.h"
 
 typedef struct scratch {
     void *p[OX_SCRATCH_SLOTS];
     size_t size[OX_SCRATCH_SLOTS];
+    unsigned long long tag[OX_SCRATCH_SLOTS]; /* of the last tagged call, else 0 */
 } scratch;
 
 static pthread_key_t key;
@@ -22,6 +24,12 @@ static void destroy(void *v) {
 static void make_key(void) { key_ok = pthread_key_create(&key, destroy) == 0; }
 
 void *ox_scratch(int slot, size_t bytes) {
+    int kept;
+    return ox_scratch_tagged(slot, bytes, 0, &kept);
+}
+
+void *ox_scratch_tagged(int slot, size_t bytes, unsigned long long tag, int *kept) {
+    *kept = 0;
     pthread_once(&once, make_key);
     if (!key_ok || slot < 0 || slot >= OX_SCRATCH_SLOTS) return NULL;
     scratch *s = pthread_getspecific(key);
@@ -36,8 +44,16 @@ void *ox_scratch(int slot, size_t bytes) {
         ox_free_aligned(s->p[slot]);
         s->p[slot] = ox_malloc_aligned(bytes);
         s->size[slot] = s->p[slot] ? bytes : 0;
+        s->tag[slot] = 0;
     }
+    *kept = tag != 0 && s->tag[slot] == tag;
+    s->tag[slot] = s->p[slot] ? tag : 0;
     return s->p[slot];
+}
+
+unsigned long long ox_scratch_new_tag(void) {
+    static atomic_ullong last;
+    return atomic_fetch_add_explicit(&last, 1, memory_order_relaxed) + 1;
 }
 
 void ox_scratch_release(void) {

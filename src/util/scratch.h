@@ -12,6 +12,14 @@
 #define OX_SCRATCH_SLOTS 4
 void *ox_scratch(int slot, size_t bytes);
 
+/* As ox_scratch, for contents one job's calls share on a thread: *kept is 1 when
+ * the slot still holds what this thread's last call with the same tag (not 0) left
+ * there: no call on the slot since, with this tag or without, and no growth. */
+void *ox_scratch_tagged(int slot, size_t bytes, unsigned long long tag, int *kept);
+
+/* A tag no other caller has had (never 0). */
+unsigned long long ox_scratch_new_tag(void);
+
 /* Free the calling thread's scratch now. */
 void ox_scratch_release(void);
 

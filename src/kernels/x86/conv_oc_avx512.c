@@ -22,7 +22,8 @@ typedef struct oc_tile {
     const ox_oc_geom *g;
     const int32_t *koff; /* tap t reads the input at koff[t] from the position's origin */
     const float *w;      /* the strip's packed weights */
-    const float *x;      /* the input (or its padded copy) */
+    const float *x;      /* the input, or the padded copy of the item's rows */
+    size_t row0;         /* the output row whose taps start at x's first row */
     const float *bias;   /* the strip's 64 biases (zero past M), or NULL */
     const float *res;    /* the strip's first channel of the residual, or NULL */
     float *y;            /* the strip's first output channel */
@@ -71,7 +72,7 @@ OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC,
     __m512 acc[OX_OC_RC][4];
     OC_UNROLL for (int r = 0; r < RC; r++)
         OC_UNROLL for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
-    const float *origin = t->x + oy * p->sh * g->XW + ox * (size_t)SW;
+    const float *origin = t->x + (oy - t->row0) * p->sh * g->XW + ox * (size_t)SW;
     const float *w = t->w + t->k0 * OX_OC_NR;
     const int32_t *koff = t->koff;
     const char *pf = t->pf;
@@ -155,25 +156,50 @@ int ox_oc_items_avx512(const ox_oc_geom *g, size_t i0, size_t i1, const float *x
     size_t K = g->K, P = p->OH * p->OW, npos = g->rows * p->OW;
     size_t koff_bytes = (K * sizeof(int32_t) + 63) & ~(size_t)63;
     int chunked = g->kc < K;
-    char *buf = ox_scratch(3, koff_bytes + (chunked ? npos * OX_OC_NR * sizeof(float) : 0) +
-                                  OX_OC_NR * sizeof(float));
+    size_t part_bytes = chunked ? npos * OX_OC_NR * sizeof(float) : 0;
+    /* the padded rows of a band: one copy at a time in band order (a band's strips
+     * follow each other), one per band in strip order (each band serves every strip
+     * this call takes), made when first needed */
+    size_t copies = g->padded ? (g->band_major ? 1 : g->bands) : 0, copy_floats = p->C * g->XS;
+    size_t held_bytes = (copies * sizeof(size_t) + 63) & ~(size_t)63;
+    size_t bias_bytes = OX_OC_NR * sizeof(float); /* a multiple of 64: copies stay aligned */
+    int kept;
+    char *buf = ox_scratch_tagged(3, koff_bytes + part_bytes + bias_bytes + held_bytes +
+                                         copies * copy_floats * sizeof(float),
+                                  p->tag, &kept);
     if (!buf) return 0;
     int32_t *koff = (int32_t *)(void *)buf;
     float *part = (float *)(void *)(buf + koff_bytes);
-    float *bstrip = part + (chunked ? npos * OX_OC_NR : 0); /* a tail strip's biases */
-    for (size_t c = 0, k = 0; c < p->C; c++)
-        for (size_t kh = 0; kh < p->KH; kh++)
-            for (size_t kw = 0; kw < p->KW; kw++)
-                koff[k++] = (int32_t)(c * g->XS + kh * p->dh * g->XW + kw * p->dw);
+    float *bstrip = (float *)(void *)(buf + koff_bytes + part_bytes); /* a tail strip's biases */
+    size_t *held = (size_t *)(void *)(buf + koff_bytes + part_bytes + bias_bytes);
+    float *copy = (float *)(void *)(buf + koff_bytes + part_bytes + bias_bytes + held_bytes);
+    /* the tap offsets and the copies this thread made in an earlier call for the
+     * same image, or none */
+    if (!kept) {
+        for (size_t c = 0; c < copies; c++) held[c] = SIZE_MAX; /* the band each copy holds */
+        for (size_t c = 0, k = 0; c < p->C; c++)
+            for (size_t kh = 0; kh < p->KH; kh++)
+                for (size_t kw = 0; kw < p->KW; kw++)
+                    koff[k++] = (int32_t)(c * g->XS + kh * p->dh * g->XW + kw * p->dw);
+    }
     const oc_tile_fn *tiles = oc_tiles[p->sw - 1];
     for (size_t i = i0; i < i1; i++) {
-        size_t s = i / g->bands, r0 = i % g->bands * g->rows;
+        size_t s = ox_oc_item_strip(g, i), b = ox_oc_item_band(g, i), r0 = b * g->rows;
         size_t r1 = r0 + g->rows < p->OH ? r0 + g->rows : p->OH;
         size_t ntiles = (r1 - r0) * ((p->OW + OX_OC_RC - 1) / OX_OC_RC);
         size_t m0 = s * OX_OC_NR, mvalid = p->M - m0 < OX_OC_NR ? p->M - m0 : OX_OC_NR;
         oc_tile t = {.g = g, .koff = koff, .w = wp + s * K * OX_OC_NR, .x = x,
                      .res = res ? res + m0 * P : NULL, .y = y + m0 * P, .part = part,
                      .mvalid = mvalid};
+        if (g->padded) {
+            size_t c = b % copies;
+            if (held[c] != b) {
+                ox_conv_oc_pad_band(g, x, r0, r1, copy + c * copy_floats);
+                held[c] = b;
+            }
+            t.x = copy + c * copy_floats;
+            t.row0 = r0;
+        }
         if (bias && mvalid == OX_OC_NR) {
             t.bias = bias + m0;
         } else if (bias) {
@@ -191,8 +217,8 @@ int ox_oc_items_avx512(const ox_oc_geom *g, size_t i0, size_t i1, const float *x
             if (!t.last) {
                 next = t.w + t.k1 * OX_OC_NR;
                 next_floats = (t.k1 + g->kc < K ? g->kc : K - t.k1) * OX_OC_NR;
-            } else if (i + 1 < i1 && (i + 1) / g->bands != s) {
-                next = wp + (s + 1) * K * OX_OC_NR;
+            } else if (i + 1 < i1 && ox_oc_item_strip(g, i + 1) != s) {
+                next = wp + ox_oc_item_strip(g, i + 1) * K * OX_OC_NR;
                 next_floats = (g->kc < K ? g->kc : K) * OX_OC_NR;
             }
             /* in 64-byte lines: a tap's 64 weights are 4 whole lines */
