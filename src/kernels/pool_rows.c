@@ -32,14 +32,16 @@ void ox_max_taps(float *y, const float *src, size_t n, size_t kw, size_t sx, siz
     }
 }
 
-int ox_max_row_s2(float *y, const float *const *rows, size_t nrows, size_t in, size_t n,
-                  size_t kw) {
+int ox_max_row_s2(float *y, const float *const *rows, size_t nrows, size_t step, size_t out_rows,
+                  size_t in, size_t n, size_t kw, size_t pl) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (ox_cpu_has(OX_CPU_AVX512) && kw >= 1 && kw <= 3 && nrows >= 1) {
-        ox_max_row_s2_avx512(y, rows, nrows, in, n, kw);
+    if (ox_cpu_has(OX_CPU_AVX512) && kw >= 1 && kw <= 3 && pl <= 1 && nrows >= 1 &&
+        nrows <= OX_MAX_ROW_S2_ROWS) {
+        ox_max_row_s2_avx512(y, rows, nrows, step, out_rows, in, n, kw, pl);
         return 1;
     }
 #endif
-    (void)y, (void)rows, (void)nrows, (void)in, (void)n, (void)kw;
+    (void)y, (void)rows, (void)nrows, (void)step, (void)out_rows, (void)in, (void)n, (void)kw,
+        (void)pl;
     return 0;
 }

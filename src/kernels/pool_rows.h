@@ -17,16 +17,20 @@ void ox_max_rows(float *dst, const float *const *rows, size_t nrows, size_t n);
 #define OX_MAX_TAPS_SLACK 1
 void ox_max_taps(float *y, const float *src, size_t n, size_t kw, size_t sx, size_t dx);
 
-/* One output row of a stride-2 window kw (1..3) wide, dilation 1, in one pass:
- * y[o] = max over r < nrows, e < kw of rows[r][2o + e], columns at or past `in`
- * reading -inf; for o < n. Returns whether it ran (0: no such kernel here, or kw
- * out of range). Reads no column at or past `in`. */
-int ox_max_row_s2(float *y, const float *const *rows, size_t nrows, size_t in, size_t n,
-                  size_t kw);
+/* Output rows of a stride-2 window kw (1..3) wide, dilation 1, pl (0 or 1) columns
+ * of padding on the left, in one pass each: for j < out_rows and o < n,
+ * y[j*n + o] = max over r < nrows, e < kw of rows[r][j*step + 2o + e - pl], columns
+ * before 0 or at or past `in` reading -inf (a run of output rows whose windows are
+ * the same rows `step` floats further down each time).
+ * Returns whether it ran (0: no such kernel here, kw out of range, or more than
+ * OX_MAX_ROW_S2_ROWS rows). Reads no column at or past `in`. */
+#define OX_MAX_ROW_S2_ROWS 64
+int ox_max_row_s2(float *y, const float *const *rows, size_t nrows, size_t step, size_t out_rows,
+                  size_t in, size_t n, size_t kw, size_t pl);
 
 #if defined(__x86_64__) || defined(__i386__)
-void ox_max_row_s2_avx512(float *y, const float *const *rows, size_t nrows, size_t in, size_t n,
-                          size_t kw);
+void ox_max_row_s2_avx512(float *y, const float *const *rows, size_t nrows, size_t step,
+                          size_t out_rows, size_t in, size_t n, size_t kw, size_t pl);
 void ox_max_rows_avx512(float *dst, const float *const *rows, size_t nrows, size_t n);
 /* ox_max_taps for sx 1 or 2; returns how many outputs it wrote (all of them) */
 size_t ox_max_taps_avx512(float *y, const float *src, size_t n, size_t kw, size_t sx, size_t dx);

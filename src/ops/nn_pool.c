@@ -205,9 +205,10 @@ static void max2d_f32(void *arg, size_t p0, size_t p1) {
     const size_t OH = (size_t)w->out[1], OW = (size_t)w->out[2], IW = (size_t)w->in[2];
     const size_t pl = (size_t)w->pb[2], sx = (size_t)w->s[2], kw = (size_t)w->k[2];
     const size_t dx = (size_t)w->d[2], len = t->row_len;
+    const int64_t kh = w->k[1];
     float buf[MAX2D_ROW];
     const float *rows[64];
-    int one_pass = sx == 2 && dx == 1 && pl == 0 && kw <= 3;
+    int one_pass = sx == 2 && dx == 1 && pl <= 1 && kw <= 3;
     for (size_t i = 0; i < pl; i++) buf[i] = -INFINITY;
     for (size_t i = pl + IW; i < len; i++) buf[i] = -INFINITY;
     for (size_t p = p0; p < p1; p++) {
@@ -218,6 +219,19 @@ static void max2d_f32(void *arg, size_t p0, size_t p1) {
             int64_t b = kry[2 * oy], b1 = kry[2 * oy + 1];
             size_t n = 0;
             float *dst = buf + pl;
+            /* stride 2, at most one column of left padding, a run of output rows whose windows lie
+             * wholly inside the input: in one call, straight from the rows */
+            if (one_pass && b == 0 && b1 == kh && kh <= OX_MAX_ROW_S2_ROWS) {
+                size_t run = 1;
+                while (oy + run < OH && kry[2 * (oy + run)] == 0 && kry[2 * (oy + run) + 1] == kh)
+                    run++;
+                for (; n < (size_t)kh; n++) rows[n] = x + (by + (int64_t)n * w->d[1]) * (int64_t)IW;
+                if (ox_max_row_s2(y + oy * OW, rows, n, (size_t)w->s[1] * IW, run, IW, OW, kw, pl)) {
+                    oy += run - 1;
+                    continue;
+                }
+                n = 0;
+            }
             for (; b < b1; b++) {
                 rows[n++] = x + (by + b * w->d[1]) * (int64_t)IW;
                 if (n == 64 && b + 1 < b1) { /* very tall windows: fold as we go */
@@ -226,8 +240,8 @@ static void max2d_f32(void *arg, size_t p0, size_t p1) {
                     n = 1;
                 }
             }
-            /* stride 2 without left padding: in one pass, straight from the rows */
-            if (one_pass && ox_max_row_s2(y + oy * OW, rows, n, IW, OW, kw)) continue;
+            /* stride 2, at most one column of left padding, a window cut by the edges */
+            if (one_pass && ox_max_row_s2(y + oy * OW, rows, n, 0, 1, IW, OW, kw, pl)) continue;
             ox_max_rows(dst, rows, n, IW);
             ox_max_taps(y + oy * OW, buf, OW, kw, sx, dx);
         }

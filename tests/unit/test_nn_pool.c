@@ -332,8 +332,9 @@ TEST(nn_maxunpool) {
 
 /* The 2-D float MaxPool row kernels (kernels/pool_rows.h) on every instruction-set
  * path, on widths that fill whole vectors and leave odd tails, strides 1 to 3; with
- * stride 2, no left padding and windows 1 to 3 wide the one-pass row kernel (ceil
- * mode and right padding reaching past the input too). */
+ * stride 2, at most one column of left padding and windows 1 to 3 wide the one-pass
+ * row kernel (ceil mode and right padding reaching past the input too, windows cut
+ * by top and bottom padding between runs of whole ones). */
 TEST(nn_maxpool2d_rows_all_paths) {
     static const unsigned limits[] = {0, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, ~0u};
     static const int64_t widths[] = {16, 33, 55, 111, 113};
@@ -342,7 +343,7 @@ TEST(nn_maxpool2d_rows_all_paths) {
         ox_cpu_limit(limits[l]);
         for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
             for (int64_t s = 1; s <= 3; s++)
-                for (int v = 0; v < 7; v++) {
+                for (int v = 0; v < 9; v++) {
                     pool_case pc;
                     memset(&pc, 0, sizeof pc);
                     pc.kind = P_MAX;
@@ -351,16 +352,18 @@ TEST(nn_maxpool2d_rows_all_paths) {
                     pc.C = 3;
                     pc.dtype = ONYX_DTYPE_FLOAT;
                     pc.give_strides = pc.give_dilations = pc.give_pads = 1;
-                    pc.in[0] = 9;
+                    pc.in[0] = 9 + (int64_t)(wi % 2);
                     pc.in[1] = widths[wi];
                     pc.k[0] = 3;
-                    pc.k[1] = v == 3 ? 5 : v == 4 ? 2 : v == 5 ? 1 : 3;
+                    pc.k[1] = v == 3 ? 5 : v == 4 || v == 7 ? 2 : v == 5 || v == 8 ? 1 : 3;
                     pc.s[0] = pc.s[1] = s;
                     pc.d[0] = 1;
                     pc.d[1] = v == 2 ? 2 : 1;
                     pc.pads[1] = pc.pads[3] = v & 1 && v < 4;
                     pc.pads[3] += v == 6;
-                    pc.ceil = v == 1 || v >= 4;
+                    if (v >= 7) pc.pads[0] = pc.pads[1] = 1; /* top and left */
+                    pc.pads[2] = v == 8;                       /* bottom */
+                    pc.ceil = v == 1 || (v >= 4 && v != 8);
                     run_pool_case(&pc, NULL);
                 }
     }
@@ -370,23 +373,27 @@ TEST(nn_maxpool2d_rows_all_paths) {
 /* NaN inputs never win, on the one-pass stride-2 row kernel as on the portable
  * loops ("v > m ? v : m" from -inf): both give the same outputs, bit for bit. */
 TEST(nn_maxpool2d_s2_nan_like_portable) {
-    ox_node *n = tn_node("MaxPool", 1, 1);
-    tn_ints(n, "kernel_shape", 2, (int64_t[]){3, 3});
-    tn_ints(n, "strides", 2, (int64_t[]){2, 2});
-    tn_int(n, "ceil_mode", 1);
-    ox_tensor X = nn_rand(ONYX_DTYPE_FLOAT, 4, (int64_t[]){1, 2, 7, 37});
-    float *x = X.data;
-    for (size_t i = 0; i < ox_tensor_count(&X); i += 5) x[i] = i % 3 ? NAN : -INFINITY;
-    ox_tensor Y[2];
-    unsigned saved = ox_cpu_limit(~0u);
-    for (int l = 0; l < 2; l++) {
-        ox_cpu_limit(l ? 0u : ~0u);
-        REQUIRE_OK(ox_op_run_single(n, 12, (ox_tensor *[]){&X}, 1, &Y[l], 1));
+    for (int pad = 0; pad < 2; pad++) { /* the one-pass kernel without and with a left pad */
+        ox_node *n = tn_node("MaxPool", 1, 1);
+        tn_ints(n, "kernel_shape", 2, (int64_t[]){3, 3});
+        tn_ints(n, "strides", 2, (int64_t[]){2, 2});
+        tn_int(n, "ceil_mode", 1);
+        if (pad) tn_ints(n, "pads", 4, (int64_t[]){1, 1, 1, 1});
+        ox_tensor X = nn_rand(ONYX_DTYPE_FLOAT, 4, (int64_t[]){1, 2, 7, 37});
+        float *x = X.data;
+        for (size_t i = 0; i < ox_tensor_count(&X); i += 5) x[i] = i % 3 ? NAN : -INFINITY;
+        ox_tensor Y[2];
+        unsigned saved = ox_cpu_limit(~0u);
+        for (int l = 0; l < 2; l++) {
+            ox_cpu_limit(l ? 0u : ~0u);
+            REQUIRE_OK(ox_op_run_single(n, 12, (ox_tensor *[]){&X}, 1, &Y[l], 1));
+        }
+        ox_cpu_limit(saved);
+        REQUIRE(ox_tensor_count(&Y[0]) == ox_tensor_count(&Y[1]));
+        const float *a = Y[0].data, *b = Y[1].data;
+        for (size_t i = 0; i < ox_tensor_count(&Y[0]); i++)
+            CHECK(memcmp(&a[i], &b[i], sizeof *a) == 0);
+        nn_free(Y, 2);
+        nn_free(&X, 1);
     }
-    ox_cpu_limit(saved);
-    REQUIRE(ox_tensor_count(&Y[0]) == ox_tensor_count(&Y[1]));
-    const float *a = Y[0].data, *b = Y[1].data;
-    for (size_t i = 0; i < ox_tensor_count(&Y[0]); i++) CHECK(memcmp(&a[i], &b[i], sizeof *a) == 0);
-    nn_free(Y, 2);
-    nn_free(&X, 1);
 }

@@ -59,41 +59,66 @@ size_t ox_max_taps_avx512(float *y, const float *src, size_t n, size_t kw, size_
 /* 16 outputs at a time read input columns 2o .. 2o + 32: two vectors and one more
  * float, the maximum over the rows taken first, then the even columns, the odd ones
  * and the even ones one further along. No intermediate row: the column maxima stay
- * in registers. */
-void ox_max_row_s2_avx512(float *y, const float *const *rows, size_t nrows, size_t in, size_t n,
-                          size_t kw) {
+ * in registers. Rows are addresses until read (uintptr_t): the run's last
+ * window may end where a pointer one step on would point past the plane. */
+static inline __attribute__((always_inline)) void row_s2(float *y, const uintptr_t *rows,
+                                                         size_t nrows, size_t in, size_t n,
+                                                         size_t kw, size_t pl) {
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 od_before = ninf; /* the odd columns of the 32 before c0 (pl = 1) */
     for (size_t o = 0; o < n; o += 16) {
         size_t c0 = 2 * o; /* first input column */
         size_t left = in > c0 ? in - c0 : 0; /* readable columns from c0 */
         __mmask16 ka = first(left), kb = first(left > 16 ? left - 16 : 0);
         __mmask16 kc = left > 32 ? (__mmask16)1 : (__mmask16)0;
         __m512 a = ninf, b = ninf, c = ninf;
-        /* a vector is read only where some of its columns are (no pointer past
-         * the row is formed) */
-        /* the next window starts two rows on: fetch those rows' lines now (an
-         * address, not a pointer past the rows: prefetching never faults) */
-        uintptr_t ahead = (uintptr_t)(rows[nrows - 1] + c0);
+        /* the next window starts two rows on: fetch those rows' lines now
+         * (prefetching never faults) */
+        uintptr_t ahead = rows[nrows - 1] + c0 * sizeof(float);
         _mm_prefetch((const char *)(ahead + in * sizeof(float)), _MM_HINT_T0);
         _mm_prefetch((const char *)(ahead + in * sizeof(float) + 64), _MM_HINT_T0);
         _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float)), _MM_HINT_T0);
         _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float) + 64), _MM_HINT_T0);
+        /* a vector is read only where some of its columns are */
         for (size_t r = 0; r < nrows && ka; r++) {
-            const float *s = rows[r] + c0;
+            const float *s = (const float *)(rows[r] + c0 * sizeof(float));
             a = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, ka, s), a);
             if (kb) b = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, kb, s + 16), b);
             if (kw == 3 && kc) c = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, kc, s + 32), c);
         }
-        /* tap 0: even columns; tap 1: odd ones; tap 2: even ones one output on */
-        __m512 ev = _mm512_permutex2var_ps(a, even, b), m = ev;
-        if (kw >= 2) m = _mm512_max_ps(_mm512_permutex2var_ps(a, odd, b), m);
-        if (kw == 3) {
-            __m512i e2 = _mm512_alignr_epi32(_mm512_castps_si512(c), _mm512_castps_si512(ev), 1);
-            m = _mm512_max_ps(_mm512_castsi512_ps(e2), m);
+        __m512 ev = _mm512_permutex2var_ps(a, even, b), m;
+        if (pl == 0) {
+            /* tap 0: even columns; tap 1: odd ones; tap 2: even ones one output on */
+            m = ev;
+            if (kw >= 2) m = _mm512_max_ps(_mm512_permutex2var_ps(a, odd, b), m);
+            if (kw == 3) {
+                __m512i e2 = _mm512_alignr_epi32(_mm512_castps_si512(c), _mm512_castps_si512(ev), 1);
+                m = _mm512_max_ps(_mm512_castsi512_ps(e2), m);
+            }
+        } else {
+            /* tap 0: odd columns one output back; tap 1: even ones; tap 2: odd ones */
+            __m512 od = _mm512_permutex2var_ps(a, odd, b);
+            __m512i o0 = _mm512_alignr_epi32(_mm512_castps_si512(od),
+                                             _mm512_castps_si512(od_before), 15);
+            m = _mm512_castsi512_ps(o0);
+            if (kw >= 2) m = _mm512_max_ps(ev, m);
+            if (kw == 3) m = _mm512_max_ps(od, m);
+            od_before = od;
         }
         _mm512_mask_storeu_ps(y + o, first(n - o), m);
+    }
+}
+
+void ox_max_row_s2_avx512(float *y, const float *const *rows, size_t nrows, size_t step,
+                          size_t out_rows, size_t in, size_t n, size_t kw, size_t pl) {
+    uintptr_t at[OX_MAX_ROW_S2_ROWS];
+    for (size_t j = 0; j < out_rows; j++, y += n) {
+        for (size_t r = 0; r < nrows; r++) at[r] = (uintptr_t)rows[r] + j * step * sizeof(float);
+        if (pl == 0 && kw == 3) row_s2(y, at, nrows, in, n, 3, 0);
+        else if (pl == 1 && kw == 3) row_s2(y, at, nrows, in, n, 3, 1);
+        else row_s2(y, at, nrows, in, n, kw, pl);
     }
 }
 
