@@ -176,7 +176,7 @@ void ox_tensor_free_data(ox_tensor *t) {
     t->data = NULL;
 }
 
-onyx_status ox_tensor_alloc_data(ox_tensor *t) {
+onyx_status ox_tensor_alloc_uninit(ox_tensor *t) {
     size_t n, bytes;
     /* sequences and empty optionals have no element data: the op builds them */
     if (t->dtype == OX_DTYPE_SEQUENCE || t->dtype == OX_DTYPE_NONE) {
@@ -186,8 +186,12 @@ onyx_status ox_tensor_alloc_data(ox_tensor *t) {
     if (!ox_shape_count_checked(t->rank, t->dims, t->dtype, &n, &bytes))
         return ONYX_ERR_LIMIT;
     t->data = ox_malloc_aligned(bytes);
-    if (!t->data) return ONYX_ERR_OUT_OF_MEMORY;
-    memset(t->data, 0, bytes);
+    return t->data ? ONYX_OK : ONYX_ERR_OUT_OF_MEMORY;
+}
+
+onyx_status ox_tensor_alloc_data(ox_tensor *t) {
+    OX_TRY(ox_tensor_alloc_uninit(t));
+    if (t->data) memset(t->data, 0, ox_tensor_nbytes(t));
     return ONYX_OK;
 }
 
@@ -241,7 +245,9 @@ onyx_status ox_value_copy(const ox_tensor *src, ox_tensor *dst) {
     }
     *dst = *src;
     dst->data = NULL;
-    OX_TRY(ox_tensor_alloc_data(dst));
+    /* plain elements are all copied over: no zeroing first (3 MB outputs would be
+     * written twice) */
+    OX_TRY(src->dtype == ONYX_DTYPE_STRING ? ox_tensor_alloc_data(dst) : ox_tensor_alloc_uninit(dst));
     size_t n = ox_tensor_count(src);
     if (src->dtype == ONYX_DTYPE_STRING) {
         const ox_string *a = src->data;

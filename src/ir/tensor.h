@@ -82,5 +82,8 @@ void ox_tensor_free_data(ox_tensor *t);
 /* Allocate t->data (ox_malloc_aligned, zero-filled) for t's dtype and shape; for
  * a sequence or empty optional it only sets data to NULL. */
 onyx_status ox_tensor_alloc_data(ox_tensor *t);
+/* The same without the zero fill, for data about to be written whole (not strings,
+ * whose elements own memory). */
+onyx_status ox_tensor_alloc_uninit(ox_tensor *t);
 
 #endif
