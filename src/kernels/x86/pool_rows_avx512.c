@@ -81,12 +81,20 @@ static inline __attribute__((always_inline)) void row_s2(float *y, const uintptr
         _mm_prefetch((const char *)(ahead + in * sizeof(float) + 64), _MM_HINT_T0);
         _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float)), _MM_HINT_T0);
         _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float) + 64), _MM_HINT_T0);
-        /* a vector is read only where some of its columns are */
-        for (size_t r = 0; r < nrows && ka; r++) {
-            const float *s = (const float *)(rows[r] + c0 * sizeof(float));
-            a = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, ka, s), a);
-            if (kb) b = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, kb, s + 16), b);
-            if (kw == 3 && kc) c = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, kc, s + 32), c);
+        if (left > 32) { /* all 33 columns there: whole loads (and one float) */
+            for (size_t r = 0; r < nrows; r++) {
+                const float *s = (const float *)(rows[r] + c0 * sizeof(float));
+                a = _mm512_max_ps(_mm512_loadu_ps(s), a);
+                b = _mm512_max_ps(_mm512_loadu_ps(s + 16), b);
+                if (kw == 3) c = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, 1, s + 32), c);
+            }
+        } else { /* a vector is read only where some of its columns are */
+            for (size_t r = 0; r < nrows && ka; r++) {
+                const float *s = (const float *)(rows[r] + c0 * sizeof(float));
+                a = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, ka, s), a);
+                if (kb) b = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, kb, s + 16), b);
+                if (kw == 3 && kc) c = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, kc, s + 32), c);
+            }
         }
         __m512 ev = _mm512_permutex2var_ps(a, even, b), m;
         if (pl == 0) {
@@ -116,7 +124,10 @@ void ox_max_row_s2_avx512(float *y, const float *const *rows, size_t nrows, size
     uintptr_t at[OX_MAX_ROW_S2_ROWS];
     for (size_t j = 0; j < out_rows; j++, y += n) {
         for (size_t r = 0; r < nrows; r++) at[r] = (uintptr_t)rows[r] + j * step * sizeof(float);
-        if (pl == 0 && kw == 3) row_s2(y, at, nrows, in, n, 3, 0);
+        /* the common windows with their sizes constant, so the row loops unroll */
+        if (nrows == 3 && pl == 0 && kw == 3) row_s2(y, at, 3, in, n, 3, 0);
+        else if (nrows == 3 && pl == 1 && kw == 3) row_s2(y, at, 3, in, n, 3, 1);
+        else if (pl == 0 && kw == 3) row_s2(y, at, nrows, in, n, 3, 0);
         else if (pl == 1 && kw == 3) row_s2(y, at, nrows, in, n, 3, 1);
         else row_s2(y, at, nrows, in, n, kw, pl);
     }
