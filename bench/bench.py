@@ -57,12 +57,27 @@ def first_error_line(text):
     return lines[-1] if lines else "failed without a message"
 
 
-def run_measured(cmd, timeout):
-    """Run cmd under /usr/bin/time; return (json result or None, error text, peak RSS in KiB)."""
+def cpus_for(threads, rnd):
+    """The CPUs a round's processes run on when they use fewer threads than there are CPUs:
+    the same ones for both runtimes, moving on every two rounds (so each runtime goes first
+    once on each set). On a virtual machine one CPU can run far slower than another for
+    minutes (another tenant on its core): left to the scheduler, one runtime could keep
+    landing on the slow one. None: all of them."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if threads >= len(cpus):
+        return None
+    start = (rnd // 2) * threads % len(cpus)
+    return {cpus[(start + k) % len(cpus)] for k in range(threads)}
+
+
+def run_measured(cmd, timeout, cpus=None):
+    """Run cmd under /usr/bin/time (on the given CPUs, if any); return (json result or None, error
+    text, peak RSS in KiB)."""
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         try:
             p = subprocess.run([TIME, "-f", "%M", "-o", rss.name] + cmd, capture_output=True, text=True,
-                               timeout=timeout, cwd=ROOT)
+                               timeout=timeout, cwd=ROOT, preexec_fn=pin)
         except subprocess.TimeoutExpired:
             return None, f"timed out after {timeout:.0f} s", None
         try:
@@ -168,7 +183,8 @@ def bench_model(args, runners, name, threads):
             if r.name not in plans or "error" in res[r.name]:
                 continue
             iters, warmup = plans[r.name]
-            out, err, kib = run_measured(r.cmd(model, inputs, threads, iters, warmup), args.timeout)
+            out, err, kib = run_measured(r.cmd(model, inputs, threads, iters, warmup), args.timeout,
+                                         cpus_for(threads, rnd))
             if err:
                 res[r.name] = {"error": err}
                 log(f"  {r.name}: {err}")
@@ -288,7 +304,9 @@ def write_report(args, results, checks, baseline_kib, started, elapsed):
          "Each model is timed in separate processes: a short probe run sizes the timed runs (about "
          f"{args.budget_ms / 1000:.1f} s of runs per process, at least 3, after a warm-up of about a tenth of "
          f"that), then {args.rounds} rounds each start one onyx process (`onyx bench --json`) and one ONNX "
-         "Runtime process (`node bench/ort_bench.js`), alternating which goes first. The latency is the median "
+         "Runtime process (`node bench/ort_bench.js`), alternating which goes first; with fewer threads than "
+         "CPUs both processes of a round run on the same CPUs, the next ones every two rounds (this virtual "
+         "machine's CPUs can differ in speed for minutes at a time). The latency is the median "
          "over the rounds of each process's median; load is model load + session creation (median over the "
          "rounds); peak RSS is the process's maximum resident set from `/usr/bin/time -f %M` (median over the "
          f"rounds). ONNX Runtime's RSS has the peak RSS of a node process that only loads the library "
@@ -371,7 +389,7 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--models", default=os.path.join(ROOT, "bench", "models"))
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "performance.md"))
-    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "4")))
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "6")))
     ap.add_argument("--budget-ms", type=float, default=float(os.environ.get("BENCH_BUDGET_MS", "1000")))
     ap.add_argument("--threads", default=os.environ.get("BENCH_THREADS", "1,2"))
     ap.add_argument("--timeout", type=float, default=300)

@@ -4,7 +4,7 @@
 # Needs node + npm (the comparison runtime comes from npm: onnxruntime-node, installed into
 # bench/node_modules with --ignore-scripts, since its bundled CPU library is all we use),
 # Debian's python3-torch/python3-torchvision/python3-onnx for the models, and GNU time.
-# Knobs: BENCH_ROUNDS (4), BENCH_BUDGET_MS (1000 ms of timed runs per process), BENCH_THREADS (1,2).
+# Knobs: BENCH_ROUNDS (6), BENCH_BUDGET_MS (1000 ms of timed runs per process), BENCH_THREADS (1,2).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
