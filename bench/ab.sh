@@ -15,14 +15,22 @@ shift 3
 T=1 P=10
 case "${1:-}" in [0-9]*) T=$1; shift ;; esac
 case "${1:-}" in [0-9]*) P=$1; shift ;; esac
+# with fewer threads than CPUs, both runs of a pair go on the same CPUs (taskset), the
+# next ones each pair: this VM's CPUs can differ in speed for minutes at a time
+NCPU=$(nproc 2>/dev/null || echo 1)
+PIN=""
 one() {
     d=$1
     shift
-    "$d/onyx" bench "$M" "$@" --threads "$T" --iters 10 --warmup 3 --json 2>/dev/null |
+    $PIN "$d/onyx" bench "$M" "$@" --threads "$T" --iters 10 --warmup 3 --json 2>/dev/null |
         sed 's/.*"median_ms": *\([0-9.]*\).*/\1/'
 }
 i=0
 while [ $i -lt "$P" ]; do
+    if [ "$T" -lt "$NCPU" ] && command -v taskset >/dev/null 2>&1; then
+        c0=$(( (i * T) % (NCPU - T + 1) ))
+        PIN="taskset -c $c0-$((c0 + T - 1))"
+    fi
     if [ $((i % 2)) = 0 ]; then a=$(one "$A" "$@"); b=$(one "$B" "$@")
     else b=$(one "$B" "$@"); a=$(one "$A" "$@"); fi
     echo "$a $b"
