@@ -148,6 +148,7 @@ void ox_vmean_var(size_t n, const float *x, double *mean, double *var) {
     pick()->mean_var(n, x, mean, var);
 }
 double ox_vsum_sq(size_t n, const float *x) { return pick()->sum_sq(n, x); }
+double ox_vsum(size_t n, const float *x) { return pick()->sum(n, x); }
 void ox_vnorm_affine(size_t n, const float *x, float mean, float inv, const float *scale,
                      const float *bias, float *y) {
     pick()->norm_affine(n, x, mean, inv, scale, bias, y);

@@ -57,6 +57,8 @@ void ox_vsub2(size_t n, const float *x, float a, float b, float *y);
 void ox_vmean_var(size_t n, const float *x, double *mean, double *var);
 /* The sum of x[i]^2, accumulated the same way. */
 double ox_vsum_sq(size_t n, const float *x);
+/* The sum of x[i], accumulated the same way. */
+double ox_vsum(size_t n, const float *x);
 /* y[i] = (x[i] - mean) * inv * scale[i] + bias[i] (bias may be NULL: no term). */
 void ox_vnorm_affine(size_t n, const float *x, float mean, float inv, const float *scale,
                      const float *bias, float *y);

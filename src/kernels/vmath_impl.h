@@ -181,6 +181,23 @@ static double sum_sq(size_t n, const float *x) {
     return s2;
 }
 
+static double sum(size_t n, const float *x) {
+    double a = 0;
+    for (size_t i = 0; i < n;) {
+        size_t end = n - i > VM_BLOCK ? i + VM_BLOCK : n;
+        vf p0 = vf_set(0.0f), p1 = vf_set(0.0f); /* two chains: not bound by add latency */
+        for (; i + 2 * VM_W <= end; i += 2 * VM_W) {
+            p0 = vf_add(p0, vf_load(x + i));
+            p1 = vf_add(p1, vf_load(x + i + VM_W));
+        }
+        for (; i < end; i += VM_W)
+            p0 = vf_add(p0, end - i >= VM_W ? vf_load(x + i) : vf_load_part(x + i, end - i, 0.0f));
+        i = end;
+        a += vf_hsum(vf_add(p0, p1));
+    }
+    return a;
+}
+
 static void norm_affine(size_t n, const float *x, float mean, float inv, const float *sc,
                         const float *bias, float *y) {
     vf m = vf_set(mean), iv = vf_set(inv);
@@ -199,5 +216,5 @@ static void norm_affine(size_t n, const float *x, float mean, float inv, const f
 const ox_vmath_ops VM_OPS = {
     map_exp,   map_sigmoid, map_tanh, map_erf,  map_gelu,    map_gelu_tanh, map_swish,
     row_max,   exp_sum,     exp_sub_acc, scale, sub2,        mean_var,      sum_sq,
-    norm_affine,
+    sum,       norm_affine,
 };

@@ -17,6 +17,7 @@ typedef struct ox_vmath_ops {
     void (*sub2)(size_t n, const float *x, float a, float b, float *y);
     void (*mean_var)(size_t n, const float *x, double *mean, double *var);
     double (*sum_sq)(size_t n, const float *x);
+    double (*sum)(size_t n, const float *x);
     void (*norm_affine)(size_t n, const float *x, float mean, float inv, const float *scale,
                         const float *bias, float *y);
 } ox_vmath_ops;

@@ -314,6 +314,8 @@ TEST(vmath_norm_rows) {
             CHECK(fabs(mean - mr) <= 1e-12 * 1000);
             CHECK(fabs(var - vr) <= 1e-5 * vr + 1e-12);
             CHECK(fabs(ox_vsum_sq(n, x) - q) <= 1e-6 * q);
+            CHECK(fabs(ox_vsum(n, x) - s) <= 1e-6 * fabs(s));
+            if (n) CHECK(fabs(ox_vsum(n - 1, x + 1) - (s - x[0])) <= 1e-6 * fabs(s) + 1e-3);
             float mf = (float)mr, iv = (float)(1 / sqrt(vr + 1e-5));
             for (int with_bias = 0; with_bias < 2; with_bias++) {
                 for (size_t i = 0; i < n + 32; i++) y[i] = -7.0f;
