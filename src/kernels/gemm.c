@@ -521,11 +521,11 @@ void ox_sgemm(int trans_a, int trans_b, size_t M, size_t N, size_t K, float alph
 
 /* ---- packing from row pointers ------------------------------------------- */
 
-void ox_sgemm_pack_rows(const float *const *rows, size_t n, size_t nc, size_t nr, size_t stride,
-                        float *dst) {
+void ox_sgemm_pack_rows(const float *const *rows, const float *scale, size_t n, size_t nc,
+                        size_t nr, size_t stride, float *dst) {
 #if defined(__x86_64__) || defined(__i386__)
     if (nr == 32 && ox_cpu_has(OX_CPU_AVX512)) {
-        ox_sgemm_pack_rows32_avx512(rows, n, nc, stride, dst);
+        ox_sgemm_pack_rows32_avx512(rows, scale, n, nc, stride, dst);
         return;
     }
 #endif
@@ -539,6 +539,9 @@ void ox_sgemm_pack_rows(const float *const *rows, size_t n, size_t nc, size_t nr
             memcpy(dr, src + full * nr, rem * sizeof *dr);
             memset(dr + rem, 0, (nr - rem) * sizeof *dr);
         }
+        if (scale)
+            for (size_t s = 0; s * nr < nc; s++)
+                for (size_t c = 0; c < nr; c++) d[s * stride + c] *= scale[p];
     }
 }
 

@@ -48,9 +48,10 @@ typedef void (*ox_sgemm_b_packer)(const void *ctx, size_t p0, size_t kc, size_t 
 
 /* A packer's work when row p of op(B) starts at rows[p] (columns j0.. of it) and runs
  * contiguously: n rows x nc columns into strips of nr lanes, row p of strip s at
- * dst + s*stride + p*nr (stride = kc*nr for a whole slice), lanes past nc zero. */
-void ox_sgemm_pack_rows(const float *const *rows, size_t n, size_t nc, size_t nr, size_t stride,
-                        float *dst);
+ * dst + s*stride + p*nr (stride = kc*nr for a whole slice), lanes past nc zero; each
+ * row times scale[p] (one rounding) when scale is not NULL. */
+void ox_sgemm_pack_rows(const float *const *rows, const float *scale, size_t n, size_t nc,
+                        size_t nr, size_t stride, float *dst);
 
 /* Called once per finished block of C: rows [i0, i0+rows) x columns [j0, j0+cols),
  * at c = C + i0*ldc + j0. Called from the worker threads: must be thread-safe. */

@@ -84,6 +84,16 @@ onyx_status ox_conv_geom_of(const ox_op_ctx *c, const ox_tensor *X, const ox_ten
     return ONYX_OK;
 }
 
+int ox_conv_takes_channel_scale(ox_op_ctx *c) {
+    if (c->n_in < 2 || !ox_has_input(c, 0) || !ox_has_input(c, 1)) return 0;
+    const ox_tensor *X = c->in[0], *W = c->in[1];
+    if (X->dtype != ONYX_DTYPE_FLOAT || W->dtype != ONYX_DTYPE_FLOAT || X->rank != 4) return 0;
+    ox_conv_geom g;
+    int yes = ox_conv_geom_of(c, X, W, NULL, &g) == ONYX_OK && g.G == 1 && g.pointwise;
+    ox_error_clear();
+    return yes;
+}
+
 onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
     OX_TRY(ox_nn_need(c, 2));
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
@@ -108,6 +118,13 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
                    !g.depthwise;
         for (int i = 0; same && i < X->rank; i++) same = R->dims[i] == dims[i];
         if (!same) return ox_error(ONYX_ERR_RUNTIME, "Conv's fused residual does not match Y");
+    }
+    if (ox_has_input(c, 4)) { /* a channel scale the planner fused in: X *= S first */
+        const ox_tensor *S = c->in[4];
+        int ok = S->dtype == ONYX_DTYPE_FLOAT && S->rank == 4 && S->dims[0] == X->dims[0] &&
+                 S->dims[1] == X->dims[1] && S->dims[2] == 1 && S->dims[3] == 1 &&
+                 ox_conv_takes_channel_scale(c);
+        if (!ok) return ox_error(ONYX_ERR_RUNTIME, "Conv's fused channel scale does not fit");
     }
     c->workspace_bytes = 0;
     if (t != ONYX_DTYPE_DOUBLE && !g.depthwise && g.N && g.M)
@@ -255,7 +272,7 @@ onyx_status ox_conv_prepack_for(ox_op_ctx *c, int (*applies)(const ox_conv_geom 
 static int depthwise_2d(ox_op_ctx *c, const ox_conv_geom *g) {
     const ox_window *w = &g->w;
     if (g->Cg != 1 || g->Mg != 1 || w->in[0] != 1 || w->k[0] != 1 || w->pb[0] || w->pe[0] ||
-        ox_has_input(c, 3)) /* fusion never gives these a residual; infer refuses one */
+        ox_has_input(c, 3) || ox_has_input(c, 4)) /* fused inputs belong to the GEMM path */
         return 0;
     dw2_task t = {.C = g->C, .X = c->in[0]->data, .W = c->in[1]->data,
                   .B = ox_has_input(c, 2) ? c->in[2]->data : NULL, .Y = c->out[0]->data};

@@ -270,7 +270,7 @@ static void phase_pack(const void *ctx, size_t p0, size_t kc, size_t j0, size_t 
     for (size_t p = 0; p < kc; p++, tap_next(&tw)) {
         rows[n++] = tap_row(&tw, t) + j0;
         if (n == 64 || p + 1 == kc) {
-            ox_sgemm_pack_rows(rows, n, nc, nr, kc * nr, dst + first * nr);
+            ox_sgemm_pack_rows(rows, NULL, n, nc, nr, kc * nr, dst + first * nr);
             first += n;
             n = 0;
         }
@@ -432,6 +432,27 @@ static void conv_epilogue_run(const void *ctx, float *c, size_t ldc, size_t i0, 
     }
 }
 
+/* ---- a channel scale fused in ------------------------------------------------------ */
+
+/* B of a 1x1 Conv whose input channels are scaled first (the planner's fusion of a
+ * squeeze-and-excitation Mul): row k is channel k of x times s[k], rounded as the Mul
+ * rounds it. */
+typedef struct scaled_src {
+    const float *x, *s;
+    size_t ld;
+} scaled_src;
+
+static void scaled_pack(const void *ctx, size_t p0, size_t kc, size_t j0, size_t nc, size_t nr,
+                        float *dst) {
+    const scaled_src *t = ctx;
+    const float *rows[64];
+    for (size_t p = 0; p < kc; p += 64) { /* 64 rows at a time */
+        size_t n = kc - p < 64 ? kc - p : 64;
+        for (size_t k = 0; k < n; k++) rows[k] = t->x + (p0 + p + k) * t->ld + j0;
+        ox_sgemm_pack_rows(rows, t->s + p0 + p, n, nc, nr, kc * nr, dst + p * nr);
+    }
+}
+
 /* ---- driver ----------------------------------------------------------------------- */
 
 onyx_status ox_conv_gemm_workspace(const ox_conv_geom *g, size_t *bytes) {
@@ -455,6 +476,7 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
     const float *X = c->in[0]->data, *W = c->in[1]->data;
     const float *B = ox_has_input(c, 2) ? c->in[2]->data : NULL;
     const float *R = ox_has_input(c, 3) ? c->in[3]->data : NULL; /* fused residual */
+    const float *S = ox_has_input(c, 4) ? c->in[4]->data : NULL; /* fused channel scale */
     float *Y = c->out[0]->data;
     const conv_packed *cp = c->prepacked;
     if (ox_conv_direct_applies(g))
@@ -486,7 +508,11 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
                                   .epilogue = conv_epilogue_run, .ep_ctx = &ep};
             phase_src psrc;
             im2col_src isrc = {.g = g, .x = x};
-            if (g->pointwise) {
+            scaled_src ssrc = {.x = x, .s = S ? S + n * g->C : NULL, .ld = g->out_sp};
+            if (g->pointwise && S) { /* B's rows scaled as they are packed */
+                call.b_packer = scaled_pack;
+                call.b_ctx = &ssrc;
+            } else if (g->pointwise) {
                 call.B = x;
                 call.ldb = g->out_sp;
             } else if (phases) {

@@ -194,6 +194,12 @@ onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_
  * workspace a run needs, and the run itself (bias and c->act included). */
 onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out);
 void ox_nn_conv_free_prepacked(void *packed);
+/* Whether a Conv can take a per-channel scale of its input as a fifth input (the
+ * planner's fusion of Mul(X, S), S of shape N x C x 1 x 1): float32, one group, 1x1
+ * without strides or padding, so that the scale lands on the rows of its GEMM's B.
+ * c's inputs need shapes and types only. */
+int ox_conv_takes_channel_scale(ox_op_ctx *c);
+
 onyx_status ox_conv_gemm_workspace(const ox_conv_geom *g, size_t *bytes);
 onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g);
 onyx_status ox_nn_qconv_infer(ox_op_ctx *c); /* ConvInteger, QLinearConv (nn_qconv.c) */

@@ -1,11 +1,13 @@
 /* Fusion on a plan's steps (see plan.h): BatchNormalization folded into the Conv
- * before it, activations folded into the op before them, and the SiLU and GELU
- * patterns PyTorch exports made one step each. All save passes over memory and
+ * before it, activations folded into the op before them, a per-channel scale
+ * (squeeze-and-excitation's Mul) folded into the 1x1 Conv after it, and the SiLU and
+ * GELU patterns PyTorch exports made one step each. All save passes over memory and
  * buffers; folding BatchNormalization also saves its arithmetic. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ops/nn_ops.h"
 #include "plan/plan.h"
 #include "util/alloc.h"
 
@@ -131,6 +133,17 @@ static int ready_before(const ox_plan *p, size_t from, size_t to, int v) {
     return 1;
 }
 
+/* At least n inputs for step s, the new ones omitted (-1). */
+static onyx_status grow_inputs(ox_pstep *s, size_t n) {
+    if (s->n_in >= n) return ONYX_OK;
+    int *in = ox_realloc(s->in, n * sizeof *in);
+    if (!in) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t k = s->n_in; k < n; k++) in[k] = -1;
+    s->in = in;
+    s->n_in = n;
+    return ONYX_OK;
+}
+
 /* Conv (float32, not depthwise) then Add(conv's output, R) with R of the same shape,
  * ready when the Conv runs: the Conv takes R as a fourth input and adds it in its
  * epilogue, before any activation fused after (the residual blocks of ResNets). */
@@ -138,10 +151,11 @@ static onyx_status fuse_residual(ox_plan *p, const ox_rgraph *g, ox_pstep *conv,
                                  ox_pstep *add, size_t ai, int *uses) {
     const ox_node *an = g->nodes[add->node].node;
     if (an->domain[0] || strcmp(an->op_type, "Add") || add->n_in != 2 || add->n_out != 1 ||
-        add->out[0] < 0 || conv->n_in > 3)
+        add->out[0] < 0)
         return ONYX_OK;
     int v = conv->out[0], r = add->in[0] == v ? add->in[1] : add->in[0];
     if ((add->in[0] != v && add->in[1] != v) || r < 0 || r == v) return ONYX_OK;
+    if (conv->n_in > 3 && conv->in[3] >= 0) return ONYX_OK;
     const ox_pvalue *pv = &p->values[v], *pr = &p->values[r], *po = &p->values[add->out[0]];
     if (!pr->known || !po->known || pr->t.dtype != ONYX_DTYPE_FLOAT ||
         po->t.dtype != ONYX_DTYPE_FLOAT || pr->t.rank != pv->t.rank || po->t.rank != pv->t.rank)
@@ -152,13 +166,8 @@ static onyx_status fuse_residual(ox_plan *p, const ox_rgraph *g, ox_pstep *conv,
     /* one input channel per filter: the depthwise kernels, which take no residual */
     if (!W || W->rank < 3 || W->dims[1] == 1) return ONYX_OK;
     if (!ready_before(p, ci, ai, r)) return ONYX_OK;
-    int *in = ox_realloc(conv->in, 4 * sizeof *in);
-    if (!in) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-    conv->in = in;
-    if (conv->n_in < 3) in[2] = -1;
-    if (conv->n_in < 2) in[1] = -1;
-    in[3] = r;
-    conv->n_in = 4;
+    OX_TRY(grow_inputs(conv, 4));
+    conv->in[3] = r;
     conv->out[0] = add->out[0];
     uses[v]--;
     add->node = -1;
@@ -362,7 +371,46 @@ static onyx_status fuse_patterns(ox_plan *p, const ox_rgraph *g, int *uses) {
     return st;
 }
 
-onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested) {
+/* Mul(X, S) with S one value per channel of X (N x C x 1 x 1), read by a 1x1 Conv
+ * alone: the Conv takes X and S (its fifth input) and scales B's rows by S as it packs
+ * them, instead of a pass that writes X * S and one that reads it back
+ * (squeeze-and-excitation blocks: efficientnet_b0 has 16). */
+static onyx_status fuse_channel_scale(ox_plan *p, const ox_rgraph *g, ox_pstep *conv, size_t ci,
+                                      int *uses, void *const *node_state) {
+    int v = conv->in[0];
+    if (v < 0 || uses[v] != 1 || conv->n_in > 4 || !is_f32(p, v)) return ONYX_OK;
+    ox_pstep *mul = producer_of(p, ci, v);
+    if (!mul || !is_op(g, mul, "Mul") || mul->n_in != 2 || mul->in[0] < 0 || mul->in[1] < 0)
+        return ONYX_OK;
+    const ox_tensor *y = &p->values[v].t;
+    int x = same_shape(p, mul->in[0], v) ? mul->in[0] : mul->in[1], sc = other_input(mul, x);
+    if (!same_shape(p, x, v) || !is_f32(p, x) || !is_f32(p, sc) || y->rank != 4) return ONYX_OK;
+    const ox_tensor *st = &p->values[sc].t;
+    if (st->rank != 4 || st->dims[0] != y->dims[0] || st->dims[1] != y->dims[1] || st->dims[2] != 1 ||
+        st->dims[3] != 1)
+        return ONYX_OK;
+    ox_tensor *in[3] = {&p->values[x].t, NULL, NULL};
+    for (size_t k = 1; k < conv->n_in && k < 3; k++) {
+        if (conv->in[k] < 0) continue;
+        if (!p->values[conv->in[k]].known) return ONYX_OK;
+        in[k] = &p->values[conv->in[k]].t;
+    }
+    ox_op_ctx cc = {.node = g->nodes[conv->node].node, .opset = g->nodes[conv->node].opset,
+                    .n_in = conv->n_in < 3 ? conv->n_in : 3, .in = in,
+                    .state = node_state[conv->node]};
+    if (!ox_conv_takes_channel_scale(&cc)) return ONYX_OK;
+    OX_TRY(grow_inputs(conv, 5));
+    conv->in[0] = x;
+    conv->in[4] = sc;
+    uses[v]--;
+    mul->node = -1;
+    char label[128];
+    snprintf(label, sizeof label, "Mul+%s", conv->label);
+    return set_label(conv, label);
+}
+
+onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested,
+                         void *const *node_state) {
     int *uses = count_uses(p, g, requested, n_requested);
     if (!uses) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     onyx_status st = fuse_patterns(p, g, uses);
@@ -377,6 +425,8 @@ onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, s
          * each step takes the next one in when the value between them is read by it
          * alone */
         int is_conv = !strcmp(gn->node->op_type, "Conv") && !gn->node->domain[0];
+        if (is_conv) st = fuse_channel_scale(p, g, s, i, uses, node_state);
+        if (st != ONYX_OK) break;
         for (int round = 0; round < 3 && st == ONYX_OK; round++) {
             int v = s->out[0];
             if (uses[v] != 1 || s->act != OX_ACT_NONE) break;

@@ -355,7 +355,7 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
         memcpy(step->in, gn->in, gn->n_in * sizeof(int));
         memcpy(step->out, gn->out, gn->n_out * sizeof(int));
     }
-    if (fuse && (s = ox_plan_fuse(p, g, requested, n_requested))) goto fail;
+    if (fuse && (s = ox_plan_fuse(p, g, requested, n_requested, node_state))) goto fail;
     pv = p->values; /* fusion may add constants */
     /* drop the steps fusion removed */
     size_t kept = 0;

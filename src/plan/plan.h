@@ -88,7 +88,8 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
  * Sigmoid or Erf (OX_OP_ACT_STEP), which may then join the op before it in turn.
  * A value is fused away only when its one consumer is the fused node and it is
  * neither requested nor a graph output. Removed steps are marked node = -1. */
-onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested);
+onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested,
+                         void *const *node_state);
 void ox_plan_free(ox_plan *p);
 
 /* Let each kept step's op pack its constant inputs once (ox_op_def.prepack);

@@ -158,6 +158,7 @@ static void mb_begin(mbuild *m, int rank, const int64_t *dims) {
 }
 
 static size_t last_arena; /* the arena of mb_run's last session */
+static int mb_threads;    /* mb_run's session threads (0: the calling thread) */
 
 /* Run the model (opset 17) on x for the requested names. */
 static onyx_status mb_run(const mbuild *mb, int disable_fusion, const float *x, size_t n_req,
@@ -176,6 +177,7 @@ static onyx_status mb_run(const mbuild *mb, int disable_fusion, const float *x, 
     onyx_session_options_init(&o);
     o.disable_fusion = disable_fusion;
     o.node_callback = record;
+    o.threads = mb_threads;
     if (st == ONYX_OK) st = onyx_session_create(model, &o, &s);
     int known = 0;
     last_arena = st == ONYX_OK ? onyx_session_arena_bytes(s, &known) : 0;
@@ -581,6 +583,80 @@ TEST(fusion_conv_epilogues_every_path) {
             }
             ox_cpu_limit(old);
         }
+    }
+}
+
+/* A 1x1 Conv node "conv" from `in` with weights w and bias b; stride st, group grp. */
+static void conv1x1_node(mbuild *mb, const char *in, const char *out, int64_t st, int64_t grp) {
+    pbuf n = {0}, a = {0}, g = {0};
+    f_str(&n, 1, in);
+    f_str(&n, 1, "w");
+    f_str(&n, 1, "b");
+    f_str(&n, 2, out);
+    f_str(&n, 3, out);
+    f_str(&n, 4, "Conv");
+    f_str(&a, 1, "strides");
+    f_int(&a, 8, st);
+    f_int(&a, 8, st);
+    f_int(&a, 20, 7); /* AttributeProto.INTS */
+    f_msg(&n, 5, &a);
+    f_str(&g, 1, "group");
+    f_int(&g, 3, grp);
+    f_int(&g, 20, 2); /* AttributeProto.INT */
+    f_msg(&n, 5, &g);
+    f_msg(&mb->g, 1, &n);
+}
+
+/* Squeeze-and-excitation's Mul(X, S), S one value per channel, read by a 1x1 Conv: the
+ * Conv scales the rows of its B as it packs them ("Mul+Conv"), also with a residual
+ * Add after it, for either operand order, on every kernel path and 1 or 2 threads;
+ * 70 channels (B packed 64 rows at a time) on 9 x 13 (column strips with a tail).
+ * Not fused: a strided or grouped Conv, a scale of X's full shape, the product
+ * also requested. The same values as the unfused steps. */
+TEST(fusion_channel_scale_into_conv) {
+    enum { C = 70, H = 9, W = 13 };
+    static float x[C * H * W], w[C * C], bias[C];
+    for (int i = 0; i < C * H * W; i++) x[i] = (float)sin(i * 0.37);
+    for (int i = 0; i < C * C; i++) w[i] = (float)cos(i * 0.91) * 0.1f;
+    for (int i = 0; i < C; i++) bias[i] = 0.01f * (float)i - 0.3f;
+    int64_t x4[4] = {1, C, H, W}, w4[4] = {C, C, 1, 1}, b1[1] = {C};
+    static const unsigned limits[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
+    /* v: 0 plain, 1 operands swapped, 2 with a residual Add; 3.. must not fuse:
+     * 3 stride 2, 4 group = C, 5 the scale of X's shape, 6 the product requested too */
+    static const char *const want[7] = {"Mul+Conv", "Mul+Conv", "Mul+Conv+Add", NULL, NULL,
+                                         NULL, NULL};
+    for (int l = 0; l < 3; l++) {
+        unsigned old = ox_cpu_limit(limits[l]);
+        for (int v = 0; v < 7; v++)
+            for (int threads = 1; threads <= 2; threads++) {
+                mbuild mb;
+                mb_begin(&mb, 4, x4);
+                mb_init(&mb, "w", 4, v == 4 ? (int64_t[]){C, 1, 1, 1} : w4, w);
+                mb_init(&mb, "b", 1, b1, bias);
+                mb_node(&mb, "GlobalAveragePool", "x", NULL, NULL, "g");
+                if (v == 5) mb_node(&mb, "Neg", "x", NULL, NULL, "s");
+                else mb_node(&mb, "Sigmoid", "g", NULL, NULL, "s");
+                mb_node(&mb, "Mul", v == 1 ? "s" : "x", v == 1 ? "x" : "s", NULL, "m");
+                conv1x1_node(&mb, "m", "c", v == 3 ? 2 : 1, v == 4 ? C : 1);
+                const char *out = "c";
+                if (v == 2) {
+                    mb_node(&mb, "Neg", "x", NULL, NULL, "r");
+                    mb_node(&mb, "Add", "c", "r", NULL, out = "y");
+                }
+                mb_output(&mb, out);
+                if (v == 6) mb_output(&mb, "m");
+                const char *req[2] = {out, "m"};
+                onyx_tensor *got;
+                mb_threads = threads;
+                double d = fused_vs_plain(&mb, x, v == 6 ? 2 : 1, req, want[v], &got);
+                mb_threads = 0;
+                CHECK(d >= 0 && d <= 1e-6);
+                if (!(d >= 0 && d <= 1e-6))
+                    fprintf(stderr, "  variant %d, path %d, %d threads: %g\n", v, l, threads, d);
+                onyx_tensor_free(got);
+                free(mb.g.p);
+            }
+        ox_cpu_limit(old);
     }
 }
 

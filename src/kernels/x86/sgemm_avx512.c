@@ -109,24 +109,35 @@ static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, siz
     }
 }
 
-void ox_sgemm_pack_rows32_avx512(const float *const *rows, size_t n, size_t nc, size_t stride,
-                                 float *dst) {
+static inline __attribute__((always_inline)) void pack_rows32(const float *const *rows,
+                                                              const float *scale, size_t n,
+                                                              size_t nc, size_t stride,
+                                                              float *dst) {
     size_t full = nc / NR, rem = nc % NR;
     __mmask16 m0 = (__mmask16)(rem >= 16 ? 0xffffu : (1u << rem) - 1u);
     __mmask16 m1 = (__mmask16)(rem <= 16 ? 0u : (1u << (rem - 16)) - 1u);
     for (size_t p = 0; p < n; p++) {
         const float *src = rows[p];
         float *d = dst + p * NR;
+        __m512 sc = _mm512_set1_ps(scale ? scale[p] : 1.0f);
+#define PACK_LANES(v) (scale ? _mm512_mul_ps(v, sc) : (v))
         for (size_t s = 0; s < full; s++) {
-            _mm512_storeu_ps(d + s * stride, _mm512_loadu_ps(src + s * NR));
-            _mm512_storeu_ps(d + s * stride + 16, _mm512_loadu_ps(src + s * NR + 16));
+            _mm512_storeu_ps(d + s * stride, PACK_LANES(_mm512_loadu_ps(src + s * NR)));
+            _mm512_storeu_ps(d + s * stride + 16, PACK_LANES(_mm512_loadu_ps(src + s * NR + 16)));
         }
         if (rem) {
             float *dr = d + full * stride;
-            _mm512_storeu_ps(dr, _mm512_maskz_loadu_ps(m0, src + full * NR));
-            _mm512_storeu_ps(dr + 16, _mm512_maskz_loadu_ps(m1, src + full * NR + 16));
+            _mm512_storeu_ps(dr, PACK_LANES(_mm512_maskz_loadu_ps(m0, src + full * NR)));
+            _mm512_storeu_ps(dr + 16, PACK_LANES(_mm512_maskz_loadu_ps(m1, src + full * NR + 16)));
         }
+#undef PACK_LANES
     }
+}
+
+void ox_sgemm_pack_rows32_avx512(const float *const *rows, const float *scale, size_t n, size_t nc,
+                                 size_t stride, float *dst) {
+    if (scale) pack_rows32(rows, scale, n, nc, stride, dst);
+    else pack_rows32(rows, NULL, n, nc, stride, dst);
 }
 
 /* y[j*incy] = alpha * dot(x, W + j*ldw) (+ beta * y[j*incy]) for j < n: the
