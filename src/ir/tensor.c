@@ -247,7 +247,8 @@ onyx_status ox_value_copy(const ox_tensor *src, ox_tensor *dst) {
     dst->data = NULL;
     /* plain elements are all copied over: no zeroing first (3 MB outputs would be
      * written twice) */
-    OX_TRY(src->dtype == ONYX_DTYPE_STRING ? ox_tensor_alloc_data(dst) : ox_tensor_alloc_uninit(dst));
+    OX_TRY(src->dtype == ONYX_DTYPE_STRING ? ox_tensor_alloc_data(dst)
+                                           : ox_tensor_alloc_uninit(dst));
     size_t n = ox_tensor_count(src);
     if (src->dtype == ONYX_DTYPE_STRING) {
         const ox_string *a = src->data;

@@ -220,14 +220,16 @@ static void max2d_f32(void *arg, size_t p0, size_t p1) {
             int64_t b = kry[2 * oy], b1 = kry[2 * oy + 1];
             size_t n = 0;
             float *dst = buf + pl;
-            /* stride 2, at most one column of left padding, a run of output rows whose windows lie
-             * wholly inside the input: in one call, straight from the rows */
+            /* stride 2, at most one column of left padding, a run of output rows whose
+             * windows lie wholly inside the input: in one call, straight from the rows */
             if (one_pass && b == 0 && b1 == kh && kh <= OX_MAX_ROW_S2_ROWS) {
                 size_t run = 1;
                 while (oy + run < OH && kry[2 * (oy + run)] == 0 && kry[2 * (oy + run) + 1] == kh)
                     run++;
-                for (; n < (size_t)kh; n++) rows[n] = x + (by + (int64_t)n * w->d[1]) * (int64_t)IW;
-                if (ox_max_row_s2(y + oy * OW, rows, n, (size_t)w->s[1] * IW, run, IW, OW, kw, pl)) {
+                for (; n < (size_t)kh; n++)
+                    rows[n] = x + (by + (int64_t)n * w->d[1]) * (int64_t)IW;
+                size_t step = (size_t)w->s[1] * IW;
+                if (ox_max_row_s2(y + oy * OW, rows, n, step, run, IW, OW, kw, pl)) {
                     oy += run - 1;
                     continue;
                 }

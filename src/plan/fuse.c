@@ -68,6 +68,17 @@ static int new_const(ox_plan *p, int32_t rank, const int64_t *dims) {
     return (int)p->n_values++;
 }
 
+/* At least n inputs for step s, the new ones omitted (-1). */
+static onyx_status grow_inputs(ox_pstep *s, size_t n) {
+    if (s->n_in >= n) return ONYX_OK;
+    int *in = ox_realloc(s->in, n * sizeof *in);
+    if (!in) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t k = s->n_in; k < n; k++) in[k] = -1;
+    s->in = in;
+    s->n_in = n;
+    return ONYX_OK;
+}
+
 /* Conv (float32, constant W and B) then BatchNormalization (inference, constant
  * parameters): W'[m] = W[m] * s[m], B'[m] = (B[m] - mean[m]) * s[m] + beta[m] with
  * s = scale / sqrt(var + epsilon). */
@@ -108,12 +119,7 @@ static onyx_status fold_batchnorm(ox_plan *p, const ox_rgraph *g, ox_pstep *conv
         for (size_t k = 0; k < per; k++) nw[(size_t)i * per + k] = w[(size_t)i * per + k] * sc;
         nb[i] = ((b ? b[i] : 0.0f) - mean[i]) * sc + beta[i];
     }
-    if (conv->n_in < 3) { /* Conv had no bias: it gets one */
-        int *in = ox_realloc(conv->in, 3 * sizeof *in);
-        if (!in) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-        conv->in = in;
-        conv->n_in = 3;
-    }
+    OX_TRY(grow_inputs(conv, 3)); /* a Conv without a bias gets one */
     conv->in[1] = w2;
     conv->in[2] = b2;
     conv->out[0] = bn->out[0];
@@ -131,17 +137,6 @@ static int ready_before(const ox_plan *p, size_t from, size_t to, int v) {
             if (s->out[k] == v) return 0;
     }
     return 1;
-}
-
-/* At least n inputs for step s, the new ones omitted (-1). */
-static onyx_status grow_inputs(ox_pstep *s, size_t n) {
-    if (s->n_in >= n) return ONYX_OK;
-    int *in = ox_realloc(s->in, n * sizeof *in);
-    if (!in) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
-    for (size_t k = s->n_in; k < n; k++) in[k] = -1;
-    s->in = in;
-    s->n_in = n;
-    return ONYX_OK;
 }
 
 /* Conv (float32, not depthwise) then Add(conv's output, R) with R of the same shape,
@@ -386,8 +381,8 @@ static onyx_status fuse_channel_scale(ox_plan *p, const ox_rgraph *g, ox_pstep *
     int x = same_shape(p, mul->in[0], v) ? mul->in[0] : mul->in[1], sc = other_input(mul, x);
     if (!same_shape(p, x, v) || !is_f32(p, x) || !is_f32(p, sc) || y->rank != 4) return ONYX_OK;
     const ox_tensor *st = &p->values[sc].t;
-    if (st->rank != 4 || st->dims[0] != y->dims[0] || st->dims[1] != y->dims[1] || st->dims[2] != 1 ||
-        st->dims[3] != 1)
+    if (st->rank != 4 || st->dims[0] != y->dims[0] || st->dims[1] != y->dims[1] ||
+        st->dims[2] != 1 || st->dims[3] != 1)
         return ONYX_OK;
     ox_tensor *in[3] = {&p->values[x].t, NULL, NULL};
     for (size_t k = 1; k < conv->n_in && k < 3; k++) {

@@ -17,6 +17,11 @@
 #define OC_PRAGMA(x) _Pragma(#x)
 #define OC_UNROLL OC_PRAGMA(GCC unroll 8)
 
+/* Scratch for the padded bands of strip-order items at most (more when one band is
+ * larger): a wide map of many channels would otherwise keep several times its input
+ * in each thread's scratch. */
+#define OC_COPIES_BYTES ((size_t)4 << 20)
+
 /* What a tile needs besides its position. */
 typedef struct oc_tile {
     const ox_oc_geom *g;
@@ -159,8 +164,13 @@ int ox_oc_items_avx512(const ox_oc_geom *g, size_t i0, size_t i1, const float *x
     size_t part_bytes = chunked ? npos * OX_OC_NR * sizeof(float) : 0;
     /* the padded rows of a band: one copy at a time in band order (a band's strips
      * follow each other), one per band in strip order (each band serves every strip
-     * this call takes), made when first needed */
-    size_t copies = g->padded ? (g->band_major ? 1 : g->bands) : 0, copy_floats = p->C * g->XS;
+     * this call takes) up to OC_COPIES_BYTES, made when first needed (a band whose
+     * slot another band took is made again) */
+    size_t copy_floats = p->C * g->XS, copies = 0;
+    if (g->padded) {
+        size_t fit = OC_COPIES_BYTES / (copy_floats * sizeof(float));
+        copies = g->band_major ? 1 : g->bands < fit ? g->bands : fit ? fit : 1;
+    }
     size_t held_bytes = (copies * sizeof(size_t) + 63) & ~(size_t)63;
     size_t bias_bytes = OX_OC_NR * sizeof(float); /* a multiple of 64: copies stay aligned */
     int kept;

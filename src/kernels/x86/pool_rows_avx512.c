@@ -102,7 +102,8 @@ static inline __attribute__((always_inline)) void row_s2(float *y, const uintptr
             m = ev;
             if (kw >= 2) m = _mm512_max_ps(_mm512_permutex2var_ps(a, odd, b), m);
             if (kw == 3) {
-                __m512i e2 = _mm512_alignr_epi32(_mm512_castps_si512(c), _mm512_castps_si512(ev), 1);
+                __m512i e2 =
+                    _mm512_alignr_epi32(_mm512_castps_si512(c), _mm512_castps_si512(ev), 1);
                 m = _mm512_max_ps(_mm512_castsi512_ps(e2), m);
             }
         } else {
