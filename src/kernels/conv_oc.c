@@ -103,9 +103,8 @@ static void plan(const ox_conv_oc *p, ox_oc_geom *g) {
          * made by all threads would have each read the others' rows, which where
          * cores share no cache costs more than copying */
         g->padded = 1;
-        g->band_rows = (g->rows - 1) * p->sh + (p->KH - 1) * p->dh + 1;
         g->XW = padded_cols(p);
-        g->XS = g->band_rows * g->XW;
+        g->XS = ((g->rows - 1) * p->sh + (p->KH - 1) * p->dh + 1) * g->XW;
     }
     size_t chunks = (g->K + CHUNK_TAPS - 1) / CHUNK_TAPS;
     g->kc = (g->K + chunks - 1) / chunks;

@@ -12,10 +12,9 @@ typedef struct ox_oc_geom {
     size_t K;      /* taps per output: C * KH * KW */
     size_t XW, XS; /* row and plane stride, in floats, of the input the kernel reads */
     /* padded: the kernel reads, for each item, a zero-padded copy of the input rows
-     * its band of output rows spans (band_rows at most, XW wide, XS = band_rows * XW
-     * apart), which ox_conv_oc_pad_band makes; else the input in place */
+     * its band of output rows spans (XW wide, XS / XW rows at most per channel), which
+     * ox_conv_oc_pad_band makes; else the input in place */
     int padded;
-    size_t band_rows;
     size_t rows;   /* output rows per item */
     size_t bands;  /* items per strip: ceil(OH / rows) */
     size_t strips; /* of OX_OC_NR output channels */
