@@ -54,6 +54,10 @@ typedef struct sgemm_args {
     float row_lo, row_hi;
     ox_sgemm_epilogue epilogue;
     const void *ep_ctx;
+    /* not 0: the grid's tasks split N, so several on one thread read the same rows
+     * of an A that is not packed: each thread packs its rows for all of K once and
+     * keeps them (util/scratch.h's tag) for its next task on the same rows */
+    unsigned long long a_tag;
 } sgemm_args;
 
 struct ox_sgemm_packed {
@@ -324,6 +328,9 @@ static void run_tile(const sgemm_args *g, size_t kc, const float *a, const float
  * 1000); B is then packed. At 2 KB it still pays to read B in place. */
 static int spread_rows(size_t ld) { return ld % 1024 != 0; }
 
+/* The most floats of A a thread keeps packed for its next task (half of L2). */
+#define A_KEPT_FLOATS (128 * 1024)
+
 /* C[m0..m1) x [n0..n1), all of K. -1 when out of memory with no plain operands to
  * fall back on (C is then incomplete). */
 static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, size_t n1) {
@@ -337,6 +344,25 @@ static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, siz
     int one_block = m1 - m0 <= kr->mc;
     size_t a_floats = g->pa ? 0 : ((mc_max + mr - 1) / mr) * mr * kc_max;
     size_t b_floats = g->pb ? 0 : (one_block ? 1 : (nc_max + nr - 1) / nr) * nr * kc_max;
+    /* A's rows for all of K, kept for the thread's next task: slice pc at
+     * a_whole + pc * rows (ox_sgemm_pack's layout), after a line that says which rows */
+    size_t whole_rows = ((m1 - m0 + mr - 1) / mr) * mr;
+    int keep_a = one_block && a_floats && g->a_tag && whole_rows * g->K <= A_KEPT_FLOATS;
+    float *a_whole = NULL;
+    if (keep_a) {
+        int kept;
+        size_t *held = ox_scratch_tagged(0, 64 + whole_rows * g->K * sizeof(float), g->a_tag, &kept);
+        if (held) {
+            a_whole = (float *)(void *)((char *)held + 64);
+            if (!kept || held[0] != m0 || held[1] != m1) {
+                for (size_t pc = 0; pc < g->K; pc += kc_max)
+                    kr->pack_a(g->ta, g->A, g->lda, m0, m1 - m0, pc, min_sz(kc_max, g->K - pc),
+                               a_whole + pc * whole_rows);
+                held[0] = m0, held[1] = m1;
+            }
+            a_floats = 0;
+        }
+    }
     /* packing buffers: this thread's scratch, kept between calls */
     float *pa = a_floats ? ox_scratch(0, a_floats * sizeof(float)) : NULL;
     float *pb = b_floats ? ox_scratch(1, b_floats * sizeof(float)) : NULL;
@@ -361,7 +387,7 @@ static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, siz
             size_t kc = min_sz(kc_max, g->K - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
             int last = pc + kc == g->K;
-            const float *as = a_block(g, m0, mc, pc, kc, pa);
+            const float *as = a_whole ? a_whole + pc * whole_rows : a_block(g, m0, mc, pc, kc, pa);
             for (size_t jr = n0; jr < n1; jr += nr) {
                 size_t cols = min_sz(nr, n1 - jr);
                 const float *bs;
@@ -691,6 +717,7 @@ int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool) {
             parts_n = pn;
         }
     }
+    if (parts_n > 1 && !g.pa) g.a_tag = ox_scratch_new_tag();
     grid_task t = {.g = &g};
     atomic_init(&t.failed, 0);
     t.tn = ((strips_n + parts_n - 1) / parts_n) * nr;

@@ -407,6 +407,30 @@ TEST(gemm_cpu_limit) {
     CHECK((ox_cpu_features() & ~det) == 0);
 }
 
+/* A grid that splits N over tasks, with A not packed: each thread packs its rows of
+ * A for all of K once and keeps them for its next task on the same rows. Several K
+ * slices; threads whose tasks cover more than one row block (190 x 100 on 3 threads:
+ * a thread's tasks span two row blocks) must pack again; every path and transpose. */
+TEST(gemm_sgemm_threaded_kept_a) {
+    static const size_t sizes[][3] = {{64, 1000, 784}, {190, 100, 600}, {13, 700, 300},
+                                      {150, 300, 520}};
+    static const char *const names[3] = {"avx512", "avx2", "generic"};
+    for (int threads = 2; threads <= 3; threads++) {
+        ox_threadpool *pool = ox_threadpool_create(threads);
+        for (int path = 0; path < 3; path++) {
+            if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
+            unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
+            for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
+                for (int ta = 0; ta < 2; ta++)
+                    ox_test_failures +=
+                        check_vs_ref(ta, (int)t % 2, sizes[t][0], sizes[t][1], sizes[t][2],
+                                     alphas[t], betas[t], pool, names[path]);
+            ox_cpu_limit(old);
+        }
+        ox_threadpool_free(pool);
+    }
+}
+
 /* ---- ox_sgemm_run: packed operands, a strip packer, an epilogue --------------- */
 
 typedef struct plain_b {
