@@ -54,10 +54,11 @@ typedef struct sgemm_args {
     float row_lo, row_hi;
     ox_sgemm_epilogue epilogue;
     const void *ep_ctx;
-    /* not 0: the grid's tasks split N, so several on one thread read the same rows
-     * of an A that is not packed: each thread packs its rows for all of K once and
-     * keeps them (util/scratch.h's tag) for its next task on the same rows */
-    unsigned long long a_tag;
+    /* not 0: the grid's tasks split N (M), so several on one thread read the same
+     * rows of an A (columns of a B) that is not packed: each thread packs its rows
+     * (columns) for all of K once and keeps them (util/scratch.h's tag) for its next
+     * task on the same ones */
+    unsigned long long a_tag, b_tag;
 } sgemm_args;
 
 struct ox_sgemm_packed {
@@ -328,8 +329,22 @@ static void run_tile(const sgemm_args *g, size_t kc, const float *a, const float
  * 1000); B is then packed. At 2 KB it still pays to read B in place. */
 static int spread_rows(size_t ld) { return ld % 1024 != 0; }
 
-/* The most floats of A a thread keeps packed for its next task (half of L2). */
-#define A_KEPT_FLOATS (128 * 1024)
+/* The most floats of an operand a thread keeps packed for its next task (half of L2). */
+#define KEPT_FLOATS (128 * 1024)
+
+/* A thread's kept panel of `floats` floats in scratch `slot` for the rows (or
+ * columns) [lo, hi) of all of K, after a line that says which: *fresh is 1 when the
+ * caller must pack it (another call's, other rows, or none yet). NULL when memory
+ * cannot be had. */
+static float *kept_panel(int slot, unsigned long long tag, size_t lo, size_t hi, size_t floats,
+                         int *fresh) {
+    int kept;
+    size_t *held = ox_scratch_tagged(slot, 64 + floats * sizeof(float), tag, &kept);
+    if (!held) return NULL;
+    *fresh = !kept || held[0] != lo || held[1] != hi;
+    held[0] = lo, held[1] = hi;
+    return (float *)(void *)((char *)held + 64);
+}
 
 /* C[m0..m1) x [n0..n1), all of K. -1 when out of memory with no plain operands to
  * fall back on (C is then incomplete). */
@@ -344,24 +359,27 @@ static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, siz
     int one_block = m1 - m0 <= kr->mc;
     size_t a_floats = g->pa ? 0 : ((mc_max + mr - 1) / mr) * mr * kc_max;
     size_t b_floats = g->pb ? 0 : (one_block ? 1 : (nc_max + nr - 1) / nr) * nr * kc_max;
-    /* A's rows for all of K, kept for the thread's next task: slice pc at
-     * a_whole + pc * rows (ox_sgemm_pack's layout), after a line that says which rows */
-    size_t whole_rows = ((m1 - m0 + mr - 1) / mr) * mr;
-    int keep_a = one_block && a_floats && g->a_tag && whole_rows * g->K <= A_KEPT_FLOATS;
-    float *a_whole = NULL;
-    if (keep_a) {
-        int kept;
-        size_t *held = ox_scratch_tagged(0, 64 + whole_rows * g->K * sizeof(float), g->a_tag, &kept);
-        if (held) {
-            a_whole = (float *)(void *)((char *)held + 64);
-            if (!kept || held[0] != m0 || held[1] != m1) {
-                for (size_t pc = 0; pc < g->K; pc += kc_max)
-                    kr->pack_a(g->ta, g->A, g->lda, m0, m1 - m0, pc, min_sz(kc_max, g->K - pc),
-                               a_whole + pc * whole_rows);
-                held[0] = m0, held[1] = m1;
-            }
-            a_floats = 0;
-        }
+    /* A's rows (one block) or B's columns (one panel) for all of K, kept for the
+     * thread's next task on them: slice pc at pc * rows (columns), ox_sgemm_pack's
+     * layout */
+    size_t whole_rows = ((m1 - m0 + mr - 1) / mr) * mr, whole_cols = ((n1 - n0 + nr - 1) / nr) * nr;
+    float *a_whole = NULL, *b_whole = NULL;
+    int fresh;
+    if (one_block && a_floats && g->a_tag && whole_rows * g->K <= KEPT_FLOATS &&
+        (a_whole = kept_panel(0, g->a_tag, m0, m1, whole_rows * g->K, &fresh))) {
+        if (fresh)
+            for (size_t pc = 0; pc < g->K; pc += kc_max)
+                kr->pack_a(g->ta, g->A, g->lda, m0, m1 - m0, pc, min_sz(kc_max, g->K - pc),
+                           a_whole + pc * whole_rows);
+        a_floats = 0;
+    }
+    if (!one_block && b_floats && g->b_tag && n1 - n0 <= nc_max &&
+        whole_cols * g->K <= KEPT_FLOATS &&
+        (b_whole = kept_panel(1, g->b_tag, n0, n1, whole_cols * g->K, &fresh))) {
+        if (fresh)
+            for (size_t pc = 0; pc < g->K; pc += kc_max)
+                b_block(g, n0, n1 - n0, pc, min_sz(kc_max, g->K - pc), b_whole + pc * whole_cols);
+        b_floats = 0;
     }
     /* packing buffers: this thread's scratch, kept between calls */
     float *pa = a_floats ? ox_scratch(0, a_floats * sizeof(float)) : NULL;
@@ -415,7 +433,7 @@ static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, siz
             /* beta applies on the first K slice; later slices accumulate */
             float beta = pc == 0 ? g->beta : 1.0f;
             int last = pc + kc == g->K;
-            const float *bp = b_block(g, jc, nc, pc, kc, pb);
+            const float *bp = b_whole ? b_whole + pc * whole_cols : b_block(g, jc, nc, pc, kc, pb);
             for (size_t ic = m0; ic < m1; ic += mc_max) {
                 size_t mc = min_sz(mc_max, m1 - ic);
                 const float *ap = a_block(g, ic, mc, pc, kc, pa);
@@ -718,6 +736,7 @@ int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool) {
         }
     }
     if (parts_n > 1 && !g.pa) g.a_tag = ox_scratch_new_tag();
+    if (parts_m > 1 && !g.pb) g.b_tag = ox_scratch_new_tag();
     grid_task t = {.g = &g};
     atomic_init(&t.failed, 0);
     t.tn = ((strips_n + parts_n - 1) / parts_n) * nr;

@@ -407,13 +407,15 @@ TEST(gemm_cpu_limit) {
     CHECK((ox_cpu_features() & ~det) == 0);
 }
 
-/* A grid that splits N over tasks, with A not packed: each thread packs its rows of
- * A for all of K once and keeps them for its next task on the same rows. Several K
- * slices; threads whose tasks cover more than one row block (190 x 100 on 3 threads:
- * a thread's tasks span two row blocks) must pack again; every path and transpose. */
-TEST(gemm_sgemm_threaded_kept_a) {
+/* A grid that splits N (M) over tasks, with A (B) not packed: each thread packs its
+ * rows of A (columns of B) for all of K once and keeps them for its next task on the
+ * same ones. Several K slices; threads whose tasks cover more than one row block
+ * (190 x 100 on 3 threads: a thread's tasks span two row blocks) must pack again;
+ * every path and transpose. 1008 x 169 and 600 x 100 split M into parts of more
+ * than one row block (B kept). */
+TEST(gemm_sgemm_threaded_kept_panels) {
     static const size_t sizes[][3] = {{64, 1000, 784}, {190, 100, 600}, {13, 700, 300},
-                                      {150, 300, 520}};
+                                      {150, 300, 520}, {1008, 169, 512}, {600, 100, 700}};
     static const char *const names[3] = {"avx512", "avx2", "generic"};
     for (int threads = 2; threads <= 3; threads++) {
         ox_threadpool *pool = ox_threadpool_create(threads);
@@ -424,7 +426,7 @@ TEST(gemm_sgemm_threaded_kept_a) {
                 for (int ta = 0; ta < 2; ta++)
                     ox_test_failures +=
                         check_vs_ref(ta, (int)t % 2, sizes[t][0], sizes[t][1], sizes[t][2],
-                                     alphas[t], betas[t], pool, names[path]);
+                                     alphas[t % 4], betas[t % 4], pool, names[path]);
             ox_cpu_limit(old);
         }
         ox_threadpool_free(pool);
