@@ -28,9 +28,10 @@
  * of element-wise operators, say) and finds it in its own cache. */
 #define OX_POOL_SLOTS 8
 
+/* A thread's range of items [begin, end), claimed a chunk at a time from begin. */
 typedef struct {
-    _Alignas(64) atomic_size_t next; /* next chunk to claim */
-    size_t end;                      /* past the range's last chunk */
+    _Alignas(64) atomic_size_t next; /* first item of the next chunk to claim */
+    size_t end;
 } ox_slot;
 
 /* One parallel_for call. The job lives on the caller's stack: the caller returns
@@ -119,10 +120,11 @@ static void job_work(ox_job *j, int home) {
     for (int k = 0; k < j->n_slots; k++) {
         ox_slot *s = &j->slot[(home + k) % j->n_slots];
         for (;;) {
-            size_t c = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed);
-            if (c >= s->end) break;
-            size_t b = c * j->chunk, e = b + j->chunk;
-            if (e > j->n) e = j->n;
+            /* next only grows by chunk per claim: with ranges far below SIZE_MAX it
+             * cannot wrap */
+            size_t b = atomic_fetch_add_explicit(&s->next, j->chunk, memory_order_relaxed);
+            if (b >= s->end) break;
+            size_t e = s->end - b < j->chunk ? s->end : b + j->chunk;
             j->fn(j->arg, b, e);
         }
     }
@@ -242,15 +244,19 @@ void ox_parallel_for(ox_threadpool *p, size_t n, size_t grain, ox_task_fn fn, vo
     }
     /* a few chunks per thread balance uneven work */
     size_t chunk = (n + threads * 4 - 1) / (threads * 4);
-    if (chunk < grain) chunk = grain;
+    chunk = (chunk + grain - 1) / grain * grain; /* whole grains */
     size_t n_chunks = (n + chunk - 1) / chunk;
     ox_job j = {.fn = fn, .arg = arg, .n = n, .chunk = chunk};
     size_t slots = threads < OX_POOL_SLOTS ? threads : OX_POOL_SLOTS;
     if (slots > n_chunks) slots = n_chunks;
     j.n_slots = (int)slots;
+    /* ranges of equal size (in whole grains): dealt in whole chunks, 28 items on 2
+     * threads in chunks of 4 would be 12 and 16, and the thread with 12 would wait */
+    size_t grains = (n + grain - 1) / grain;
     for (size_t s = 0; s < slots; s++) {
-        atomic_init(&j.slot[s].next, s * n_chunks / slots);
-        j.slot[s].end = (s + 1) * n_chunks / slots;
+        size_t b = s * grains / slots * grain, e = (s + 1) * grains / slots * grain;
+        atomic_init(&j.slot[s].next, b);
+        j.slot[s].end = e < n ? e : n;
     }
     atomic_init(&j.refs, 0);
     pool_lock(p);
