@@ -433,6 +433,28 @@ TEST(gemm_sgemm_threaded_kept_panels) {
     }
 }
 
+/* One row block with a large C goes through B a chunk of column strips at a time
+ * (gemm.c, CHUNK_MIN_C_BYTES): chunks with a partial last strip, B in place (few
+ * rows of A) and packed, several K slices, alone and on a pool; every path. */
+TEST(gemm_sgemm_chunked_b) {
+    static const size_t sizes[][3] = {{96, 1500, 16}, {13, 12000, 24}, {190, 700, 40},
+                                      {150, 1000, 300}};
+    static const char *const names[3] = {"avx512", "avx2", "generic"};
+    ox_threadpool *pool = ox_threadpool_create(2);
+    for (int path = 0; path < 3; path++) {
+        if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
+        unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
+        for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
+            for (int tb = 0; tb < 2; tb++)
+                ox_test_failures += check_vs_ref((int)t % 2, tb, sizes[t][0], sizes[t][1],
+                                                 sizes[t][2], alphas[(t + (size_t)tb) % 4],
+                                                 betas[(t + (size_t)tb) % 4],
+                                                 t % 2 ? pool : NULL, names[path]);
+        ox_cpu_limit(old);
+    }
+    ox_threadpool_free(pool);
+}
+
 /* ---- ox_sgemm_run: packed operands, a strip packer, an epilogue --------------- */
 
 typedef struct plain_b {
