@@ -75,6 +75,7 @@ onyx_status ox_conv_geom_of(const ox_op_ctx *c, const ox_tensor *X, const ox_ten
     for (int j = 0; j < 3; j++)
         g->pointwise &= w->s[j] == 1 && w->pb[j] == 0 && w->pe[j] == 0;
     g->depthwise = g->Cg == 1 && g->Mg == 1 && !g->pointwise;
+    g->scaled = ox_has_input(c, 4);
     size_t ow = (size_t)w->out[2], rows = (size_t)(w->out[0] * w->out[1]);
     size_t cols = g->kdim ? IM2COL_CHUNK_BYTES / sizeof(float) / g->kdim : g->out_sp;
     if (cols < 256) cols = 256;

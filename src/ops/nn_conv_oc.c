@@ -22,13 +22,26 @@ static void params_of(const ox_conv_geom *g, ox_conv_oc *p) {
  * maps, 512 channels 1.48 -> 1.25 ms; 3x3 stride 2, 64 -> 128 channels 56 -> 28:
  * 0.81 -> 0.67 ms; 1x1 stride 2, 128 -> 256 channels: 0.124 -> 0.089 ms; 5x5 on
  * 14x14: 0.42 -> 0.20 ms; 16 or 32 output channels, a quarter of the lanes idle:
- * even. A 1x1 stride-1 layer is a plain GEMM (up to 2x faster than here).
+ * even. A 1x1 stride-1 layer: see oc_pointwise.
  * Against Winograd, inside the models: its 16 products are as deep as the input
  * channels, and with fewer than 64 (or 128 on maps of under 196 tiles, 28x28) they
  * are too shallow for the transforms to pay: squeezenet's 3x3 layers of 16 to 64
  * input channels run here 0 to 25% faster at 1 thread, 10 to 35% at 2 (13x13, 64
  * -> 256 channels: 0.17 against 0.22 ms at 2 threads). Deeper, Winograd wins: 3x3
  * on 56x56 or 28x28 with 64 or 128 channels, 14x14 with 256: 1.0 against 1.2 ms. */
+
+/* A 1x1 Conv (stride 1) is a plain GEMM, up to 2x faster than here, except on maps 7
+ * or 14 wide with whole strips of output channels and a deep sum: there the GEMM's
+ * 32-column strips leave a tail (49 = 32 + 17) that the tiles of 7 positions do not.
+ * 960 -> 320 channels on 7x7: 0.163 -> 0.152 ms; 320 -> 1280: 0.221 -> 0.211; 384 ->
+ * 64 on 14x14: 0.052 -> 0.049 (1 thread). Shallower (960 channels from 160, 384 from
+ * 64) or with a strip half empty (160 of 192 lanes), the GEMM stays ahead. A fused
+ * channel scale (input 4) needs the GEMM's packing. */
+static int oc_pointwise(const ox_conv_geom *g) {
+    size_t OW = (size_t)g->w.out[2];
+    return OW % OX_OC_RC == 0 && OW <= 2 * OX_OC_RC && g->M % OX_OC_NR == 0 && g->kdim >= 256;
+}
+
 static int winograd_preferred(const ox_conv_geom *g) {
     if (!ox_conv_wino_applies(g)) return 0;
     size_t tiles = (size_t)((g->w.out[1] + 1) / 2) * (size_t)((g->w.out[2] + 1) / 2);
@@ -36,7 +49,8 @@ static int winograd_preferred(const ox_conv_geom *g) {
 }
 
 int ox_conv_oc_applies(const ox_conv_geom *g) {
-    if (g->G != 1 || g->w.nd > 2 || g->pointwise || !g->out_sp || !g->N || !g->M) return 0;
+    if (g->G != 1 || g->w.nd > 2 || !g->out_sp || !g->N || !g->M) return 0;
+    if (g->pointwise && (g->scaled || !oc_pointwise(g))) return 0;
     if (winograd_preferred(g)) return 0;
     ox_conv_oc p;
     params_of(g, &p);

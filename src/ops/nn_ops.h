@@ -107,6 +107,7 @@ typedef struct ox_conv_geom {
     size_t kdim;                /* Cg * k_sp: rows of the im2col matrix */
     int pointwise;              /* 1x1, stride 1, no pads: the input is the im2col matrix */
     int depthwise;              /* Cg == 1 and Mg == 1 */
+    int scaled;                 /* a fused per-input-channel scale (input 4): GEMM path only */
     size_t chunk_rows;          /* output rows (of OW positions) per im2col chunk */
 } ox_conv_geom;
 

@@ -169,18 +169,21 @@ TEST(conv_oc_conv_op_fused) {
     if (!ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) return;
     /* every activation the planner fuses, with and without a residual and packed
      * filters, serial and on a pool: a small map (Winograd has too few tiles), strided
-     * 3x3 and 1x1, a dilated 3x3, two images */
+     * 3x3 and 1x1, a dilated 3x3, two images, deep 1x1s on 7 and 14 columns */
     ox_threadpool *pool = ox_threadpool_create(3);
     for (int act = OX_ACT_NONE; act <= OX_ACT_GELU; act++)
         for (int res = 0; res < 2; res++) {
             int packed = (act + res) % 2;
-            conv_op_case cases[4] = {
+            conv_op_case cases[6] = {
                 {1, 40, 70, 7, 7, 3, 1, 1, 1, act, res, packed},
                 {2, 9, 33, 15, 13, 3, 2, 1, 1, act, res, !packed},
                 {1, 24, 65, 14, 14, 1, 2, 0, 1, act, res, packed},
                 {1, 16, 20, 11, 12, 3, 1, 2, 2, act, res, !packed},
+                /* 1x1 on 7-wide and 14-wide maps, whole strips of channels, deep */
+                {1, 300, 128, 7, 7, 1, 1, 0, 1, act, res, !packed},
+                {2, 256, 64, 14, 14, 1, 1, 0, 1, act, res, packed},
             };
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < 6; i++)
                 ox_test_failures += conv_op_check(&cases[i], ox_conv_oc_applies, "channels-in-lanes",
                                                   randf, (act + res + i) % 2 ? pool : NULL);
         }

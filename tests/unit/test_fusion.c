@@ -610,53 +610,61 @@ static void conv1x1_node(mbuild *mb, const char *in, const char *out, int64_t st
 /* Squeeze-and-excitation's Mul(X, S), S one value per channel, read by a 1x1 Conv: the
  * Conv scales the rows of its B as it packs them ("Mul+Conv"), also with a residual
  * Add after it, for either operand order, on every kernel path and 1 or 2 threads;
- * 70 channels (B packed 64 rows at a time) on 9 x 13 (column strips with a tail).
+ * 70 channels (B packed 64 rows at a time) on 9 x 13 (column strips with a tail), and
+ * 256 on 7 x 7.
  * Not fused: a strided or grouped Conv, a scale of X's full shape, the product
  * also requested. The same values as the unfused steps. */
 TEST(fusion_channel_scale_into_conv) {
-    enum { C = 70, H = 9, W = 13 };
-    static float x[C * H * W], w[C * C], bias[C];
-    for (int i = 0; i < C * H * W; i++) x[i] = (float)sin(i * 0.37);
-    for (int i = 0; i < C * C; i++) w[i] = (float)cos(i * 0.91) * 0.1f;
-    for (int i = 0; i < C; i++) bias[i] = 0.01f * (float)i - 0.3f;
-    int64_t x4[4] = {1, C, H, W}, w4[4] = {C, C, 1, 1}, b1[1] = {C};
-    static const unsigned limits[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
-    /* v: 0 plain, 1 operands swapped, 2 with a residual Add; 3.. must not fuse:
-     * 3 stride 2, 4 group = C, 5 the scale of X's shape, 6 the product requested too */
-    static const char *const want[7] = {"Mul+Conv", "Mul+Conv", "Mul+Conv+Add", NULL, NULL,
-                                         NULL, NULL};
-    for (int l = 0; l < 3; l++) {
-        unsigned old = ox_cpu_limit(limits[l]);
-        for (int v = 0; v < 7; v++)
-            for (int threads = 1; threads <= 2; threads++) {
-                mbuild mb;
-                mb_begin(&mb, 4, x4);
-                mb_init(&mb, "w", 4, v == 4 ? (int64_t[]){C, 1, 1, 1} : w4, w);
-                mb_init(&mb, "b", 1, b1, bias);
-                mb_node(&mb, "GlobalAveragePool", "x", NULL, NULL, "g");
-                if (v == 5) mb_node(&mb, "Neg", "x", NULL, NULL, "s");
-                else mb_node(&mb, "Sigmoid", "g", NULL, NULL, "s");
-                mb_node(&mb, "Mul", v == 1 ? "s" : "x", v == 1 ? "x" : "s", NULL, "m");
-                conv1x1_node(&mb, "m", "c", v == 3 ? 2 : 1, v == 4 ? C : 1);
-                const char *out = "c";
-                if (v == 2) {
-                    mb_node(&mb, "Neg", "x", NULL, NULL, "r");
-                    mb_node(&mb, "Add", "c", "r", NULL, out = "y");
+    /* 256 channels on 7 x 7: a 1x1 Conv that, unscaled, goes to the kernel with the
+     * channels in the lanes, which has no scale: the scaled one must stay on the GEMM */
+    static const int64_t shapes[2][3] = {{70, 9, 13}, {256, 7, 7}};
+    static float x[256 * 7 * 7 > 70 * 9 * 13 ? 256 * 7 * 7 : 70 * 9 * 13], w[256 * 256],
+        bias[256];
+    for (int sh = 0; sh < 2; sh++) {
+        const int64_t C = shapes[sh][0], H = shapes[sh][1], W = shapes[sh][2];
+        for (int64_t i = 0; i < C * H * W; i++) x[i] = (float)sin((double)i * 0.37);
+        for (int64_t i = 0; i < C * C; i++) w[i] = (float)cos((double)i * 0.91) * 0.1f;
+        for (int64_t i = 0; i < C; i++) bias[i] = 0.01f * (float)i - 0.3f;
+        int64_t x4[4] = {1, C, H, W}, w4[4] = {C, C, 1, 1}, b1[1] = {C};
+        static const unsigned limits[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
+        /* v: 0 plain, 1 operands swapped, 2 with a residual Add; 3.. must not fuse:
+         * 3 stride 2, 4 group = C, 5 the scale of X's shape, 6 the product requested too */
+        static const char *const want[7] = {"Mul+Conv", "Mul+Conv", "Mul+Conv+Add", NULL, NULL,
+                                             NULL, NULL};
+        for (int l = 0; l < 3; l++) {
+            unsigned old = ox_cpu_limit(limits[l]);
+            for (int v = 0; v < 7; v++)
+                for (int threads = 1; threads <= 2; threads++) {
+                    mbuild mb;
+                    mb_begin(&mb, 4, x4);
+                    mb_init(&mb, "w", 4, v == 4 ? (int64_t[]){C, 1, 1, 1} : w4, w);
+                    mb_init(&mb, "b", 1, b1, bias);
+                    mb_node(&mb, "GlobalAveragePool", "x", NULL, NULL, "g");
+                    if (v == 5) mb_node(&mb, "Neg", "x", NULL, NULL, "s");
+                    else mb_node(&mb, "Sigmoid", "g", NULL, NULL, "s");
+                    mb_node(&mb, "Mul", v == 1 ? "s" : "x", v == 1 ? "x" : "s", NULL, "m");
+                    conv1x1_node(&mb, "m", "c", v == 3 ? 2 : 1, v == 4 ? C : 1);
+                    const char *out = "c";
+                    if (v == 2) {
+                        mb_node(&mb, "Neg", "x", NULL, NULL, "r");
+                        mb_node(&mb, "Add", "c", "r", NULL, out = "y");
+                    }
+                    mb_output(&mb, out);
+                    if (v == 6) mb_output(&mb, "m");
+                    const char *req[2] = {out, "m"};
+                    onyx_tensor *got;
+                    mb_threads = threads;
+                    double d = fused_vs_plain(&mb, x, v == 6 ? 2 : 1, req, want[v], &got);
+                    mb_threads = 0;
+                    CHECK(d >= 0 && d <= 1e-6);
+                    if (!(d >= 0 && d <= 1e-6))
+                        fprintf(stderr, "  shape %d, variant %d, path %d, %d threads: %g\n", sh, v,
+                                l, threads, d);
+                    onyx_tensor_free(got);
+                    free(mb.g.p);
                 }
-                mb_output(&mb, out);
-                if (v == 6) mb_output(&mb, "m");
-                const char *req[2] = {out, "m"};
-                onyx_tensor *got;
-                mb_threads = threads;
-                double d = fused_vs_plain(&mb, x, v == 6 ? 2 : 1, req, want[v], &got);
-                mb_threads = 0;
-                CHECK(d >= 0 && d <= 1e-6);
-                if (!(d >= 0 && d <= 1e-6))
-                    fprintf(stderr, "  variant %d, path %d, %d threads: %g\n", v, l, threads, d);
-                onyx_tensor_free(got);
-                free(mb.g.p);
-            }
-        ox_cpu_limit(old);
+            ox_cpu_limit(old);
+        }
     }
 }
 
