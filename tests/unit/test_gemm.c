@@ -281,14 +281,24 @@ TEST(gemm_sgemm_generic_forced_vs_ref) {
     ox_cpu_limit(old);
 }
 
+/* The kernel paths the tests sweep, by index: 0 AVX-512, 1 AVX2, 2 portable. */
+static const char *const path_names[3] = {"avx512", "avx2", "generic"};
+
+/* Limits the processor's features to path `path` (saving the old limit in *old);
+ * 0 where this processor lacks that path. */
+static int use_path(int path, unsigned *old) {
+    if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) return 0;
+    *old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
+    return 1;
+}
+
 /* Both paths on a pool: the task grid follows each kernel's tile size. */
 TEST(gemm_sgemm_paths_threaded) {
     ox_threadpool *pool = ox_threadpool_create(3);
-    static const char *const names[3] = {"avx512", "avx2", "generic"};
     for (int path = 0; path < 3; path++) {
-        if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
-        unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
-        const char *name = names[path];
+        unsigned old;
+        if (!use_path(path, &old)) continue;
+        const char *name = path_names[path];
         ox_test_failures += check_vs_ref(0, 0, 257, 255, 300, 1.0f, 0.0f, pool, name);
         ox_test_failures += check_vs_ref(1, 1, 130, 97, 65, -1.0f, 0.5f, pool, name);
         ox_test_failures += check_vs_ref(0, 1, 33, 530, 17, 2.0f, 1.0f, pool, name);
@@ -416,17 +426,16 @@ TEST(gemm_cpu_limit) {
 TEST(gemm_sgemm_threaded_kept_panels) {
     static const size_t sizes[][3] = {{64, 1000, 784}, {190, 100, 600}, {13, 700, 300},
                                       {150, 300, 520}, {1008, 169, 512}, {600, 100, 700}};
-    static const char *const names[3] = {"avx512", "avx2", "generic"};
     for (int threads = 2; threads <= 3; threads++) {
         ox_threadpool *pool = ox_threadpool_create(threads);
         for (int path = 0; path < 3; path++) {
-            if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
-            unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
+            unsigned old;
+            if (!use_path(path, &old)) continue;
             for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
                 for (int ta = 0; ta < 2; ta++)
                     ox_test_failures +=
                         check_vs_ref(ta, (int)t % 2, sizes[t][0], sizes[t][1], sizes[t][2],
-                                     alphas[t % 4], betas[t % 4], pool, names[path]);
+                                     alphas[t % 4], betas[t % 4], pool, path_names[path]);
             ox_cpu_limit(old);
         }
         ox_threadpool_free(pool);
@@ -439,17 +448,16 @@ TEST(gemm_sgemm_threaded_kept_panels) {
 TEST(gemm_sgemm_chunked_b) {
     static const size_t sizes[][3] = {{96, 1500, 16}, {13, 12000, 24}, {190, 700, 40},
                                       {150, 1000, 300}};
-    static const char *const names[3] = {"avx512", "avx2", "generic"};
     ox_threadpool *pool = ox_threadpool_create(2);
     for (int path = 0; path < 3; path++) {
-        if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
-        unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
+        unsigned old;
+        if (!use_path(path, &old)) continue;
         for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
             for (int tb = 0; tb < 2; tb++)
                 ox_test_failures += check_vs_ref((int)t % 2, tb, sizes[t][0], sizes[t][1],
                                                  sizes[t][2], alphas[(t + (size_t)tb) % 4],
                                                  betas[(t + (size_t)tb) % 4],
-                                                 t % 2 ? pool : NULL, names[path]);
+                                                 t % 2 ? pool : NULL, path_names[path]);
         ox_cpu_limit(old);
     }
     ox_threadpool_free(pool);
@@ -555,17 +563,16 @@ static void check_run(int ta, int tb, size_t M, size_t N, size_t K, int mode, ox
 TEST(gemm_sgemm_run_packed_packer_epilogue) {
     static const size_t sizes[][3] = {{1, 7, 17}, {7, 1, 33}, {17, 33, 1}, {33, 255, 257},
                                       {257, 17, 300}, {13, 40, 9}, {200, 70, 513}};
-    static const char *const names[3] = {"avx512", "avx2", "generic"};
     ox_threadpool *pool = ox_threadpool_create(3);
     for (int path = 0; path < 3; path++) {
-        if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
-        unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
+        unsigned old;
+        if (!use_path(path, &old)) continue;
         for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
             for (int mode = 0; mode < 16; mode++) {
                 if ((mode & 6) == 6) continue; /* packed B wins over the packer: same as 2 */
                 int ta = (int)(t + (size_t)mode) % 2, tb = (int)(t / 2 + (size_t)mode) % 2;
                 check_run(ta, tb, sizes[t][0], sizes[t][1], sizes[t][2], mode,
-                          t % 2 ? pool : NULL, names[path]);
+                          t % 2 ? pool : NULL, path_names[path]);
             }
         ox_cpu_limit(old);
     }
@@ -577,17 +584,16 @@ TEST(gemm_sgemm_run_packed_packer_epilogue) {
  * with the row bias and clamp too. */
 TEST(gemm_sgemm_run_shared_b_threaded) {
     static const size_t sizes[][3] = {{600, 49, 700}, {300, 17, 257}, {97, 33, 1030}};
-    static const char *const names[3] = {"avx512", "avx2", "generic"};
     for (int threads = 2; threads <= 3; threads++) {
         ox_threadpool *pool = ox_threadpool_create(threads);
         for (int path = 0; path < 3; path++) {
-            if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
-            unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
+            unsigned old;
+            if (!use_path(path, &old)) continue;
             for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
                 for (int mode = 0; mode < 16; mode++) /* plain B or the packer */
                     if (!(mode & 2))
                         check_run((int)t % 2, (mode / 4) % 2, sizes[t][0], sizes[t][1],
-                                  sizes[t][2], mode, pool, names[path]);
+                                  sizes[t][2], mode, pool, path_names[path]);
             ox_cpu_limit(old);
         }
         ox_threadpool_free(pool);
@@ -598,11 +604,10 @@ TEST(gemm_sgemm_run_shared_b_threaded) {
  * alone with a shared packed A, add up to the whole product; a misaligned start with
  * a packed A is refused. */
 TEST(gemm_sgemm_run_row_parts) {
-    static const char *const names[3] = {"avx512", "avx2", "generic"};
     static const size_t sizes[][3] = {{100, 49, 70}, {37, 17, 300}, {13, 1, 5}, {25, 33, 0}};
     for (int path = 0; path < 3; path++) {
-        if ((path == 0 && !have_avx512()) || (path == 1 && !have_avx2())) continue;
-        unsigned old = ox_cpu_limit(path == 0 ? ~0u : path == 1 ? AVX2_ONLY : 0u);
+        unsigned old;
+        if (!use_path(path, &old)) continue;
         size_t unit = ox_sgemm_row_unit();
         for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
             size_t M = sizes[t][0], N = sizes[t][1], K = sizes[t][2];
@@ -629,7 +634,7 @@ TEST(gemm_sgemm_run_row_parts) {
                     bad += !(fabs((double)Cp[i] - (double)W[i]) <= 1e-4 * (1.0 + (double)K));
                 if (bad)
                     fprintf(stderr, "  row parts [%s] %zux%zux%zu packed %d: %d wrong\n",
-                            names[path], M, N, K, packed, bad);
+                            path_names[path], M, N, K, packed, bad);
                 CHECK(bad == 0);
                 ox_free(Cp);
             }
