@@ -75,9 +75,9 @@ size_t ox_conv_direct_items(const ox_conv_direct *p) {
     return plan(p, &g) ? p->N * p->OH : 0;
 }
 
-size_t ox_conv_direct_item_floats(const ox_conv_direct *p) {
+size_t ox_conv_direct_band_floats(const ox_conv_direct *p) {
     ox_cd_geom g;
-    return plan(p, &g) ? g.item_floats : 0;
+    return plan(p, &g) ? g.band * g.item_floats : 0;
 }
 
 static ox_cd_items_fn pick(const char **name) {
@@ -103,7 +103,7 @@ const char *ox_conv_direct_kernel_name(void) {
 
 void ox_conv_direct_f32(const ox_conv_direct *p, size_t i0, size_t i1, const float *x,
                         const float *wp, const float *bias, const float *res, float *y,
-                        float *ws) {
+                        float *buf) {
     ox_cd_geom g;
     if (i0 >= i1 || !plan(p, &g)) return;
     uint32_t toff[OX_CD_MAX_TAPS];
@@ -120,7 +120,7 @@ void ox_conv_direct_f32(const ox_conv_direct *p, size_t i0, size_t i1, const flo
     g.bias = bias;
     g.res = res;
     g.y = y;
-    g.ws = ws;
+    g.buf = buf;
     const char *name;
     pick(&name)(&g, i0, i1);
 }

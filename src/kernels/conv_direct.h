@@ -39,19 +39,21 @@ typedef struct ox_conv_direct {
 size_t ox_conv_direct_packed_floats(size_t M, size_t K);
 void ox_conv_direct_pack(const float *w, size_t M, size_t K, float *dst);
 
-/* The work is split into items, the output rows of every image (N * OH); each item
- * owns ox_conv_direct_item_floats floats of workspace, which calls for ranges of
- * items use (a range's items share theirs). Both are 0 when the geometry is too
- * large for the kernel (a buffer over 2^31 floats) or empty. */
+/* The work is split into items, the output rows of every image (N * OH). A call works
+ * through its items band by band in a buffer of ox_conv_direct_band_floats floats,
+ * which the caller gives it (one per thread: a band's buffer stays in L1 instead of a
+ * region per item, 1.5 MB for a 7x7 stem, going through memory on every run). Both
+ * are 0 when the geometry is too large for the kernel (a buffer over 2^31 floats) or
+ * empty. */
 size_t ox_conv_direct_items(const ox_conv_direct *p);
-size_t ox_conv_direct_item_floats(const ox_conv_direct *p);
+size_t ox_conv_direct_band_floats(const ox_conv_direct *p);
 
 /* Items [i0, i1): x (N x C x IH x IW), the packed filters wp, bias (M, or NULL),
- * res (N x M x OH x OW, or NULL), y (N x M x OH x OW); item i uses the workspace
- * ws + i * item_floats (64-byte aligned when ws is). */
+ * res (N x M x OH x OW, or NULL), y (N x M x OH x OW); buf, ox_conv_direct_band_floats
+ * floats (64-byte aligned for the fastest loads), for this call alone. */
 void ox_conv_direct_f32(const ox_conv_direct *p, size_t i0, size_t i1, const float *x,
                         const float *wp, const float *bias, const float *res, float *y,
-                        float *ws);
+                        float *buf);
 
 /* Which path ox_conv_direct_f32 takes now: "avx512", "avx2" or "generic". */
 const char *ox_conv_direct_kernel_name(void);

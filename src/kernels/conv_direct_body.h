@@ -230,7 +230,7 @@ void CD_NAME(ox_cd_items)(const ox_cd_geom *g, size_t i0, size_t i1) {
         size_t n = i / p->OH, oy0 = i % p->OH, oy1 = oy0 + g->band;
         if (oy1 > p->OH) oy1 = p->OH;
         if (oy1 - oy0 > i1 - i) oy1 = oy0 + (i1 - i);
-        float *buf = g->ws + i * g->item_floats;
+        float *buf = g->buf;
         CD_NAME(cd_build)(g, g->x + n * in_img, oy0, oy1, buf);
         for (size_t oy = oy0; oy < oy1; oy++) {
             size_t at = n * out_img + oy * p->OW;

@@ -10,9 +10,9 @@
  *   ox + (kw*dw) / sw   of buffer row ((oy - oy0) * sh + kh*dh, c, (kw*dw) % sw),
  * so each tap of a run of outputs along x is one contiguous vector load at a fixed
  * offset, whatever the stride, dilation and padding; no tap needs a bounds check.
- * Each item owns item_floats of workspace, room for max(sh, (KH-1)*dh + 1) padded
- * rows: a band of R rows needs (R-1)*sh + (KH-1)*dh + 1 of them, within what its R
- * items own, so bands of concurrent calls never share memory. */
+ * item_floats is room for max(sh, (KH-1)*dh + 1) padded rows: a band of R rows needs
+ * (R-1)*sh + (KH-1)*dh + 1 of them, within R * item_floats; a call's bands take turns
+ * in one buffer of band * item_floats. */
 #ifndef OX_KERNELS_CONV_DIRECT_KERNEL_H
 #define OX_KERNELS_CONV_DIRECT_KERNEL_H
 
@@ -35,7 +35,7 @@ typedef struct ox_cd_geom {
     size_t item_floats; /* max(sh, (KH-1)*dh + 1) * C * sw * Wq */
     const uint32_t *toff; /* K offsets into a band's buffer, for its first row */
     const float *x, *wp, *bias, *res;
-    float *y, *ws;
+    float *y, *buf;
 } ox_cd_geom;
 
 /* Items [i0, i1) of the call described by g. */

@@ -3,10 +3,17 @@
  * arranging operands (packing, phase planes, a wide-grid output to copy from). */
 #include "ops/nn_conv_direct.h"
 
+#include <stdatomic.h>
+
 #include "kernels/conv_direct.h"
 #include "ops/nn_conv_oc.h"
 #include "util/alloc.h"
+#include "util/scratch.h"
 #include "util/threadpool.h"
+
+/* util/scratch.h's slot for the band buffers (2 as the depthwise kernel: never both
+ * in one call) */
+#define DIRECT_SCRATCH 2
 
 /* Taps per output (C/group * KH * KW) up to which the direct kernel was measured
  * to beat the GEMM and Winograd paths (3 input channels 3x3, 5x5, 7x7 and 11x11;
@@ -49,13 +56,10 @@ onyx_status ox_conv_direct_prepack(ox_op_ctx *c, float **out) {
 
 void ox_conv_direct_free(float *packed) { ox_free_aligned(packed); }
 
+/* The workspace holds the filters packed at run time (when the plan did not pack
+ * them); each thread's band buffer comes from its scratch. */
 onyx_status ox_conv_direct_workspace(const ox_conv_geom *g, size_t *bytes) {
-    ox_conv_direct p;
-    params_of(g, &p);
-    size_t n;
-    if (!ox_mul_ok(ox_conv_direct_items(&p), ox_conv_direct_item_floats(&p), &n) ||
-        !ox_add_ok(n, ox_conv_direct_packed_floats(g->M, g->kdim), &n) ||
-        !ox_mul_ok(n, sizeof(float), bytes))
+    if (!ox_mul_ok(ox_conv_direct_packed_floats(g->M, g->kdim), sizeof(float), bytes))
         return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
     return ONYX_OK;
 }
@@ -63,12 +67,19 @@ onyx_status ox_conv_direct_workspace(const ox_conv_geom *g, size_t *bytes) {
 typedef struct direct_task {
     const ox_conv_direct *p;
     const float *x, *wp, *bias, *res;
-    float *y, *ws;
+    float *y;
+    size_t buf_bytes;
+    atomic_int failed; /* a thread found no scratch */
 } direct_task;
 
 static void direct_items(void *arg, size_t i0, size_t i1) {
-    const direct_task *t = arg;
-    ox_conv_direct_f32(t->p, i0, i1, t->x, t->wp, t->bias, t->res, t->y, t->ws);
+    direct_task *t = arg;
+    float *buf = ox_scratch(DIRECT_SCRATCH, t->buf_bytes);
+    if (!buf) {
+        atomic_store_explicit(&t->failed, 1, memory_order_relaxed);
+        return;
+    }
+    ox_conv_direct_f32(t->p, i0, i1, t->x, t->wp, t->bias, t->res, t->y, buf);
 }
 
 onyx_status ox_conv_direct_run(ox_op_ctx *c, const ox_conv_geom *g, const float *packed) {
@@ -78,17 +89,20 @@ onyx_status ox_conv_direct_run(ox_op_ctx *c, const ox_conv_geom *g, const float 
     if (!p.clamp && c->act != OX_ACT_NONE) {
         p.post = ox_nn_post_act, p.post_ctx = c;
     }
-    size_t items = ox_conv_direct_items(&p), ws_floats = items * ox_conv_direct_item_floats(&p);
-    if (!c->workspace) return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
+    size_t items = ox_conv_direct_items(&p);
     direct_task t = {.p = &p, .x = c->in[0]->data, .wp = packed,
                      .bias = ox_has_input(c, 2) ? c->in[2]->data : NULL,
                      .res = ox_has_input(c, 3) ? c->in[3]->data : NULL, /* fused residual */
-                     .y = c->out[0]->data, .ws = c->workspace};
+                     .y = c->out[0]->data,
+                     .buf_bytes = ox_conv_direct_band_floats(&p) * sizeof(float)};
+    atomic_init(&t.failed, 0);
     if (!packed) {
-        float *wp = t.ws + ws_floats;
-        ox_conv_direct_pack(c->in[1]->data, g->M, g->kdim, wp);
-        t.wp = wp;
+        if (!c->workspace) return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
+        ox_conv_direct_pack(c->in[1]->data, g->M, g->kdim, c->workspace);
+        t.wp = c->workspace;
     }
     ox_parallel_for(c->pool, items, 1, direct_items, &t);
+    if (atomic_load(&t.failed))
+        return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
     return ONYX_OK;
 }

@@ -45,15 +45,15 @@ static int check_kernel(const cd_case *c, int act, int with_bias, int with_res, 
     if (act == ACT_POST) p.post = post_fn, p.post_ctx = &log;
     size_t K = c->C * c->KH * c->KW, in_n = c->N * c->C * c->IH * c->IW;
     size_t out_n = c->N * c->M * OH * OW, items = ox_conv_direct_items(&p);
-    size_t item_floats = ox_conv_direct_item_floats(&p);
-    if (!items || !item_floats) {
+    size_t band_floats = ox_conv_direct_band_floats(&p);
+    if (!items || !band_floats) {
         fprintf(stderr, "  no items for a valid geometry\n");
         return 1;
     }
     float *x = rand_floats(in_n), *w = rand_floats(c->M * K), *b = rand_floats(c->M);
     float *res = with_res ? rand_floats(out_n) : NULL;
     float *wp = ox_malloc_array(ox_conv_direct_packed_floats(c->M, K), sizeof(float));
-    float *ws = ox_malloc_array(items * item_floats, sizeof(float)); /* exact: ASan sees overruns */
+    float *ws = ox_malloc_array(band_floats, sizeof(float)); /* exact: ASan sees overruns */
     float *y = ox_malloc_array(out_n + CONV_GUARD, sizeof(float));
     for (size_t i = 0; i < out_n + CONV_GUARD; i++) y[i] = CONV_GUARD_VAL;
     ox_conv_direct_pack(w, c->M, K, wp);
@@ -147,8 +147,8 @@ TEST(conv_direct_nan_passes_the_clamp) {
     for (int i = 0; i < 45; i++) w[i] = 0.1f;
     x[2 * 40 + 20] = NAN;
     ox_conv_direct_pack(w, 5, 9, wp);
-    size_t items = ox_conv_direct_items(&p), itf = ox_conv_direct_item_floats(&p);
-    float *ws = ox_malloc_array(items * itf, sizeof(float));
+    size_t items = ox_conv_direct_items(&p);
+    float *ws = ox_malloc_array(ox_conv_direct_band_floats(&p), sizeof(float));
     REQUIRE(ws);
     for (int pi = 0; pi < 3; pi++) {
         ox_cpu_limit(paths[pi]);
