@@ -235,6 +235,33 @@ def cpu_info():
     return info
 
 
+def build_cpu_probe(args):
+    """bench/cpu_probe.c built for this machine, or None."""
+    exe = os.path.join(ROOT, args.build, "cpu_probe")
+    src = os.path.join(ROOT, "bench", "cpu_probe.c")
+    try:
+        r = subprocess.run([os.environ.get("CC", "cc"), "-O2", "-march=native", src, "-o", exe],
+                           capture_output=True, timeout=120)
+        return exe if r.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def cpu_speeds(probe):
+    """The probe's GFLOP/s on each CPU (pinned with taskset), or {}."""
+    if not probe or not shutil.which("taskset"):
+        return {}
+    speeds = {}
+    for cpu in range(os.cpu_count() or 1):
+        try:
+            out = subprocess.run(["taskset", "-c", str(cpu), probe], capture_output=True,
+                                 text=True, timeout=60).stdout
+            speeds[cpu] = float(out.split()[0])
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+            return {}
+    return speeds
+
+
 def sh(cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=60).stdout.strip()
@@ -273,6 +300,24 @@ def fmt_ms(x):
     return f"{x:.3f}" if x < 10 else f"{x:.2f}" if x < 100 else f"{x:.1f}"
 
 
+def speed_lines(args):
+    """The report's lines on the CPUs' speed probe (bench/cpu_probe.c)."""
+    before, after = getattr(args, "speeds_before", {}), getattr(args, "speeds_after", {})
+    if not before or not after:
+        return []
+    cpus = sorted(before)
+    line = ("- CPU speed probe (bench/cpu_probe.c: register-only multiply-adds, GFLOP/s per CPU "
+            "before / after the rounds): "
+            + ", ".join(f"CPU {c} {before[c]:.0f} / {after.get(c, 0):.0f}" for c in cpus))
+    lows = [min(before[c], after.get(c, 0)) for c in cpus]
+    highs = [max(before[c], after.get(c, 0)) for c in cpus]
+    if len(cpus) > 1 and min(lows) < 0.85 * max(highs):
+        line += (". One CPU delivered well under another's throughput at some point: the host "
+                 "shares it with other work, and figures that use it (2-thread runs, the "
+                 "1-thread rounds pinned to it) swing with that share")
+    return [line]
+
+
 def write_report(args, results, checks, baseline_kib, started, elapsed):
     cpu = cpu_info()
     ort_version = "?"
@@ -296,6 +341,7 @@ def write_report(args, results, checks, baseline_kib, started, elapsed):
          f"- Memory: {cpu['mem_gib']:.0f} GiB" if cpu.get("mem_gib") else "- Memory: unknown",
          f"- Load average when the run ended: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} "
          "(figures from a busy machine are noisy; compare ratios rather than absolute times)",
+         *speed_lines(args),
          f"- onyx: commit {commit}, built by `make` ({cc}, -O2)",
          f"- ONNX Runtime {ort_version} (npm onnxruntime-node, its bundled CPU library; graph optimization "
          "level `all`, intra-op threads = the thread count, inter-op threads 1, sequential execution)",
@@ -411,6 +457,9 @@ def main():
             sys.exit(f"bench: {tool} is missing")
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = datetime.datetime.now().timestamp()
+    probe = build_cpu_probe(args)
+    args.speeds_before = cpu_speeds(probe)
+    log(f"CPU speed probe: {args.speeds_before}")
 
     base = []
     for _ in range(3):
@@ -432,6 +481,8 @@ def main():
         if "error" not in results[(name, args.thread_list[0])].get("onyx", {"error": 1}):
             checks[name] = compare_outputs(args, os.path.join(args.models, f"{name}.onnx"),
                                            model_inputs(args.models, name))
+    args.speeds_after = cpu_speeds(probe)
+    log(f"CPU speed probe: {args.speeds_after}")
     write_report(args, results, checks, baseline_kib, started, datetime.datetime.now().timestamp() - t0)
 
 
