@@ -579,6 +579,22 @@ TEST(gemm_sgemm_run_packed_packer_epilogue) {
     ox_threadpool_free(pool);
 }
 
+/* The chunked B of one row block (gemm_sgemm_chunked_b) through ox_sgemm_run: strips
+ * from a packer, a packed A, the row bias and clamp, the epilogue on every tile. */
+TEST(gemm_sgemm_run_chunked_b) {
+    static const size_t sizes[][3] = {{96, 1500, 16}, {13, 12000, 24}, {190, 700, 40}};
+    static const int modes[4] = {4 | 1, 4 | 8, 1 | 8, 0};
+    for (int path = 0; path < 3; path++) {
+        unsigned old;
+        if (!use_path(path, &old)) continue;
+        for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++)
+            for (int m = 0; m < 4; m++)
+                check_run((int)t % 2, m % 2, sizes[t][0], sizes[t][1], sizes[t][2], modes[m],
+                          NULL, path_names[path]);
+        ox_cpu_limit(old);
+    }
+}
+
 /* Many rows, few columns, on a pool: B is packed once by all threads into shared
  * slices (several K slices, a partial last strip) and the tasks split the rows;
  * with the row bias and clamp too. */
