@@ -41,8 +41,9 @@ void ox_conv_direct_pack(const float *w, size_t M, size_t K, float *dst);
 
 /* The work is split into items, the output rows of every image (N * OH). A call works
  * through its items band by band in a buffer of ox_conv_direct_band_floats floats,
- * which the caller gives it (one per thread: a band's buffer stays in L1 instead of a
- * region per item, 1.5 MB for a 7x7 stem, going through memory on every run). Both
+ * which the caller gives it (one per thread: the buffer stays in cache from band to
+ * band, where a region per item, 1.5 MB for a 7x7 stem, went through memory on every
+ * run). Both
  * are 0 when the geometry is too large for the kernel (a buffer over 2^31 floats) or
  * empty. */
 size_t ox_conv_direct_items(const ox_conv_direct *p);
