@@ -43,9 +43,8 @@ void ox_conv_direct_pack(const float *w, size_t M, size_t K, float *dst);
  * through its items band by band in a buffer of ox_conv_direct_band_floats floats,
  * which the caller gives it (one per thread: the buffer stays in cache from band to
  * band, where a region per item, 1.5 MB for a 7x7 stem, went through memory on every
- * run). Both
- * are 0 when the geometry is too large for the kernel (a buffer over 2^31 floats) or
- * empty. */
+ * run). Both are 0 when the geometry is too large for the kernel (a buffer over 2^31
+ * floats) or empty. */
 size_t ox_conv_direct_items(const ox_conv_direct *p);
 size_t ox_conv_direct_band_floats(const ox_conv_direct *p);
 
