@@ -50,8 +50,7 @@ extern const ox_sgemm_kernel ox_sgemm_kernel_avx512;
 void ox_sgemv_rows_avx512(size_t K, const float *x, const float *W, size_t ldw, size_t n,
                           float *y, size_t incy, float alpha, float beta);
 void ox_sgemm_pack_rows32_avx512(const float *const *rows, const float *scale, size_t n, size_t nc,
-                                 size_t stride,
-                                 float *dst);
+                                 size_t stride, float *dst);
 #endif
 
 #endif

@@ -40,7 +40,7 @@ typedef struct ox_job {
     ox_slot slot[OX_POOL_SLOTS];
     ox_task_fn fn;
     void *arg;
-    size_t n, chunk;
+    size_t chunk; /* items per claim; each slot ends its range */
     int n_slots;
     atomic_int refs;   /* workers inside this job; changed under the pool mutex */
     int caller_asleep; /* the caller waits on done_cv (guarded by the pool mutex) */
@@ -246,7 +246,7 @@ void ox_parallel_for(ox_threadpool *p, size_t n, size_t grain, ox_task_fn fn, vo
     size_t chunk = (n + threads * 4 - 1) / (threads * 4);
     chunk = (chunk + grain - 1) / grain * grain; /* whole grains */
     size_t n_chunks = (n + chunk - 1) / chunk;
-    ox_job j = {.fn = fn, .arg = arg, .n = n, .chunk = chunk};
+    ox_job j = {.fn = fn, .arg = arg, .chunk = chunk};
     size_t slots = threads < OX_POOL_SLOTS ? threads : OX_POOL_SLOTS;
     if (slots > n_chunks) slots = n_chunks;
     j.n_slots = (int)slots;
