@@ -49,7 +49,7 @@ typedef struct sgemm_args {
     size_t pa_rows, pb_cols; /* their padded row / column counts */
     ox_sgemm_b_packer b_packer;
     const void *b_ctx;
-    const float *row_bias; /* ox_sgemm_call's */
+    const float *row_bias, *residual; /* ox_sgemm_call's */
     int row_clamp;
     float row_lo, row_hi;
     ox_sgemm_epilogue epilogue;
@@ -284,14 +284,17 @@ static const float *b_block(const sgemm_args *g, size_t j, size_t nc, size_t pc,
     return buf;
 }
 
-/* The row bias and clamp on a stored block (rows x cols at c, rows from i0). */
-static void rows_ep(const sgemm_args *g, float *c, size_t ldc, size_t i0, size_t rows,
+/* The row bias, residual and clamp on a stored block (rows x cols at c, from row i0
+ * and column j0 of C). */
+static void rows_ep(const sgemm_args *g, float *c, size_t ldc, size_t i0, size_t rows, size_t j0,
                     size_t cols) {
-    if (!g->row_bias && !g->row_clamp) return;
+    if (!g->row_bias && !g->residual && !g->row_clamp) return;
     for (size_t i = 0; i < rows; i++) {
         float b = g->row_bias ? g->row_bias[i0 + i] : 0.0f, *r = c + i * ldc;
+        const float *res = g->residual ? g->residual + (i0 + i) * ldc + j0 : NULL;
         for (size_t j = 0; j < cols; j++) {
             float v = r[j] + b;
+            if (res) v += res[j];
             if (g->row_clamp) {
                 v = v < g->row_lo ? g->row_lo : v;
                 v = v > g->row_hi ? g->row_hi : v;
@@ -306,14 +309,15 @@ static void run_tile(const sgemm_args *g, size_t kc, const float *a, const float
                      float *c, size_t i0, size_t rows, size_t j0, size_t cols, float beta,
                      int last) {
     const ox_sgemm_kernel *kr = g->kernel;
-    if (last && (g->row_bias || g->row_clamp)) {
-        ox_tile_ep ep = {.bias = g->row_bias ? g->row_bias + i0 : NULL, .clamp = g->row_clamp,
-                         .lo = g->row_lo, .hi = g->row_hi};
+    if (last && (g->row_bias || g->residual || g->row_clamp)) {
+        ox_tile_ep ep = {.bias = g->row_bias ? g->row_bias + i0 : NULL,
+                         .res = g->residual ? g->residual + i0 * g->ldc + j0 : NULL,
+                         .clamp = g->row_clamp, .lo = g->row_lo, .hi = g->row_hi};
         if (kr->tile_ep) {
             kr->tile_ep(kc, a, b, ldb, c, g->ldc, rows, cols, g->alpha, beta, &ep);
         } else {
             kr->tile(kc, a, b, ldb, c, g->ldc, rows, cols, g->alpha, beta);
-            rows_ep(g, c, g->ldc, i0, rows, cols);
+            rows_ep(g, c, g->ldc, i0, rows, j0, cols);
         }
     } else {
         kr->tile(kc, a, b, ldb, c, g->ldc, rows, cols, g->alpha, beta);
@@ -407,7 +411,7 @@ static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, siz
         /* out of memory: the plain loops need no buffer, when there are plain operands */
         if (!g->A || !g->B) return -1;
         gemm_region_ref(g, m0, m1, n0, n1);
-        rows_ep(g, g->C + m0 * g->ldc + n0, g->ldc, m0, m1 - m0, n1 - n0);
+        rows_ep(g, g->C + m0 * g->ldc + n0, g->ldc, m0, m1 - m0, n0, n1 - n0);
         if (g->epilogue)
             g->epilogue(g->ep_ctx, g->C + m0 * g->ldc + n0, g->ldc, m0, m1 - m0, n0, n1 - n0);
         return 0;
@@ -670,10 +674,10 @@ static int packed_fits(const ox_sgemm_packed *p, int side, size_t rows, size_t c
 
 /* Runs the epilogue over rows [r0, r1) of C as one block. */
 static void epilogue_rows(const ox_sgemm_call *c, size_t r0, size_t r1) {
-    sgemm_args g = {.row_bias = c->row_bias, .row_clamp = c->row_clamp, .row_lo = c->row_lo,
-                    .row_hi = c->row_hi};
+    sgemm_args g = {.row_bias = c->row_bias, .residual = c->residual, .row_clamp = c->row_clamp,
+                    .row_lo = c->row_lo, .row_hi = c->row_hi, .ldc = c->ldc};
     float *rows = c->C + r0 * c->ldc;
-    rows_ep(&g, rows, c->ldc, r0, r1 - r0, c->N);
+    rows_ep(&g, rows, c->ldc, r0, r1 - r0, 0, c->N);
     if (c->epilogue) c->epilogue(c->ep_ctx, rows, c->ldc, r0, r1 - r0, 0, c->N);
 }
 
@@ -735,7 +739,8 @@ int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool) {
                     .alpha = call->alpha, .beta = call->beta, .A = call->A, .B = call->B,
                     .lda = call->lda, .ldb = call->ldb, .ldc = ldc, .C = C, .kernel = kr,
                     .b_packer = call->b_packer, .b_ctx = call->b_ctx,
-                    .row_bias = call->row_bias, .row_clamp = call->row_clamp,
+                    .row_bias = call->row_bias, .residual = call->residual,
+                    .row_clamp = call->row_clamp,
                     .row_lo = call->row_lo, .row_hi = call->row_hi,
                     .epilogue = call->epilogue, .ep_ctx = call->ep_ctx};
     if (pa) {

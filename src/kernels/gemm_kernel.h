@@ -7,11 +7,13 @@
 
 #include <stddef.h>
 
-/* What a finished tile gets before it is stored (ox_sgemm_call's row_bias and
- * clamp): bias[i] added to row i (bias starts at the tile's first row; NULL: none),
+/* What a finished tile gets before it is stored (ox_sgemm_call's row_bias, residual
+ * and clamp): bias[i] added to row i (bias starts at the tile's first row; NULL:
+ * none), then res[i*ldc + j] (the tile's own corner, C's row stride; NULL: none),
  * then, when clamp is set, max with lo and min with hi, a NaN passing through. */
 typedef struct ox_tile_ep {
     const float *bias;
+    const float *res;
     int clamp;
     float lo, hi;
 } ox_tile_ep;

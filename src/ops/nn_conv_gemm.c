@@ -536,17 +536,19 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
                 call.b_packer = im2col_pack;
                 call.b_ctx = &isrc;
             }
-            /* bias and a ReLU or Clip go into the micro-kernel's stores; the
-             * epilogue is left with the residual, other activations and the
-             * wide grid's copy */
+            /* bias, a residual and a ReLU or Clip go into the micro-kernel's
+             * stores; the epilogue is left with other activations and the wide
+             * grid's copy (and the residual there: it is laid out as Y, not C) */
             float lo = 0.0f, hi = 0.0f;
             int clamp = ox_nn_act_clamp(c, &lo, &hi);
-            if (!R && (!c->act || clamp)) {
+            if ((!R || !ep.y) && (!c->act || clamp)) {
                 call.row_bias = ep.bias;
+                call.residual = ep.res;
                 call.row_clamp = clamp;
                 call.row_lo = lo;
                 call.row_hi = hi;
                 ep.bias = NULL;
+                ep.res = NULL;
                 ep.act = 0;
             }
             if (!ep.bias && !ep.act && !ep.y && !ep.res) call.epilogue = NULL;

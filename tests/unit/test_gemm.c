@@ -501,13 +501,14 @@ static void test_epilogue(const void *ctx, float *c, size_t ldc, size_t i0, size
         for (size_t j = 0; j < cols; j++) c[i * ldc + j] += e->bias[i0 + i];
 }
 
-/* mode bits: 1 packed A, 2 packed B, 4 B from the packer, 8 row bias and clamp */
+/* mode bits: 1 packed A, 2 packed B, 4 B from the packer, 8 row bias, residual and
+ * clamp */
 static void check_run(int ta, int tb, size_t M, size_t N, size_t K, int mode, ox_threadpool *pool,
                       const char *path) {
     size_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 1;
     float *A = rand_buf((ta ? K : M) * lda), *B = rand_buf((tb ? N : K) * ldb);
     float *C = rand_buf(M * ldc), *want = ox_malloc_array(M * ldc, sizeof(float));
-    float *bias = rand_buf(M), *rbias = rand_buf(M);
+    float *bias = rand_buf(M), *rbias = rand_buf(M), *res = rand_buf(M * ldc);
     const float lo = -0.3f, hi = 0.4f;
     memcpy(want, C, M * ldc * sizeof(float));
     ox_sgemm_ref(ta, tb, M, N, K, 1.5f, A, lda, B, ldb, 0.5f, want, ldc);
@@ -516,6 +517,7 @@ static void check_run(int ta, int tb, size_t M, size_t N, size_t K, int mode, ox
             float v = want[i * ldc + j];
             if (mode & 8) {
                 v += rbias[i];
+                v += res[i * ldc + j];
                 v = v < lo ? lo : v > hi ? hi : v;
             }
             want[i * ldc + j] = v + bias[i];
@@ -530,6 +532,7 @@ static void check_run(int ta, int tb, size_t M, size_t N, size_t K, int mode, ox
                           .ldc = ldc, .epilogue = test_epilogue, .ep_ctx = &ep};
     if (mode & 8) {
         call.row_bias = rbias;
+        call.residual = res;
         call.row_clamp = 1;
         call.row_lo = lo;
         call.row_hi = hi;
@@ -558,6 +561,7 @@ static void check_run(int ta, int tb, size_t M, size_t N, size_t K, int mode, ox
     ox_free(want);
     ox_free(bias);
     ox_free(rbias);
+    ox_free(res);
 }
 
 TEST(gemm_sgemm_run_packed_packer_epilogue) {

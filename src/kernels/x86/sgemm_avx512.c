@@ -232,21 +232,25 @@ void ox_sgemv_rows_avx512(size_t K, const float *x, const float *W, size_t ldw, 
 #define ROW_STORE(i)                                                                       \
     if (rows > i) {                                                                        \
         if (halves == 1) c##i##0 = _mm512_add_ps(c##i##0, c##i##1);                        \
-        store16(C + i * ldc, c##i##0, m0, va, vb, beta, ep, i);                            \
-        if (halves == 2) store16(C + i * ldc + 16, c##i##1, m1, va, vb, beta, ep, i);      \
+        store16(C, ldc, 0, c##i##0, m0, va, vb, beta, ep, i);                              \
+        if (halves == 2) store16(C, ldc, 16, c##i##1, m1, va, vb, beta, ep, i);            \
     }
 
-/* alpha x + beta c, then ep's bias for row i and clamp: max_ps(lo, r) is
- * "r < lo ? lo : r" and min_ps(hi, r) "r > hi ? hi : r", so a NaN passes */
-static inline __attribute__((always_inline)) void store16(float *c, __m512 x, __mmask16 m,
-                                                          __m512 va, __m512 vb, float beta,
+/* Row i, columns off .. off+15 of C: alpha x + beta c, then ep's bias for row i,
+ * residual and clamp: max_ps(lo, r) is "r < lo ? lo : r" and min_ps(hi, r) "r > hi ?
+ * hi : r", so a NaN passes */
+static inline __attribute__((always_inline)) void store16(float *C, size_t ldc, size_t off,
+                                                          __m512 x, __mmask16 m, __m512 va,
+                                                          __m512 vb, float beta,
                                                           const ox_tile_ep *ep, int i) {
+    float *c = C + (size_t)i * ldc + off;
     __m512 r;
     if (beta == 0.0f) r = _mm512_mul_ps(x, va);
     else if (beta == 1.0f) r = _mm512_fmadd_ps(x, va, _mm512_maskz_loadu_ps(m, c));
     else r = _mm512_fmadd_ps(x, va, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m, c)));
     if (ep) {
         if (ep->bias) r = _mm512_add_ps(r, _mm512_set1_ps(ep->bias[i]));
+        if (ep->res) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, ep->res + (size_t)i * ldc + off));
         if (ep->clamp)
             r = _mm512_min_ps(_mm512_set1_ps(ep->hi), _mm512_max_ps(_mm512_set1_ps(ep->lo), r));
     }
@@ -337,6 +341,7 @@ narrow(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, 
         for (int c = 0; c < cols; c++) {
             float v = beta == 0.0f ? alpha * t[c][r] : alpha * t[c][r] + beta * cr[c];
             if (ep && ep->bias) v += ep->bias[r];
+            if (ep && ep->res) v += ep->res[r * ldc + (size_t)c];
             if (ep && ep->clamp) {
                 v = v < ep->lo ? ep->lo : v;
                 v = v > ep->hi ? ep->hi : v;
@@ -364,6 +369,12 @@ static void tile_ep(size_t kc, const float *a, const float *b, size_t ldb, float
     }
     if (cols > 16 && cols <= 18) { /* 16 columns, then the last one or two narrow */
         kernels[0][rows - 1](kc, a, b, ldb, C, ldc, alpha, beta, 0xffff, 0, ep);
+        ox_tile_ep rest; /* the residual's corner moves with C's */
+        if (ep && ep->res) {
+            rest = *ep;
+            rest.res += 16;
+            ep = &rest;
+        }
         if (cols == 17) narrow_1(kc, a, b + 16, ldb, C + 16, ldc, rows, alpha, beta, ep);
         else narrow_2(kc, a, b + 16, ldb, C + 16, ldc, rows, alpha, beta, ep);
         return;
