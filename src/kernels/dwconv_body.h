@@ -18,7 +18,11 @@
 
 #define DW_AI static inline __attribute__((always_inline))
 #define DW_PRAGMA(x) _Pragma(#x)
+#if defined(__clang__)
+#define DW_UNROLL DW_PRAGMA(clang loop unroll(full))
+#else
 #define DW_UNROLL DW_PRAGMA(GCC unroll 8)
+#endif
 #define DW_UNROLL_TAPS DW_PRAGMA(GCC unroll 25)
 
 DW_AI void DW_NAME(dw_zero)(float *d, size_t n) {

@@ -22,17 +22,23 @@ static inline __m512 odd2(__m512 a, __m512 b) {
     return _mm512_permutex2var_ps(a, idx, b);
 }
 
-/* lanes n .. n+15 of lo:hi; n is a constant once inlined, as valignd needs */
+/* lanes n .. n+15 of lo:hi; n is a constant once inlined, as valignd needs. The
+ * instruction is written out: clang turned the intrinsic into a two-source permute,
+ * whose index vectors (one per shift) left too few registers for the accumulators and
+ * rows, and the spills made the aligned path 3.4x slower than gcc's. */
+#define DW_VALIGND(n)                                                                             \
+    __asm__("valignd $" #n ", %2, %1, %0" : "=v"(r) : "v"(hi), "v"(lo))
 static inline __attribute__((always_inline)) __m512 alignr(__m512 hi, __m512 lo, int n) {
-    __m512i h = _mm512_castps_si512(hi), l = _mm512_castps_si512(lo);
+    __m512 r;
     switch (n) {
-    case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 1));
-    case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 2));
-    case 3: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 3));
-    case 4: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 4));
+    case 1: DW_VALIGND(1); return r;
+    case 2: DW_VALIGND(2); return r;
+    case 3: DW_VALIGND(3); return r;
+    case 4: DW_VALIGND(4); return r;
     default: return lo;
     }
 }
+#undef DW_VALIGND
 
 #define DW_LOAD(p) _mm512_loadu_ps(p)
 #define DW_STORE(p, v) _mm512_storeu_ps(p, v)
