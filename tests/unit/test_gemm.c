@@ -565,8 +565,10 @@ static void check_run(int ta, int tb, size_t M, size_t N, size_t K, int mode, ox
 }
 
 TEST(gemm_sgemm_run_packed_packer_epilogue) {
-    static const size_t sizes[][3] = {{1, 7, 17}, {7, 1, 33}, {17, 33, 1}, {33, 255, 257},
-                                      {257, 17, 300}, {13, 40, 9}, {200, 70, 513}};
+    /* column tails of every narrow width (3, 4, 16 + 3, 16 + 4: 196 = 6 * 32 + 4) */
+    static const size_t sizes[][3] = {{1, 7, 17},    {7, 1, 33},   {17, 33, 1},  {33, 255, 257},
+                                      {257, 17, 300}, {13, 40, 9},  {200, 70, 513},
+                                      {12, 196, 40},  {25, 3, 20},  {13, 51, 9},  {30, 20, 33}};
     ox_threadpool *pool = ox_threadpool_create(3);
     for (int path = 0; path < 3; path++) {
         unsigned old;

@@ -309,33 +309,37 @@ static const kernel_fn kernels[2][MR] = {
      kernel_8x2, kernel_9x2, kernel_10x2, kernel_11x2, kernel_12x2},
 };
 
-#define NARROW_STEP(q, x, y)                                                               \
+#define NARROW_COL(c, acc)                                                                 \
+    if (cols > c) acc = _mm512_fmadd_ps(av, _mm512_set1_ps(bp[c]), acc);
+#define NARROW_STEP(q)                                                                     \
     {                                                                                      \
         __m512 av = _mm512_maskz_loadu_ps(0x0fff, a + (p + (q)) * MR);                     \
         const float *bp = b + (p + (q)) * ldb;                                             \
-        x = _mm512_fmadd_ps(av, _mm512_set1_ps(bp[0]), x);                                 \
-        if (cols == 2) y = _mm512_fmadd_ps(av, _mm512_set1_ps(bp[1]), y);                  \
+        NARROW_COL(0, x##q) NARROW_COL(1, y##q) NARROW_COL(2, z##q) NARROW_COL(3, w##q)    \
     }
 
-/* C (rows x cols, cols 1 or 2): the last columns of C, where a full-width kernel
- * would spend 16 lanes per column. Here a register runs down the MR rows and each
- * column costs one FMA per step of K, in four chains to cover the FMA latency. */
+/* C (rows x cols, cols 1 to NARROW_MAX): the last columns of C, where a full-width
+ * kernel would spend 16 lanes per column (a 14x14 map's 196 columns end in a strip of
+ * 4). Here a register runs down the MR rows and each column costs one FMA per step of
+ * K, in four chains to cover the FMA latency. */
+#define NARROW_MAX 4
 static inline __attribute__((always_inline)) void
 narrow(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, float *C,
        size_t ldc, size_t rows, float alpha, float beta, const ox_tile_ep *ep, const int cols) {
-    __m512 x0 = _mm512_setzero_ps(), x1 = x0, x2 = x0, x3 = x0;
-    __m512 y0 = x0, y1 = x0, y2 = x0, y3 = x0;
+    __m512 x0 = _mm512_setzero_ps(), x1 = x0, x2 = x0, x3 = x0, y0 = x0, y1 = x0, y2 = x0;
+    __m512 y3 = x0, z0 = x0, z1 = x0, z2 = x0, z3 = x0, w0 = x0, w1 = x0, w2 = x0, w3 = x0;
     size_t p = 0;
     for (; p + 4 <= kc; p += 4) {
-        NARROW_STEP(0, x0, y0) NARROW_STEP(1, x1, y1) NARROW_STEP(2, x2, y2)
-        NARROW_STEP(3, x3, y3)
+        NARROW_STEP(0) NARROW_STEP(1) NARROW_STEP(2) NARROW_STEP(3)
     }
-    for (; p < kc; p++) {
-        NARROW_STEP(0, x0, y0)
+    for (; p < kc; p++) { /* the last steps go to the first chains */
+        NARROW_STEP(0)
     }
-    float t[2][16];
+    float t[NARROW_MAX][16];
     _mm512_storeu_ps(t[0], _mm512_add_ps(_mm512_add_ps(x0, x1), _mm512_add_ps(x2, x3)));
     _mm512_storeu_ps(t[1], _mm512_add_ps(_mm512_add_ps(y0, y1), _mm512_add_ps(y2, y3)));
+    _mm512_storeu_ps(t[2], _mm512_add_ps(_mm512_add_ps(z0, z1), _mm512_add_ps(z2, z3)));
+    _mm512_storeu_ps(t[3], _mm512_add_ps(_mm512_add_ps(w0, w1), _mm512_add_ps(w2, w3)));
     for (size_t r = 0; r < rows; r++) {
         float *cr = C + r * ldc;
         for (int c = 0; c < cols; c++) {
@@ -350,24 +354,29 @@ narrow(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, 
         }
     }
 }
+#undef NARROW_STEP
+#undef NARROW_COL
 
-static void narrow_1(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
-                     size_t rows, float alpha, float beta, const ox_tile_ep *ep) {
-    narrow(kc, a, b, ldb, C, ldc, rows, alpha, beta, ep, 1);
-}
-static void narrow_2(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
-                     size_t rows, float alpha, float beta, const ox_tile_ep *ep) {
-    narrow(kc, a, b, ldb, C, ldc, rows, alpha, beta, ep, 2);
-}
+#define NARROW_COLS(n)                                                                     \
+    static void narrow_##n(size_t kc, const float *a, const float *b, size_t ldb, float *C, \
+                           size_t ldc, size_t rows, float alpha, float beta,                \
+                           const ox_tile_ep *ep) {                                          \
+        narrow(kc, a, b, ldb, C, ldc, rows, alpha, beta, ep, n);                            \
+    }
+NARROW_COLS(1) NARROW_COLS(2) NARROW_COLS(3) NARROW_COLS(4)
+#undef NARROW_COLS
+
+typedef void (*narrow_fn)(size_t, const float *, const float *, size_t, float *, size_t, size_t,
+                          float, float, const ox_tile_ep *);
+static const narrow_fn narrows[NARROW_MAX] = {narrow_1, narrow_2, narrow_3, narrow_4};
 
 static void tile_ep(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
                     size_t rows, size_t cols, float alpha, float beta, const ox_tile_ep *ep) {
-    if (cols <= 2) {
-        if (cols == 1) narrow_1(kc, a, b, ldb, C, ldc, rows, alpha, beta, ep);
-        else narrow_2(kc, a, b, ldb, C, ldc, rows, alpha, beta, ep);
+    if (cols <= NARROW_MAX) {
+        narrows[cols - 1](kc, a, b, ldb, C, ldc, rows, alpha, beta, ep);
         return;
     }
-    if (cols > 16 && cols <= 18) { /* 16 columns, then the last one or two narrow */
+    if (cols > 16 && cols <= 16 + NARROW_MAX) { /* 16 columns, then the rest narrow */
         kernels[0][rows - 1](kc, a, b, ldb, C, ldc, alpha, beta, 0xffff, 0, ep);
         ox_tile_ep rest; /* the residual's corner moves with C's */
         if (ep && ep->res) {
@@ -375,8 +384,7 @@ static void tile_ep(size_t kc, const float *a, const float *b, size_t ldb, float
             rest.res += 16;
             ep = &rest;
         }
-        if (cols == 17) narrow_1(kc, a, b + 16, ldb, C + 16, ldc, rows, alpha, beta, ep);
-        else narrow_2(kc, a, b + 16, ldb, C + 16, ldc, rows, alpha, beta, ep);
+        narrows[cols - 17](kc, a, b + 16, ldb, C + 16, ldc, rows, alpha, beta, ep);
         return;
     }
     int halves = cols > 16 ? 2 : 1;
