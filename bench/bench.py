@@ -235,31 +235,48 @@ def cpu_info():
     return info
 
 
-def build_cpu_probe(args):
-    """bench/cpu_probe.c built for this machine, or None."""
-    exe = os.path.join(ROOT, args.build, "cpu_probe")
-    src = os.path.join(ROOT, "bench", "cpu_probe.c")
+def build_cpu_probe(args, name="cpu_probe", flags=("-march=native",)):
+    """bench/NAME.c built for this machine, or None."""
+    exe = os.path.join(ROOT, args.build, name)
+    src = os.path.join(ROOT, "bench", name + ".c")
     try:
-        r = subprocess.run([os.environ.get("CC", "cc"), "-O2", "-march=native", src, "-o", exe],
+        r = subprocess.run([os.environ.get("CC", "cc"), "-O2", *flags, src, "-o", exe],
                            capture_output=True, timeout=120)
         return exe if r.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
 
 
-def cpu_speeds(probe):
-    """The probe's GFLOP/s on each CPU (pinned with taskset), or {}."""
+def round_trip_ns(probe):
+    """The cache-line round trip between CPU 0 and CPU 1 (bench/xcore_probe.c), or None."""
+    if not probe or (os.cpu_count() or 1) < 2:
+        return None
+    try:
+        out = subprocess.run([probe, "0", "1"], capture_output=True, text=True, timeout=60)
+        return float(out.stdout.split()[0]) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def cpu_speeds(probe, together=False):
+    """The probe's GFLOP/s on each CPU (pinned with taskset), or {}: one CPU at a time,
+    or with together all at once, as a run on every CPU uses them. This VM has had
+    phases where each CPU alone is at full speed and together one drops to 60% (its
+    host core then runs other work beside it): only the second probe shows those."""
     if not probe or not shutil.which("taskset"):
         return {}
-    speeds = {}
-    for cpu in range(os.cpu_count() or 1):
-        try:
-            out = subprocess.run(["taskset", "-c", str(cpu), probe], capture_output=True,
-                                 text=True, timeout=60).stdout
-            speeds[cpu] = float(out.split()[0])
-        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-            return {}
-    return speeds
+    cpus = range(os.cpu_count() or 1)
+    try:
+        if together:
+            procs = {c: subprocess.Popen(["taskset", "-c", str(c), probe], stdout=subprocess.PIPE,
+                                         text=True) for c in cpus}
+            outs = {c: p.communicate(timeout=60)[0] for c, p in procs.items()}
+        else:
+            outs = {c: subprocess.run(["taskset", "-c", str(c), probe], capture_output=True,
+                                      text=True, timeout=60).stdout for c in cpus}
+        return {c: float(out.split()[0]) for c, out in outs.items()}
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return {}
 
 
 def sh(cmd):
@@ -311,10 +328,25 @@ def speed_lines(args):
             + ", ".join(f"CPU {c} {before[c]:.0f} / {after.get(c, 0):.0f}" for c in cpus))
     lows = [min(before[c], after.get(c, 0)) for c in cpus]
     highs = [max(before[c], after.get(c, 0)) for c in cpus]
-    if len(cpus) > 1 and min(lows) < 0.85 * max(highs):
-        line += (". One CPU delivered well under another's throughput at some point: the host "
-                 "shares it with other work, and figures that use it (2-thread runs, the "
-                 "1-thread rounds pinned to it) swing with that share")
+    uneven = len(cpus) > 1 and min(lows) < 0.85 * max(highs)
+    tb, ta = getattr(args, "together_before", {}), getattr(args, "together_after", {})
+    if len(cpus) > 1 and tb and ta:
+        line += ("; all CPUs at once: "
+                 + ", ".join(f"CPU {c} {tb.get(c, 0):.0f} / {ta.get(c, 0):.0f}" for c in cpus))
+        for t in (tb, ta):
+            # together each CPU runs about 10% under its speed alone here: a CPU far under
+            # the others, or under 75% of its own speed alone, is one the host shares
+            vals = [t.get(c, 0) for c in cpus]
+            uneven = uneven or min(vals) < 0.85 * max(vals) or any(
+                t.get(c, 0) < 0.75 * min(before[c], after.get(c, 0)) for c in cpus)
+    rb, ra = getattr(args, "trip_before", None), getattr(args, "trip_after", None)
+    if rb and ra:
+        line += (f"; a cache line from CPU 0 to CPU 1 and back (bench/xcore_probe.c): {rb:.0f} / "
+                 f"{ra:.0f} ns")
+    if uneven:
+        line += (". One CPU delivered well under another's throughput at some point (alone or "
+                 "beside the others): the host shares it with other work, and figures that use "
+                 "it (2-thread runs, the 1-thread rounds pinned to it) swing with that share")
     return [line]
 
 
@@ -459,7 +491,11 @@ def main():
     t0 = datetime.datetime.now().timestamp()
     probe = build_cpu_probe(args)
     args.speeds_before = cpu_speeds(probe)
-    log(f"CPU speed probe: {args.speeds_before}")
+    args.together_before = cpu_speeds(probe, together=True)
+    xprobe = build_cpu_probe(args, "xcore_probe", ("-pthread",))
+    args.trip_before = round_trip_ns(xprobe)
+    log(f"cache-line round trip: {args.trip_before} ns")
+    log(f"CPU speed probe: {args.speeds_before}, all at once {args.together_before}")
 
     base = []
     for _ in range(3):
@@ -482,7 +518,10 @@ def main():
             checks[name] = compare_outputs(args, os.path.join(args.models, f"{name}.onnx"),
                                            model_inputs(args.models, name))
     args.speeds_after = cpu_speeds(probe)
-    log(f"CPU speed probe: {args.speeds_after}")
+    args.together_after = cpu_speeds(probe, together=True)
+    args.trip_after = round_trip_ns(xprobe)
+    log(f"cache-line round trip: {args.trip_after} ns")
+    log(f"CPU speed probe: {args.speeds_after}, all at once {args.together_after}")
     write_report(args, results, checks, baseline_kib, started, datetime.datetime.now().timestamp() - t0)
 
 
