@@ -675,7 +675,7 @@ static int packed_fits(const ox_sgemm_packed *p, int side, size_t rows, size_t c
 /* Runs the epilogue over rows [r0, r1) of C as one block. */
 static void epilogue_rows(const ox_sgemm_call *c, size_t r0, size_t r1) {
     sgemm_args g = {.row_bias = c->row_bias, .residual = c->residual, .row_clamp = c->row_clamp,
-                    .row_lo = c->row_lo, .row_hi = c->row_hi, .ldc = c->ldc};
+                    .row_lo = c->row_lo, .row_hi = c->row_hi};
     float *rows = c->C + r0 * c->ldc;
     rows_ep(&g, rows, c->ldc, r0, r1 - r0, 0, c->N);
     if (c->epilogue) c->epilogue(c->ep_ctx, rows, c->ldc, r0, r1 - r0, 0, c->N);
