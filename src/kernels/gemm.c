@@ -230,6 +230,12 @@ static const ox_sgemm_kernel *pick_kernel(void) {
 
 size_t ox_sgemm_row_unit(void) { return pick_kernel()->mr; }
 
+size_t ox_sgemm_col_cost(size_t n) {
+    const ox_sgemm_kernel *k = pick_kernel();
+    size_t tail = n % k->nr;
+    return n - tail + (!tail ? 0 : k->tail_cost ? k->tail_cost(tail) : k->nr);
+}
+
 const char *ox_sgemm_kernel_name(void) {
     const ox_sgemm_kernel *k = pick_kernel();
 #if defined(__x86_64__) || defined(__i386__)

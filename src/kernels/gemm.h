@@ -96,6 +96,11 @@ typedef struct ox_sgemm_call {
  * packed A may be split (ox_sgemm_call.row_begin). */
 size_t ox_sgemm_row_unit(void);
 
+/* What the micro-kernels picked now spend on n columns of C, in columns of a full
+ * tile's work: n plus the idle lanes of the last tile (callers that choose the width
+ * of their products, such as Winograd's blocks, pick widths that waste little). */
+size_t ox_sgemm_col_cost(size_t n);
+
 /* 0, or -1 when out of memory without plain operands to fall back on, or when an
  * operand is missing (C is then incomplete). */
 int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool);

@@ -41,6 +41,9 @@ typedef struct ox_sgemm_kernel {
      * has none (the driver then applies ep to the stored tile) */
     void (*tile_ep)(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
                     size_t rows, size_t cols, float alpha, float beta, const ox_tile_ep *ep);
+    /* What a tile of cols (1 .. nr-1) columns costs, in columns of a full tile's
+     * work (a tail in whole vectors costs their width); NULL: nr */
+    size_t (*tail_cost)(size_t cols);
 } ox_sgemm_kernel;
 
 /* src/kernels/x86/sgemm_avx2.c: 6 x 16 tiles on AVX2 + FMA (x86 builds only). */

@@ -97,7 +97,14 @@ ox_conv_wino *ox_conv_wino_pack(const float *W, size_t M, size_t C) {
  * (input transform, 16 products, output transform) by one thread in its own scratch:
  * V and M of a block stay in cache, instead of 4x the input and output going through
  * memory between the stages, and the whole Conv is one parallel region. */
-#define WINO_BLOCK_TILES 64 /* tiles per block: products wide enough for the GEMM */
+#ifndef WINO_BLOCK_TILES
+#define WINO_BLOCK_TILES 128 /* tiles per block at most, where rows allow: V and M in cache */
+#endif
+#ifndef WINO_BLOCK_COST
+#define WINO_BLOCK_COST 8 /* a block's pass over all 16 U, in tiles' worth of products */
+#endif
+/* Fewer tiles than this per thread (a 14x14 map's 49) go by output channels. */
+#define WINO_SHARE_TILES 64
 #define WINO_SCRATCH 3      /* the util/scratch.h slot (0 and 1: GEMM packing; 2: dwconv) */
 
 typedef struct wino_geom {
@@ -106,9 +113,32 @@ typedef struct wino_geom {
     size_t blocks;    /* blocks of tile rows: block b has rows [b*TH/blocks, (b+1)*TH/blocks) */
     size_t rows_max;  /* tile rows of the largest block */
     size_t ldt;       /* row stride of V and M: the largest block's tiles + VL */
-    size_t xs;        /* floats per channel of a block's column planes (2 planes) */
+    size_t vs, ms;    /* stride of V's and M's 16 planes (Cg or Mg rows, and a line) */
+    size_t xs;        /* floats of one channel's column planes (2 planes) for a block,
+                       * rounded up to whole 64-byte lines: every channel reuses them */
     size_t bytes;     /* one block's scratch: planes, V and M */
 } wino_geom;
+
+/* The count of blocks of tile rows that costs least: the products' columns as the
+ * GEMM's micro-kernels spend them (ox_sgemm_col_cost: 196 tiles in blocks of 42 and
+ * 56 cost 256 columns, in blocks of 98 about 198) and, per block, a pass over all 16 U
+ * (WINO_BLOCK_COST); blocks of WINO_BLOCK_TILES tiles at most where rows allow; with
+ * several threads, a multiple of them (even shares). */
+static size_t wino_block_count(size_t TH, size_t TW, size_t threads) {
+    size_t step = threads > 1 ? threads : 1, best = 0, best_cost = 0;
+    for (size_t nb = step < TH ? step : TH; nb <= TH; nb += step) {
+        size_t rows_max = (TH + nb - 1) / nb;
+        if (rows_max > 1 && rows_max * TW > WINO_BLOCK_TILES) continue;
+        size_t cost = nb * WINO_BLOCK_COST;
+        for (size_t b = 0; b < nb; b++)
+            cost += ox_sgemm_col_cost(((b + 1) * TH / nb - b * TH / nb) * TW);
+        if (!best || cost < best_cost) {
+            best = nb;
+            best_cost = cost;
+        }
+    }
+    return best ? best : TH;
+}
 
 /* threads: those the blocks are shared by (0: one block of all the tiles) */
 static int wino_geom_of(const ox_conv_geom *g, size_t threads, wino_geom *wg) {
@@ -119,17 +149,23 @@ static int wino_geom_of(const ox_conv_geom *g, size_t threads, wino_geom *wg) {
     /* tile tx reads even and odd columns tx and tx+1; vector steps read up to VL
      * tiles past the last, so the planes are that much wider */
     wg->Wq = wg->TW + 1 + VL;
-    size_t nb = (wg->T + WINO_BLOCK_TILES / 2) / WINO_BLOCK_TILES;
-    if (nb < 1 || threads == 0) nb = 1;
-    if (threads > 1) nb = (nb + threads - 1) / threads * threads; /* even shares */
-    if (nb > wg->TH) nb = wg->TH;
+    size_t nb = threads == 0 ? 1 : wino_block_count(wg->TH, wg->TW, threads);
     wg->blocks = nb;
     wg->rows_max = (wg->TH + nb - 1) / nb;
     wg->ldt = wg->rows_max * wg->TW + VL;
     size_t v, m, n;
-    return ox_mul_ok(2 * (2 * wg->rows_max + 2), wg->Wq, &wg->xs) &&
-           ox_mul_ok(wg->xs, g->Cg, &n) && ox_mul_ok(16 * g->Cg, wg->ldt, &v) &&
-           ox_mul_ok(16 * g->Mg, wg->ldt, &m) && ox_add_ok(n, v, &n) && ox_add_ok(n, m, &n) &&
+    if (!ox_mul_ok(2 * (2 * wg->rows_max + 2), wg->Wq, &wg->xs) || !ox_add_ok(wg->xs, 15, &n))
+        return 0;
+    wg->xs = n / 16 * 16;
+    n = wg->xs;
+    /* a line more per plane: the transforms step through the 16 planes at once, and
+     * strides of whole 4 KB pages (64 channels of 128 tiles) put all 16 in one cache
+     * set (a 64-channel 56x56 layer 13% slower) */
+    if (!ox_mul_ok(g->Cg, wg->ldt, &v) || !ox_add_ok(v, 16, &wg->vs) ||
+        !ox_mul_ok(g->Mg, wg->ldt, &m) || !ox_add_ok(m, 16, &wg->ms))
+        return 0;
+    return ox_mul_ok(16, wg->vs, &v) &&
+           ox_mul_ok(16, wg->ms, &m) && ox_add_ok(n, v, &n) && ox_add_ok(n, m, &n) &&
            ox_mul_ok(n, sizeof(float), &wg->bytes);
 }
 
@@ -219,7 +255,7 @@ static void output_block(const wino_task *t, size_t ty0, size_t nr, const float 
     for (size_t m = m0; m < m1; m++) {
         float *ym = t->y + m * g->out_sp + oy0 * OW;
         float b = t->bias ? t->bias[m] : 0.0f;
-        ox_wino_output(mm + m * wg->ldt, g->Mg * wg->ldt, nr, wg->TW, ym, OH - oy0, OW, b,
+        ox_wino_output(mm + m * wg->ldt, wg->ms, nr, wg->TW, ym, OH - oy0, OW, b,
                        direct ? kind : OX_BIAS_ONLY, t->act_alpha, t->act_beta);
         if (direct) continue;
         if (t->res) { /* then the fused Add, then the activation */
@@ -244,16 +280,16 @@ static void wino_blocks(void *arg, size_t b0, size_t b1) {
         atomic_store(&t->failed, 1);
         return;
     }
-    float *v = xs + wg->xs * g->Cg, *mm = v + 16 * g->Cg * wg->ldt;
+    float *v = xs + wg->xs, *mm = v + 16 * wg->vs;
     for (size_t b = b0; b < b1; b++) {
         size_t ty0 = b * wg->TH / wg->blocks, nr = (b + 1) * wg->TH / wg->blocks - ty0;
         size_t tiles = nr * wg->TW;
         for (size_t ci = 0; ci < g->Cg; ci++)
-            input_block(t, ci, ty0, nr, xs + ci * wg->xs, v + ci * wg->ldt, g->Cg * wg->ldt);
+            input_block(t, ci, ty0, nr, xs, v + ci * wg->ldt, wg->vs);
         for (int k = 0; k < 16; k++) {
             ox_sgemm_call call = {.M = g->Mg, .N = tiles, .K = g->Cg, .alpha = 1.0f,
-                                  .pa = t->wn->u[k], .B = v + (size_t)k * g->Cg * wg->ldt,
-                                  .ldb = wg->ldt, .C = mm + (size_t)k * g->Mg * wg->ldt,
+                                  .pa = t->wn->u[k], .B = v + (size_t)k * wg->vs,
+                                  .ldb = wg->ldt, .C = mm + (size_t)k * wg->ms,
                                   .ldc = wg->ldt};
             if (ox_sgemm_run(&call, NULL)) {
                 atomic_store(&t->failed, 1);
@@ -262,8 +298,9 @@ static void wino_blocks(void *arg, size_t b0, size_t b1) {
         }
         /* the output transform's last vector step reads up to VL tiles past the
          * block: zeros, not stale values */
-        for (size_t r = 0; r < 16 * g->Mg; r++)
-            memset(mm + r * wg->ldt + tiles, 0, VL * sizeof(float));
+        for (size_t k = 0; k < 16; k++)
+            for (size_t m = 0; m < g->Mg; m++)
+                memset(mm + k * wg->ms + m * wg->ldt + tiles, 0, VL * sizeof(float));
         output_block(t, ty0, nr, mm, 0, g->Mg);
     }
 }
@@ -285,16 +322,16 @@ static void wino_row_parts(void *arg, size_t p0, size_t p1) {
         atomic_store(&t->failed, 1);
         return;
     }
-    float *v = xs + wg->xs * g->Cg, *mm = v + 16 * g->Cg * wg->ldt;
+    float *v = xs + wg->xs, *mm = v + 16 * wg->vs;
     for (size_t ci = 0; ci < g->Cg; ci++)
-        input_block(t, ci, 0, wg->TH, xs + ci * wg->xs, v + ci * wg->ldt, g->Cg * wg->ldt);
+        input_block(t, ci, 0, wg->TH, xs, v + ci * wg->ldt, wg->vs);
     for (size_t part = p0; part < p1; part++) {
         size_t m0 = t->part_rows * part, m1 = m0 + t->part_rows < g->Mg ? m0 + t->part_rows : g->Mg;
         if (m0 >= m1) continue;
         for (size_t k = 0; k < 16; k++) {
             ox_sgemm_call call = {.M = g->Mg, .N = wg->T, .K = g->Cg, .alpha = 1.0f,
-                                  .pa = t->wn->u[k], .B = v + k * g->Cg * wg->ldt,
-                                  .ldb = wg->ldt, .C = mm + k * g->Mg * wg->ldt, .ldc = wg->ldt,
+                                  .pa = t->wn->u[k], .B = v + k * wg->vs,
+                                  .ldb = wg->ldt, .C = mm + k * wg->ms, .ldc = wg->ldt,
                                   .row_begin = m0, .row_end = m1};
             if (ox_sgemm_run(&call, NULL)) {
                 atomic_store(&t->failed, 1);
@@ -305,7 +342,7 @@ static void wino_row_parts(void *arg, size_t p0, size_t p1) {
          * block: zeros, not stale values */
         for (size_t k = 0; k < 16; k++)
             for (size_t m = m0; m < m1; m++)
-                memset(mm + (k * g->Mg + m) * wg->ldt + wg->T, 0, VL * sizeof(float));
+                memset(mm + k * wg->ms + m * wg->ldt + wg->T, 0, VL * sizeof(float));
         output_block(t, 0, wg->TH, mm, m0, m1);
     }
 }
@@ -316,7 +353,7 @@ onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_
     if (!wino_geom_of(g, threads, &wg))
         return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
     /* fewer tiles than a block per thread: one block, split by output channels */
-    int by_rows = threads > 1 && wg.T < threads * WINO_BLOCK_TILES;
+    int by_rows = threads > 1 && wg.T < threads * WINO_SHARE_TILES;
     if (by_rows && !wino_geom_of(g, 0, &wg))
         return ox_error(ONYX_ERR_LIMIT, "convolution buffers overflow");
     const float *X = c->in[0]->data;

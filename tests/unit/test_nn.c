@@ -823,6 +823,12 @@ TEST(nn_conv_every_kernel) {
         edges.in[1] = 27;
         memcpy(edges.pads, (int64_t[]){2, 1, 1, 1}, sizeof(int64_t[4]));
         run_conv_case(&edges, ONYX_DTYPE_FLOAT, pool);
+        /* 29 tile rows of 23 tiles: blocks of unequal rows (at most 128 tiles each),
+         * serial and shared by two threads */
+        edges.in[0] = 58;
+        edges.in[1] = 45;
+        run_conv_case(&edges, ONYX_DTYPE_FLOAT, pool);
+        run_conv_case(&edges, ONYX_DTYPE_FLOAT, NULL);
         ox_threadpool_free(pool);
         ox_cpu_limit(old);
     }

@@ -265,9 +265,13 @@ static void tile(size_t kc, const float *a, const float *b, size_t ldb, float *C
     }
 }
 
+/* tile's choice: 1 or 2 columns narrow, one FMA per step of K for MR rows (a full
+ * tile's column takes 3/4 of one), the rest whole vectors of 8 */
+static size_t tail_cost(size_t cols) { return cols <= 2 ? (4 * cols + 2) / 3 : (cols + 7) / 8 * 8; }
+
 const ox_sgemm_kernel ox_sgemm_kernel_avx2 = {
     .mr = MR, .nr = NR, .kc = KC, .mc = MC, .nc = NC,
-    .pack_a = pack_a, .pack_b = pack_b, .tile = tile,
+    .pack_a = pack_a, .pack_b = pack_b, .tile = tile, .tail_cost = tail_cost,
 };
 
 #else

@@ -398,9 +398,16 @@ static void tile(size_t kc, const float *a, const float *b, size_t ldb, float *C
     tile_ep(kc, a, b, ldb, C, ldc, rows, cols, alpha, beta, NULL);
 }
 
+/* tile_ep's choice: narrow columns take one FMA per step of K for MR rows (a full
+ * tile's column takes 3/4 of one), the rest whole vectors of 16 */
+static size_t tail_cost(size_t cols) {
+    size_t narrow = cols <= NARROW_MAX ? cols : cols > 16 && cols <= 16 + NARROW_MAX ? cols - 16 : 0;
+    return (cols - narrow + 15) / 16 * 16 + (4 * narrow + 2) / 3;
+}
+
 const ox_sgemm_kernel ox_sgemm_kernel_avx512 = {
     .mr = MR, .nr = NR, .kc = KC, .mc = MC, .nc = NC,
-    .pack_a = pack_a, .pack_b = pack_b, .tile = tile, .tile_ep = tile_ep,
+    .pack_a = pack_a, .pack_b = pack_b, .tile = tile, .tile_ep = tile_ep, .tail_cost = tail_cost,
 };
 
 #else
