@@ -22,6 +22,8 @@
  * rounding of long sums; its weights (64 KB) stay in L2 while every row of the
  * item reads them. */
 #define CHUNK_TAPS 256
+/* Items per thread at least, where rows allow (ox_conv_oc.threads). */
+#define ITEMS_PER_THREAD 4
 /* Bytes of packed filters that stay in L2 beside a band's input rows. */
 #define FILTERS_IN_L2 (384 * 1024)
 
@@ -99,6 +101,14 @@ static void plan(const ox_conv_oc *p, ox_oc_geom *g) {
     if (g->rows > p->OH) g->rows = p->OH;
     g->bands = (p->OH + g->rows - 1) / g->rows;
     g->strips = (p->M + OX_OC_NR - 1) / OX_OC_NR;
+    /* a few items per thread: 3 strips of a 7x7 map in one band each left one of two
+     * threads 96 channels and the other 64 */
+    if (p->threads > 1 && g->strips * g->bands < ITEMS_PER_THREAD * p->threads) {
+        size_t want = (ITEMS_PER_THREAD * p->threads + g->strips - 1) / g->strips;
+        if (want > p->OH) want = p->OH;
+        g->rows = (p->OH + want - 1) / want;
+        g->bands = (p->OH + g->rows - 1) / g->rows;
+    }
     g->band_major = g->strips * g->K * OX_OC_NR * sizeof(float) <= FILTERS_IN_L2;
     if (in_place(p)) {
         g->XW = p->IW;

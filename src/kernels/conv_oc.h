@@ -42,6 +42,10 @@ typedef struct ox_conv_oc {
      * padded rows) through util/scratch.h's tag; a new ox_scratch_new_tag() per
      * image. 0: every call makes its own. */
     unsigned long long tag;
+    /* The threads the items are shared by (0 or 1: one). With few strips and bands
+     * the items are cut into more bands, so that dealing them out leaves no thread
+     * with a strip more than the others. */
+    size_t threads;
 } ox_conv_oc;
 
 /* Whether this processor has the kernel (AVX-512) and the geometry suits it: strides

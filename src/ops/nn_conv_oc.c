@@ -31,15 +31,17 @@ static void params_of(const ox_conv_geom *g, ox_conv_oc *p) {
  * on 56x56 or 28x28 with 64 or 128 channels, 14x14 with 256: 1.0 against 1.2 ms. */
 
 /* A 1x1 Conv (stride 1) is a plain GEMM, up to 2x faster than here, except on maps 7
- * or 14 wide with whole strips of output channels and a deep sum: there the GEMM's
- * 32-column strips leave a tail (49 = 32 + 17) that the tiles of 7 positions do not.
- * 960 -> 320 channels on 7x7: 0.163 -> 0.152 ms; 320 -> 1280: 0.221 -> 0.211; 384 ->
- * 64 on 14x14: 0.052 -> 0.049 (1 thread). Shallower (960 channels from 160, 384 from
- * 64) or with a strip half empty (160 of 192 lanes), the GEMM stays ahead. A fused
- * channel scale (input 4) needs the GEMM's packing. */
+ * or 14 wide with a deep sum and output channels in whole pairs of vectors (a last
+ * strip of 32 computes only its two): there the GEMM's 32-column strips
+ * leave a tail (49 = 32 + 17) that the tiles of 7 positions do not. 960 -> 320
+ * channels on 7x7: 0.163 -> 0.152 ms; 320 -> 1280: 0.221 -> 0.211; 960 -> 160: 0.093 ->
+ * 0.086; 384 -> 64 on 14x14: 0.052 -> 0.049 (1 thread); mobilenet_v2 1-4% faster.
+ * Shallower (960 channels from 160, 384 from 64), or with a last strip of one vector
+ * (480 -> 80 on 14x14: 11% slower, its 7 accumulators wait on the FMA latency), the
+ * GEMM stays ahead. A fused channel scale (input 4) needs the GEMM's packing. */
 static int oc_pointwise(const ox_conv_geom *g) {
     size_t OW = (size_t)g->w.out[2];
-    return OW % OX_OC_RC == 0 && OW <= 2 * OX_OC_RC && g->M % OX_OC_NR == 0 && g->kdim >= 256;
+    return OW % OX_OC_RC == 0 && OW <= 2 * OX_OC_RC && g->M % 32 == 0 && g->kdim >= 256;
 }
 
 static int winograd_preferred(const ox_conv_geom *g) {
@@ -91,6 +93,7 @@ onyx_status ox_conv_oc_run(ox_op_ctx *c, const ox_conv_geom *g, const float *pac
         p.post = ox_nn_post_act, p.post_ctx = c;
     }
     if (!c->workspace) return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
+    p.threads = (size_t)ox_threadpool_size(c->pool);
     size_t items = ox_conv_oc_items(&p);
     if (!packed) {
         ox_conv_oc_pack(c->in[1]->data, g->M, g->kdim, c->workspace);

@@ -34,7 +34,8 @@ static int check_kernel(const oc_case *c, int act, int with_bias, int with_res, 
     post_log log = {0};
     ox_conv_oc p = {.C = c->C, .IH = c->IH, .IW = c->IW, .M = c->M, .OH = OH, .OW = OW,
                     .KH = c->KH, .KW = c->KW, .sh = c->sh, .sw = c->sw, .dh = c->dh,
-                    .dw = c->dw, .pad_top = c->pt, .pad_left = c->pl};
+                    .dw = c->dw, .pad_top = c->pt, .pad_left = c->pl,
+                    .threads = split ? 3 : 1}; /* split: items cut for 3 threads */
     if (act == ACT_RELU) p.clamp = 1, p.lo = 0.0f, p.hi = INFINITY;
     if (act == ACT_CLIP) p.clamp = 1, p.lo = CONV_CLIP_LO, p.hi = CONV_CLIP_HI;
     if (act == ACT_POST) p.post = post_fn, p.post_ctx = &log;
@@ -174,7 +175,7 @@ TEST(conv_oc_conv_op_fused) {
     for (int act = OX_ACT_NONE; act <= OX_ACT_GELU; act++)
         for (int res = 0; res < 2; res++) {
             int packed = (act + res) % 2;
-            conv_op_case cases[6] = {
+            conv_op_case cases[8] = {
                 {1, 40, 70, 7, 7, 3, 1, 1, 1, act, res, packed},
                 {2, 9, 33, 15, 13, 3, 2, 1, 1, act, res, !packed},
                 {1, 24, 65, 14, 14, 1, 2, 0, 1, act, res, packed},
@@ -182,8 +183,12 @@ TEST(conv_oc_conv_op_fused) {
                 /* 1x1 on 7-wide and 14-wide maps, whole strips of channels, deep */
                 {1, 300, 128, 7, 7, 1, 1, 0, 1, act, res, !packed},
                 {2, 256, 64, 14, 14, 1, 1, 0, 1, act, res, packed},
+                /* deep 1x1s whose last strip is 32 channels (two vectors), on the
+                 * pool's 3 threads cut into more bands than one per strip */
+                {1, 576, 160, 7, 7, 1, 1, 0, 1, act, res, packed},
+                {1, 384, 96, 14, 14, 1, 1, 0, 1, act, res, !packed},
             };
-            for (int i = 0; i < 6; i++)
+            for (int i = 0; i < 8; i++)
                 ox_test_failures += conv_op_check(&cases[i], ox_conv_oc_applies, "channels-in-lanes",
                                                   randf, (act + res + i) % 2 ? pool : NULL);
         }

@@ -1,5 +1,6 @@
 /* Conv with output channels in the vector lanes, AVX-512: a tile is up to 7 output
- * positions of one row x one strip of 64 output channels, 28 accumulators. Per tap
+ * positions of one row x one strip of 64 output channels, 28 accumulators (a last
+ * strip of fewer channels computes only the vectors that hold some). Per tap
  * 4 weight vectors and up to 7 broadcast inputs feed 28 FMAs. The finished tile is
  * transposed in registers (8 positions x 16 channels at a time) and written to the
  * channels' rows with masked stores. conv_oc.c calls it only when kernels/cpu.h
@@ -77,8 +78,11 @@ OC_AI void tr8x16(const __m512 r[8], __m256 out[16]) {
 }
 
 /* RC positions from (oy, ox) of the output, their partial sums at part + q * 64.
- * SW is the column stride; the row stride and dilations are in the origin and koff. */
-OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC, int SW) {
+ * SW is the column stride; the row stride and dilations are in the origin and koff.
+ * NV: the strip's vectors of 16 channels that hold real ones (a last strip of 16, 32
+ * or 48 channels computes only those). */
+OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC, int SW,
+                       int NV) {
     const ox_oc_geom *g = t->g;
     const ox_conv_oc *p = g->p;
     /* each chunk sums from zero and then adds what came before (the bias, or the
@@ -90,9 +94,9 @@ OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC,
     if (RC > r) {                                                                               \
         __m512 xv = _mm512_set1_ps(a[r * SW]);                                                  \
         a##r##0 = _mm512_fmadd_ps(xv, b0, a##r##0);                                             \
-        a##r##1 = _mm512_fmadd_ps(xv, b1, a##r##1);                                             \
-        a##r##2 = _mm512_fmadd_ps(xv, b2, a##r##2);                                             \
-        OC_FMA_MEM(a##r##3, xv, w + 48);                                                        \
+        if (NV > 1) a##r##1 = _mm512_fmadd_ps(xv, b1, a##r##1);                                 \
+        if (NV > 2) a##r##2 = _mm512_fmadd_ps(xv, b2, a##r##2);                                 \
+        if (NV > 3) OC_FMA_MEM(a##r##3, xv, w + 48);                                            \
     }
     const __m512 zero = _mm512_setzero_ps();
     OC_ACC(0) OC_ACC(1) OC_ACC(2) OC_ACC(3) OC_ACC(4) OC_ACC(5) OC_ACC(6)
@@ -108,8 +112,9 @@ OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC,
             pf_lines--;
         }
         const float *a = origin + koff[k];
-        __m512 b0 = _mm512_loadu_ps(w), b1 = _mm512_loadu_ps(w + 16);
-        __m512 b2 = _mm512_loadu_ps(w + 32);
+        __m512 b0 = _mm512_loadu_ps(w);
+        __m512 b1 = NV > 1 ? _mm512_loadu_ps(w + 16) : zero;
+        __m512 b2 = NV > 2 ? _mm512_loadu_ps(w + 32) : zero;
         OC_ROW(0) OC_ROW(1) OC_ROW(2) OC_ROW(3) OC_ROW(4) OC_ROW(5) OC_ROW(6)
     }
 #undef OC_ROW
@@ -118,19 +123,19 @@ OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC,
                                {a30, a31, a32, a33}, {a40, a41, a42, a43}, {a50, a51, a52, a53},
                                {a60, a61, a62, a63}};
     if (t->first) {
-        OC_UNROLL for (int v = 0; v < 4; v++) {
+        OC_UNROLL for (int v = 0; v < NV; v++) {
             __m512 b = t->bias ? _mm512_loadu_ps(t->bias + 16 * v) : _mm512_setzero_ps();
             OC_UNROLL for (int r = 0; r < RC; r++) acc[r][v] = _mm512_add_ps(acc[r][v], b);
         }
     } else {
         OC_UNROLL for (int r = 0; r < RC; r++)
-            OC_UNROLL for (int v = 0; v < 4; v++)
+            OC_UNROLL for (int v = 0; v < NV; v++)
                 acc[r][v] = _mm512_add_ps(
                     acc[r][v], _mm512_load_ps(t->part + (q + (size_t)r) * OX_OC_NR + 16 * v));
     }
     if (!t->last) {
         OC_UNROLL for (int r = 0; r < RC; r++)
-            OC_UNROLL for (int v = 0; v < 4; v++)
+            OC_UNROLL for (int v = 0; v < NV; v++)
                 _mm512_store_ps(t->part + (q + (size_t)r) * OX_OC_NR + 16 * v, acc[r][v]);
         return;
     }
@@ -138,7 +143,7 @@ OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC,
     size_t P = p->OH * p->OW, at = oy * p->OW + ox;
     __mmask8 m = (__mmask8)((1u << RC) - 1u);
     __m256 lo = _mm256_set1_ps(p->lo), hi = _mm256_set1_ps(p->hi);
-    OC_UNROLL for (int v = 0; v < 4; v++) {
+    OC_UNROLL for (int v = 0; v < NV; v++) {
         if ((size_t)v * 16 >= t->mvalid) break;
         __m512 rows[8];
         OC_UNROLL for (int r = 0; r < 8; r++) rows[r] = r < RC ? acc[r][v] : _mm512_setzero_ps();
@@ -156,22 +161,27 @@ OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC,
     }
 }
 
-#define OC_TILE(RC, SW)                                                                         \
-    static void oc_tile_##RC##_##SW(const oc_tile *t, size_t oy, size_t ox, size_t q) {        \
-        oc_run_tile(t, oy, ox, q, RC, SW);                                                      \
+#define OC_TILE(RC, SW, NV)                                                                     \
+    static void oc_tile_##RC##_##SW##_##NV(const oc_tile *t, size_t oy, size_t ox, size_t q) { \
+        oc_run_tile(t, oy, ox, q, RC, SW, NV);                                                  \
     }
-#define OC_TILES(SW) OC_TILE(1, SW) OC_TILE(2, SW) OC_TILE(3, SW) OC_TILE(4, SW) \
-    OC_TILE(5, SW) OC_TILE(6, SW) OC_TILE(7, SW)
-OC_TILES(1)
-OC_TILES(2)
+#define OC_TILES(SW, NV) OC_TILE(1, SW, NV) OC_TILE(2, SW, NV) OC_TILE(3, SW, NV) \
+    OC_TILE(4, SW, NV) OC_TILE(5, SW, NV) OC_TILE(6, SW, NV) OC_TILE(7, SW, NV)
+OC_TILES(1, 1) OC_TILES(1, 2) OC_TILES(1, 3) OC_TILES(1, 4)
+OC_TILES(2, 1) OC_TILES(2, 2) OC_TILES(2, 3) OC_TILES(2, 4)
 #undef OC_TILES
 #undef OC_TILE
 
 typedef void (*oc_tile_fn)(const oc_tile *t, size_t oy, size_t ox, size_t q);
-static const oc_tile_fn oc_tiles[2][OX_OC_RC] = {
-    {oc_tile_1_1, oc_tile_2_1, oc_tile_3_1, oc_tile_4_1, oc_tile_5_1, oc_tile_6_1, oc_tile_7_1},
-    {oc_tile_1_2, oc_tile_2_2, oc_tile_3_2, oc_tile_4_2, oc_tile_5_2, oc_tile_6_2, oc_tile_7_2},
+#define OC_ROW_FNS(SW, NV)                                                                      \
+    {oc_tile_1_##SW##_##NV, oc_tile_2_##SW##_##NV, oc_tile_3_##SW##_##NV, oc_tile_4_##SW##_##NV, \
+     oc_tile_5_##SW##_##NV, oc_tile_6_##SW##_##NV, oc_tile_7_##SW##_##NV}
+/* [column stride - 1][vectors - 1][positions - 1] */
+static const oc_tile_fn oc_tiles[2][4][OX_OC_RC] = {
+    {OC_ROW_FNS(1, 1), OC_ROW_FNS(1, 2), OC_ROW_FNS(1, 3), OC_ROW_FNS(1, 4)},
+    {OC_ROW_FNS(2, 1), OC_ROW_FNS(2, 2), OC_ROW_FNS(2, 3), OC_ROW_FNS(2, 4)},
 };
+#undef OC_ROW_FNS
 
 int ox_oc_items_avx512(const ox_oc_geom *g, size_t i0, size_t i1, const float *x,
                        const float *wp, const float *bias, const float *res, float *y) {
@@ -210,12 +220,12 @@ int ox_oc_items_avx512(const ox_oc_geom *g, size_t i0, size_t i1, const float *x
                 for (size_t kw = 0; kw < p->KW; kw++)
                     koff[k++] = (int32_t)(c * g->XS + kh * p->dh * g->XW + kw * p->dw);
     }
-    const oc_tile_fn *tiles = oc_tiles[p->sw - 1];
     for (size_t i = i0; i < i1; i++) {
         size_t s = ox_oc_item_strip(g, i), b = ox_oc_item_band(g, i), r0 = b * g->rows;
         size_t r1 = r0 + g->rows < p->OH ? r0 + g->rows : p->OH;
         size_t ntiles = (r1 - r0) * ((p->OW + OX_OC_RC - 1) / OX_OC_RC);
         size_t m0 = s * OX_OC_NR, mvalid = p->M - m0 < OX_OC_NR ? p->M - m0 : OX_OC_NR;
+        const oc_tile_fn *tiles = oc_tiles[p->sw - 1][(mvalid + 15) / 16 - 1];
         oc_tile t = {.g = g, .koff = koff, .w = wp + s * K * OX_OC_NR, .x = x,
                      .res = res ? res + m0 * P : NULL, .y = y + m0 * P, .part = part,
                      .mvalid = mvalid};
