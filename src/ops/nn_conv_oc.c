@@ -30,18 +30,21 @@ static void params_of(const ox_conv_geom *g, ox_conv_oc *p) {
  * -> 256 channels: 0.17 against 0.22 ms at 2 threads). Deeper, Winograd wins: 3x3
  * on 56x56 or 28x28 with 64 or 128 channels, 14x14 with 256: 1.0 against 1.2 ms. */
 
-/* A 1x1 Conv (stride 1) is a plain GEMM, up to 2x faster than here, except on maps 7
- * or 14 wide with a deep sum and output channels in whole pairs of vectors (a last
- * strip of 32 computes only its two): there the GEMM's 32-column strips
- * leave a tail (49 = 32 + 17) that the tiles of 7 positions do not. 960 -> 320
- * channels on 7x7: 0.163 -> 0.152 ms; 320 -> 1280: 0.221 -> 0.211; 960 -> 160: 0.093 ->
- * 0.086; 384 -> 64 on 14x14: 0.052 -> 0.049 (1 thread); mobilenet_v2 1-4% faster.
+/* A 1x1 Conv (stride 1) is a plain GEMM, up to 2x faster than here, except on maps
+ * whose rows are tiles of 6 or 7 positions (6, 7, 13, 14 wide) with a deep sum and a
+ * last strip of channels over one vector (it computes only its vectors): there the
+ * GEMM's 32-column strips leave a tail (49 = 32 + 17, 169 = 160 + 9) that those tiles
+ * do not. 960 -> 320 channels on 7x7: 0.163 -> 0.152 ms; 320 -> 1280: 0.221 -> 0.211;
+ * 960 -> 160: 0.093 -> 0.086; 384 -> 64 on 14x14: 0.052 -> 0.049; 512 -> 1000 on
+ * 13x13: 0.99 -> 0.93 (1 thread); mobilenet_v2 1-4% faster, squeezenet1_1 1.3%.
  * Shallower (960 channels from 160, 384 from 64), or with a last strip of one vector
  * (480 -> 80 on 14x14: 11% slower, its 7 accumulators wait on the FMA latency), the
  * GEMM stays ahead. A fused channel scale (input 4) needs the GEMM's packing. */
 static int oc_pointwise(const ox_conv_geom *g) {
     size_t OW = (size_t)g->w.out[2];
-    return OW % OX_OC_RC == 0 && OW <= 2 * OX_OC_RC && g->M % 32 == 0 && g->kdim >= 256;
+    size_t last_tile = OW % OX_OC_RC ? OW % OX_OC_RC : OX_OC_RC, last_strip = g->M % OX_OC_NR;
+    return OW <= 2 * OX_OC_RC && last_tile + 1 >= OX_OC_RC && (!last_strip || last_strip > 16) &&
+           g->kdim >= 256;
 }
 
 static int winograd_preferred(const ox_conv_geom *g) {

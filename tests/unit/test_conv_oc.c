@@ -175,7 +175,7 @@ TEST(conv_oc_conv_op_fused) {
     for (int act = OX_ACT_NONE; act <= OX_ACT_GELU; act++)
         for (int res = 0; res < 2; res++) {
             int packed = (act + res) % 2;
-            conv_op_case cases[8] = {
+            conv_op_case cases[9] = {
                 {1, 40, 70, 7, 7, 3, 1, 1, 1, act, res, packed},
                 {2, 9, 33, 15, 13, 3, 2, 1, 1, act, res, !packed},
                 {1, 24, 65, 14, 14, 1, 2, 0, 1, act, res, packed},
@@ -187,8 +187,10 @@ TEST(conv_oc_conv_op_fused) {
                  * pool's 3 threads cut into more bands than one per strip */
                 {1, 576, 160, 7, 7, 1, 1, 0, 1, act, res, packed},
                 {1, 384, 96, 14, 14, 1, 1, 0, 1, act, res, !packed},
+                /* 13 wide (tiles of 7 and 6), a last strip of 40 channels */
+                {1, 256, 104, 13, 13, 1, 1, 0, 1, act, res, packed},
             };
-            for (int i = 0; i < 8; i++)
+            for (int i = 0; i < 9; i++)
                 ox_test_failures += conv_op_check(&cases[i], ox_conv_oc_applies, "channels-in-lanes",
                                                   randf, (act + res + i) % 2 ? pool : NULL);
         }
