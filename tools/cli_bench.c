@@ -25,41 +25,64 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Per-node and per-op-type totals. Nodes are told apart by their op_type string,
- * which each decoded node owns. */
+/* Per-node times, run by run: each node's figure is its median over the runs (the
+ * sum of its calls in each), which one stall of the machine (a millisecond now and
+ * then on a shared host) does not move the way it moves a mean. Nodes are told apart
+ * by their op_type string, which each decoded node owns. */
 typedef struct prof_entry {
     const char *name, *op;
-    double ms;
-    size_t calls;
+    double cur;  /* this run's time so far, ms */
+    double *run; /* per finished run, ms */
+    double ms;   /* the median, once the runs are done (op types: their nodes' sum) */
+    size_t count; /* op types: their nodes */
 } prof_entry;
 
 typedef struct profile {
-    prof_entry *nodes, *ops;
-    size_t n_nodes, n_ops, cap_nodes, cap_ops;
+    prof_entry *nodes;
+    size_t n_nodes, cap_nodes;
+    int runs, done; /* runs to record; runs finished */
+    int failed;     /* out of memory while recording */
 } profile;
-
-static prof_entry *prof_find(prof_entry **arr, size_t *n, size_t *cap, const char *name, const char *op,
-                             int by_op_text) {
-    for (size_t i = 0; i < *n; i++)
-        if (by_op_text ? !strcmp((*arr)[i].op, op) : (*arr)[i].op == op) return &(*arr)[i];
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 64;
-        prof_entry *na = realloc(*arr, c * sizeof *na);
-        if (!na) return NULL;
-        *arr = na;
-        *cap = c;
-    }
-    prof_entry *e = &(*arr)[(*n)++];
-    *e = (prof_entry){name, op, 0, 0};
-    return e;
-}
 
 static void on_node(void *user, const char *name, const char *op, double seconds) {
     profile *p = user;
-    prof_entry *e = prof_find(&p->nodes, &p->n_nodes, &p->cap_nodes, name, op, 0);
-    if (e) e->ms += seconds * 1e3, e->calls++;
-    e = prof_find(&p->ops, &p->n_ops, &p->cap_ops, name, op, 1);
-    if (e) e->ms += seconds * 1e3, e->calls++;
+    for (size_t i = 0; i < p->n_nodes; i++)
+        if (p->nodes[i].op == op) {
+            p->nodes[i].cur += seconds * 1e3;
+            return;
+        }
+    if (p->n_nodes == p->cap_nodes) {
+        size_t c = p->cap_nodes ? p->cap_nodes * 2 : 64;
+        prof_entry *na = realloc(p->nodes, c * sizeof *na);
+        if (!na) {
+            p->failed = 1;
+            return;
+        }
+        p->nodes = na;
+        p->cap_nodes = c;
+    }
+    /* a node first seen in a later run (a branch) took no time in the earlier ones */
+    double *run = calloc((size_t)p->runs + 1, sizeof *run);
+    if (!run) {
+        p->failed = 1;
+        return;
+    }
+    p->nodes[p->n_nodes++] = (prof_entry){name, op, seconds * 1e3, run, 0, 0};
+}
+
+/* The end of a run: its times to the record (none while warming up, done < 0). */
+static void prof_end_run(profile *p) {
+    for (size_t i = 0; i < p->n_nodes; i++) {
+        if (p->done >= 0 && p->done < p->runs) p->nodes[i].run[p->done] = p->nodes[i].cur;
+        p->nodes[i].cur = 0;
+    }
+    p->done++;
+}
+
+static void prof_free(profile *p) {
+    for (size_t i = 0; i < p->n_nodes; i++) free(p->nodes[i].run);
+    free(p->nodes);
+    memset(p, 0, sizeof *p);
 }
 
 static int cmp_entry(const void *a, const void *b) {
@@ -67,19 +90,43 @@ static int cmp_entry(const void *a, const void *b) {
     return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
 }
 
-static void print_profile(profile *p, int runs, int all_nodes) {
+static double median_of(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Op types: the sum of their nodes' medians. */
+static int print_profile(profile *p, int all_nodes) {
+    int runs = p->runs;
+    prof_entry *ops = calloc(p->n_nodes + 1, sizeof *ops);
+    size_t n_ops = 0;
+    if (!ops || p->failed) {
+        free(ops);
+        return cli_fail("out of memory for the profile");
+    }
     double total = 0;
-    for (size_t i = 0; i < p->n_ops; i++) total += p->ops[i].ms;
-    qsort(p->ops, p->n_ops, sizeof *p->ops, cmp_entry);
+    for (size_t i = 0; i < p->n_nodes; i++) {
+        prof_entry *e = &p->nodes[i];
+        e->ms = median_of(e->run, runs);
+        total += e->ms;
+        size_t k = 0;
+        while (k < n_ops && strcmp(ops[k].op, e->op)) k++;
+        if (k == n_ops) ops[n_ops++] = (prof_entry){.op = e->op};
+        ops[k].ms += e->ms;
+        ops[k].count++;
+    }
+    qsort(ops, n_ops, sizeof *ops, cmp_entry);
     if (!all_nodes) qsort(p->nodes, p->n_nodes, sizeof *p->nodes, cmp_entry);
-    printf("time per op type (mean of %d runs):\n", runs);
-    for (size_t i = 0; i < p->n_ops; i++)
-        printf("  %-28s %9.3f ms %5.1f%%  %zu nodes\n", p->ops[i].op, p->ops[i].ms / runs,
-               total > 0 ? 100 * p->ops[i].ms / total : 0, p->ops[i].calls / (size_t)runs);
+    printf("time per op type (median of %d runs):\n", runs);
+    for (size_t i = 0; i < n_ops; i++)
+        printf("  %-28s %9.3f ms %5.1f%%  %zu nodes\n", ops[i].op, ops[i].ms,
+               total > 0 ? 100 * ops[i].ms / total : 0, ops[i].count);
     printf(all_nodes ? "nodes in run order:\n" : "slowest nodes:\n");
     for (size_t i = 0; i < p->n_nodes && (all_nodes || i < 20); i++)
-        printf("  %-40s %-20s %9.3f ms\n", p->nodes[i].name[0] ? p->nodes[i].name : "(unnamed)", p->nodes[i].op,
-               p->nodes[i].ms / runs);
+        printf("  %-40s %-20s %9.3f ms\n", p->nodes[i].name[0] ? p->nodes[i].name : "(unnamed)",
+               p->nodes[i].op, p->nodes[i].ms);
+    free(ops);
+    return 0;
 }
 
 static void json_string(const char *s) {
@@ -191,28 +238,28 @@ int cli_bench(int argc, char **argv) {
             cli_fail("%s", onyx_last_error());
             goto done;
         }
-        int runs = iters < 10 ? iters : 10;
-        for (int r = 0; r < runs + 1; r++) {
-            if (r == 1) { /* the first run plans: leave it out */
-                free(p.nodes);
-                free(p.ops);
-                memset(&p, 0, sizeof p);
-            }
+        /* the profiling session warms up as the timed one did (its first run plans,
+         * and a new pool's workers fault in their scratch: with one run left out,
+         * small nodes at 2 threads read up to 2.7x their time) */
+        int skip = warmup > 1 ? warmup : 1;
+        p.runs = iters < 20 ? iters : 20;
+        p.done = -skip;
+        for (int r = 0; r < p.runs + skip; r++) {
             if (onyx_session_run(sp, in.n, in.names, in.ptrs, n_out, NULL, outs) != ONYX_OK) {
                 cli_fail("%s", onyx_last_error());
                 goto done;
             }
+            prof_end_run(&p);
             for (size_t k = 0; k < n_out; k++) {
                 onyx_tensor_free(outs[k]);
                 outs[k] = NULL;
             }
         }
-        print_profile(&p, runs, prof == 2);
+        if (print_profile(&p, prof == 2)) goto done;
     }
     rc = 0;
 done:
-    free(p.nodes);
-    free(p.ops);
+    prof_free(&p);
     free(ms);
     free(outs);
     cli_inputs_free(&in);
