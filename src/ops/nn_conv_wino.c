@@ -97,12 +97,10 @@ ox_conv_wino *ox_conv_wino_pack(const float *W, size_t M, size_t C) {
  * (input transform, 16 products, output transform) by one thread in its own scratch:
  * V and M of a block stay in cache, instead of 4x the input and output going through
  * memory between the stages, and the whole Conv is one parallel region. */
-#ifndef WINO_BLOCK_TILES
-#define WINO_BLOCK_TILES 128 /* tiles per block at most, where rows allow: V and M in cache */
-#endif
-#ifndef WINO_BLOCK_COST
+/* Tiles per block at most, where rows allow (V and M of 98 tiles and 128 channels,
+ * 1.6 MB, beat 4 blocks of half as much: each block streams all 16 U). */
+#define WINO_BLOCK_TILES 128
 #define WINO_BLOCK_COST 8 /* a block's pass over all 16 U, in tiles' worth of products */
-#endif
 /* Fewer tiles than this per thread (a 14x14 map's 49) go by output channels. */
 #define WINO_SHARE_TILES 64
 #define WINO_SCRATCH 3      /* the util/scratch.h slot (0 and 1: GEMM packing; 2: dwconv) */
