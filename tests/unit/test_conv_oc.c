@@ -120,7 +120,7 @@ TEST(conv_oc_layers_chunked) {
     if (!ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) return;
     /* shapes the kernel is for: small planes with many channels (taps in several
      * chunks), strided 3x3 and 1x1 read in place, every activation */
-    oc_case layers[6] = {
+    oc_case layers[7] = {
         {.C = 130, .M = 70, .IH = 7, .IW = 7, .KH = 3, .KW = 3, .sh = 1, .sw = 1, .dh = 1,
          .dw = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1}, /* 1170 taps: several chunks */
         {.C = 300, .M = 64, .IH = 5, .IW = 9, .KH = 3, .KW = 3, .sh = 1, .sw = 1, .dh = 1,
@@ -134,8 +134,10 @@ TEST(conv_oc_layers_chunked) {
         {.C = 72, .M = 200, .IH = 20, .IW = 19, .KH = 3, .KW = 3, .sh = 1, .sw = 1, .dh = 1,
          .dw = 1, .pt = 1, .pl = 2, .pb = 1, .pr = 0}, /* filters past L2: items in strip
                                                         * order, a padded copy per band */
+        {.C = 60, .M = 96, .IH = 13, .IW = 13, .KH = 3, .KW = 3, .sh = 1, .sw = 1, .dh = 1,
+         .dw = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1}, /* 540 taps: still one chunk */
     };
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         for (int act = 0; act < N_ACTS; act++)
             for (int r = 0; r < 2; r++)
                 ox_test_failures += check_kernel(&layers[i], act, (act + r) % 3 != 0, r, (act + r) % 2);
