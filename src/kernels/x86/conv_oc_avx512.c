@@ -249,13 +249,14 @@ int ox_oc_items_avx512(const ox_oc_geom *g, size_t i0, size_t i1, const float *x
             t.k1 = k0 + g->kc < K ? k0 + g->kc : K;
             t.first = k0 == 0;
             t.last = t.k1 == K;
-            /* the next chunk's weights: this strip's, or the next item's first */
+            /* the next chunk's weights: this strip's, or the next item's first (in
+             * band order all the filters stay in L2: nothing to fetch) */
             const float *next = NULL;
             size_t next_floats = 0;
             if (!t.last) {
                 next = t.w + t.k1 * OX_OC_NR;
                 next_floats = (t.k1 + g->kc < K ? g->kc : K - t.k1) * OX_OC_NR;
-            } else if (i + 1 < i1 && ox_oc_item_strip(g, i + 1) != s) {
+            } else if (!g->band_major && i + 1 < i1 && ox_oc_item_strip(g, i + 1) != s) {
                 next = wp + ox_oc_item_strip(g, i + 1) * K * OX_OC_NR;
                 next_floats = (g->kc < K ? g->kc : K) * OX_OC_NR;
             }
