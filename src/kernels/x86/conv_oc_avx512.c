@@ -105,7 +105,6 @@ OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC,
     const int32_t *koff = t->koff;
     const char *pf = t->pf;
     size_t pf_lines = t->pf_lines;
-    size_t pf_in = p->KH * p->KW == 1 ? t->k1 : 0;
     for (size_t k = t->k0; k < t->k1; k++, w += OX_OC_NR) {
         if (pf_lines) {
             _mm_prefetch(pf, _MM_HINT_T1);
@@ -113,7 +112,6 @@ OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC,
             pf_lines--;
         }
         const float *a = origin + koff[k];
-        if (k + 12 < pf_in) _mm_prefetch((const char *)(origin + koff[k + 12]), _MM_HINT_T0);
         __m512 b0 = _mm512_loadu_ps(w);
         __m512 b1 = NV > 1 ? _mm512_loadu_ps(w + 16) : zero;
         __m512 b2 = NV > 2 ? _mm512_loadu_ps(w + 32) : zero;
