@@ -127,9 +127,10 @@ static size_t wino_block_count(size_t TH, size_t TW, size_t threads) {
     for (size_t nb = step < TH ? step : TH; nb <= TH; nb += step) {
         size_t rows_max = (TH + nb - 1) / nb;
         if (rows_max > 1 && rows_max * TW > WINO_BLOCK_TILES) continue;
-        size_t cost = nb * WINO_BLOCK_COST;
-        for (size_t b = 0; b < nb; b++)
-            cost += ox_sgemm_col_cost(((b + 1) * TH / nb - b * TH / nb) * TW);
+        /* block b's rows, (b+1)*TH/nb - b*TH/nb: TH % nb blocks of one more */
+        size_t q = TH / nb, more = TH % nb;
+        size_t cost = nb * WINO_BLOCK_COST + more * ox_sgemm_col_cost((q + 1) * TW) +
+                      (nb - more) * ox_sgemm_col_cost(q * TW);
         if (!best || cost < best_cost) {
             best = nb;
             best_cost = cost;
@@ -236,10 +237,10 @@ static void input_block(const wino_task *t, size_t ci, size_t ty0, size_t nr, fl
 
 /* ---- output transform ----------------------------------------------------------------- */
 
-/* Tile rows [ty0, ty0 + nr) of every output channel: Y = A^T M A, then bias and
+/* Tile rows [ty0, ty0 + nr) of output channels [m0, m1): Y = A^T M A, then bias and
  * activation; bias and a ReLU or Clip go with the transform, the residual and any
  * other activation take passes of their own over the block's output rows. */
-static void output_block(const wino_task *t, size_t ty0, size_t nr, const float *mm, size_t m0,
+static void output_block(const wino_task *t, size_t ty0, size_t nr, float *mm, size_t m0,
                          size_t m1) {
     const ox_conv_geom *g = t->g;
     const wino_geom *wg = t->wg;
@@ -250,6 +251,11 @@ static void output_block(const wino_task *t, size_t ty0, size_t nr, const float 
     /* the transform applies ReLU and Clip only (other kinds of kernels/bias_act.h
      * take the passes below) */
     int direct = !t->res && (!t->act || kind == OX_BIAS_RELU || kind == OX_BIAS_CLIP);
+    /* the transform's last vector step reads up to VL tiles past the block: zeros,
+     * not stale values */
+    for (size_t k = 0; k < 16; k++)
+        for (size_t m = m0; m < m1; m++)
+            memset(mm + k * wg->ms + m * wg->ldt + nr * wg->TW, 0, VL * sizeof(float));
     for (size_t m = m0; m < m1; m++) {
         float *ym = t->y + m * g->out_sp + oy0 * OW;
         float b = t->bias ? t->bias[m] : 0.0f;
@@ -294,11 +300,6 @@ static void wino_blocks(void *arg, size_t b0, size_t b1) {
                 return;
             }
         }
-        /* the output transform's last vector step reads up to VL tiles past the
-         * block: zeros, not stale values */
-        for (size_t k = 0; k < 16; k++)
-            for (size_t m = 0; m < g->Mg; m++)
-                memset(mm + k * wg->ms + m * wg->ldt + tiles, 0, VL * sizeof(float));
         output_block(t, ty0, nr, mm, 0, g->Mg);
     }
 }
@@ -336,11 +337,6 @@ static void wino_row_parts(void *arg, size_t p0, size_t p1) {
                 return;
             }
         }
-        /* the output transform's last vector step reads up to VL tiles past the
-         * block: zeros, not stale values */
-        for (size_t k = 0; k < 16; k++)
-            for (size_t m = m0; m < m1; m++)
-                memset(mm + k * wg->ms + m * wg->ldt + wg->T, 0, VL * sizeof(float));
         output_block(t, 0, wg->TH, mm, m0, m1);
     }
 }
