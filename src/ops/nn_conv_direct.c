@@ -106,3 +106,80 @@ onyx_status ox_conv_direct_run(ox_op_ctx *c, const ox_conv_geom *g, const float 
         return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
     return ONYX_OK;
 }
+
+/* ---- a MaxPool fused after the Conv ------------------------------------------------ */
+
+/* The kernel's pool from the window, or 0 when the window is not of its kind. */
+static int pool_of(const ox_window *pw, ox_cd_pool *q) {
+    if (pw->nd != 2 || pw->s[1] != 2 || pw->s[2] != 2 || pw->d[1] != 1 || pw->d[2] != 1 ||
+        pw->out[1] < 1 || pw->out[2] < 1)
+        return 0;
+    *q = (ox_cd_pool){.PH = (size_t)pw->out[1], .PW = (size_t)pw->out[2],
+                      .kh = (size_t)pw->k[1], .kw = (size_t)pw->k[2],
+                      .pt = (size_t)pw->pb[1], .pl = (size_t)pw->pb[2]};
+    return 1;
+}
+
+int ox_conv_direct_pool_applies(const ox_conv_geom *g, const ox_window *pw) {
+    ox_conv_direct p;
+    ox_cd_pool q;
+    if (!ox_conv_direct_applies(g) || g->w.nd != 2 || !pool_of(pw, &q) ||
+        pw->in[1] != g->w.out[1] || pw->in[2] != g->w.out[2])
+        return 0;
+    params_of(g, &p);
+    return ox_conv_direct_pool_items(&p, &q) != 0;
+}
+
+typedef struct pool_task {
+    const ox_conv_direct *p;
+    const ox_cd_pool *q;
+    const float *x, *wp, *bias;
+    float *y;
+    size_t buf_bytes;
+    unsigned long long tag; /* this run's: a thread's calls continue each other's rows */
+    atomic_int failed;      /* a thread found no scratch */
+} pool_task;
+
+/* The scratch starts with the rows a thread holds, a cache line before its buffer. */
+#define HELD_BYTES 64
+
+static void pool_items(void *arg, size_t i0, size_t i1) {
+    pool_task *t = arg;
+    int kept;
+    char *s = ox_scratch_tagged(DIRECT_SCRATCH, HELD_BYTES + t->buf_bytes, t->tag, &kept);
+    if (!s) {
+        atomic_store_explicit(&t->failed, 1, memory_order_relaxed);
+        return;
+    }
+    ox_cd_held *held = (ox_cd_held *)(void *)s;
+    if (!kept) *held = (ox_cd_held){0};
+    ox_conv_direct_pool_f32(t->p, t->q, i0, i1, t->x, t->wp, t->bias, t->y,
+                            (float *)(void *)(s + HELD_BYTES), held);
+}
+
+onyx_status ox_conv_direct_pool_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_window *pw,
+                                    const float *packed) {
+    ox_conv_direct p;
+    ox_cd_pool q;
+    if (!ox_conv_direct_pool_applies(g, pw) || !pool_of(pw, &q) || ox_has_input(c, 3))
+        return ox_error(ONYX_ERR_RUNTIME, "Conv's fused MaxPool does not fit its kernel");
+    params_of(g, &p);
+    p.clamp = ox_nn_act_clamp(c, &p.lo, &p.hi);
+    if (!p.clamp && c->act != OX_ACT_NONE) {
+        p.post = ox_nn_post_act, p.post_ctx = c;
+    }
+    pool_task t = {.p = &p, .q = &q, .x = c->in[0]->data, .wp = packed,
+                   .bias = ox_has_input(c, 2) ? c->in[2]->data : NULL, .y = c->out[0]->data,
+                   .buf_bytes = ox_conv_direct_pool_floats(&p, &q) * sizeof(float),
+                   .tag = ox_scratch_new_tag()};
+    atomic_init(&t.failed, 0);
+    if (!packed) {
+        if (!c->workspace) return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
+        ox_conv_direct_pack(c->in[1]->data, g->M, g->kdim, c->workspace);
+        t.wp = c->workspace;
+    }
+    ox_parallel_for(c->pool, ox_conv_direct_pool_items(&p, &q), 1, pool_items, &t);
+    if (atomic_load(&t.failed))
+        return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the convolution");
+    return ONYX_OK;
+}

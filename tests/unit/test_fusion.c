@@ -752,3 +752,140 @@ TEST(plan_concat_in_place) {
         free(mb.g.p);
     }
 }
+
+/* A node attribute of ints (one value: `n` 1 and type INT when single). */
+static void attr_ints(pbuf *node, const char *name, const int64_t *v, int n, int single) {
+    pbuf a = {0};
+    f_str(&a, 1, name);
+    if (single) {
+        f_int(&a, 3, v[0]);
+        f_int(&a, 20, 2); /* AttributeProto.INT */
+    } else {
+        for (int i = 0; i < n; i++) f_int(&a, 8, v[i]);
+        f_int(&a, 20, 7); /* AttributeProto.INTS */
+    }
+    f_msg(node, 5, &a);
+}
+
+/* Conv(x, w, b) -> "c" with a square kernel k, stride s and pads p on every side. */
+static void conv_node(mbuild *mb, int64_t k, int64_t s, int64_t p) {
+    pbuf n = {0};
+    f_str(&n, 1, "x");
+    f_str(&n, 1, "w");
+    f_str(&n, 1, "b");
+    f_str(&n, 2, "c");
+    f_str(&n, 3, "c");
+    f_str(&n, 4, "Conv");
+    attr_ints(&n, "kernel_shape", (int64_t[]){k, k}, 2, 0);
+    attr_ints(&n, "strides", (int64_t[]){s, s}, 2, 0);
+    attr_ints(&n, "pads", (int64_t[]){p, p, p, p}, 4, 0);
+    f_msg(&mb->g, 1, &n);
+}
+
+/* MaxPool(in) -> out (and "idx" when indices): kernel kh x kw, strides sy, sx, pads
+ * (top, left, bottom, right), ceil_mode. */
+static void maxpool_node(mbuild *mb, const char *in, const char *out, int64_t kh, int64_t kw,
+                         int64_t sy, int64_t sx, const int64_t pads[4], int64_t ceil, int indices) {
+    pbuf n = {0};
+    f_str(&n, 1, in);
+    f_str(&n, 2, out);
+    if (indices) f_str(&n, 2, "idx");
+    f_str(&n, 3, out);
+    f_str(&n, 4, "MaxPool");
+    attr_ints(&n, "kernel_shape", (int64_t[]){kh, kw}, 2, 0);
+    attr_ints(&n, "strides", (int64_t[]){sy, sx}, 2, 0);
+    attr_ints(&n, "pads", pads, 4, 0);
+    attr_ints(&n, "ceil_mode", &ceil, 1, 1);
+    f_msg(&mb->g, 1, &n);
+}
+
+/* Conv (with Relu, Clip, LeakyRelu or no activation) then a MaxPool of stride 2 that
+ * alone reads it: one step ("Conv+Relu+MaxPool"), the Conv's rows pooled as they are
+ * made. Stems as image networks have them (3x3 stride 2 then a 3x3 pool in ceil mode;
+ * 7x7 stride 2 pad 3 then a 3x3 pool pad 1), 2x2 and 3x2 windows, a top or left pad
+ * alone, odd and even sizes, 6 and 13 output channels (blocks of 4 with a tail), on
+ * every kernel path and 1 or 2 threads: exactly the unfused steps' values.
+ * Not fused: a stride-1 pool, one with indices, a pool of a Conv whose output is read
+ * elsewhere too or requested, a pool with 2 rows and columns of padding. */
+TEST(fusion_conv_maxpool) {
+    enum { C = 3, MAXH = 45, MAXM = 13 };
+    static float x[C * MAXH * MAXH], w[MAXM * C * 7 * 7], bias[MAXM];
+    for (int i = 0; i < C * MAXH * MAXH; i++) x[i] = (float)sin(i * 0.37);
+    for (int i = 0; i < MAXM * C * 49; i++) w[i] = (float)cos(i * 0.91) * 0.3f;
+    for (int i = 0; i < MAXM; i++) bias[i] = 0.05f * (float)i - 0.3f;
+    static const struct {
+        int H, W, M, k, s, p;                /* input, filters, Conv kernel, stride, pads */
+        int kh, kw, pt, pl, pb, pr, ceil;    /* the pool */
+    } geo[] = {
+        {45, 45, 13, 3, 2, 0, 3, 3, 0, 0, 0, 0, 1}, /* squeezenet's stem */
+        {40, 38, 6, 7, 2, 3, 3, 3, 1, 1, 1, 1, 0}, /* resnet's */
+        {33, 30, 13, 3, 1, 1, 2, 2, 0, 0, 0, 0, 0},
+        {35, 37, 6, 5, 2, 2, 3, 2, 1, 0, 0, 1, 1},
+        {29, 44, 13, 3, 2, 1, 3, 3, 0, 1, 1, 0, 0},
+        {20, 20, 6, 3, 1, 0, 3, 3, 1, 1, 1, 1, 1},
+    };
+    static const unsigned limits[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
+    static const char *const acts[4] = {"Relu", "Clip", "LeakyRelu", NULL};
+    for (size_t gi = 0; gi < sizeof geo / sizeof geo[0]; gi++) {
+        int64_t x4[4] = {1, C, geo[gi].H, geo[gi].W}, k = geo[gi].k;
+        int64_t w4[4] = {geo[gi].M, C, k, k}, b1[1] = {geo[gi].M};
+        const int64_t pads[4] = {geo[gi].pt, geo[gi].pl, geo[gi].pb, geo[gi].pr};
+        for (int l = 0; l < 3; l++) {
+            unsigned old = ox_cpu_limit(limits[l]);
+            for (int a = 0; a < 4; a++)
+                for (int threads = 0; threads <= 2; threads += 2) {
+                    if ((l || threads) && a != 0) continue; /* activations once */
+                    mbuild mb;
+                    mb_begin(&mb, 4, x4);
+                    mb_init(&mb, "w", 4, w4, w);
+                    mb_init(&mb, "b", 1, b1, bias);
+                    mb_scalar(&mb, "lo", 0.0f);
+                    mb_scalar(&mb, "hi", 0.4f);
+                    conv_node(&mb, k, geo[gi].s, geo[gi].p);
+                    const char *pooled = acts[a] ? "r" : "c";
+                    if (acts[a]) mb_node(&mb, acts[a], "c", a == 1 ? "lo" : NULL, a == 1 ? "hi" : NULL, "r");
+                    maxpool_node(&mb, pooled, "y", geo[gi].kh, geo[gi].kw, 2, 2, pads,
+                                 geo[gi].ceil, 0);
+                    mb_output(&mb, "y");
+                    char want[64];
+                    snprintf(want, sizeof want, "Conv%s%s+MaxPool", acts[a] ? "+" : "",
+                             acts[a] ? acts[a] : "");
+                    const char *req[1] = {"y"};
+                    onyx_tensor *got;
+                    mb_threads = threads;
+                    double d = fused_vs_plain(&mb, x, 1, req, want, &got);
+                    mb_threads = 0;
+                    CHECK(d == 0);
+                    if (d != 0)
+                        fprintf(stderr, "  geometry %zu, %s, path %d, %d threads: %g\n", gi, want,
+                                l, threads, d);
+                    onyx_tensor_free(got);
+                    free(mb.g.p);
+                }
+            ox_cpu_limit(old);
+        }
+    }
+    /* must not fuse (v 0-4); v 5, the same Conv and pool without the flaw, fuses */
+    const int64_t none[4] = {0, 0, 0, 0}, wide[4] = {2, 2, 2, 2};
+    for (int v = 0; v < 6; v++) {
+        int64_t x4[4] = {1, C, 40, 40}, w4[4] = {6, C, 3, 3}, b1[1] = {6};
+        mbuild mb;
+        mb_begin(&mb, 4, x4);
+        mb_init(&mb, "w", 4, w4, w);
+        mb_init(&mb, "b", 1, b1, bias);
+        conv_node(&mb, 3, 2, 0);
+        mb_node(&mb, "Relu", "c", NULL, NULL, "r");
+        maxpool_node(&mb, "r", "y", 3, 3, v == 0 ? 1 : 2, 2, v == 4 ? wide : none, 0, v == 1);
+        if (v == 2) mb_node(&mb, "Neg", "r", NULL, NULL, "n");
+        mb_output(&mb, "y");
+        const char *req[2] = {"y", v == 2 ? "n" : "r"};
+        onyx_tensor *got;
+        double d = fused_vs_plain(&mb, x, v == 2 || v == 3 ? 2 : 1, req,
+                                  v == 5 ? "Conv+Relu+MaxPool" : "Conv+Relu", &got);
+        CHECK(d == 0 && any_label("MaxPool") == (v < 5));
+        if (d != 0 || any_label("MaxPool") != (v < 5))
+            fprintf(stderr, "  fusion case %d: %g, a MaxPool step: %d\n", v, d, any_label("MaxPool"));
+        onyx_tensor_free(got);
+        free(mb.g.p);
+    }
+}
