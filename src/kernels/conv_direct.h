@@ -55,37 +55,6 @@ void ox_conv_direct_f32(const ox_conv_direct *p, size_t i0, size_t i1, const flo
                         const float *wp, const float *bias, const float *res, float *y,
                         float *buf);
 
-/* A MaxPool fused after the convolution: it pools the convolution's output (the
- * clamp and `post` applied), which is never written out, only held a few rows at a
- * time per thread. Stride 2 along both axes, dilation 1, a window of kh x kw (1 to
- * 3 each), pt rows and pl columns of padding before the input (0 or 1, fewer than the
- * window), PH x PW outputs per plane, every window holding at least one of the
- * convolution's outputs (the end padding is whatever PH and PW imply). */
-typedef struct ox_cd_pool {
-    size_t PH, PW, kh, kw, pt, pl;
-} ox_cd_pool;
-
-/* The convolution rows a thread holds between its calls for one run: rows [lo, hi)
- * of image n. A thread's consecutive items continue where its last call stopped, so
- * the rows two bands' windows share are computed once. {0} holds none. */
-typedef struct ox_cd_held {
-    size_t n, lo, hi;
-} ox_cd_held;
-
-/* The items of the fused call, the pooled rows of every image (N * PH), and the
- * floats of its per-thread buffer (64-byte aligned); both 0 when the geometry or the
- * pool does not suit the kernel. */
-size_t ox_conv_direct_pool_items(const ox_conv_direct *p, const ox_cd_pool *q);
-size_t ox_conv_direct_pool_floats(const ox_conv_direct *p, const ox_cd_pool *q);
-
-/* Items [i0, i1): y (N x M x PH x PW) the pooled output; buf of
- * ox_conv_direct_pool_floats floats and *held kept by the calling thread from call
- * to call within one run (held = {0} at a run's first call on a thread, or whenever
- * buf's contents are not the last call's). No residual. */
-void ox_conv_direct_pool_f32(const ox_conv_direct *p, const ox_cd_pool *q, size_t i0, size_t i1,
-                             const float *x, const float *wp, const float *bias, float *y,
-                             float *buf, ox_cd_held *held);
-
 /* Which path ox_conv_direct_f32 takes now: "avx512", "avx2" or "generic". */
 const char *ox_conv_direct_kernel_name(void);
 

@@ -164,11 +164,10 @@ CD_NAME(cd_tile)(const float *in, const uint32_t *toff, size_t K, const float *w
 #undef CD_EACH_V
 }
 
-/* One output row (all channels, ld floats apart) from the buffer rows at `in`. */
-static void CD_NAME(cd_row)(const ox_cd_geom *g, const float *in, float *y, size_t ld,
-                            const float *res) {
+/* One output row (all channels) from the buffer rows at `in`. */
+static void CD_NAME(cd_row)(const ox_cd_geom *g, const float *in, float *y, const float *res) {
     const ox_conv_direct *p = g->p;
-    size_t OW = p->OW, K = g->K;
+    size_t OW = p->OW, ld = p->OH * OW, K = g->K;
     size_t nvec = (OW + CD_V - 1) / CD_V, tiles = (nvec + CD_XV - 1) / CD_XV;
     CD_VEC lo = CD_SET1(p->lo), hi = CD_SET1(p->hi);
     /* narrow rows take two channel blocks per tile, for enough accumulators */
@@ -222,38 +221,21 @@ static void CD_NAME(cd_row)(const ox_cd_geom *g, const float *in, float *y, size
     }
 }
 
-/* Output rows [oy0, oy1) of image n, at most g->band of them, from one buffer:
- * row oy of channel m at y + m * ld + (oy - oy0) * OW, its residual (or NULL) at the
- * same offset from res. */
-static void CD_NAME(cd_band)(const ox_cd_geom *g, size_t n, size_t oy0, size_t oy1, float *y,
-                             size_t ld, const float *res) {
-    const ox_conv_direct *p = g->p;
-    /* buffer floats from one output row to the next */
-    size_t step = p->sh * p->C * p->sw * g->Wq;
-    CD_NAME(cd_build)(g, g->x + n * p->C * p->IH * p->IW, oy0, oy1, g->buf);
-    for (size_t oy = oy0; oy < oy1; oy++) {
-        size_t at = (oy - oy0) * p->OW;
-        CD_NAME(cd_row)(g, g->buf + (oy - oy0) * step, y + at, ld, res ? res + at : NULL);
-    }
-}
-
 void CD_NAME(ox_cd_items)(const ox_cd_geom *g, size_t i0, size_t i1) {
     const ox_conv_direct *p = g->p;
-    size_t out_img = p->M * p->OH * p->OW;
+    size_t in_img = p->C * p->IH * p->IW, out_img = p->M * p->OH * p->OW;
+    /* buffer floats from one output row to the next */
+    size_t step = p->sh * p->C * p->sw * g->Wq;
     for (size_t i = i0; i < i1;) { /* a band: items i .. i + oy1 - oy0 - 1 */
         size_t n = i / p->OH, oy0 = i % p->OH, oy1 = oy0 + g->band;
         if (oy1 > p->OH) oy1 = p->OH;
         if (oy1 - oy0 > i1 - i) oy1 = oy0 + (i1 - i);
-        size_t at = n * out_img + oy0 * p->OW;
-        CD_NAME(cd_band)(g, n, oy0, oy1, g->y + at, p->OH * p->OW, g->res ? g->res + at : NULL);
+        float *buf = g->buf;
+        CD_NAME(cd_build)(g, g->x + n * in_img, oy0, oy1, buf);
+        for (size_t oy = oy0; oy < oy1; oy++) {
+            size_t at = n * out_img + oy * p->OW;
+            CD_NAME(cd_row)(g, buf + (oy - oy0) * step, g->y + at, g->res ? g->res + at : NULL);
+        }
         i += oy1 - oy0;
-    }
-}
-
-void CD_NAME(ox_cd_rows)(const ox_cd_geom *g, size_t n, size_t oy0, size_t oy1, float *y,
-                         size_t ld) {
-    for (size_t oy = oy0; oy < oy1; oy += g->band) {
-        size_t e = oy1 - oy < g->band ? oy1 : oy + g->band;
-        CD_NAME(cd_band)(g, n, oy, e, y + (oy - oy0) * g->p->OW, ld, NULL);
     }
 }

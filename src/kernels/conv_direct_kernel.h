@@ -40,19 +40,11 @@ typedef struct ox_cd_geom {
 
 /* Items [i0, i1) of the call described by g. */
 typedef void (*ox_cd_items_fn)(const ox_cd_geom *g, size_t i0, size_t i1);
-/* Output rows [oy0, oy1) of image n, without residual: row oy of channel m at
- * y + m * ld + (oy - oy0) * OW (conv_direct.c's fused MaxPool). */
-typedef void (*ox_cd_rows_fn)(const ox_cd_geom *g, size_t n, size_t oy0, size_t oy1, float *y,
-                              size_t ld);
 
 void ox_cd_items_generic(const ox_cd_geom *g, size_t i0, size_t i1);
-void ox_cd_rows_generic(const ox_cd_geom *g, size_t n, size_t oy0, size_t oy1, float *y,
-                        size_t ld);
 #if defined(__x86_64__) || defined(__i386__)
 void ox_cd_items_avx2(const ox_cd_geom *g, size_t i0, size_t i1);
 void ox_cd_items_avx512(const ox_cd_geom *g, size_t i0, size_t i1);
-void ox_cd_rows_avx2(const ox_cd_geom *g, size_t n, size_t oy0, size_t oy1, float *y, size_t ld);
-void ox_cd_rows_avx512(const ox_cd_geom *g, size_t n, size_t oy0, size_t oy1, float *y, size_t ld);
 #endif
 
 #endif

@@ -7,7 +7,6 @@
 
 #include "kernels/dwconv.h"
 #include "kernels/gemm.h"
-#include "ops/nn_conv_direct.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
@@ -96,30 +95,6 @@ int ox_conv_takes_channel_scale(ox_op_ctx *c) {
     return yes;
 }
 
-onyx_status ox_conv_pool_window(const ox_op_ctx *c, const ox_conv_geom *g, ox_window *pw) {
-    int nd = g->w.nd;
-    int64_t dims[3];
-    for (int i = 0; i < nd; i++) dims[i] = g->w.out[3 - nd + i];
-    return ox_nn_maxpool_window(c->fused_pool, nd, dims, pw);
-}
-
-int ox_conv_takes_pool(ox_op_ctx *c, const void *pool_state) {
-    if (c->n_in < 2 || !ox_has_input(c, 0) || !ox_has_input(c, 1) || ox_has_input(c, 3) ||
-        ox_has_input(c, 4))
-        return 0;
-    const ox_tensor *X = c->in[0], *W = c->in[1];
-    if (X->dtype != ONYX_DTYPE_FLOAT || W->dtype != ONYX_DTYPE_FLOAT || X->rank != 4) return 0;
-    const void *old = c->fused_pool;
-    c->fused_pool = pool_state;
-    ox_conv_geom g;
-    ox_window pw;
-    int yes = ox_conv_geom_of(c, X, W, NULL, &g) == ONYX_OK &&
-              ox_conv_pool_window(c, &g, &pw) == ONYX_OK && ox_conv_direct_pool_applies(&g, &pw);
-    ox_error_clear();
-    c->fused_pool = old;
-    return yes;
-}
-
 onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
     OX_TRY(ox_nn_need(c, 2));
     if (!ox_has_input(c, 0) || !ox_has_input(c, 1))
@@ -137,13 +112,6 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
     dims[1] = (int64_t)g.M;
     int nd = g.w.nd;
     for (int i = 0; i < nd; i++) dims[2 + i] = g.w.out[3 - nd + i];
-    if (c->fused_pool) { /* the planner fused a MaxPool after it (plan/fuse.c) */
-        ox_window pw;
-        OX_TRY(ox_conv_pool_window(c, &g, &pw));
-        if (t != ONYX_DTYPE_FLOAT || ox_has_input(c, 3) || !ox_conv_direct_pool_applies(&g, &pw))
-            return ox_error(ONYX_ERR_RUNTIME, "Conv's fused MaxPool does not fit its kernel");
-        for (int i = 0; i < nd; i++) dims[2 + i] = pw.out[3 - nd + i];
-    }
     ox_set_shape(c->out[0], t, X->rank, dims);
     if (ox_has_input(c, 3)) { /* a residual the planner fused in (plan/fuse.c): Y += R */
         const ox_tensor *R = c->in[3];
@@ -393,11 +361,6 @@ onyx_status ox_nn_conv_run(ox_op_ctx *c) {
     ox_conv_geom g;
     OX_TRY(ox_conv_geom_of(c, c->in[0], c->in[1], ox_has_input(c, 2) ? c->in[2] : NULL, &g));
     if (!ox_tensor_count(c->out[0])) return ONYX_OK;
-    if (c->fused_pool) { /* only float32 Convs of the direct kernel take one */
-        if (c->out[0]->dtype != ONYX_DTYPE_FLOAT)
-            return ox_error(ONYX_ERR_RUNTIME, "Conv's fused MaxPool does not fit its kernel");
-        return ox_conv_gemm_f32(c, &g);
-    }
     if (c->out[0]->dtype == ONYX_DTYPE_FLOAT) {
         if (depthwise_2d(c, &g)) return ONYX_OK;
         int act_done;

@@ -20,11 +20,4 @@ void ox_conv_direct_free(float *packed);
 onyx_status ox_conv_direct_workspace(const ox_conv_geom *g, size_t *bytes);
 onyx_status ox_conv_direct_run(ox_op_ctx *c, const ox_conv_geom *g, const float *packed);
 
-/* A MaxPool fused after such a Conv (plan/fuse.c): whether the pool's window pw, over
- * the Conv's output, suits the kernel (kernels/conv_direct.h's ox_cd_pool), and the
- * run that writes the pooled output to c->out[0]. */
-int ox_conv_direct_pool_applies(const ox_conv_geom *g, const ox_window *pw);
-onyx_status ox_conv_direct_pool_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_window *pw,
-                                    const float *packed);
-
 #endif

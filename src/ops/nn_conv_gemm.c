@@ -479,11 +479,6 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
     const float *S = ox_has_input(c, 4) ? c->in[4]->data : NULL; /* fused channel scale */
     float *Y = c->out[0]->data;
     const conv_packed *cp = c->prepacked;
-    if (c->fused_pool) {
-        ox_window pw;
-        OX_TRY(ox_conv_pool_window(c, g, &pw));
-        return ox_conv_direct_pool_run(c, g, &pw, cp && cp->w == W ? cp->direct : NULL);
-    }
     if (ox_conv_direct_applies(g))
         return ox_conv_direct_run(c, g, cp && cp->w == W ? cp->direct : NULL);
     if (ox_conv_oc_applies(g)) return ox_conv_oc_run(c, g, cp && cp->w == W ? cp->oc : NULL);

@@ -201,13 +201,6 @@ void ox_nn_conv_free_prepacked(void *packed);
  * c's inputs need shapes and types only. */
 int ox_conv_takes_channel_scale(ox_op_ctx *c);
 
-/* The window of the MaxPool fused after this Conv (c->fused_pool) over its output. */
-onyx_status ox_conv_pool_window(const ox_op_ctx *c, const ox_conv_geom *g, ox_window *pw);
-/* Whether the Conv of c (float32 X and W, constant or not, shapes known) can take the
- * MaxPool whose prepared state is pool_state fused after it (the direct kernel's
- * pooled rows: ops/nn_conv_direct.h). */
-int ox_conv_takes_pool(ox_op_ctx *c, const void *pool_state);
-
 onyx_status ox_conv_gemm_workspace(const ox_conv_geom *g, size_t *bytes);
 onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g);
 onyx_status ox_nn_qconv_infer(ox_op_ctx *c); /* ConvInteger, QLinearConv (nn_qconv.c) */
@@ -222,9 +215,6 @@ onyx_status ox_nn_avgpool_prepare(ox_op_ctx *c);
 onyx_status ox_nn_lppool_prepare(ox_op_ctx *c);
 onyx_status ox_nn_pool_infer(ox_op_ctx *c);
 onyx_status ox_nn_pool_run(ox_op_ctx *c);
-/* The window of a MaxPool (state: its node's prepared state) over spatial dims
- * in_dims (nd of them): for a Conv with the pool fused after it (c->fused_pool). */
-onyx_status ox_nn_maxpool_window(const void *state, int nd, const int64_t *in_dims, ox_window *w);
 onyx_status ox_nn_global_prepare(ox_op_ctx *c);
 onyx_status ox_nn_global_infer(ox_op_ctx *c);
 onyx_status ox_nn_global_run(ox_op_ctx *c);

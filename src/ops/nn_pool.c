@@ -74,13 +74,6 @@ static onyx_status pool_geom(const ox_op_ctx *c, ox_window *w) {
     return ox_window_resolve(&st->wa, nd, X->dims + 2, st->wa.kernel, 1, w);
 }
 
-onyx_status ox_nn_maxpool_window(const void *state, int nd, const int64_t *in_dims, ox_window *w) {
-    const pool_state *st = state;
-    if (st->kind != POOL_MAX || st->wa.n_kernel != (size_t)nd)
-        return ox_error(ONYX_ERR_RUNTIME, "the fused pool is not a MaxPool of %d spatial dims", nd);
-    return ox_window_resolve(&st->wa, nd, in_dims, st->wa.kernel, 1, w);
-}
-
 onyx_status ox_nn_pool_infer(ox_op_ctx *c) {
     OX_TRY(ox_nn_need(c, 1));
     const pool_state *st = c->state;

@@ -60,10 +60,6 @@ struct ox_op_ctx {
      * kernel's layout), or NULL: run must work without it (constant folding and
      * single-op runs have none). */
     const void *prepacked;
-    /* Conv: a MaxPool the planner fused after it (plan/fuse.c), as the pool node's
-     * prepared state, or NULL. out[0] is then the pool's output: the Conv's own
-     * output (its activation applied) is pooled as it is computed. */
-    const void *fused_pool;
     /* OX_OP_ALLOC_IN_RUN ops: allocate out[i]->data for the dtype/dims run set. */
     onyx_status (*alloc_output)(ox_op_ctx *c, size_t i);
     void *engine; /* private to the engine */

@@ -404,38 +404,6 @@ static onyx_status fuse_channel_scale(ox_plan *p, const ox_rgraph *g, ox_pstep *
     return set_label(conv, label);
 }
 
-/* Conv (with its activation, or none) then a MaxPool that alone reads its output, in
- * a static plan: the Conv pools its rows while they are in cache and never writes
- * its own output (image networks' stems, 3.2 MB at 64 x 111 x 111, written and read
- * back through memory otherwise). Only for the direct kernel's geometries
- * (ox_conv_takes_pool). */
-static onyx_status fuse_maxpool(ox_plan *p, const ox_rgraph *g, ox_pstep *conv, size_t ci,
-                                int *uses, void *const *node_state) {
-    int v = conv->out[0];
-    if (!p->is_static || conv->pool_node || v < 0 || uses[v] != 1 || conv->n_in > 3)
-        return ONYX_OK;
-    int c = consumer_of(p, ci, v);
-    if (c < 0) return ONYX_OK;
-    ox_pstep *mp = &p->steps[c];
-    if (!is_op(g, mp, "MaxPool") || mp->n_in < 1 || mp->in[0] != v || mp->n_out < 1 ||
-        mp->out[0] < 0 || (mp->n_out > 1 && mp->out[1] >= 0) || !is_f32(p, mp->out[0]))
-        return ONYX_OK;
-    ox_tensor *in[3] = {NULL, NULL, NULL};
-    for (size_t k = 0; k < conv->n_in; k++) {
-        if (conv->in[k] < 0) continue;
-        if (!p->values[conv->in[k]].known) return ONYX_OK;
-        in[k] = &p->values[conv->in[k]].t;
-    }
-    ox_op_ctx cc = {.node = g->nodes[conv->node].node, .opset = g->nodes[conv->node].opset,
-                    .n_in = conv->n_in, .in = in, .state = node_state[conv->node]};
-    if (!ox_conv_takes_pool(&cc, node_state[mp->node])) return ONYX_OK;
-    conv->pool_node = mp->node + 1;
-    conv->out[0] = mp->out[0];
-    uses[v]--;
-    mp->node = -1;
-    return append_label(conv, "MaxPool");
-}
-
 onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested,
                          void *const *node_state) {
     int *uses = count_uses(p, g, requested, n_requested);
@@ -482,7 +450,6 @@ onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, s
             st = append_label(s, t->label); /* the op, or a fused pattern's ops */
             break;
         }
-        if (is_conv && st == ONYX_OK) st = fuse_maxpool(p, g, s, i, uses, node_state);
     }
     ox_free(uses);
     return st;

@@ -39,7 +39,6 @@ typedef struct ox_pstep {
     size_t n_in, n_out;
     int act;             /* activation fused into the node (enum ox_act) */
     float act_alpha, act_beta;
-    int pool_node;       /* a MaxPool fused after a Conv: its node index + 1; 0: none */
     char *label;         /* op type, or the fused ops ("Conv+BatchNormalization+Relu") */
     size_t ws_offset;    /* workspace offset in the arena (static plans) */
     size_t ws_bytes;

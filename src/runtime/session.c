@@ -307,8 +307,7 @@ static onyx_status execute(onyx_session *s, ox_plan *p, ox_plan_state *stt, unsi
                        .in = stt->in_ptrs, .out = stt->out_ptrs, .state = s->node_state[step->node],
                        .pool = s->pool, .alloc_output = run_alloc_output, .act = step->act,
                        .act_alpha = step->act_alpha, .act_beta = step->act_beta,
-                       .prepacked = step->prepacked,
-                       .fused_pool = step->pool_node ? s->node_state[step->pool_node - 1] : NULL};
+                       .prepacked = step->prepacked};
         double t0 = s->opts.node_callback ? now_seconds() : 0;
         if (p->is_static) {
             c.workspace_bytes = step->ws_bytes;
