@@ -120,14 +120,69 @@ static inline __attribute__((always_inline)) void row_s2(float *y, const uintptr
     }
 }
 
+/* The maxima of three rows' columns [c, c + 16), -inf at columns past `in`; from -inf
+ * with each row as the first operand, so a NaN never wins (and none comes out). */
+static inline __attribute__((always_inline)) __m512 col3(const float *s0, const float *s1,
+                                                         const float *s2, size_t c, size_t in) {
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    if (c + 16 <= in) {
+        __m512 m = _mm512_max_ps(_mm512_loadu_ps(s0 + c), ninf);
+        m = _mm512_max_ps(_mm512_loadu_ps(s1 + c), m);
+        return _mm512_max_ps(_mm512_loadu_ps(s2 + c), m);
+    }
+    if (c >= in) return ninf;
+    __mmask16 k = first(in - c);
+    __m512 m = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, k, s0 + c), ninf);
+    m = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, k, s1 + c), m);
+    return _mm512_max_ps(_mm512_mask_loadu_ps(ninf, k, s2 + c), m);
+}
+
+/* row_s2 for the common window, 3 rows and 3 columns: 16 outputs read input columns
+ * 2o .. 2o + 32, and the maxima of columns 2o + 32 .. 2o + 47 are the next 16's first
+ * ones, so each input vector is loaded (and its rows' maximum taken) once. The rows
+ * lie `in` floats apart, as row_s2's prefetch assumes too. */
+static inline __attribute__((always_inline)) void row3_s2(float *y, const float *s0, size_t in,
+                                                          size_t n, size_t pl) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const float *s1 = s0 + in, *s2 = s1 + in;
+    __m512 od_before = _mm512_set1_ps(-INFINITY); /* the odd columns of the 32 before (pl = 1) */
+    __m512 a = col3(s0, s1, s2, 0, in);
+    for (size_t o = 0; o < n; o += 16) {
+        size_t c0 = 2 * o;
+        /* the next window starts two rows on: fetch those rows' lines now */
+        uintptr_t ahead = (uintptr_t)(s2 + c0);
+        _mm_prefetch((const char *)(ahead + in * sizeof(float)), _MM_HINT_T0);
+        _mm_prefetch((const char *)(ahead + in * sizeof(float) + 64), _MM_HINT_T0);
+        _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float)), _MM_HINT_T0);
+        _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float) + 64), _MM_HINT_T0);
+        __m512 b = col3(s0, s1, s2, c0 + 16, in), c = col3(s0, s1, s2, c0 + 32, in);
+        __m512 ev = _mm512_permutex2var_ps(a, even, b), od = _mm512_permutex2var_ps(a, odd, b), m;
+        if (pl == 0) {
+            __m512i e2 = _mm512_alignr_epi32(_mm512_castps_si512(c), _mm512_castps_si512(ev), 1);
+            m = _mm512_max_ps(_mm512_castsi512_ps(e2), _mm512_max_ps(od, ev));
+        } else {
+            __m512i o0 = _mm512_alignr_epi32(_mm512_castps_si512(od),
+                                             _mm512_castps_si512(od_before), 15);
+            m = _mm512_max_ps(od, _mm512_max_ps(ev, _mm512_castsi512_ps(o0)));
+            od_before = od;
+        }
+        if (n - o >= 16) _mm512_storeu_ps(y + o, m);
+        else _mm512_mask_storeu_ps(y + o, first(n - o), m);
+        a = c;
+    }
+}
+
 void ox_max_row_s2_avx512(float *y, const float *const *rows, size_t nrows, size_t step,
                           size_t out_rows, size_t in, size_t n, size_t kw, size_t pl) {
     uintptr_t at[OX_MAX_ROW_S2_ROWS];
     for (size_t j = 0; j < out_rows; j++, y += n) {
         for (size_t r = 0; r < nrows; r++) at[r] = (uintptr_t)rows[r] + j * step * sizeof(float);
         /* the common windows with their sizes constant, so the row loops unroll */
-        if (nrows == 3 && pl == 0 && kw == 3) row_s2(y, at, 3, in, n, 3, 0);
-        else if (nrows == 3 && pl == 1 && kw == 3) row_s2(y, at, 3, in, n, 3, 1);
+        int rows_in_apart = nrows == 3 && at[1] - at[0] == in * sizeof(float) &&
+                            at[2] - at[1] == in * sizeof(float);
+        if (rows_in_apart && pl == 0 && kw == 3) row3_s2(y, (const float *)at[0], in, n, 0);
+        else if (rows_in_apart && pl == 1 && kw == 3) row3_s2(y, (const float *)at[0], in, n, 1);
         else if (pl == 0 && kw == 3) row_s2(y, at, nrows, in, n, 3, 0);
         else if (pl == 1 && kw == 3) row_s2(y, at, nrows, in, n, 3, 1);
         else row_s2(y, at, nrows, in, n, kw, pl);
