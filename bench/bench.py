@@ -126,7 +126,12 @@ def profile_lines(args, name, threads, top=6):
     lines = out.splitlines()
     for i, line in enumerate(lines):
         if line.startswith("time per op type"):
-            return [l.strip() for l in lines[i + 1:i + 1 + top] if l.startswith("  ")]
+            types = []
+            for l in lines[i + 1:]:
+                if not l.startswith("  ") or len(types) == top:
+                    break  # the op types end where the slowest nodes begin
+                types.append(l.strip())
+            return types
     return []
 
 
@@ -442,8 +447,8 @@ def write_report(args, results, checks, baseline_kib, started, elapsed):
     if slow:
         L += ["## Where onyx is slower: where the time goes", "",
               "For each row above with onyx/ORT > 1, the op types that take the most time in "
-              "`onyx bench MODEL --threads N --profile` (mean per run; fused steps are named by "
-              "their ops, e.g. `Conv+Add+Relu`):", ""]
+              "`onyx bench MODEL --threads N --profile` (each node's median over its runs, summed by "
+              "op type; fused steps are named by their ops, e.g. `Conv+Add+Relu`):", ""]
         for name, threads in slow:
             prof = profile_lines(args, name, threads)
             L += [f"- `{name}`, {threads} thread{'s' if threads > 1 else ''}:", "", "  ```"]
