@@ -42,6 +42,7 @@ static unsigned detect_x86(void) {
         unsigned need = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);
         if ((b & need) == need && (xcr0 & 0xe6) == 0xe6) f |= OX_CPU_AVX512;
     }
+    if (__get_cpuid(0x80000001, &a, &b, &c, &d) && ((c >> 8) & 1)) f |= OX_CPU_PRFCHW;
     return f;
 }
 #endif

@@ -15,6 +15,7 @@ enum {
     OX_CPU_FMA = 1u << 1,     /* FMA3 */
     OX_CPU_F16C = 1u << 2,    /* half <-> float conversions */
     OX_CPU_AVX512 = 1u << 3, /* AVX-512 F, DQ, VL and BW (with OS-enabled ZMM state) */
+    OX_CPU_PRFCHW = 1u << 4, /* PREFETCHW: a prefetch that asks for the line to write */
 };
 
 /* The usable feature bits: detected, minus what ONYX_CPU or ox_cpu_limit removed. */
