@@ -56,6 +56,46 @@ size_t ox_max_taps_avx512(float *y, const float *src, size_t n, size_t kw, size_
     return n;
 }
 
+/* The next window starts two rows on: fetch the lines of those rows' 32 columns from
+ * `ahead` (the last row's, an address: prefetching never faults), `in` floats apart. */
+static inline __attribute__((always_inline)) void prefetch_next_rows(uintptr_t ahead, size_t in) {
+    _mm_prefetch((const char *)(ahead + in * sizeof(float)), _MM_HINT_T0);
+    _mm_prefetch((const char *)(ahead + in * sizeof(float) + 64), _MM_HINT_T0);
+    _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float)), _MM_HINT_T0);
+    _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float) + 64), _MM_HINT_T0);
+}
+
+/* 16 outputs of a stride-2 window kw (1..3) wide from its rows' column maxima: a and b
+ * the 32 columns from the first one read, c the column after them (lane 0). pl = 1:
+ * the first tap is one column back, the odd columns of the 32 before are in
+ * *od_before, which gets this step's. */
+static inline __attribute__((always_inline)) __m512 taps_s2(__m512 a, __m512 b, __m512 c,
+                                                            size_t kw, size_t pl,
+                                                            __m512 *od_before) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    __m512 ev = _mm512_permutex2var_ps(a, even, b), m;
+    if (pl == 0) {
+        /* tap 0: even columns; tap 1: odd ones; tap 2: even ones one output on */
+        m = ev;
+        if (kw >= 2) m = _mm512_max_ps(_mm512_permutex2var_ps(a, odd, b), m);
+        if (kw == 3) {
+            __m512i e2 = _mm512_alignr_epi32(_mm512_castps_si512(c), _mm512_castps_si512(ev), 1);
+            m = _mm512_max_ps(_mm512_castsi512_ps(e2), m);
+        }
+    } else {
+        /* tap 0: odd columns one output back; tap 1: even ones; tap 2: odd ones */
+        __m512 od = _mm512_permutex2var_ps(a, odd, b);
+        __m512i o0 = _mm512_alignr_epi32(_mm512_castps_si512(od),
+                                         _mm512_castps_si512(*od_before), 15);
+        m = _mm512_castsi512_ps(o0);
+        if (kw >= 2) m = _mm512_max_ps(ev, m);
+        if (kw == 3) m = _mm512_max_ps(od, m);
+        *od_before = od;
+    }
+    return m;
+}
+
 /* 16 outputs at a time read input columns 2o .. 2o + 32: two vectors and one more
  * float, the maximum over the rows taken first, then the even columns, the odd ones
  * and the even ones one further along. No intermediate row: the column maxima stay
@@ -64,8 +104,6 @@ size_t ox_max_taps_avx512(float *y, const float *src, size_t n, size_t kw, size_
 static inline __attribute__((always_inline)) void row_s2(float *y, const uintptr_t *rows,
                                                          size_t nrows, size_t in, size_t n,
                                                          size_t kw, size_t pl) {
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
     __m512 od_before = ninf; /* the odd columns of the 32 before c0 (pl = 1) */
     for (size_t o = 0; o < n; o += 16) {
@@ -74,13 +112,7 @@ static inline __attribute__((always_inline)) void row_s2(float *y, const uintptr
         __mmask16 ka = first(left), kb = first(left > 16 ? left - 16 : 0);
         __mmask16 kc = left > 32 ? (__mmask16)1 : (__mmask16)0;
         __m512 a = ninf, b = ninf, c = ninf;
-        /* the next window starts two rows on: fetch those rows' lines now
-         * (prefetching never faults) */
-        uintptr_t ahead = rows[nrows - 1] + c0 * sizeof(float);
-        _mm_prefetch((const char *)(ahead + in * sizeof(float)), _MM_HINT_T0);
-        _mm_prefetch((const char *)(ahead + in * sizeof(float) + 64), _MM_HINT_T0);
-        _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float)), _MM_HINT_T0);
-        _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float) + 64), _MM_HINT_T0);
+        prefetch_next_rows(rows[nrows - 1] + c0 * sizeof(float), in);
         if (left > 32) { /* all 33 columns there: whole loads (and one float) */
             for (size_t r = 0; r < nrows; r++) {
                 const float *s = (const float *)(rows[r] + c0 * sizeof(float));
@@ -96,26 +128,7 @@ static inline __attribute__((always_inline)) void row_s2(float *y, const uintptr
                 if (kw == 3 && kc) c = _mm512_max_ps(_mm512_mask_loadu_ps(ninf, kc, s + 32), c);
             }
         }
-        __m512 ev = _mm512_permutex2var_ps(a, even, b), m;
-        if (pl == 0) {
-            /* tap 0: even columns; tap 1: odd ones; tap 2: even ones one output on */
-            m = ev;
-            if (kw >= 2) m = _mm512_max_ps(_mm512_permutex2var_ps(a, odd, b), m);
-            if (kw == 3) {
-                __m512i e2 =
-                    _mm512_alignr_epi32(_mm512_castps_si512(c), _mm512_castps_si512(ev), 1);
-                m = _mm512_max_ps(_mm512_castsi512_ps(e2), m);
-            }
-        } else {
-            /* tap 0: odd columns one output back; tap 1: even ones; tap 2: odd ones */
-            __m512 od = _mm512_permutex2var_ps(a, odd, b);
-            __m512i o0 = _mm512_alignr_epi32(_mm512_castps_si512(od),
-                                             _mm512_castps_si512(od_before), 15);
-            m = _mm512_castsi512_ps(o0);
-            if (kw >= 2) m = _mm512_max_ps(ev, m);
-            if (kw == 3) m = _mm512_max_ps(od, m);
-            od_before = od;
-        }
+        __m512 m = taps_s2(a, b, c, kw, pl, &od_before);
         _mm512_mask_storeu_ps(y + o, first(n - o), m);
     }
 }
@@ -143,30 +156,14 @@ static inline __attribute__((always_inline)) __m512 col3(const float *s0, const 
  * lie `in` floats apart, as row_s2's prefetch assumes too. */
 static inline __attribute__((always_inline)) void row3_s2(float *y, const float *s0, size_t in,
                                                           size_t n, size_t pl) {
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     const float *s1 = s0 + in, *s2 = s1 + in;
     __m512 od_before = _mm512_set1_ps(-INFINITY); /* the odd columns of the 32 before (pl = 1) */
     __m512 a = col3(s0, s1, s2, 0, in);
     for (size_t o = 0; o < n; o += 16) {
         size_t c0 = 2 * o;
-        /* the next window starts two rows on: fetch those rows' lines now */
-        uintptr_t ahead = (uintptr_t)(s2 + c0);
-        _mm_prefetch((const char *)(ahead + in * sizeof(float)), _MM_HINT_T0);
-        _mm_prefetch((const char *)(ahead + in * sizeof(float) + 64), _MM_HINT_T0);
-        _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float)), _MM_HINT_T0);
-        _mm_prefetch((const char *)(ahead + 2 * in * sizeof(float) + 64), _MM_HINT_T0);
+        prefetch_next_rows((uintptr_t)(s2 + c0), in);
         __m512 b = col3(s0, s1, s2, c0 + 16, in), c = col3(s0, s1, s2, c0 + 32, in);
-        __m512 ev = _mm512_permutex2var_ps(a, even, b), od = _mm512_permutex2var_ps(a, odd, b), m;
-        if (pl == 0) {
-            __m512i e2 = _mm512_alignr_epi32(_mm512_castps_si512(c), _mm512_castps_si512(ev), 1);
-            m = _mm512_max_ps(_mm512_castsi512_ps(e2), _mm512_max_ps(od, ev));
-        } else {
-            __m512i o0 = _mm512_alignr_epi32(_mm512_castps_si512(od),
-                                             _mm512_castps_si512(od_before), 15);
-            m = _mm512_max_ps(od, _mm512_max_ps(ev, _mm512_castsi512_ps(o0)));
-            od_before = od;
-        }
+        __m512 m = taps_s2(a, b, c, 3, pl, &od_before);
         if (n - o >= 16) _mm512_storeu_ps(y + o, m);
         else _mm512_mask_storeu_ps(y + o, first(n - o), m);
         a = c;
