@@ -52,10 +52,11 @@ void ox_dwconv2d_f32_direct(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1
     int64_t IH = (int64_t)p->IH, IW = (int64_t)p->IW, KH = (int64_t)p->KH, KW = (int64_t)p->KW;
     int64_t dh = (int64_t)p->dh, dw = (int64_t)p->dw;
     size_t in_sp = p->IH * p->IW, out_sp = p->OH * p->OW;
+    size_t xs = ox_dw_x_plane(p), ys = ox_dw_y_plane(p);
     for (size_t pi = p0; pi < p1; pi++) {
         size_t ch = pi % C;
-        const float *xp = in_sp ? x + pi * in_sp : NULL, *f = w + ch * p->KH * p->KW;
-        float *yp = y + pi * out_sp;
+        const float *xp = in_sp ? x + pi * xs : NULL, *f = w + ch * p->KH * p->KW;
+        float *yp = y + pi * ys;
         float b = bias ? bias[ch] : 0.0f;
         for (size_t oy = 0; oy < p->OH; oy++) {
             int64_t y0, y1, sy = (int64_t)(oy * p->sh) - (int64_t)p->pad_top;

@@ -28,11 +28,21 @@ typedef struct ox_dwconv2d {
      * dropped afterwards. Each output goes through it exactly once. */
     void (*post)(float *y, size_t n, const void *ctx);
     const void *post_ctx;
+    /* Floats from one input (output) plane to the next; 0: IH * IW (OH * OW). A band
+     * of rows held in a buffer of taller planes (ops/nn_conv_chain.c) sets them. */
+    size_t x_plane, y_plane;
 } ox_dwconv2d;
 
-/* Planes [p0, p1) of a tensor with C channels: plane p reads x + p * IH * IW, filter
- * w + (p % C) * KH * KW, bias[p % C] (0 when bias is NULL) and writes
- * y + p * OH * OW. Never fails: it takes its buffers from per-thread scratch
+static inline size_t ox_dw_x_plane(const ox_dwconv2d *p) {
+    return p->x_plane ? p->x_plane : p->IH * p->IW;
+}
+static inline size_t ox_dw_y_plane(const ox_dwconv2d *p) {
+    return p->y_plane ? p->y_plane : p->OH * p->OW;
+}
+
+/* Planes [p0, p1) of a tensor with C channels: plane p reads x + p * ox_dw_x_plane(p),
+ * filter w + (p % C) * KH * KW, bias[p % C] (0 when bias is NULL) and writes
+ * y + p * ox_dw_y_plane(p). Never fails: it takes its buffers from per-thread scratch
  * (util/scratch.h, slot 2) and computes directly without them if none can be had. */
 void ox_dwconv2d_f32(const ox_dwconv2d *p, size_t C, size_t p0, size_t p1, const float *x,
                      const float *w, const float *bias, float *y);

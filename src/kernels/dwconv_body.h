@@ -340,16 +340,16 @@ static DW_NAME(dw_band_fn) DW_NAME(dw_pick_band)(const ox_dw_geom *g) {
 void DW_NAME(ox_dw_planes)(const ox_dw_geom *g, size_t C, size_t p0, size_t p1, const float *x,
                            const float *w, const float *bias, float *y) {
     const ox_dwconv2d *p = g->p;
-    size_t in_sp = p->IH * p->IW, out_sp = p->OH * p->OW;
+    size_t in_sp = p->IH * p->IW, xs = ox_dw_x_plane(p), ys = ox_dw_y_plane(p);
     DW_NAME(dw_band_fn) band = DW_NAME(dw_pick_band)(g);
     for (size_t pi = p0; pi < p1; pi++) {
         size_t ch = pi % C;
-        const float *xp = in_sp ? x + pi * in_sp : NULL;
+        const float *xp = in_sp ? x + pi * xs : NULL;
         const float *wp = w + ch * g->T;
         float b = bias ? bias[ch] : 0.0f;
         for (size_t oy0 = 0; oy0 < p->OH; oy0 += g->band) {
             size_t nb = p->OH - oy0 < g->band ? p->OH - oy0 : g->band;
-            float *yb = y + pi * out_sp + oy0 * p->OW;
+            float *yb = y + pi * ys + oy0 * p->OW;
             DW_NAME(dw_fill)(g, xp, oy0, nb);
             band(g, wp, b, yb, nb);
             if (p->post) p->post(yb, nb * p->OW, p->post_ctx);

@@ -22,6 +22,7 @@
 #include "kernels/bias_act.h"
 #include "kernels/gemm.h"
 #include "ops/nn_conv_direct.h"
+#include "ops/nn_conv_chain.h"
 #include "ops/nn_conv_oc.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
@@ -62,11 +63,18 @@ static int wino_candidate(const ox_conv_state *st, const ox_tensor *W) {
     return 1;
 }
 
+const ox_sgemm_packed *ox_conv_gemm_packed(const ox_op_ctx *c) {
+    const conv_packed *cp = c->prepacked;
+    if (!cp || !ox_has_input(c, 1) || cp->w != c->in[1]->data || cp->groups != 1) return NULL;
+    return cp->g[0];
+}
+
 onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out) {
-    /* few taps per output, or channels in lanes: that kernel's filters alone */
-    float *dpk, *opk = NULL;
-    OX_TRY(ox_conv_direct_prepack(c, &dpk));
-    if (!dpk) OX_TRY(ox_conv_oc_prepack(c, &opk));
+    /* few taps per output, or channels in lanes: that kernel's filters alone (a
+     * chained 1x1 Conv runs as a GEMM) */
+    float *dpk = NULL, *opk = NULL;
+    if (!c->chained) OX_TRY(ox_conv_direct_prepack(c, &dpk));
+    if (!dpk && !c->chained) OX_TRY(ox_conv_oc_prepack(c, &opk));
     if (dpk || opk) {
         conv_packed *dp = ox_calloc(1, sizeof *dp);
         if (!dp) {

@@ -60,6 +60,9 @@ struct ox_op_ctx {
      * kernel's layout), or NULL: run must work without it (constant folding and
      * single-op runs have none). */
     const void *prepacked;
+    /* Prepack only: the step runs inside a chain of steps (plan/chain.c), so its
+     * weights are packed for the chain's kernels. */
+    int chained;
     /* OX_OP_ALLOC_IN_RUN ops: allocate out[i]->data for the dtype/dims run set. */
     onyx_status (*alloc_output)(ox_op_ctx *c, size_t i);
     void *engine; /* private to the engine */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/threadpool.h"
 
 #define ARENA_ALIGN 64
 
@@ -373,6 +374,9 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
         if (p->steps[st].n_in > p->max_in) p->max_in = p->steps[st].n_in;
         if (p->steps[st].n_out > p->max_out) p->max_out = p->steps[st].n_out;
     }
+    if (fuse && (s = ox_plan_chain(p, g, requested, n_requested, node_state,
+                                   (size_t)ox_threadpool_size(pool))))
+        goto fail;
     if ((s = ox_plan_prepack(p, g, node_state, pool))) goto fail;
     for (size_t st = 0; st < n_steps; st++) {
         const ox_pstep *step = &p->steps[st];
@@ -399,6 +403,7 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
         concat_in_place(p, g, alias, delta);
         for (size_t v = 0; v < p->n_values; v++) {
             if (pv[v].is_const || g->values[v].kind != OX_VALUE_NODE || pv[v].first < 0) continue;
+            if (pv[v].in_chain) continue;
             pv[v].in_arena = 1;
             if (alias[v] >= 0) continue; /* placed with its Concat's output, below */
             blocks[n_blocks++] = (arena_block){align_up(ox_tensor_nbytes(&pv[v].t)), pv[v].first,

@@ -30,6 +30,7 @@ typedef struct ox_pvalue {
     int owns_data;   /* folded by the plan: freed with it */
     int first, last; /* steps of definition and of last use (-1: unused) */
     size_t offset;   /* arena offset (static plans, non-constant node outputs) */
+    int in_chain;    /* made and read inside a chain of steps (plan/chain.c): never stored */
     int in_arena;
 } ox_pvalue;
 
@@ -43,6 +44,8 @@ typedef struct ox_pstep {
     size_t ws_offset;    /* workspace offset in the arena (static plans) */
     size_t ws_bytes;
     void *prepacked;     /* the op's packed constant inputs (plan/prepack.c), or NULL */
+    int chain;           /* runs the next `chain` steps with it (plan/chain.c); a run skips them */
+    int chained;         /* the first step of a chain or one of the steps it runs */
     void (*free_prepacked)(void *);
 } ox_pstep;
 
@@ -91,6 +94,13 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
 onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested,
                          void *const *node_state);
 void ox_plan_free(ox_plan *p);
+
+/* Mark chains of steps that run as one parallel region (plan/chain.c): a 1x1 Conv,
+ * a depthwise Conv and a 1x1 Conv whose intermediates nothing else reads. Static
+ * plans, after fusion; the steps stay (their state and packed weights serve the
+ * chain), the first gets `chain` and a label naming all three. */
+onyx_status ox_plan_chain(ox_plan *p, const ox_rgraph *g, const int *requested,
+                          size_t n_requested, void *const *node_state, size_t threads);
 
 /* Let each kept step's op pack its constant inputs once (ox_op_def.prepack);
  * plan/prepack.c. Called by ox_plan_build after fusion. */

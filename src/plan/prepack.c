@@ -33,7 +33,8 @@ onyx_status ox_plan_prepack(ox_plan *p, const ox_rgraph *g, void *const *node_st
         ox_op_ctx c = {.node = gn->node, .opset = gn->opset, .n_in = step->n_in,
                        .n_out = step->n_out, .in = in, .out = NULL,
                        .state = node_state[step->node], .pool = pool, .act = step->act,
-                       .act_alpha = step->act_alpha, .act_beta = step->act_beta};
+                       .act_alpha = step->act_alpha, .act_beta = step->act_beta,
+                       .chained = step->chained};
         s = gn->def->prepack(&c, &step->prepacked);
         if (s == ONYX_OK && step->prepacked) step->free_prepacked = gn->def->free_prepacked;
         if (s != ONYX_OK) s = ox_node_fail(gn, s);

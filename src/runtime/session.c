@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ops/nn_conv_chain.h"
 #include "passes/inline.h"
 #include "util/alloc.h"
 
@@ -292,6 +293,28 @@ static onyx_status copy_out(const ox_tensor *src, ox_tensor *dst) {
     return st ? ox_error(st, "out of memory for an output") : ONYX_OK;
 }
 
+/* Steps k .. k + step->chain of a static plan as one chain (plan/chain.c makes them
+ * OX_CHAIN_STEPS long, each of at most OX_CHAIN_MAX_IN inputs). */
+static onyx_status run_chain(onyx_session *s, ox_plan *p, ox_plan_state *stt, size_t k) {
+    enum { STEPS = OX_CHAIN_STEPS, MAX_IN = OX_CHAIN_MAX_IN };
+    ox_tensor *in[STEPS][MAX_IN], *out[STEPS];
+    ox_op_ctx c[STEPS];
+    ox_op_ctx *ctx[STEPS];
+    for (size_t i = 0; i < STEPS; i++) {
+        const ox_pstep *step = &p->steps[k + i];
+        const ox_gnode *gn = &s->graph->nodes[step->node];
+        for (size_t j = 0; j < step->n_in && j < MAX_IN; j++)
+            in[i][j] = step->in[j] >= 0 ? &stt->vals[step->in[j]] : NULL;
+        out[i] = &stt->vals[step->out[0]];
+        c[i] = (ox_op_ctx){.node = gn->node, .opset = gn->opset, .n_in = step->n_in, .n_out = 1,
+                           .in = in[i], .out = &out[i], .state = s->node_state[step->node],
+                           .pool = s->pool, .act = step->act, .act_alpha = step->act_alpha,
+                           .act_beta = step->act_beta, .prepacked = step->prepacked};
+        ctx[i] = &c[i];
+    }
+    return ox_conv_chain_run(ctx, ox_conv_gemm_packed(ctx[0]), ox_conv_gemm_packed(ctx[2]));
+}
+
 /* Execute the plan's steps on a state whose vals hold the inputs. */
 static onyx_status execute(onyx_session *s, ox_plan *p, ox_plan_state *stt, unsigned char *owned) {
     const ox_rgraph *g = s->graph;
@@ -309,7 +332,10 @@ static onyx_status execute(onyx_session *s, ox_plan *p, ox_plan_state *stt, unsi
                        .act_alpha = step->act_alpha, .act_beta = step->act_beta,
                        .prepacked = step->prepacked};
         double t0 = s->opts.node_callback ? now_seconds() : 0;
-        if (p->is_static) {
+        if (p->is_static && step->chain) {
+            st = run_chain(s, p, stt, k);
+            k += (size_t)step->chain;
+        } else if (p->is_static) {
             c.workspace_bytes = step->ws_bytes;
             c.workspace = step->ws_bytes ? stt->arena + step->ws_offset : NULL;
             st = gn->def->run(&c);

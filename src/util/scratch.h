@@ -9,7 +9,7 @@
 /* Slot `slot` (0..OX_SCRATCH_SLOTS-1) of the calling thread, at least `bytes` long and
  * 64-byte aligned; NULL when memory cannot be had. Contents are not kept across a
  * growth. Valid until the same thread asks for the same slot again. */
-#define OX_SCRATCH_SLOTS 4
+#define OX_SCRATCH_SLOTS 5
 void *ox_scratch(int slot, size_t bytes);
 
 /* As ox_scratch, for contents one job's calls share on a thread: *kept is 1 when

@@ -4,23 +4,9 @@
 #include <string.h>
 
 #include "kernels/cpu.h"
+#include "mbuild.h"
 #include "onyx.h"
 #include "test.h"
-
-static char labels[32][64];
-static int n_labels;
-static void record(void *user, const char *name, const char *op, double s) {
-    (void)user;
-    (void)name;
-    (void)s;
-    if (n_labels < 32) snprintf(labels[n_labels++], 64, "%s", op);
-}
-
-static int any_label(const char *want) {
-    for (int i = 0; i < n_labels; i++)
-        if (!strcmp(labels[i], want)) return 1;
-    return 0;
-}
 
 /* Run small_cnn on a fixed input; outputs[k] receive the requested values. */
 static onyx_status run_cnn(int disable_fusion, size_t n_req, const char *const *req, onyx_tensor **outs) {
@@ -30,14 +16,14 @@ static onyx_status run_cnn(int disable_fusion, size_t n_req, const char *const *
     onyx_session_options o;
     onyx_session_options_init(&o);
     o.disable_fusion = disable_fusion;
-    o.node_callback = record;
+    o.node_callback = mb_record;
     if (st == ONYX_OK) st = onyx_session_create(m, &o, &s);
     float x[3 * 16 * 16];
     for (int i = 0; i < 3 * 16 * 16; i++) x[i] = sinf((float)i * 0.37f);
     onyx_tensor *in = NULL;
     if (st == ONYX_OK) st = onyx_tensor_wrap(ONYX_DTYPE_FLOAT, 4, (int64_t[]){1, 3, 16, 16}, x, sizeof x, &in);
     const char *name = "x";
-    n_labels = 0;
+    mb_n_labels = 0;
     if (st == ONYX_OK) st = onyx_session_run(s, 1, &name, (const onyx_tensor *const *)&in, n_req, req, outs);
     onyx_tensor_free(in);
     onyx_session_free(s);
@@ -57,10 +43,10 @@ TEST(fusion_matches_unfused) {
     const char *req[1] = {"y"};
     onyx_tensor *ref = NULL, *got = NULL;
     REQUIRE_OK(run_cnn(1, 1, req, &ref));
-    CHECK(any_label("BatchNormalization") && any_label("Relu") && !any_label("Conv+BatchNormalization+Relu"));
+    CHECK(mb_any_label("BatchNormalization") && mb_any_label("Relu") && !mb_any_label("Conv+BatchNormalization+Relu"));
     REQUIRE_OK(run_cnn(0, 1, req, &got));
-    CHECK(any_label("Conv+BatchNormalization+Relu"));
-    CHECK(!any_label("BatchNormalization") && !any_label("Relu"));
+    CHECK(mb_any_label("Conv+BatchNormalization+Relu"));
+    CHECK(!mb_any_label("BatchNormalization") && !mb_any_label("Relu"));
     CHECK(onyx_tensor_count(ref) == onyx_tensor_count(got));
     CHECK(max_rel_diff(ref, got) < 1e-5);
     onyx_tensor_free(ref);
@@ -73,7 +59,7 @@ static void check_requested(const char *value, const char *const *want_labels, s
     REQUIRE_OK(run_cnn(1, 2, req, ref));
     REQUIRE_OK(run_cnn(0, 2, req, got));
     for (size_t i = 0; i < n_want; i++) {
-        if (!any_label(want_labels[i])) {
+        if (!mb_any_label(want_labels[i])) {
             fprintf(stderr, "  requesting %s: no step '%s'\n", value, want_labels[i]);
             ox_test_failures++;
         }
@@ -97,153 +83,10 @@ TEST(fusion_keeps_requested_values) {
 
 /* ---- the SiLU and GELU patterns on small models built here ---------------------- */
 
-#include "pbenc.h"
-
-/* A graph being built: its GraphProto fields and the shape of its input "x". */
-typedef struct mbuild {
-    pbuf g;
-    int rank;
-    int64_t dims[4];
-} mbuild;
-
 #define XN 111 /* elements of x: 3 x 37 in every shape used */
-
-static void mb_node(mbuild *m, const char *op, const char *a, const char *b, const char *c,
-                    const char *out) {
-    pbuf n = {0};
-    f_str(&n, 1, a);
-    if (b) f_str(&n, 1, b);
-    if (c) f_str(&n, 1, c);
-    f_str(&n, 2, out);
-    f_str(&n, 3, out); /* node named after its output */
-    f_str(&n, 4, op);
-    f_msg(&m->g, 1, &n);
-}
-
-/* A float32 initializer with the given dims and values. */
-static void mb_init(mbuild *m, const char *name, int rank, const int64_t *dims, const float *v) {
-    pbuf t = {0};
-    size_t n = 1;
-    for (int i = 0; i < rank; i++) {
-        f_int(&t, 1, dims[i]);
-        n *= (size_t)dims[i];
-    }
-    f_int(&t, 2, ONYX_DTYPE_FLOAT);
-    for (size_t i = 0; i < n; i++) f_float(&t, 4, v[i]);
-    f_str(&t, 8, name);
-    f_msg(&m->g, 5, &t);
-}
-
-static void mb_scalar(mbuild *m, const char *name, float v) { mb_init(m, name, 0, NULL, &v); }
-
-/* A float32 graph output of unknown shape. */
-static void mb_output(mbuild *m, const char *name) {
-    pbuf tp = {0}, v = {0};
-    enc_tensor_type(&tp, 1, ONYX_DTYPE_FLOAT, -1, NULL, NULL);
-    f_str(&v, 1, name);
-    f_msg(&v, 2, &tp);
-    f_msg(&m->g, 12, &v);
-}
-
-/* Start a graph whose input "x" has the given shape. */
-static void mb_begin(mbuild *m, int rank, const int64_t *dims) {
-    memset(m, 0, sizeof *m);
-    m->rank = rank;
-    memcpy(m->dims, dims, (size_t)rank * sizeof *dims);
-    pbuf tp = {0}, v = {0};
-    enc_tensor_type(&tp, 1, ONYX_DTYPE_FLOAT, rank, dims, NULL);
-    f_str(&v, 1, "x");
-    f_msg(&v, 2, &tp);
-    f_msg(&m->g, 11, &v);
-}
-
-static size_t last_arena; /* the arena of mb_run's last session */
-static int mb_threads;    /* mb_run's session threads (0: the calling thread) */
-
-/* Run the model (opset 17) on x for the requested names. */
-static onyx_status mb_run(const mbuild *mb, int disable_fusion, const float *x, size_t n_req,
-                          const char *const *req, onyx_tensor **outs) {
-    pbuf m = {0}, g = {0};
-    put(&g, mb->g.p, mb->g.n);
-    f_str(&g, 2, "g");
-    f_int(&m, 1, 8);
-    enc_opset(&m, 8, "", 17);
-    f_msg(&m, 7, &g);
-    onyx_model *model = NULL;
-    onyx_session *s = NULL;
-    onyx_tensor *in = NULL;
-    onyx_status st = onyx_model_load_buffer(m.p, m.n, &model);
-    onyx_session_options o;
-    onyx_session_options_init(&o);
-    o.disable_fusion = disable_fusion;
-    o.node_callback = record;
-    o.threads = mb_threads;
-    if (st == ONYX_OK) st = onyx_session_create(model, &o, &s);
-    int known = 0;
-    last_arena = st == ONYX_OK ? onyx_session_arena_bytes(s, &known) : 0;
-    size_t xn = 1;
-    for (int i = 0; i < mb->rank; i++) xn *= (size_t)mb->dims[i];
-    if (st == ONYX_OK) st = onyx_tensor_wrap(ONYX_DTYPE_FLOAT, mb->rank, mb->dims, (void *)x, xn * 4, &in);
-    const char *name = "x";
-    n_labels = 0;
-    if (st == ONYX_OK) st = onyx_session_run(s, 1, &name, (const onyx_tensor *const *)&in, n_req, req, outs);
-    onyx_tensor_free(in);
-    onyx_session_free(s);
-    onyx_model_free(model);
-    free(m.p);
-    return st;
-}
 
 static void fill_x(float *x, double lo, double hi) {
     for (int i = 0; i < XN; i++) x[i] = (float)(lo + (hi - lo) * (0.5 + 0.5 * sin(i * 1.7)));
-}
-
-static void print_labels(const char *what) {
-    fprintf(stderr, "  %s; steps:", what);
-    for (int i = 0; i < n_labels; i++) fprintf(stderr, " %s", labels[i]);
-    fprintf(stderr, "\n");
-    ox_test_failures++;
-}
-
-/* Run without and with fusion. fused_label: the step the fused run must have; NULL:
- * the fused run must have exactly the steps of the unfused one. Returns the largest
- * difference of the requested values, relative to max(1, |unfused|); *fused gets the
- * fused run's output 0 (the caller frees it). Negative when a run fails. */
-static double fused_vs_plain(const mbuild *mb, const float *x, size_t n_req, const char *const *req,
-                             const char *fused_label, onyx_tensor **fused) {
-    onyx_tensor *a[2] = {0}, *b[2] = {0};
-    char plain[32][64];
-    int n_plain;
-    *fused = NULL;
-    if (mb_run(mb, 1, x, n_req, req, a) != ONYX_OK) {
-        fprintf(stderr, "  unfused run: %s\n", onyx_last_error());
-        return -1;
-    }
-    n_plain = n_labels;
-    memcpy(plain, labels, sizeof plain);
-    if (mb_run(mb, 0, x, n_req, req, b) != ONYX_OK) {
-        fprintf(stderr, "  fused run: %s\n", onyx_last_error());
-        for (size_t k = 0; k < n_req; k++) onyx_tensor_free(a[k]);
-        return -1;
-    }
-    if (fused_label && !any_label(fused_label)) print_labels("no fused step");
-    if (!fused_label) {
-        int same = n_plain == n_labels;
-        for (int i = 0; same && i < n_labels; i++) same = !strcmp(plain[i], labels[i]);
-        if (!same) print_labels("fused where it must not");
-    }
-    double worst = 0;
-    for (size_t k = 0; k < n_req; k++) {
-        const float *p = onyx_tensor_data_const(a[k]), *q = onyx_tensor_data_const(b[k]);
-        if (onyx_tensor_count(a[k]) != onyx_tensor_count(b[k])) worst = 1e9;
-        else
-            for (size_t i = 0; i < onyx_tensor_count(a[k]); i++)
-                worst = fmax(worst, fabs((double)p[i] - q[i]) / fmax(1.0, fabs((double)p[i])));
-        onyx_tensor_free(a[k]);
-        if (k) onyx_tensor_free(b[k]);
-    }
-    *fused = b[0];
-    return worst;
 }
 
 static const int64_t X2[2] = {3, 37};
@@ -262,9 +105,9 @@ TEST(fusion_silu_pattern) {
         mb_output(&mb, "y");
         const char *req[1] = {"y"};
         onyx_tensor *got;
-        double d = fused_vs_plain(&mb, x, 1, req, "Sigmoid+Mul", &got);
+        double d = mb_fused_vs_plain(&mb, x, 1, req, "Sigmoid+Mul", &got);
         CHECK(d == 0); /* the same sigmoid, then the same product */
-        CHECK(!any_label("Mul") && !any_label("Sigmoid"));
+        CHECK(!mb_any_label("Mul") && !mb_any_label("Sigmoid"));
         if (got) {
             const float *y = onyx_tensor_data_const(got);
             for (int i = 0; i < XN; i++) CHECK_NEAR(y[i], silu_d(x[i]), 1e-6);
@@ -293,15 +136,15 @@ TEST(fusion_silu_into_conv_and_gemm) {
         mb_output(&mb, "y");
         const char *req[1] = {"y"};
         onyx_tensor *got;
-        double d = fused_vs_plain(&mb, x, 1, req, gemm ? "Gemm+Sigmoid+Mul" : "Conv+Sigmoid+Mul", &got);
+        double d = mb_fused_vs_plain(&mb, x, 1, req, gemm ? "Gemm+Sigmoid+Mul" : "Conv+Sigmoid+Mul", &got);
         CHECK(d >= 0 && d <= 1e-6);
-        CHECK(n_labels == 1);
+        CHECK(mb_n_labels == 1);
         onyx_tensor_free(got);
         /* the Conv/Gemm output requested: the SiLU step forms but stays apart */
         const char *req2[2] = {"y", "c"};
-        d = fused_vs_plain(&mb, x, 2, req2, "Sigmoid+Mul", &got);
+        d = mb_fused_vs_plain(&mb, x, 2, req2, "Sigmoid+Mul", &got);
         CHECK(d >= 0 && d <= 1e-6);
-        CHECK(any_label(gemm ? "Gemm" : "Conv"));
+        CHECK(mb_any_label(gemm ? "Gemm" : "Conv"));
         onyx_tensor_free(got);
         free(mb.g.p);
     }
@@ -347,12 +190,12 @@ TEST(fusion_gelu_pattern) {
         build_gelu(&mb, variant, 1.41421356f, 1.0f, 0.5f);
         const char *req[1] = {"y"};
         onyx_tensor *got;
-        double d = fused_vs_plain(&mb, x, 1, req,
+        double d = mb_fused_vs_plain(&mb, x, 1, req,
                                   variant == 3 ? "Mul+Erf+Add+Mul+Mul" : "Div+Erf+Add+Mul+Mul", &got);
         /* the five ops round x / sqrt 2 and 1 + erf (which cancels below 0): a few
          * float roundings of values up to 7 */
         CHECK(d >= 0 && d <= 4e-7);
-        CHECK(n_labels == 1);
+        CHECK(mb_n_labels == 1);
         if (got) {
             const float *y = onyx_tensor_data_const(got);
             for (int i = 0; i < XN; i++) CHECK_NEAR(y[i], gelu_d(x[i]), 1e-6);
@@ -371,9 +214,9 @@ TEST(fusion_gelu_pattern) {
     gelu_of(&mb, "c", 1, 1.41421356f, 1.0f, 0.5f);
     const char *req[1] = {"y"};
     onyx_tensor *got;
-    double d = fused_vs_plain(&mb, x, 1, req, "Gemm+Div+Erf+Add+Mul+Mul", &got);
+    double d = mb_fused_vs_plain(&mb, x, 1, req, "Gemm+Div+Erf+Add+Mul+Mul", &got);
     CHECK(d >= 0 && d <= 4e-7 * 3);
-    CHECK(n_labels == 1);
+    CHECK(mb_n_labels == 1);
     onyx_tensor_free(got);
     free(mb.g.p);
 }
@@ -392,11 +235,11 @@ TEST(fusion_patterns_must_not_fuse) {
     mb_node(&mb, "Mul", "x", "s", NULL, "y");
     mb_output(&mb, "y");
     const char *req_ys[2] = {"y", "s"};
-    CHECK(fused_vs_plain(&mb, x, 2, req_ys, NULL, &got) == 0);
+    CHECK(mb_fused_vs_plain(&mb, x, 2, req_ys, NULL, &got) == 0);
     onyx_tensor_free(got);
     /* ... a graph output, though not requested */
     mb_output(&mb, "s");
-    CHECK(fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
+    CHECK(mb_fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
     onyx_tensor_free(got);
     free(mb.g.p);
     /* ... read by another node */
@@ -405,7 +248,7 @@ TEST(fusion_patterns_must_not_fuse) {
     mb_node(&mb, "Mul", "x", "s", NULL, "m");
     mb_node(&mb, "Add", "m", "s", NULL, "y");
     mb_output(&mb, "y");
-    CHECK(fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
+    CHECK(mb_fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
     onyx_tensor_free(got);
     free(mb.g.p);
     /* a gate: z * Sigmoid(x) with z not x */
@@ -414,7 +257,7 @@ TEST(fusion_patterns_must_not_fuse) {
     mb_node(&mb, "Sigmoid", "x", NULL, NULL, "s");
     mb_node(&mb, "Mul", "z", "s", NULL, "y");
     mb_output(&mb, "y");
-    CHECK(fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
+    CHECK(mb_fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
     onyx_tensor_free(got);
     free(mb.g.p);
     /* GELU with one wrong constant, in every order */
@@ -422,7 +265,7 @@ TEST(fusion_patterns_must_not_fuse) {
     for (int variant = 0; variant < 4; variant++)
         for (int k = 0; k < 3; k++) {
             build_gelu(&mb, variant, bad[k][0], bad[k][1], bad[k][2]);
-            CHECK(fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
+            CHECK(mb_fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
             onyx_tensor_free(got);
             free(mb.g.p);
         }
@@ -431,7 +274,7 @@ TEST(fusion_patterns_must_not_fuse) {
     for (int k = 0; k < 3; k++) {
         build_gelu(&mb, 0, 1.41421356f, 1.0f, 0.5f);
         const char *req[2] = {"y", mids[k]};
-        CHECK(fused_vs_plain(&mb, x, 2, req, NULL, &got) == 0);
+        CHECK(mb_fused_vs_plain(&mb, x, 2, req, NULL, &got) == 0);
         onyx_tensor_free(got);
         free(mb.g.p);
     }
@@ -446,7 +289,7 @@ TEST(fusion_patterns_must_not_fuse) {
     mb_node(&mb, "Mul", "x", "a", NULL, "m");
     mb_node(&mb, "Mul", "m", "half", NULL, "y");
     mb_output(&mb, "y");
-    CHECK(fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
+    CHECK(mb_fused_vs_plain(&mb, x, 1, req_y, NULL, &got) == 0);
     onyx_tensor_free(got);
     free(mb.g.p);
 }
@@ -472,7 +315,7 @@ TEST(fusion_conv_residual_add) {
         mb_output(&mb, "y");
         const char *req[1] = {"y"};
         onyx_tensor *got;
-        double d = fused_vs_plain(&mb, x, 1, req, "Conv+Add+Relu", &got);
+        double d = mb_fused_vs_plain(&mb, x, 1, req, "Conv+Add+Relu", &got);
         CHECK(d >= 0 && d <= 1e-6);
         /* against plain loops: y = relu(conv(x) + b - x) */
         const float *yv = got ? onyx_tensor_data_const(got) : NULL;
@@ -498,7 +341,7 @@ TEST(fusion_conv_residual_add) {
     mb_output(&mb, "y");
     const char *req[1] = {"y"};
     onyx_tensor *got;
-    double d = fused_vs_plain(&mb, x, 1, req, NULL, &got);
+    double d = mb_fused_vs_plain(&mb, x, 1, req, NULL, &got);
     CHECK(d >= 0 && d <= 1e-6);
     onyx_tensor_free(got);
     free(mb.g.p);
@@ -510,7 +353,7 @@ TEST(fusion_conv_residual_add) {
     mb_node(&mb, "Conv", "x", "w", "b", "c");
     mb_node(&mb, "Add", "c", "r", NULL, "y");
     mb_output(&mb, "y");
-    d = fused_vs_plain(&mb, x, 1, req, NULL, &got);
+    d = mb_fused_vs_plain(&mb, x, 1, req, NULL, &got);
     CHECK(d >= 0 && d <= 1e-6);
     onyx_tensor_free(got);
     free(mb.g.p);
@@ -574,7 +417,7 @@ TEST(fusion_conv_epilogues_every_path) {
                 mb_output(&mb, "y");
                 const char *req[1] = {"y"};
                 onyx_tensor *got;
-                double d = fused_vs_plain(&mb, x, 1, req, labels_want[v], &got);
+                double d = mb_fused_vs_plain(&mb, x, 1, req, labels_want[v], &got);
                 CHECK(d >= 0 && d <= 1e-6);
                 if (!(d >= 0 && d <= 1e-6))
                     fprintf(stderr, "  geometry %d, %s, path %d: %g\n", gi, labels_want[v], l, d);
@@ -654,7 +497,7 @@ TEST(fusion_channel_scale_into_conv) {
                     const char *req[2] = {out, "m"};
                     onyx_tensor *got;
                     mb_threads = threads;
-                    double d = fused_vs_plain(&mb, x, v == 6 ? 2 : 1, req, want[v], &got);
+                    double d = mb_fused_vs_plain(&mb, x, v == 6 ? 2 : 1, req, want[v], &got);
                     mb_threads = 0;
                     CHECK(d >= 0 && d <= 1e-6);
                     if (!(d >= 0 && d <= 1e-6))
@@ -746,8 +589,8 @@ TEST(plan_concat_in_place) {
         }
         /* in place, a and b need no room of their own: y's alone (3 blocks less
          * than the same sizes copied along axis 2) */
-        if (v == 0) arena_in_place = last_arena;
-        if (v == 2) CHECK(arena_in_place > 0 && arena_in_place < last_arena);
+        if (v == 0) arena_in_place = mb_last_arena;
+        if (v == 2) CHECK(arena_in_place > 0 && arena_in_place < mb_last_arena);
         for (int k = 0; k < 3; k++) onyx_tensor_free(out[k]);
         free(mb.g.p);
     }

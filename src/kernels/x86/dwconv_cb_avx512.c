@@ -278,7 +278,8 @@ static cb_rows_fn cb_pick(const ox_dw_cb_geom *g) {
 void ox_dw_cb_avx512(const ox_dw_cb_geom *g, size_t C, size_t p0, size_t p1, const float *x,
                      const float *w, const float *bias, float *y) {
     const ox_dwconv2d *p = g->p;
-    size_t IH = p->IH, IW = p->IW, OW = p->OW, in_sp = IH * IW, out_sp = p->OH * OW;
+    size_t IH = p->IH, IW = p->IW, OW = p->OW, in_sp = IH * IW;
+    size_t xstride = ox_dw_x_plane(p), ystride = ox_dw_y_plane(p);
     size_t T = g->T, BW = g->BW, pt = p->pad_top, reach = (p->KH - 1) * p->dh + 1;
     cb_band b = {.g = g, .buf = g->buf, .wt = g->wt, .stage = g->stage, .clamp = p->clamp,
                  .row_f = BW * 16, .orow_f = p->sh * BW * 16, .col_f = p->sw * 16};
@@ -306,8 +307,8 @@ void ox_dw_cb_avx512(const ox_dw_cb_geom *g, size_t C, size_t p0, size_t p1, con
             for (size_t r = plo; r < phi; r++)
                 if (r < rlo || r >= rhi) memset(g->buf + r * BW * 16, 0, BW * 16 * sizeof(float));
             plo = rlo, phi = rhi;
-            const float *xs = rhi > rlo ? x + pi * in_sp + ylo * IW : NULL;
-            float *ys = y + pi * out_sp + oy0 * OW, *bd = g->buf + rlo * BW * 16;
+            const float *xs = rhi > rlo ? x + pi * xstride + ylo * IW : NULL;
+            float *ys = y + pi * ystride + oy0 * OW, *bd = g->buf + rlo * BW * 16;
             /* the input is transposed in just before the rows that read it, outputs
              * out as soon as they make whole transposes */
             size_t fin = 0, nin = (rhi - rlo) * IW, qout = 0, nq = nb * OW;
@@ -319,7 +320,7 @@ void ox_dw_cb_avx512(const ox_dw_cb_geom *g, size_t C, size_t p0, size_t p1, con
                 if (need > fin) {
                     size_t end = (need + 15) & ~(size_t)15;
                     if (end > nin) end = nin;
-                    cb_gather(xs + fin, in_sp, nc, end - fin, bd, g->dst + fin);
+                    cb_gather(xs + fin, xstride, nc, end - fin, bd, g->dst + fin);
                     fin = end;
                 }
                 rows(&b, r0, r1);
@@ -328,7 +329,7 @@ void ox_dw_cb_avx512(const ox_dw_cb_geom *g, size_t C, size_t p0, size_t p1, con
                     float *st = g->stage + qout * 16;
                     /* post is element-wise: it may see the block's positions interleaved */
                     if (p->post) p->post(st, (qend - qout) * 16, p->post_ctx);
-                    cb_scatter(st, qend - qout, nc, ys + qout, out_sp);
+                    cb_scatter(st, qend - qout, nc, ys + qout, ystride);
                     qout = qend;
                 }
             }

@@ -1,0 +1,79 @@
+/* Chains on a plan's steps: an expansion 1x1 Conv, a depthwise Conv and a
+ * projection 1x1 Conv in a row, each intermediate read by the next step alone, run
+ * as one parallel region by bands of rows (ops/nn_conv_chain.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "ops/nn_conv_chain.h"
+#include "plan/plan.h"
+#include "util/alloc.h"
+
+#define CHAIN_STEPS OX_CHAIN_STEPS
+#define CHAIN_MAX_IN OX_CHAIN_MAX_IN
+
+static int is_conv(const ox_rgraph *g, const ox_pstep *s) {
+    const ox_node *n = g->nodes[s->node].node;
+    return !n->domain[0] && !strcmp(n->op_type, "Conv") && s->n_out == 1 && s->out[0] >= 0 &&
+           s->n_in >= 2 && s->n_in <= CHAIN_MAX_IN && s->in[0] >= 0;
+}
+
+/* Whether value v is read by step `reader` alone and is not a result. */
+static int read_once(const ox_plan *p, const ox_rgraph *g, const int *requested,
+                     size_t n_requested, int v, size_t reader) {
+    for (size_t i = 0; i < n_requested; i++)
+        if (requested[i] == v) return 0;
+    for (size_t i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == v) return 0;
+    for (size_t st = 0; st < p->n_steps; st++)
+        for (size_t k = 0; k < p->steps[st].n_in; k++)
+            if (p->steps[st].in[k] == v && (st != reader || k != 0)) return 0;
+    return 1;
+}
+
+onyx_status ox_plan_chain(ox_plan *p, const ox_rgraph *g, const int *requested,
+                          size_t n_requested, void *const *node_state, size_t threads) {
+    if (!p->is_static) return ONYX_OK;
+    ox_tensor shapes[CHAIN_STEPS][CHAIN_MAX_IN], outs[CHAIN_STEPS];
+    ox_tensor *in[CHAIN_STEPS][CHAIN_MAX_IN], *out[CHAIN_STEPS];
+    for (size_t st = 0; st + CHAIN_STEPS <= p->n_steps; st++) {
+        ox_pstep *s = &p->steps[st];
+        int ok = 1;
+        for (size_t i = 0; ok && i < CHAIN_STEPS; i++) ok = is_conv(g, &s[i]);
+        for (size_t i = 1; ok && i < CHAIN_STEPS; i++)
+            ok = s[i].in[0] == s[i - 1].out[0] &&
+                 read_once(p, g, requested, n_requested, s[i - 1].out[0], st + i);
+        if (!ok) continue;
+        ox_op_ctx *ctx[CHAIN_STEPS], c[CHAIN_STEPS];
+        for (size_t i = 0; i < CHAIN_STEPS; i++) {
+            for (size_t k = 0; k < s[i].n_in; k++) { /* shapes; data of constants */
+                int v = s[i].in[k];
+                in[i][k] = NULL;
+                if (v < 0 || !(p->values[v].known || p->values[v].is_const)) continue;
+                shapes[i][k] = p->values[v].t;
+                if (!p->values[v].is_const) shapes[i][k].data = NULL;
+                in[i][k] = &shapes[i][k];
+            }
+            outs[i] = p->values[s[i].out[0]].t;
+            out[i] = &outs[i];
+            const ox_gnode *gn = &g->nodes[s[i].node];
+            c[i] = (ox_op_ctx){.node = gn->node, .opset = gn->opset, .n_in = s[i].n_in,
+                               .n_out = 1, .in = in[i], .out = &out[i],
+                               .state = node_state[s[i].node], .act = s[i].act,
+                               .act_alpha = s[i].act_alpha, .act_beta = s[i].act_beta};
+            ctx[i] = &c[i];
+        }
+        if (!ox_conv_chain_applies(ctx, threads)) continue;
+        size_t n = 1;
+        for (size_t i = 0; i < CHAIN_STEPS; i++) n += strlen(s[i].label) + 1;
+        char *label = ox_malloc(n);
+        if (!label) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory while planning");
+        snprintf(label, n, "%s>%s>%s", s[0].label, s[1].label, s[2].label);
+        ox_free(s[0].label);
+        s[0].label = label;
+        s[0].chain = CHAIN_STEPS - 1;
+        for (size_t i = 0; i < CHAIN_STEPS; i++) s[i].chained = 1;
+        for (size_t i = 0; i + 1 < CHAIN_STEPS; i++) p->values[s[i].out[0]].in_chain = 1;
+        st += CHAIN_STEPS - 1;
+    }
+    return ONYX_OK;
+}
