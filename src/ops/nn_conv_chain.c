@@ -1,6 +1,8 @@
 /* An inverted-residual block as one parallel region: a 1x1 Conv that widens the
  * channels (the expansion), a depthwise Conv, and a 1x1 Conv that narrows them again
  * (the projection, with its fused residual Add), run band of rows by band of rows.
+ * Where something else reads the depthwise output (efficientnet's squeeze-and-
+ * excitation pools it), the chain is the first two and writes that output's rows.
  *
  * Run op by op, each Conv splits its own work across the threads: the GEMMs by
  * positions, the depthwise one by channels, so at 2 threads half of what each op
@@ -16,6 +18,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "kernels/bias_act.h"
 #include "kernels/dwconv.h"
 #include "kernels/gemm.h"
 #include "ops/nn_ops.h"
@@ -28,56 +31,61 @@
  * one: 192 KB -15%, 384 KB -19 to -21%, 512 KB -19%, 768 KB -18%. */
 #define CHAIN_BAND_BYTES ((size_t)384 << 10)
 /* Chains run at 2 threads or more, on maps of at least this many output rows per
- * thread. Each thread's range computes the expansion rows of its halo again (7x7
- * maps split in 4 and 3 rows recompute 2 of 7), and short GEMMs waste the
- * micro-kernel's tiles: mobilenet_v2 at 2 threads, its 7x7 blocks chained as well
- * (3 rows per thread): -17% against -21% without them; 14x14 maps left out (8
- * rows): -11%. At 1 thread the Convs run one by one: chained there, mobilenet_v2
- * ran 6% slower (band-sized GEMMs, a depthwise call per band), with nothing
- * crossing cores to save. */
+ * thread, where the expansion rows each range's halo computes again are a sixth of
+ * the input rows at most. Short GEMMs waste the micro-kernel's tiles, and a 7x7 map
+ * split in 4 and 3 rows computes 2 of its 7 rows twice: mobilenet_v2 at 2 threads,
+ * its 7x7 blocks chained as well (3 rows per thread): -17% against -21% without
+ * them; its 14x14 maps left out (8 rows): -11%. efficientnet_b0's 5x5 filters on
+ * 14x14 maps (4 rows of 14 twice) left out: 2% faster. At 1 thread the Convs run
+ * one by one: chained there, mobilenet_v2 ran 6% slower (band-sized GEMMs, a
+ * depthwise call per band), with nothing crossing cores to save. */
 #define CHAIN_MIN_ROWS 5
 
-/* The three geometries, checked; 0 when the chain cannot run them. */
-static int chain_geoms(ox_op_ctx *const ctx[OX_CHAIN_STEPS], ox_conv_geom g[OX_CHAIN_STEPS]) {
-    for (int i = 0; i < 3; i++) {
+/* The geometries of the chain's n Convs, checked; 0 when the chain cannot run them. */
+static int chain_geoms(ox_op_ctx *const *ctx, size_t n, ox_conv_geom *g) {
+    if (n < 2 || n > OX_CHAIN_STEPS) return 0;
+    for (size_t i = 0; i < n; i++) {
         const ox_op_ctx *c = ctx[i];
         if (c->n_in < 2 || !c->in[0] || !c->in[1] || c->in[0]->dtype != ONYX_DTYPE_FLOAT ||
             c->in[1]->dtype != ONYX_DTYPE_FLOAT || c->in[0]->rank != 4 || c->in[1]->rank != 4 ||
             ox_has_input(c, 4) || (i < 2 && ox_has_input(c, 3)))
             return 0;
         if (ox_has_input(c, 2) && c->in[2]->dtype != ONYX_DTYPE_FLOAT) return 0;
-        if (c->act) { /* a ReLU or Clip only: the kernels apply it in registers */
-            float lo, hi;
-            if (!ox_nn_act_clamp(c, &lo, &hi)) return 0;
-        }
         int ok = ox_conv_geom_of(c, c->in[0], c->in[1], ox_has_input(c, 2) ? c->in[2] : NULL,
                                  &g[i]) == ONYX_OK;
         ox_error_clear();
         if (!ok) return 0;
     }
     const ox_window *w = &g[1].w;
-    if (!g[0].pointwise || g[0].G != 1 || !g[2].pointwise || g[2].G != 1) return 0;
-    if (!g[1].depthwise || w->nd != 2 || g[1].C != g[0].M || g[2].C != g[1].M ||
-        g[0].N != g[1].N || g[1].N != g[2].N || w->out[1] < 1 || w->out[2] < 1)
+    if (!g[0].pointwise || g[0].G != 1 || !g[1].depthwise || w->nd != 2 || g[1].C != g[0].M ||
+        g[0].N != g[1].N || w->out[1] < 1 || w->out[2] < 1)
         return 0;
-    if (ox_has_input(ctx[2], 3)) { /* the residual: laid out as the output */
+    if (n == 2) return 1;
+    if (!g[2].pointwise || g[2].G != 1 || g[2].C != g[1].M || g[2].N != g[1].N) return 0;
+    if (ox_has_input(ctx[2], 3)) { /* the residual: laid out as the output, then the act */
         const ox_tensor *R = ctx[2]->in[3];
+        float lo, hi;
         if (R->dtype != ONYX_DTYPE_FLOAT || R->rank != 4 || (size_t)R->dims[0] != g[2].N ||
-            (size_t)R->dims[1] != g[2].M || R->dims[2] != w->out[1] || R->dims[3] != w->out[2])
+            (size_t)R->dims[1] != g[2].M || R->dims[2] != w->out[1] || R->dims[3] != w->out[2] ||
+            (ctx[2]->act && !ox_nn_act_clamp(ctx[2], &lo, &hi)))
             return 0;
     }
     return 1;
 }
 
-int ox_conv_chain_applies(ox_op_ctx *const ctx[OX_CHAIN_STEPS], size_t threads) {
-    ox_conv_geom g[3];
-    return threads >= 2 && chain_geoms(ctx, g) &&
-           (size_t)g[1].w.out[1] >= CHAIN_MIN_ROWS * threads;
+int ox_conv_chain_applies(ox_op_ctx *const *ctx, size_t n, size_t threads) {
+    ox_conv_geom g[OX_CHAIN_STEPS];
+    if (threads < 2 || !chain_geoms(ctx, n, g)) return 0;
+    const ox_window *w = &g[1].w;
+    /* expansion rows computed twice: each range's halo */
+    size_t halo = (size_t)((w->k[1] - 1) * w->d[1] + 1 - w->s[1]) * (threads - 1);
+    return (size_t)w->out[1] >= CHAIN_MIN_ROWS * threads && halo * 6 <= (size_t)w->in[1];
 }
 
 typedef struct chain_task {
-    const ox_conv_geom *g; /* [3] */
+    const ox_conv_geom *g; /* [n] */
     ox_op_ctx *const *ctx;
+    size_t n;         /* 2: the depthwise output is the chain's; 3: the projection's */
     const ox_sgemm_packed *pa, *pc;
     const float *x, *res;
     float *y;
@@ -99,25 +107,46 @@ static void rows_read(const ox_window *w, size_t r0, size_t r1, size_t *lo, size
     *hi = (size_t)b;
 }
 
+/* The bias and an activation other than ReLU or Clip, on a finished tile of C: as the
+ * Conv's own GEMM path applies them (ox_conv_gemm_f32), in one pass where it can. */
+static void act_epilogue(const void *ctx, float *c, size_t ldc, size_t i0, size_t rows,
+                         size_t j0, size_t cols) {
+    const ox_op_ctx *op = ctx;
+    (void)j0;
+    int kind = ox_nn_bias_kind(op->act);
+    const float *bias = ox_has_input(op, 2) ? (const float *)op->in[2]->data + i0 : NULL;
+    ox_bias_act_rows(c, ldc, c, ldc, rows, cols, bias, kind, op->act_alpha, op->act_beta);
+    if (kind == OX_BIAS_ONLY)
+        for (size_t i = 0; i < rows; i++)
+            ox_act_apply(c + i * ldc, cols, op->act, op->act_alpha, op->act_beta);
+}
+
+/* A 1x1 Conv on n positions: y (ldc) = W b (ldb) with its bias, residual and act. */
 static void gemm_rows(ox_op_ctx *c, const ox_conv_geom *g, const ox_sgemm_packed *pa,
                       const float *b, size_t ldb, size_t n, float *y, size_t ldc,
                       const float *res, atomic_int *failed) {
     ox_sgemm_call call = {.M = g->M, .N = n, .K = g->C, .alpha = 1.0f, .pa = pa,
                           .A = c->in[1]->data, .lda = g->C, .B = b, .ldb = ldb, .C = y,
-                          .ldc = ldc, .residual = res,
-                          .row_bias = ox_has_input(c, 2) ? c->in[2]->data : NULL};
+                          .ldc = ldc, .residual = res};
     call.row_clamp = ox_nn_act_clamp(c, &call.row_lo, &call.row_hi);
+    if (c->act && !call.row_clamp) {
+        call.epilogue = act_epilogue;
+        call.ep_ctx = c;
+    } else {
+        call.row_bias = ox_has_input(c, 2) ? c->in[2]->data : NULL;
+    }
     if (ox_sgemm_run(&call, NULL)) atomic_store(failed, 1);
 }
 
 /* Ranges [i0, i1): range i is image i / ranges, its share i % ranges of the rows. */
 static void chain_ranges(void *arg, size_t i0, size_t i1) {
     chain_task *t = arg;
-    const ox_conv_geom *ge = &t->g[0], *gd = &t->g[1], *gp = &t->g[2];
+    const ox_conv_geom *ge = &t->g[0], *gd = &t->g[1], *gp = &t->g[t->n - 1];
     const ox_window *w = &gd->w;
     size_t E = ge->M, H = (size_t)w->in[1], W = (size_t)w->in[2];
     size_t OH = (size_t)w->out[1], OW = (size_t)w->out[2];
-    size_t ep = t->erows * W, dp = t->band * OW; /* plane strides of the two buffers */
+    /* plane strides of the expansion rows and (3 steps) the depthwise output's */
+    size_t ep = t->erows * W, dp = t->n == 3 ? t->band * OW : OH * OW;
     float *ebuf = ox_scratch(CHAIN_SCRATCH, t->bytes);
     if (!ebuf) {
         atomic_store(&t->failed, 1);
@@ -130,6 +159,10 @@ static void chain_ranges(void *arg, size_t i0, size_t i1) {
                       .dw = (size_t)w->d[2], .pad_left = (size_t)w->pb[2], .x_plane = ep,
                       .y_plane = dp};
     dw.clamp = ox_nn_act_clamp(cd, &dw.lo, &dw.hi);
+    if (!dw.clamp && cd->act) { /* as the depthwise Conv run alone applies it */
+        dw.post = ox_nn_post_act;
+        dw.post_ctx = cd;
+    }
     const float *wd = cd->in[1]->data, *bd = ox_has_input(cd, 2) ? cd->in[2]->data : NULL;
     for (size_t i = i0; i < i1 && !atomic_load(&t->failed); i++) {
         size_t n = i / t->ranges, part = i % t->ranges;
@@ -158,6 +191,10 @@ static void chain_ranges(void *arg, size_t i0, size_t i1) {
             dw.IH = hi - lo;
             dw.OH = r1 - r0;
             dw.pad_top = (size_t)((int64_t)lo - ((int64_t)r0 * w->s[1] - w->pb[1]));
+            if (t->n == 2) { /* the depthwise output's rows in place */
+                ox_dwconv2d_f32(&dw, E, 0, E, ebuf, wd, bd, y + r0 * OW);
+                continue;
+            }
             ox_dwconv2d_f32(&dw, E, 0, E, ebuf, wd, bd, dbuf);
             gemm_rows(t->ctx[2], gp, t->pc, dbuf, dp, (r1 - r0) * OW, y + r0 * OW, OH * OW,
                       res ? res + r0 * OW : NULL, &t->failed);
@@ -165,26 +202,28 @@ static void chain_ranges(void *arg, size_t i0, size_t i1) {
     }
 }
 
-onyx_status ox_conv_chain_run(ox_op_ctx *const ctx[OX_CHAIN_STEPS], const ox_sgemm_packed *pa,
+onyx_status ox_conv_chain_run(ox_op_ctx *const *ctx, size_t n, const ox_sgemm_packed *pa,
                               const ox_sgemm_packed *pc) {
-    ox_conv_geom g[3];
-    if (!chain_geoms(ctx, g))
+    ox_conv_geom g[OX_CHAIN_STEPS];
+    if (!chain_geoms(ctx, n, g))
         return ox_error(ONYX_ERR_RUNTIME, "the Conv chain's shapes changed since planning");
     const ox_window *w = &g[1].w;
     size_t E = g[0].M, W = (size_t)w->in[2], OH = (size_t)w->out[1], OW = (size_t)w->out[2];
     size_t sh = (size_t)w->s[1], reach = (size_t)((w->k[1] - 1) * w->d[1]) + 1;
     size_t threads = (size_t)ox_threadpool_size(ctx[0]->pool);
-    chain_task t = {.g = g, .ctx = ctx, .pa = pa, .pc = pc, .x = ctx[0]->in[0]->data,
-                    .res = ox_has_input(ctx[2], 3) ? ctx[2]->in[3]->data : NULL,
-                    .y = ctx[2]->out[0]->data};
+    chain_task t = {.g = g, .ctx = ctx, .n = n, .pa = pa, .pc = pc, .x = ctx[0]->in[0]->data,
+                    .res = n == 3 && ox_has_input(ctx[2], 3) ? ctx[2]->in[3]->data : NULL,
+                    .y = ctx[n - 1]->out[0]->data};
     atomic_init(&t.failed, 0);
     t.ranges = threads < OH ? threads : OH;
-    size_t per_row = E * (sh * W + OW) * sizeof(float), most = (OH + t.ranges - 1) / t.ranges;
+    /* bytes a band holds per output row: its expansion rows, the depthwise output */
+    size_t per_row = E * (sh * W + (n == 3 ? OW : 0)) * sizeof(float);
+    size_t most = (OH + t.ranges - 1) / t.ranges;
     t.band = CHAIN_BAND_BYTES / (per_row ? per_row : 1);
     if (t.band < 1) t.band = 1;
     if (t.band > most) t.band = most;
     t.erows = (t.band - 1) * sh + reach;
-    t.bytes = E * (t.erows * W + t.band * OW) * sizeof(float);
+    t.bytes = E * (t.erows * W + (n == 3 ? t.band * OW : 0)) * sizeof(float);
     ox_parallel_for(ctx[0]->pool, g[0].N * t.ranges, 1, chain_ranges, &t);
     if (atomic_load(&t.failed))
         return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the Conv chain");

@@ -1,24 +1,24 @@
-/* An expansion 1x1 Conv, a depthwise Conv and a projection 1x1 Conv run as one
- * parallel region by bands of rows (ops/nn_conv_chain.c); the planner chains them
- * (plan/chain.c). */
+/* An expansion 1x1 Conv, a depthwise Conv and a projection 1x1 Conv (or the first
+ * two alone) run as one parallel region by bands of rows (ops/nn_conv_chain.c); the
+ * planner chains them (plan/chain.c). */
 #ifndef OX_OPS_NN_CONV_CHAIN_H
 #define OX_OPS_NN_CONV_CHAIN_H
 
 #include "kernels/gemm.h"
 #include "ops/op.h"
 
-#define OX_CHAIN_STEPS 3  /* the Convs of a chain */
+#define OX_CHAIN_STEPS 3  /* the Convs of a chain at most */
 #define OX_CHAIN_MAX_IN 8 /* inputs of a chained step at most */
 
 /* Whether ctx[0] (a 1x1 Conv), ctx[1] (a depthwise 2-D Conv reading ctx[0]'s output)
- * and ctx[2] (a 1x1 Conv reading ctx[1]'s, with or without a fused residual) can run
- * as a chain: float32, 4-D, fused activations ReLU or Clip only. Shapes as at
- * planning; no data is read. */
-int ox_conv_chain_applies(ox_op_ctx *const ctx[OX_CHAIN_STEPS], size_t threads);
+ * and, when n is 3, ctx[2] (a 1x1 Conv reading ctx[1]'s, with or without a fused
+ * residual) are worth running as a chain on `threads` threads and can: float32, 4-D,
+ * no channel scale. Shapes as at planning; no data is read. */
+int ox_conv_chain_applies(ox_op_ctx *const *ctx, size_t n, size_t threads);
 
-/* Run the three Convs of a chain: ctx[2]'s output is written, the other two outputs
- * are not. pa and pc: the two 1x1 Convs' filters packed for the GEMM, or NULL. */
-onyx_status ox_conv_chain_run(ox_op_ctx *const ctx[OX_CHAIN_STEPS], const ox_sgemm_packed *pa,
+/* Run the n Convs of a chain: ctx[n-1]'s output is written, the others' are not. pa
+ * and pc: the 1x1 Convs' filters (ctx[0]'s, ctx[2]'s) packed for the GEMM, or NULL. */
+onyx_status ox_conv_chain_run(ox_op_ctx *const *ctx, size_t n, const ox_sgemm_packed *pa,
                               const ox_sgemm_packed *pc);
 
 /* A Conv step's filters packed for the GEMM (one group), or NULL. */

@@ -1,5 +1,6 @@
 /* Chains on a plan's steps: an expansion 1x1 Conv, a depthwise Conv and a
- * projection 1x1 Conv in a row, each intermediate read by the next step alone, run
+ * projection 1x1 Conv in a row, each intermediate read by the next step alone (or
+ * the first two, where more than the projection reads the depthwise output), run
  * as one parallel region by bands of rows (ops/nn_conv_chain.c). */
 #include <stdio.h>
 #include <string.h>
@@ -30,50 +31,66 @@ static int read_once(const ox_plan *p, const ox_rgraph *g, const int *requested,
     return 1;
 }
 
-onyx_status ox_plan_chain(ox_plan *p, const ox_rgraph *g, const int *requested,
-                          size_t n_requested, void *const *node_state, size_t threads) {
-    if (!p->is_static) return ONYX_OK;
+/* How many steps from s (at most `avail`) form a chain: 3, 2 or 0. */
+static size_t chain_length(const ox_plan *p, const ox_rgraph *g, const int *requested,
+                           size_t n_requested, void *const *node_state, size_t threads,
+                           size_t st, size_t avail) {
+    const ox_pstep *s = &p->steps[st];
     ox_tensor shapes[CHAIN_STEPS][CHAIN_MAX_IN], outs[CHAIN_STEPS];
     ox_tensor *in[CHAIN_STEPS][CHAIN_MAX_IN], *out[CHAIN_STEPS];
-    for (size_t st = 0; st + CHAIN_STEPS <= p->n_steps; st++) {
-        ox_pstep *s = &p->steps[st];
-        int ok = 1;
-        for (size_t i = 0; ok && i < CHAIN_STEPS; i++) ok = is_conv(g, &s[i]);
-        for (size_t i = 1; ok && i < CHAIN_STEPS; i++)
-            ok = s[i].in[0] == s[i - 1].out[0] &&
-                 read_once(p, g, requested, n_requested, s[i - 1].out[0], st + i);
-        if (!ok) continue;
-        ox_op_ctx *ctx[CHAIN_STEPS], c[CHAIN_STEPS];
-        for (size_t i = 0; i < CHAIN_STEPS; i++) {
-            for (size_t k = 0; k < s[i].n_in; k++) { /* shapes; data of constants */
-                int v = s[i].in[k];
-                in[i][k] = NULL;
-                if (v < 0 || !(p->values[v].known || p->values[v].is_const)) continue;
-                shapes[i][k] = p->values[v].t;
-                if (!p->values[v].is_const) shapes[i][k].data = NULL;
-                in[i][k] = &shapes[i][k];
-            }
-            outs[i] = p->values[s[i].out[0]].t;
-            out[i] = &outs[i];
-            const ox_gnode *gn = &g->nodes[s[i].node];
-            c[i] = (ox_op_ctx){.node = gn->node, .opset = gn->opset, .n_in = s[i].n_in,
-                               .n_out = 1, .in = in[i], .out = &out[i],
-                               .state = node_state[s[i].node], .act = s[i].act,
-                               .act_alpha = s[i].act_alpha, .act_beta = s[i].act_beta};
-            ctx[i] = &c[i];
+    ox_op_ctx *ctx[CHAIN_STEPS], c[CHAIN_STEPS];
+    size_t n = 0; /* steps that link up: Convs, each reading the one before */
+    while (n < CHAIN_STEPS && n < avail && is_conv(g, &s[n]) &&
+           (n == 0 || s[n].in[0] == s[n - 1].out[0]))
+        n++;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < s[i].n_in; k++) { /* shapes; data of constants */
+            int v = s[i].in[k];
+            in[i][k] = NULL;
+            if (v < 0 || !(p->values[v].known || p->values[v].is_const)) continue;
+            shapes[i][k] = p->values[v].t;
+            if (!p->values[v].is_const) shapes[i][k].data = NULL;
+            in[i][k] = &shapes[i][k];
         }
-        if (!ox_conv_chain_applies(ctx, threads)) continue;
-        size_t n = 1;
-        for (size_t i = 0; i < CHAIN_STEPS; i++) n += strlen(s[i].label) + 1;
-        char *label = ox_malloc(n);
+        outs[i] = p->values[s[i].out[0]].t;
+        out[i] = &outs[i];
+        const ox_gnode *gn = &g->nodes[s[i].node];
+        c[i] = (ox_op_ctx){.node = gn->node, .opset = gn->opset, .n_in = s[i].n_in, .n_out = 1,
+                           .in = in[i], .out = &out[i], .state = node_state[s[i].node],
+                           .act = s[i].act, .act_alpha = s[i].act_alpha,
+                           .act_beta = s[i].act_beta};
+        ctx[i] = &c[i];
+    }
+    /* every intermediate of the chain read by the next step alone */
+    for (; n >= 2; n--) {
+        int ok = 1;
+        for (size_t i = 1; ok && i < n; i++)
+            ok = read_once(p, g, requested, n_requested, s[i - 1].out[0], st + i);
+        if (ok && ox_conv_chain_applies(ctx, n, threads)) return n;
+    }
+    return 0;
+}
+
+onyx_status ox_plan_chain(ox_plan *p, const ox_rgraph *g, const int *requested,
+                          size_t n_requested, void *const *node_state, size_t threads) {
+    if (!p->is_static || threads < 2) return ONYX_OK;
+    for (size_t st = 0; st + 1 < p->n_steps; st++) {
+        size_t n = chain_length(p, g, requested, n_requested, node_state, threads, st,
+                                p->n_steps - st);
+        if (!n) continue;
+        ox_pstep *s = &p->steps[st];
+        size_t len = 1;
+        for (size_t i = 0; i < n; i++) len += strlen(s[i].label) + 1;
+        char *label = ox_malloc(len), *at = label;
         if (!label) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory while planning");
-        snprintf(label, n, "%s>%s>%s", s[0].label, s[1].label, s[2].label);
+        for (size_t i = 0; i < n; i++) /* the steps' labels joined by '>' */
+            at += snprintf(at, len - (size_t)(at - label), "%s%s", i ? ">" : "", s[i].label);
         ox_free(s[0].label);
         s[0].label = label;
-        s[0].chain = CHAIN_STEPS - 1;
-        for (size_t i = 0; i < CHAIN_STEPS; i++) s[i].chained = 1;
-        for (size_t i = 0; i + 1 < CHAIN_STEPS; i++) p->values[s[i].out[0]].in_chain = 1;
-        st += CHAIN_STEPS - 1;
+        s[0].chain = (int)n - 1;
+        for (size_t i = 0; i < n; i++) s[i].chained = 1;
+        for (size_t i = 0; i + 1 < n; i++) p->values[s[i].out[0]].in_chain = 1;
+        st += n - 1;
     }
     return ONYX_OK;
 }

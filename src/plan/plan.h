@@ -96,9 +96,10 @@ onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, s
 void ox_plan_free(ox_plan *p);
 
 /* Mark chains of steps that run as one parallel region (plan/chain.c): a 1x1 Conv,
- * a depthwise Conv and a 1x1 Conv whose intermediates nothing else reads. Static
- * plans, after fusion; the steps stay (their state and packed weights serve the
- * chain), the first gets `chain` and a label naming all three. */
+ * a depthwise Conv and a 1x1 Conv whose intermediates nothing else reads, or the
+ * first two. Static plans on 2 threads or more, after fusion; the steps stay (their
+ * state and packed weights serve the chain), the first gets `chain` and a label
+ * naming them all ("Conv+Clip>Conv+Clip>Conv+Add"). */
 onyx_status ox_plan_chain(ox_plan *p, const ox_rgraph *g, const int *requested,
                           size_t n_requested, void *const *node_state, size_t threads);
 

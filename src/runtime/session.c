@@ -294,13 +294,14 @@ static onyx_status copy_out(const ox_tensor *src, ox_tensor *dst) {
 }
 
 /* Steps k .. k + step->chain of a static plan as one chain (plan/chain.c makes them
- * OX_CHAIN_STEPS long, each of at most OX_CHAIN_MAX_IN inputs). */
+ * at most OX_CHAIN_STEPS long, each of at most OX_CHAIN_MAX_IN inputs). */
 static onyx_status run_chain(onyx_session *s, ox_plan *p, ox_plan_state *stt, size_t k) {
     enum { STEPS = OX_CHAIN_STEPS, MAX_IN = OX_CHAIN_MAX_IN };
     ox_tensor *in[STEPS][MAX_IN], *out[STEPS];
     ox_op_ctx c[STEPS];
     ox_op_ctx *ctx[STEPS];
-    for (size_t i = 0; i < STEPS; i++) {
+    size_t n = (size_t)p->steps[k].chain + 1;
+    for (size_t i = 0; i < n && i < STEPS; i++) {
         const ox_pstep *step = &p->steps[k + i];
         const ox_gnode *gn = &s->graph->nodes[step->node];
         for (size_t j = 0; j < step->n_in && j < MAX_IN; j++)
@@ -312,7 +313,8 @@ static onyx_status run_chain(onyx_session *s, ox_plan *p, ox_plan_state *stt, si
                            .act_beta = step->act_beta, .prepacked = step->prepacked};
         ctx[i] = &c[i];
     }
-    return ox_conv_chain_run(ctx, ox_conv_gemm_packed(ctx[0]), ox_conv_gemm_packed(ctx[2]));
+    return ox_conv_chain_run(ctx, n, ox_conv_gemm_packed(ctx[0]),
+                             n > 2 ? ox_conv_gemm_packed(ctx[2]) : NULL);
 }
 
 /* Execute the plan's steps on a state whose vals hold the inputs. */
