@@ -1,5 +1,5 @@
-/* Fusion on a plan's steps (see plan.h): BatchNormalization folded into the Conv
- * before it, activations folded into the op before them, a per-channel scale
+/* Fusion on a plan's steps (see plan.h): Identity steps dropped, BatchNormalization
+ * folded into the Conv before it, activations folded into the op before them, a per-channel scale
  * (squeeze-and-excitation's Mul) folded into the 1x1 Conv after it, and the SiLU and
  * GELU patterns PyTorch exports made one step each. All save passes over memory and
  * buffers; folding BatchNormalization also saves its arithmetic. */
@@ -404,10 +404,61 @@ static onyx_status fuse_channel_scale(ox_plan *p, const ox_rgraph *g, ox_pstep *
     return set_label(conv, label);
 }
 
+static int is_result(const ox_rgraph *g, const int *requested, size_t n_requested, int v) {
+    for (size_t i = 0; i < n_requested; i++)
+        if (requested[i] == v) return 1;
+    for (size_t i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == v) return 1;
+    return 0;
+}
+
+/* Identity steps go. Their readers read the input instead; an Identity whose output
+ * is a result (requested, or a graph output) stays unless its input is made by an
+ * earlier step for it alone, which then writes the result itself. Values a
+ * subgraph reads (an If's or Loop's implicit inputs) keep their Identity. */
+static void drop_identities(ox_plan *p, const ox_rgraph *g, const int *requested,
+                            size_t n_requested, int *uses) {
+    for (size_t i = 0; i < p->n_steps; i++) {
+        ox_pstep *s = &p->steps[i];
+        if (s->node < 0) continue;
+        const ox_node *n = g->nodes[s->node].node;
+        if (n->domain[0] || strcmp(n->op_type, "Identity") || s->n_in != 1 || s->n_out != 1 ||
+            s->in[0] < 0 || s->out[0] < 0)
+            continue;
+        int v = s->in[0], u = s->out[0], ok = 1;
+        if (is_result(g, requested, n_requested, u)) {
+            int at = -1; /* v's maker, when the Identity alone reads v */
+            for (size_t j = 0; at < 0 && j < i; j++)
+                for (size_t k = 0; p->steps[j].node >= 0 && k < p->steps[j].n_out; k++)
+                    if (p->steps[j].out[k] == v) at = (int)j;
+            if (at < 0 || uses[v] != 1 || is_result(g, requested, n_requested, v)) continue;
+            for (size_t k = 0; k < p->steps[at].n_out; k++)
+                if (p->steps[at].out[k] == v) p->steps[at].out[k] = u;
+            uses[v] = 0;
+            s->node = -1;
+            continue;
+        }
+        for (size_t j = i + 1; ok && j < p->n_steps; j++) {
+            const ox_pstep *r = &p->steps[j];
+            if (r->node < 0) continue;
+            size_t own = g->nodes[r->node].node->n_inputs; /* past them: implicit inputs */
+            for (size_t k = own; ok && k < r->n_in; k++) ok = r->in[k] != u;
+        }
+        if (!ok) continue;
+        for (size_t j = i + 1; j < p->n_steps; j++)
+            for (size_t k = 0; p->steps[j].node >= 0 && k < p->steps[j].n_in; k++)
+                if (p->steps[j].in[k] == u) p->steps[j].in[k] = v;
+        uses[v] += uses[u] - 1;
+        uses[u] = 0;
+        s->node = -1;
+    }
+}
+
 onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, size_t n_requested,
                          void *const *node_state) {
     int *uses = count_uses(p, g, requested, n_requested);
     if (!uses) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
+    drop_identities(p, g, requested, n_requested, uses);
     onyx_status st = fuse_patterns(p, g, uses);
     for (size_t i = 0; i < p->n_steps && st == ONYX_OK; i++) {
         ox_pstep *s = &p->steps[i];

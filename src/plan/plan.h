@@ -84,7 +84,8 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
                           const int *requested, size_t n_requested, ox_threadpool *pool, int fuse,
                           ox_plan **out);
 
-/* Fusion on a plan's steps (plan/fuse.c): Conv + BatchNormalization with constant
+/* Fusion on a plan's steps (plan/fuse.c): Identity steps dropped (their readers read
+ * the input; a result's maker writes it), Conv + BatchNormalization with constant
  * parameters become one Conv with new constant weights; Relu, LeakyRelu, Clip,
  * Sigmoid, Tanh and HardSigmoid after an op with OX_OP_FUSE_ACT become part of it;
  * x * Sigmoid(x) and the erf GELU (Div, Erf, Add, Mul, Mul) become one step of the

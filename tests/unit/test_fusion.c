@@ -221,6 +221,42 @@ TEST(fusion_gelu_pattern) {
     free(mb.g.p);
 }
 
+/* Identity steps go where nothing needs them: readers read the input instead, and a
+ * result's maker writes the result itself; an Identity from a graph input to a graph
+ * output stays. The values are those of the graph as written, each requested value
+ * included. */
+TEST(fusion_drops_identities) {
+    float x[XN];
+    fill_x(x, -3, 3);
+    /* v: 0 Relu, Identity, two readers; 1 Neg, Identity as the graph output; 2 the
+     * Identity's output also requested; 3 the graph input straight to the output */
+    static const char *const req[4][2] = {{"y", NULL}, {"y", NULL}, {"y", "b"}, {"y", NULL}};
+    for (int v = 0; v < 4; v++) {
+        mbuild mb;
+        mb_begin(&mb, 2, X2);
+        if (v == 3) {
+            mb_node(&mb, "Identity", "x", NULL, NULL, "y");
+        } else if (v == 1) {
+            mb_node(&mb, "Neg", "x", NULL, NULL, "a");
+            mb_node(&mb, "Identity", "a", NULL, NULL, "y");
+        } else {
+            mb_node(&mb, "Relu", "x", NULL, NULL, "a");
+            mb_node(&mb, "Identity", "a", NULL, NULL, "b");
+            mb_node(&mb, "Neg", "b", NULL, NULL, "c");
+            mb_node(&mb, "Add", "b", "c", NULL, "y");
+        }
+        mb_output(&mb, "y");
+        size_t n_req = req[v][1] ? 2 : 1;
+        onyx_tensor *got;
+        double d = mb_fused_vs_plain(&mb, x, n_req, req[v], "", &got);
+        CHECK(d == 0);
+        CHECK(mb_any_label("Identity") == (v == 3));
+        if (mb_any_label("Identity") != (v == 3)) mb_print_labels("Identity steps");
+        onyx_tensor_free(got);
+        free(mb.g.p);
+    }
+}
+
 /* Intermediate values that are requested or graph outputs, or read elsewhere, and
  * near-miss patterns: nothing fuses, results as written. */
 TEST(fusion_patterns_must_not_fuse) {
