@@ -1,8 +1,8 @@
 /* Fusion on a plan's steps (see plan.h): Identity steps dropped, BatchNormalization
- * folded into the Conv before it, activations folded into the op before them, a per-channel scale
- * (squeeze-and-excitation's Mul) folded into the 1x1 Conv after it, and the SiLU and
- * GELU patterns PyTorch exports made one step each. All save passes over memory and
- * buffers; folding BatchNormalization also saves its arithmetic. */
+ * folded into the Conv before it, activations folded into the op before them, a
+ * per-channel scale (squeeze-and-excitation's Mul) folded into the 1x1 Conv after it,
+ * and the SiLU and GELU patterns PyTorch exports made one step each. All save passes
+ * over memory and buffers; folding BatchNormalization also saves its arithmetic. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
