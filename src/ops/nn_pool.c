@@ -74,6 +74,11 @@ static onyx_status pool_geom(const ox_op_ctx *c, ox_window *w) {
     return ox_window_resolve(&st->wa, nd, X->dims + 2, st->wa.kernel, 1, w);
 }
 
+/* Bytes of the kernel index ranges, two per output index of each dim. */
+static size_t kr_bytes(const ox_window *w) {
+    return 2 * (size_t)(w->out[0] + w->out[1] + w->out[2]) * sizeof(int64_t);
+}
+
 onyx_status ox_nn_pool_infer(ox_op_ctx *c) {
     OX_TRY(ox_nn_need(c, 1));
     const pool_state *st = c->state;
@@ -94,6 +99,8 @@ onyx_status ox_nn_pool_infer(ox_op_ctx *c) {
             return ox_error(ONYX_ERR_INVALID_MODEL, "only MaxPool has a second output");
         ox_set_shape(c->out[1], ONYX_DTYPE_INT64, X->rank, dims);
     }
+    /* the kernel index ranges of every output index (run): a run allocates nothing */
+    c->workspace_bytes = kr_bytes(&w);
     return ONYX_OK;
 }
 
@@ -335,9 +342,11 @@ onyx_status ox_nn_pool_run(ox_op_ctx *c) {
     if (!fn)
         return ox_error(ONYX_ERR_UNSUPPORTED, "pooling on %s is not supported",
                         ox_dtype_name(X->dtype));
-    /* kernel index ranges per output index, for the three dims in a row */
+    /* kernel index ranges per output index, for the three dims in a row: in the
+     * workspace infer asked for, or (a run without one: constant folding) allocated */
     size_t n_kr = (size_t)(w.out[0] + w.out[1] + w.out[2]);
-    int64_t *kr = ox_malloc_array(2 * n_kr, sizeof(int64_t));
+    int own = !c->workspace || c->workspace_bytes < kr_bytes(&w);
+    int64_t *kr = own ? ox_malloc_array(2 * n_kr, sizeof(int64_t)) : c->workspace;
     if (!kr) return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory");
     for (int j = 0, k = 0; j < 3; j++)
         for (int64_t o = 0; o < w.out[j]; o++, k++)
@@ -345,7 +354,7 @@ onyx_status ox_nn_pool_run(ox_op_ctx *c) {
     t.kr = kr;
     size_t grain = 1 + 4096 / (t.out_sp * (size_t)(w.k[0] * w.k[1] * w.k[2]) + 1);
     ox_parallel_for(c->pool, planes, grain, fn, &t);
-    ox_free(kr);
+    if (own) ox_free(kr);
     return ONYX_OK;
 }
 

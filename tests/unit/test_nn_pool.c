@@ -7,6 +7,7 @@
 #include "test.h"
 #include "test_nn.h"
 #include "kernels/cpu.h"
+#include "mbuild.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
 
@@ -396,4 +397,94 @@ TEST(nn_maxpool2d_s2_nan_like_portable) {
         nn_free(Y, 2);
         nn_free(&X, 1);
     }
+}
+
+/* ---- no allocation per node in a run ------------------------------------------------ */
+
+static size_t n_allocs;
+static void *count_alloc(size_t size, void *user) {
+    (void)user;
+    n_allocs++;
+    return malloc(size);
+}
+static void *count_realloc(void *p, size_t size, void *user) {
+    (void)user;
+    n_allocs++;
+    return realloc(p, size);
+}
+static void count_free(void *p, void *user) {
+    (void)user;
+    free(p);
+}
+
+/* Allocations of the second run of `pools` MaxPools (3x3, stride 1, pads 1) in a row
+ * on a 2 x 9 x 11 input: the first run builds what runs reuse. */
+static size_t allocs_of_maxpools(int pools) {
+    int64_t dims[4] = {1, 2, 9, 11};
+    float x[2 * 9 * 11];
+    for (int i = 0; i < 2 * 9 * 11; i++) x[i] = (float)sin(i * 0.7);
+    mbuild mb;
+    mb_begin(&mb, 4, dims);
+    for (int i = 0; i < pools; i++) {
+        char in[8], out[8];
+        snprintf(in, sizeof in, i ? "p%d" : "x", i);
+        snprintf(out, sizeof out, i + 1 < pools ? "p%d" : "y", i + 1);
+        pbuf n = {0};
+        f_str(&n, 1, in);
+        f_str(&n, 2, out);
+        f_str(&n, 3, out);
+        f_str(&n, 4, "MaxPool");
+        static const char *const names[3] = {"kernel_shape", "strides", "pads"};
+        static const int64_t vals[3] = {3, 1, 1};
+        for (int a = 0; a < 3; a++) {
+            pbuf at = {0};
+            f_str(&at, 1, names[a]);
+            for (int j = 0; j < (a == 2 ? 4 : 2); j++) f_int(&at, 8, vals[a]);
+            f_int(&at, 20, 7); /* AttributeProto.INTS */
+            f_msg(&n, 5, &at);
+        }
+        f_msg(&mb.g, 1, &n);
+    }
+    mb_output(&mb, "y");
+    pbuf m = {0}, g = {0};
+    put(&g, mb.g.p, mb.g.n);
+    f_str(&g, 2, "g");
+    f_int(&m, 1, 8);
+    enc_opset(&m, 8, "", 17);
+    f_msg(&m, 7, &g);
+    onyx_model *model = NULL;
+    onyx_session *s = NULL;
+    onyx_tensor *in = NULL, *out = NULL;
+    size_t made = (size_t)-1;
+    const char *name = "x";
+    if (onyx_model_load_buffer(m.p, m.n, &model) == ONYX_OK &&
+        onyx_session_create(model, NULL, &s) == ONYX_OK &&
+        onyx_tensor_wrap(ONYX_DTYPE_FLOAT, 4, dims, x, sizeof x, &in) == ONYX_OK &&
+        onyx_session_run(s, 1, &name, (const onyx_tensor *const *)&in, 1, NULL, &out) == ONYX_OK) {
+        onyx_tensor_free(out);
+        out = NULL;
+        onyx_allocator a = {count_alloc, count_realloc, count_free, NULL};
+        onyx_set_allocator(&a);
+        n_allocs = 0;
+        onyx_status st = onyx_session_run(s, 1, &name, (const onyx_tensor *const *)&in, 1, NULL, &out);
+        made = n_allocs;
+        onyx_set_allocator(NULL);
+        if (st != ONYX_OK) made = (size_t)-1;
+    }
+    onyx_tensor_free(out);
+    onyx_tensor_free(in);
+    onyx_session_free(s);
+    onyx_model_free(model);
+    free(m.p);
+    free(mb.g.p);
+    return made;
+}
+
+/* A run of a static plan allocates its outputs and its own bookkeeping, nothing per
+ * node: one MaxPool or five, the same count (the pools' index ranges live in their
+ * workspace). */
+TEST(nn_pool_run_allocates_nothing_per_node) {
+    size_t one = allocs_of_maxpools(1), five = allocs_of_maxpools(5);
+    CHECK(one != (size_t)-1 && one == five);
+    if (one != five) fprintf(stderr, "  1 MaxPool: %zu allocations, 5: %zu\n", one, five);
 }
