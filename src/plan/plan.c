@@ -388,6 +388,22 @@ onyx_status ox_plan_build(const ox_rgraph *g, void *const *node_state, const ox_
                 if (pv[step->out[k]].last < (int)st) pv[step->out[k]].last = (int)st;
             }
     }
+    /* a chain (plan/chain.c) runs its steps at once, on several threads: every value
+     * its steps read or write lives from its first step to its last, so that no
+     * output it writes takes the place of an input another thread still reads */
+    for (size_t st = 0; st < n_steps; st++) {
+        int a = (int)st, b = (int)st + p->steps[st].chain;
+        for (int i = a; p->steps[st].chain && i <= b; i++) {
+            const ox_pstep *step = &p->steps[i];
+            for (size_t k = 0; k < step->n_in; k++)
+                if (step->in[k] >= 0 && pv[step->in[k]].last < b) pv[step->in[k]].last = b;
+            for (size_t k = 0; k < step->n_out; k++)
+                if (step->out[k] >= 0) {
+                    if (pv[step->out[k]].first > a) pv[step->out[k]].first = a;
+                    if (pv[step->out[k]].last < b) pv[step->out[k]].last = b;
+                }
+        }
+    }
     for (size_t i = 0; i < n_requested; i++) pv[requested[i]].last = (int)n_steps;
 
     if (p->is_static) {

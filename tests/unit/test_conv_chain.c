@@ -65,7 +65,9 @@ typedef struct chain_case {
 static const char *const act_op[4] = {"", "+Relu", "+Clip", "+Sigmoid+Mul"};
 
 /* The block of `cs` into mb; `variant`: 0 as described, 1 the expansion also a graph
- * output, 3 a dense (not depthwise) middle Conv. */
+ * output, 3 a dense (not depthwise) middle Conv. The block reads Neg(x), a value the
+ * plan keeps in its arena, whose last reader is the chain's first Conv (without a
+ * residual): the chain's outputs must not take its place while the chain runs. */
 static void build(mbuild *mb, const chain_case *cs, int variant) {
     static const char *const sig[3] = {"es", "ds", "ps"};
     int64_t x4[4] = {cs->N, cs->C, cs->H, cs->W};
@@ -85,7 +87,10 @@ static void build(mbuild *mb, const chain_case *cs, int variant) {
     const char *last = NULL;
     for (int i = 0; i < 3; i++) {
         const char *out = i == 2 && !cs->residual && !cs->act[2] ? "y" : raw[i];
-        if (i == 0) conv_node(mb, "x", "e", out, 1, 1, 1, 1);
+        if (i == 0) {
+            mb_node(mb, "Neg", "x", NULL, NULL, "xn");
+            conv_node(mb, "xn", "e", out, 1, 1, 1, 1);
+        }
         int64_t group = variant == 3 ? 1 : cs->E;
         if (i == 1) conv_node(mb, last, "d", out, group, cs->k, cs->stride, cs->dil);
         if (i == 2 && cs->se) { /* pooled, squashed, scaling the channels */
@@ -110,7 +115,7 @@ static void build(mbuild *mb, const chain_case *cs, int variant) {
         }
         last = out;
     }
-    if (cs->residual) mb_node(mb, "Add", last, "x", NULL, "y");
+    if (cs->residual) mb_node(mb, "Add", last, "xn", NULL, "y");
     mb_output(mb, "y");
     if (variant == 1) mb_output(mb, cs->act[0] ? "ea" : "e");
 }
