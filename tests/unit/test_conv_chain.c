@@ -5,15 +5,17 @@
  * activation kind, 2 and 3 threads and every kernel path; and they are chained only
  * where they may be. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "kernels/cpu.h"
 #include "mbuild.h"
 #include "test.h"
 
-/* A Conv node in -> out with filters w{tag}, bias b{tag}. */
+/* A Conv node in -> out with filters w{tag}, bias b{tag}; pads (top, left, bottom,
+ * right), or NULL for (k - 1) * dil / 2 on every side. */
 static void conv_node(mbuild *mb, const char *in, const char *tag, const char *out, int64_t group,
-                      int64_t k, int64_t stride, int64_t dil) {
+                      int64_t k, int64_t stride, int64_t dil, const int64_t *pads) {
     char w[8], b[8];
     snprintf(w, sizeof w, "w%s", tag);
     snprintf(b, sizeof b, "b%s", tag);
@@ -30,7 +32,7 @@ static void conv_node(mbuild *mb, const char *in, const char *tag, const char *o
     for (int i = 0; i < 4; i++) {
         pbuf a = {0};
         f_str(&a, 1, names[i]);
-        for (int j = 0; j < (i == 3 ? 4 : 2); j++) f_int(&a, 8, vals[i]);
+        for (int j = 0; j < (i == 3 ? 4 : 2); j++) f_int(&a, 8, i == 3 && pads ? pads[j] : vals[i]);
         f_int(&a, 20, 7); /* AttributeProto.INTS */
         f_msg(&n, 5, &a);
     }
@@ -60,6 +62,8 @@ typedef struct chain_case {
     int residual;
     int act[3]; /* 0 none, 1 Relu, 2 Clip(0, 6), 3 SiLU (x * Sigmoid(x)) */
     int se;     /* a squeeze-and-excitation between the depthwise Conv and the projection */
+    int uneven;      /* the depthwise Conv's pads are `pads`, else (k - 1) * dil / 2 each */
+    int64_t pads[4]; /* top, left, bottom, right */
 } chain_case;
 
 static const char *const act_op[4] = {"", "+Relu", "+Clip", "+Sigmoid+Mul"};
@@ -89,17 +93,19 @@ static void build(mbuild *mb, const chain_case *cs, int variant) {
         const char *out = i == 2 && !cs->residual && !cs->act[2] ? "y" : raw[i];
         if (i == 0) {
             mb_node(mb, "Neg", "x", NULL, NULL, "xn");
-            conv_node(mb, "xn", "e", out, 1, 1, 1, 1);
+            conv_node(mb, "xn", "e", out, 1, 1, 1, 1, NULL);
         }
         int64_t group = variant == 3 ? 1 : cs->E;
-        if (i == 1) conv_node(mb, last, "d", out, group, cs->k, cs->stride, cs->dil);
+        if (i == 1)
+            conv_node(mb, last, "d", out, group, cs->k, cs->stride, cs->dil,
+                      cs->uneven ? cs->pads : NULL);
         if (i == 2 && cs->se) { /* pooled, squashed, scaling the channels */
             mb_node(mb, "GlobalAveragePool", last, NULL, NULL, "sp");
             mb_node(mb, "Sigmoid", "sp", NULL, NULL, "ss");
             mb_node(mb, "Mul", last, "ss", NULL, "sm");
             last = "sm";
         }
-        if (i == 2) conv_node(mb, last, "p", out, 1, 1, 1, 1);
+        if (i == 2) conv_node(mb, last, "p", out, 1, 1, 1, 1, NULL);
         last = out;
         if (i == 2 && !cs->residual) out = "y";
         else out = act[i];
@@ -201,4 +207,57 @@ TEST(conv_chain_must_not_chain) {
         free(mb.g.p);
     }
     mb_threads = 0;
+}
+
+/* Random blocks (a fixed seed): sizes from 1, strides, dilations, uneven pads, every
+ * activation kind, with and without the squeeze-and-excitation, 2 to 4 threads;
+ * chained or not, the values are the unfused steps'. */
+TEST(conv_chain_random_blocks) {
+    uint32_t r = 2463534242u;
+#define RND(n) ((r ^= r << 13, r ^= r >> 17, r ^= r << 5), (int64_t)(r % (uint32_t)(n)))
+    int chained = 0;
+    for (int it = 0; it < 60; it++) {
+        chain_case cs = {.N = 1 + RND(2), .C = 1 + RND(8), .E = 1 + RND(48), .F = 1 + RND(8),
+                         .H = 24 + RND(48), .W = 1 + RND(24), .k = 1 + 2 * RND(3),
+                         .stride = 1 + RND(2), .dil = 1 + RND(2), .se = RND(3) == 0};
+        if (cs.k == 1) cs.k = 3; /* a 1x1 depthwise filter of stride 1 is no depthwise path */
+        int64_t reach = (cs.k - 1) * cs.dil + 1;
+        for (int i = 0; i < 4; i++) cs.pads[i] = RND(reach);
+        cs.uneven = (int)RND(2);
+        for (int i = 0; i < 3; i++) cs.act[i] = (int)RND(4);
+        int64_t pt = cs.uneven ? cs.pads[0] : (cs.k - 1) * cs.dil / 2;
+        int64_t pb = cs.uneven ? cs.pads[2] : pt;
+        int64_t pl = cs.uneven ? cs.pads[1] : pt, pr = cs.uneven ? cs.pads[3] : pt;
+        if (cs.H + pt + pb < reach || cs.W + pl + pr < reach) cs.H += reach, cs.W += reach;
+        int64_t OH = (cs.H + pt + pb - reach) / cs.stride + 1;
+        int64_t OW = (cs.W + pl + pr - reach) / cs.stride + 1;
+        /* a residual where the output has the input's shape */
+        cs.residual = !cs.se && cs.F == cs.C && OH == cs.H && OW == cs.W && RND(2);
+        if (cs.residual) cs.act[2] = 0;
+        int threads = 2 + (int)RND(3);
+        size_t xn = (size_t)(cs.N * cs.C * cs.H * cs.W);
+        float *x = malloc(xn * sizeof *x);
+        if (!x) abort();
+        for (size_t i = 0; i < xn; i++) x[i] = (float)(2.0 * sin((double)i * 1.37 + it));
+        mbuild mb;
+        build(&mb, &cs, 0);
+        const char *req[1] = {"y"};
+        onyx_tensor *got = NULL;
+        mb_threads = threads;
+        double d = mb_fused_vs_plain(&mb, x, 1, req, "", &got);
+        for (int i = 0; i < mb_n_labels; i++) chained += strchr(mb_labels[i], '>') != NULL;
+        CHECK(d >= 0 && d <= 1e-5);
+        if (!(d >= 0 && d <= 1e-5))
+            fprintf(stderr, "  block %d (N %lld C %lld E %lld F %lld %lldx%lld k %lld s %lld d %lld, "
+                    "%d threads): %g\n", it, (long long)cs.N, (long long)cs.C, (long long)cs.E,
+                    (long long)cs.F, (long long)cs.H, (long long)cs.W, (long long)cs.k,
+                    (long long)cs.stride, (long long)cs.dil, threads, d);
+        onyx_tensor_free(got);
+        free(mb.g.p);
+        free(x);
+    }
+#undef RND
+    mb_threads = 0;
+    CHECK(chained >= 20); /* most of them chained: the test tests the chains */
+    if (chained < 20) fprintf(stderr, "  only %d of 60 blocks chained\n", chained);
 }
