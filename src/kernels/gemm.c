@@ -49,7 +49,7 @@ typedef struct sgemm_args {
     size_t pa_rows, pb_cols; /* their padded row / column counts */
     ox_sgemm_b_packer b_packer;
     const void *b_ctx;
-    const float *row_bias, *residual; /* ox_sgemm_call's */
+    const float *row_bias, *col_bias, *residual; /* ox_sgemm_call's */
     int row_clamp;
     float row_lo, row_hi;
     ox_sgemm_epilogue epilogue;
@@ -290,16 +290,18 @@ static const float *b_block(const sgemm_args *g, size_t j, size_t nc, size_t pc,
     return buf;
 }
 
-/* The row bias, residual and clamp on a stored block (rows x cols at c, from row i0
- * and column j0 of C). */
+/* The row and column biases, residual and clamp on a stored block (rows x cols at c,
+ * from row i0 and column j0 of C). */
 static void rows_ep(const sgemm_args *g, float *c, size_t ldc, size_t i0, size_t rows, size_t j0,
                     size_t cols) {
-    if (!g->row_bias && !g->residual && !g->row_clamp) return;
+    if (!g->row_bias && !g->col_bias && !g->residual && !g->row_clamp) return;
     for (size_t i = 0; i < rows; i++) {
         float b = g->row_bias ? g->row_bias[i0 + i] : 0.0f, *r = c + i * ldc;
         const float *res = g->residual ? g->residual + (i0 + i) * ldc + j0 : NULL;
+        const float *cb = g->col_bias ? g->col_bias + j0 : NULL;
         for (size_t j = 0; j < cols; j++) {
             float v = r[j] + b;
+            if (cb) v += cb[j];
             if (res) v += res[j];
             if (g->row_clamp) {
                 v = v < g->row_lo ? g->row_lo : v;
@@ -315,8 +317,9 @@ static void run_tile(const sgemm_args *g, size_t kc, const float *a, const float
                      float *c, size_t i0, size_t rows, size_t j0, size_t cols, float beta,
                      int last) {
     const ox_sgemm_kernel *kr = g->kernel;
-    if (last && (g->row_bias || g->residual || g->row_clamp)) {
+    if (last && (g->row_bias || g->col_bias || g->residual || g->row_clamp)) {
         ox_tile_ep ep = {.bias = g->row_bias ? g->row_bias + i0 : NULL,
+                         .cbias = g->col_bias ? g->col_bias + j0 : NULL,
                          .res = g->residual ? g->residual + i0 * g->ldc + j0 : NULL,
                          .clamp = g->row_clamp, .lo = g->row_lo, .hi = g->row_hi};
         if (kr->tile_ep) {
@@ -680,7 +683,8 @@ static int packed_fits(const ox_sgemm_packed *p, int side, size_t rows, size_t c
 
 /* Runs the epilogue over rows [r0, r1) of C as one block. */
 static void epilogue_rows(const ox_sgemm_call *c, size_t r0, size_t r1) {
-    sgemm_args g = {.row_bias = c->row_bias, .residual = c->residual, .row_clamp = c->row_clamp,
+    sgemm_args g = {.row_bias = c->row_bias, .col_bias = c->col_bias, .residual = c->residual,
+                    .row_clamp = c->row_clamp,
                     .row_lo = c->row_lo, .row_hi = c->row_hi};
     float *rows = c->C + r0 * c->ldc;
     rows_ep(&g, rows, c->ldc, r0, r1 - r0, 0, c->N);
@@ -745,7 +749,8 @@ int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool) {
                     .alpha = call->alpha, .beta = call->beta, .A = call->A, .B = call->B,
                     .lda = call->lda, .ldb = call->ldb, .ldc = ldc, .C = C, .kernel = kr,
                     .b_packer = call->b_packer, .b_ctx = call->b_ctx,
-                    .row_bias = call->row_bias, .residual = call->residual,
+                    .row_bias = call->row_bias, .col_bias = call->col_bias,
+                    .residual = call->residual,
                     .row_clamp = call->row_clamp,
                     .row_lo = call->row_lo, .row_hi = call->row_hi,
                     .epilogue = call->epilogue, .ep_ctx = call->ep_ctx};

@@ -76,11 +76,13 @@ typedef struct ox_sgemm_call {
     float *C;
     size_t ldc;
     /* optional, on each finished tile before the epilogue: row_bias[i] added to
-     * row i of C, then residual[i*ldc + j] (laid out as C) added to C[i][j], then,
-     * when row_clamp is set, clamped to [row_lo, row_hi] (max then min; a NaN
-     * passes): a Conv's bias, fused Add and ReLU or Clip, applied in registers where
-     * the kernel can, each sum rounded as the separate ops round it */
+     * row i of C, col_bias[j] to column j, then residual[i*ldc + j] (laid out as C)
+     * added to C[i][j], then, when row_clamp is set, clamped to [row_lo, row_hi] (max
+     * then min; a NaN passes): a Conv's bias (by rows) or a MatMul's (by columns),
+     * fused Add and ReLU or Clip, applied in registers where the kernel can, each sum
+     * rounded as the separate ops round it */
     const float *row_bias;
+    const float *col_bias;
     const float *residual;
     int row_clamp;
     float row_lo, row_hi;

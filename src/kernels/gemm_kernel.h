@@ -13,6 +13,7 @@
  * then, when clamp is set, max with lo and min with hi, a NaN passing through. */
 typedef struct ox_tile_ep {
     const float *bias;
+    const float *cbias; /* one per column of the tile (from its first), after bias */
     const float *res;
     int clamp;
     float lo, hi;

@@ -247,7 +247,7 @@ onyx_status ox_nn_run_as_f32(ox_op_ctx *c, onyx_status (*run)(ox_op_ctx *)) {
 
 #define F_ "float32 float64 float16 bfloat16"
 const ox_op_def ox_ops_nn[] = {
-    {"", "MatMul", 1, NULL, NULL, ox_nn_matmul_infer, ox_nn_matmul_run, 0,
+    {"", "MatMul", 1, NULL, NULL, ox_nn_matmul_infer, ox_nn_matmul_run, OX_OP_FUSE_ACT,
      F_ " int32 int64 uint32 uint64"},
     {"", "MatMulInteger", 10, NULL, NULL, ox_nn_matmulinteger_infer, ox_nn_matmulinteger_run, 0,
      "int8 uint8 -> int32"},

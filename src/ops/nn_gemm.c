@@ -168,6 +168,24 @@ static void mm_offsets(const mm_shape *s, size_t b, size_t *ao, size_t *bo) {
     *bo = bb;
 }
 
+/* What the planner fused into a float32 MatMul (plan/fuse.c): a bias per output
+ * column (input 2) and an activation. */
+typedef struct mm_fused {
+    const float *bias; /* N floats, or NULL */
+    int act, kind;     /* ox_nn_bias_kind(act) */
+    float alpha, beta;
+} mm_fused;
+
+/* Both on `rows` finished rows of N floats at y, in one pass where the kind allows. */
+static void mm_fused_rows(const mm_fused *e, float *y, size_t rows, size_t N) {
+    for (size_t i = 0; i < rows; i++) {
+        float *r = y + i * N;
+        if (e->bias) ox_bias_vec_act(r, r, e->bias, N, e->kind, e->alpha, e->beta);
+        else ox_bias_act(r, r, N, 0.0f, e->kind, e->alpha, e->beta);
+        if (e->act && e->kind == OX_BIAS_ONLY) ox_act_apply(r, N, e->act, e->alpha, e->beta);
+    }
+}
+
 typedef struct mm_task {
     const mm_shape *s;
     const void *A, *B;
@@ -219,6 +237,13 @@ onyx_status ox_nn_matmul_run(ox_op_ctx *c) {
         return ONYX_OK;
     }
     int f32 = A->dtype == ONYX_DTYPE_FLOAT;
+    /* a fused bias (float32, one per column) and activation */
+    mm_fused ep = {.bias = f32 && c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL,
+                   .act = f32 ? c->act : 0, .kind = ox_nn_bias_kind(c->act),
+                   .alpha = c->act_alpha, .beta = c->act_beta};
+    if (c->n_in > 2 && c->in[2] &&
+        (!f32 || c->in[2]->dtype != ONYX_DTYPE_FLOAT || ox_tensor_count(c->in[2]) != s.N))
+        return ox_error(ONYX_ERR_RUNTIME, "MatMul's fused bias does not fit its output");
     /* B shared by every batch and A's batches contiguous: one (batch*M) x K product */
     int b_shared = 1;
     for (int i = 0; i < s.nb; i++) b_shared &= s.b_bs[i] == 0;
@@ -228,7 +253,13 @@ onyx_status ox_nn_matmul_run(ox_op_ctx *c) {
             ox_sgemm_call call = {.M = rows, .N = s.N, .K = s.K, .alpha = 1.0f, .A = A->data,
                                   .lda = s.K, .B = B->data, .ldb = s.N,
                                   .C = Y->data, .ldc = s.N};
+            /* the bias and a ReLU or Clip in the micro-kernel's stores; another
+             * activation after, in one pass (a tile's rows are too short for it) */
+            call.col_bias = ep.bias;
+            call.row_clamp = ox_nn_act_clamp(c, &call.row_lo, &call.row_hi);
             (void)ox_sgemm_run(&call, c->pool); /* plain operands: never fails */
+            if (ep.act && !call.row_clamp)
+                ox_act_apply(Y->data, count, ep.act, ep.alpha, ep.beta);
         } else
             ox_dgemm(0, 0, rows, s.N, s.K, 1.0, A->data, s.K, B->data, s.N, 0.0, Y->data, s.N,
                      c->pool);
@@ -239,6 +270,7 @@ onyx_status ox_nn_matmul_run(ox_op_ctx *c) {
     double flops = (double)s.M * (double)s.N * (double)s.K;
     if (threads > 1 && s.n_batch >= 2 * threads && flops < 4.0e6) {
         ox_parallel_for(c->pool, s.n_batch, 1, mm_batches, &t);
+        if (ep.bias || ep.act) mm_fused_rows(&ep, Y->data, count / s.N, s.N);
         return ONYX_OK;
     }
     for (size_t b = 0; b < s.n_batch; b++) {
@@ -253,6 +285,7 @@ onyx_status ox_nn_matmul_run(ox_op_ctx *c) {
                      (const double *)B->data + bo, s.N, 0.0, (double *)Y->data + b * s.M * s.N,
                      s.N, c->pool);
     }
+    if (ep.bias || ep.act) mm_fused_rows(&ep, Y->data, count / s.N, s.N);
     return ONYX_OK;
 }
 

@@ -169,6 +169,39 @@ static onyx_status fuse_residual(ox_plan *p, const ox_rgraph *g, ox_pstep *conv,
     return append_label(conv, "Add");
 }
 
+/* MatMul (float32, B a constant matrix) then Add(its output, c) with c a constant of
+ * one value per output column (shape [N], or [1, ..., N]): the MatMul takes c as a
+ * third input and adds it to each row in the GEMM's epilogue, before any activation
+ * fused after (a Linear layer as PyTorch exports it: MatMul by the transposed
+ * weights, then the bias). */
+static onyx_status fuse_matmul_bias(ox_plan *p, const ox_rgraph *g, ox_pstep *mm, ox_pstep *add,
+                                    int *uses) {
+    const ox_node *an = g->nodes[add->node].node;
+    if (an->domain[0] || strcmp(an->op_type, "Add") || add->n_in != 2 || add->n_out != 1 ||
+        add->out[0] < 0 || mm->n_in != 2)
+        return ONYX_OK;
+    int v = mm->out[0], c = add->in[0] == v ? add->in[1] : add->in[0];
+    if ((add->in[0] != v && add->in[1] != v) || c < 0 || c == v) return ONYX_OK;
+    const ox_tensor *B = const_f32(p, mm, 1), *C = &p->values[c].t;
+    const ox_pvalue *pv = &p->values[v], *po = &p->values[add->out[0]];
+    if (!B || B->rank != 2 || !p->values[c].is_const || C->dtype != ONYX_DTYPE_FLOAT || !C->data ||
+        !pv->known || !po->known || po->t.dtype != ONYX_DTYPE_FLOAT || pv->t.rank < 1 ||
+        C->rank > pv->t.rank || po->t.rank != pv->t.rank)
+        return ONYX_OK;
+    for (int i = 0; i < pv->t.rank; i++)
+        if (po->t.dims[i] != pv->t.dims[i]) return ONYX_OK;
+    int64_t N = pv->t.dims[pv->t.rank - 1];
+    if (B->dims[1] != N || C->rank < 1 || C->dims[C->rank - 1] != N) return ONYX_OK;
+    for (int i = 0; i + 1 < C->rank; i++)
+        if (C->dims[i] != 1) return ONYX_OK;
+    OX_TRY(grow_inputs(mm, 3));
+    mm->in[2] = c;
+    mm->out[0] = add->out[0];
+    uses[v]--;
+    add->node = -1;
+    return append_label(mm, "Add");
+}
+
 /* Whether step s is an activation we can fold, and which. */
 static int activation_of(const ox_plan *p, const ox_rgraph *g, const ox_pstep *s, float *alpha, float *beta) {
     const ox_node *n = g->nodes[s->node].node;
@@ -471,6 +504,7 @@ onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, s
          * each step takes the next one in when the value between them is read by it
          * alone */
         int is_conv = !strcmp(gn->node->op_type, "Conv") && !gn->node->domain[0];
+        int is_matmul = !strcmp(gn->node->op_type, "MatMul") && !gn->node->domain[0];
         if (is_conv) st = fuse_channel_scale(p, g, s, i, uses, node_state);
         if (st != ONYX_OK) break;
         for (int round = 0; round < 3 && st == ONYX_OK; round++) {
@@ -487,6 +521,11 @@ onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, s
             }
             if (round <= 1 && is_conv && !tn->domain[0] && !strcmp(tn->op_type, "Add")) {
                 st = fuse_residual(p, g, s, i, t, (size_t)c, uses);
+                round = 1;
+                continue; /* if it declined, the Add is no activation and ends the chain */
+            }
+            if (round == 0 && is_matmul && !tn->domain[0] && !strcmp(tn->op_type, "Add")) {
+                st = fuse_matmul_bias(p, g, s, t, uses);
                 round = 1;
                 continue; /* if it declined, the Add is no activation and ends the chain */
             }

@@ -91,6 +91,9 @@ static void fill_x(float *x, double lo, double hi) {
 
 static const int64_t X2[2] = {3, 37};
 
+/* ox_cpu_limit masks for each kernel path: AVX-512, AVX2, portable */
+static const unsigned cpu_paths[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
+
 static double silu_d(double x) { return x / (1 + exp(-x)); }
 static double gelu_d(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
 
@@ -219,6 +222,58 @@ TEST(fusion_gelu_pattern) {
     CHECK(mb_n_labels == 1);
     onyx_tensor_free(got);
     free(mb.g.p);
+}
+
+/* MatMul by a constant matrix, then Add of one value per column, then an activation:
+ * one step ("MatMul+Add+Relu"), the bias and a ReLU in the GEMM's stores; with the
+ * Add's operands either way round, a bias of shape [1, N], a batch of rows (3-D
+ * input), GELU after (its erf pattern, applied after the product), every kernel
+ * path, 1 and 2 threads. Not fused: a bias of the output's full shape, a bias that is
+ * no constant (another MatMul's output). The values are the unfused steps'. */
+TEST(fusion_matmul_bias_act) {
+    float x[XN], w[37 * 20], bias[3 * 20];
+    fill_x(x, -2, 2);
+    for (int i = 0; i < 37 * 20; i++) w[i] = (float)cos(i * 0.37) * 0.2f;
+    for (int i = 0; i < 3 * 20; i++) bias[i] = 0.05f * (float)(i % 20) - 0.4f;
+    static const int64_t X3[3] = {3, 1, 37};
+    /* v: 0 plain, 1 Add(b, mm), 2 bias [1, N], 3 3-D x, 4 GELU; 5 bias of the full
+     * shape, 6 the bias another MatMul's output */
+    static const char *const want[7] = {"MatMul+Add+Relu", "MatMul+Add+Relu", "MatMul+Add+Relu",
+                                        "MatMul+Add+Relu", "MatMul+Add+Div+Erf+Add+Mul+Mul",
+                                        NULL, NULL};
+    for (int k = 0; k < 3 * 7 * 2; k++) { /* kernel path l, variant v, 1 or 2 threads */
+        int l = k / 14, v = k / 2 % 7, threads = 1 + k % 2;
+        unsigned old = ox_cpu_limit(cpu_paths[l]);
+        mbuild mb;
+        mb_begin(&mb, v == 3 ? 3 : 2, v == 3 ? X3 : X2);
+        int64_t wd[2] = {37, 20}, bd1[1] = {20}, bd2[2] = {1, 20}, bd3[2] = {3, 20};
+        mb_init(&mb, "w", 2, wd, w);
+        if (v == 2) mb_init(&mb, "b", 2, bd2, bias);
+        else if (v == 5) mb_init(&mb, "b", 2, bd3, bias);
+        else mb_init(&mb, "b", 1, bd1, bias);
+        const char *bn = "b";
+        if (v == 6) mb_node(&mb, "MatMul", "x", "w", NULL, bn = "mm2");
+        mb_node(&mb, "MatMul", "x", "w", NULL, "mm");
+        mb_node(&mb, "Add", v == 1 ? bn : "mm", v == 1 ? "mm" : bn, NULL, "ab");
+        if (v == 4) {
+            gelu_of(&mb, "ab", 0, sqrtf(2.0f), 1.0f, 0.5f); /* ends in "y" */
+        } else {
+            mb_node(&mb, "Relu", "ab", NULL, NULL, "y");
+            mb_output(&mb, "y");
+        }
+        const char *req[1] = {"y"};
+        onyx_tensor *got;
+        mb_threads = threads;
+        double d = mb_fused_vs_plain(&mb, x, 1, req, want[v] ? want[v] : "", &got);
+        mb_threads = 0;
+        CHECK(d >= 0 && d <= 1e-6);
+        if (!want[v] && mb_any_label("MatMul+Add+Relu")) mb_print_labels("fused where it must not");
+        if (!(d >= 0 && d <= 1e-6))
+            fprintf(stderr, "  variant %d, path %d, %d threads: %g\n", v, l, threads, d);
+        onyx_tensor_free(got);
+        free(mb.g.p);
+        ox_cpu_limit(old);
+    }
 }
 
 /* Identity steps go where nothing needs them: readers read the input instead, and a
@@ -407,14 +462,13 @@ TEST(fusion_conv_epilogues_every_path) {
     for (int i = 0; i < MAXN; i++) x[i] = (float)sin(i * 0.37);
     for (int i = 0; i < 16 * 16 * 9; i++) w[i] = (float)cos(i * 0.91) * 0.2f;
     for (int i = 0; i < 16; i++) bias[i] = 0.05f * (float)i - 0.4f;
-    static const unsigned limits[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
     static const char *const labels_want[4] = {"Conv+Relu", "Conv+Clip", "Conv+Add+Relu",
                                                "Conv+Sigmoid+Mul"};
     for (int gi = 0; gi < 4; gi++) {
         int C = geo[gi].C, H = geo[gi].H, k = geo[gi].k, st = geo[gi].s, M = C;
         int64_t x4[4] = {1, C, H, H}, w4[4] = {M, C, k, k}, b1[1] = {M};
         for (int l = 0; l < 3; l++) {
-            unsigned old = ox_cpu_limit(limits[l]);
+            unsigned old = ox_cpu_limit(cpu_paths[l]);
             for (int v = 0; v < 4; v++) {
                 if (v == 2 && st != 1) continue; /* the residual needs the output's shape */
                 mbuild mb;
@@ -505,13 +559,12 @@ TEST(fusion_channel_scale_into_conv) {
         for (int64_t i = 0; i < C * C; i++) w[i] = (float)cos((double)i * 0.91) * 0.1f;
         for (int64_t i = 0; i < C; i++) bias[i] = 0.01f * (float)i - 0.3f;
         int64_t x4[4] = {1, C, H, W}, w4[4] = {C, C, 1, 1}, b1[1] = {C};
-        static const unsigned limits[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
-        /* v: 0 plain, 1 operands swapped, 2 with a residual Add; 3.. must not fuse:
+            /* v: 0 plain, 1 operands swapped, 2 with a residual Add; 3.. must not fuse:
          * 3 stride 2, 4 group = C, 5 the scale of X's shape, 6 the product requested too */
         static const char *const want[7] = {"Mul+Conv", "Mul+Conv", "Mul+Conv+Add", NULL, NULL,
                                              NULL, NULL};
         for (int l = 0; l < 3; l++) {
-            unsigned old = ox_cpu_limit(limits[l]);
+            unsigned old = ox_cpu_limit(cpu_paths[l]);
             for (int v = 0; v < 7; v++)
                 for (int threads = 1; threads <= 2; threads++) {
                     mbuild mb;

@@ -250,6 +250,7 @@ static inline __attribute__((always_inline)) void store16(float *C, size_t ldc, 
     else r = _mm512_fmadd_ps(x, va, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m, c)));
     if (ep) {
         if (ep->bias) r = _mm512_add_ps(r, _mm512_set1_ps(ep->bias[i]));
+        if (ep->cbias) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, ep->cbias + off));
         if (ep->res) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, ep->res + (size_t)i * ldc + off));
         if (ep->clamp)
             r = _mm512_min_ps(_mm512_set1_ps(ep->hi), _mm512_max_ps(_mm512_set1_ps(ep->lo), r));
@@ -345,6 +346,7 @@ narrow(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, 
         for (int c = 0; c < cols; c++) {
             float v = beta == 0.0f ? alpha * t[c][r] : alpha * t[c][r] + beta * cr[c];
             if (ep && ep->bias) v += ep->bias[r];
+            if (ep && ep->cbias) v += ep->cbias[c];
             if (ep && ep->res) v += ep->res[r * ldc + (size_t)c];
             if (ep && ep->clamp) {
                 v = v < ep->lo ? ep->lo : v;
@@ -378,10 +380,11 @@ static void tile_ep(size_t kc, const float *a, const float *b, size_t ldb, float
     }
     if (cols > 16 && cols <= 16 + NARROW_MAX) { /* 16 columns, then the rest narrow */
         kernels[0][rows - 1](kc, a, b, ldb, C, ldc, alpha, beta, 0xffff, 0, ep);
-        ox_tile_ep rest; /* the residual's corner moves with C's */
-        if (ep && ep->res) {
+        ox_tile_ep rest; /* the residual's corner and the column biases move with C's */
+        if (ep && (ep->res || ep->cbias)) {
             rest = *ep;
-            rest.res += 16;
+            if (rest.res) rest.res += 16;
+            if (rest.cbias) rest.cbias += 16;
             ep = &rest;
         }
         narrows[cols - 17](kc, a, b + 16, ldb, C + 16, ldc, rows, alpha, beta, ep);
