@@ -209,17 +209,33 @@ TEST(conv_chain_must_not_chain) {
     mb_threads = 0;
 }
 
+/* xorshift32: a draw in [0, n) */
+static int64_t draw(uint32_t *r, int64_t n) {
+    *r ^= *r << 13;
+    *r ^= *r >> 17;
+    *r ^= *r << 5;
+    return (int64_t)(*r % (uint32_t)n);
+}
+
 /* Random blocks (a fixed seed): sizes from 1, strides, dilations, uneven pads, every
  * activation kind, with and without the squeeze-and-excitation, 2 to 4 threads;
  * chained or not, the values are the unfused steps'. */
 TEST(conv_chain_random_blocks) {
     uint32_t r = 2463534242u;
-#define RND(n) ((r ^= r << 13, r ^= r >> 17, r ^= r << 5), (int64_t)(r % (uint32_t)(n)))
+#define RND(n) draw(&r, (n))
     int chained = 0;
     for (int it = 0; it < 60; it++) {
-        chain_case cs = {.N = 1 + RND(2), .C = 1 + RND(8), .E = 1 + RND(48), .F = 1 + RND(8),
-                         .H = 24 + RND(48), .W = 1 + RND(24), .k = 1 + 2 * RND(3),
-                         .stride = 1 + RND(2), .dil = 1 + RND(2), .se = RND(3) == 0};
+        chain_case cs = {0}; /* one draw per statement: a fixed order */
+        cs.N = 1 + RND(2);
+        cs.C = 1 + RND(8);
+        cs.E = 1 + RND(48);
+        cs.F = 1 + RND(8);
+        cs.H = 24 + RND(48);
+        cs.W = 1 + RND(24);
+        cs.k = 1 + 2 * RND(3);
+        cs.stride = 1 + RND(2);
+        cs.dil = 1 + RND(2);
+        cs.se = RND(3) == 0;
         if (cs.k == 1) cs.k = 3; /* a 1x1 depthwise filter of stride 1 is no depthwise path */
         int64_t reach = (cs.k - 1) * cs.dil + 1;
         for (int i = 0; i < 4; i++) cs.pads[i] = RND(reach);
