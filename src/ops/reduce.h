@@ -12,6 +12,12 @@
 onyx_status ox_softmax_prepare(ox_op_ctx *c);
 onyx_status ox_softmax_infer(ox_op_ctx *c);
 onyx_status ox_softmax_run(ox_op_ctx *c);
+/* Whether this step is a Softmax (not LogSoftmax or Hardmax) that normalises each
+ * row of the last dim of an input of `rank` dims (ops/attention_chain.c). */
+int ox_softmax_rows_of_last_axis(const ox_op_ctx *c, int rank);
+/* Softmax over `rows` contiguous rows of n floats at y, in place, as the op computes
+ * it for float32. */
+void ox_softmax_rows_f32(float *y, size_t n, size_t rows);
 
 /* reduce_index.c: ArgMax, ArgMin, TopK */
 onyx_status ox_argmax_prepare(ox_op_ctx *c);

@@ -275,6 +275,16 @@ static void sm_task(void *arg, size_t b, size_t e) {
     }
 }
 
+int ox_softmax_rows_of_last_axis(const ox_op_ctx *c, int rank) {
+    const smstate *s = c->state;
+    /* before opset 13 the rows from `axis` on: the last dim alone when it is last */
+    return s && s->mode == SM_SOFT && rank >= 1 && (s->axis == -1 || s->axis == rank - 1);
+}
+
+void ox_softmax_rows_f32(float *y, size_t n, size_t rows) {
+    rows_f32(y, y, n, 0, rows, SM_SOFT);
+}
+
 onyx_status ox_softmax_run(ox_op_ctx *c) {
     const smstate *s = c->state;
     const ox_tensor *x = c->in[0];

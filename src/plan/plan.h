@@ -45,6 +45,7 @@ typedef struct ox_pstep {
     size_t ws_bytes;
     void *prepacked;     /* the op's packed constant inputs (plan/prepack.c), or NULL */
     int chain;           /* runs the next `chain` steps with it (plan/chain.c); a run skips them */
+    int chain_kind;      /* OX_PLAN_CHAIN_CONV or OX_PLAN_CHAIN_ATTENTION */
     int chained;         /* the first step of a chain or one of the steps it runs */
     void (*free_prepacked)(void *);
 } ox_pstep;
@@ -96,11 +97,13 @@ onyx_status ox_plan_fuse(ox_plan *p, const ox_rgraph *g, const int *requested, s
                          void *const *node_state);
 void ox_plan_free(ox_plan *p);
 
-/* Mark chains of steps that run as one parallel region (plan/chain.c): a 1x1 Conv,
- * a depthwise Conv and a 1x1 Conv whose intermediates nothing else reads, or the
- * first two. Static plans on 2 threads or more, after fusion; the steps stay (their
- * state and packed weights serve the chain), the first gets `chain` and a label
- * naming them all ("Conv+Clip>Conv+Clip>Conv+Add"). */
+enum { OX_PLAN_CHAIN_CONV = 0, OX_PLAN_CHAIN_ATTENTION = 1 };
+
+/* Mark chains of steps that run as one (plan/chain.c), their intermediates read by
+ * the next step alone: a 1x1 Conv, a depthwise Conv and a 1x1 Conv, or the first two
+ * (on 2 threads or more), and MatMul, Softmax, MatMul (attention). Static plans,
+ * after fusion; the steps stay (their state and packed weights serve the chain), the
+ * first gets `chain`, its kind and a label naming them all ("Conv+Clip>Conv+Clip>Conv+Add"). */
 onyx_status ox_plan_chain(ox_plan *p, const ox_rgraph *g, const int *requested,
                           size_t n_requested, void *const *node_state, size_t threads);
 

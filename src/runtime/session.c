@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ops/attention_chain.h"
 #include "ops/nn_conv_chain.h"
 #include "passes/inline.h"
 #include "util/alloc.h"
@@ -313,6 +314,7 @@ static onyx_status run_chain(onyx_session *s, ox_plan *p, ox_plan_state *stt, si
                            .act_beta = step->act_beta, .prepacked = step->prepacked};
         ctx[i] = &c[i];
     }
+    if (p->steps[k].chain_kind == OX_PLAN_CHAIN_ATTENTION) return ox_attention_chain_run(ctx);
     return ox_conv_chain_run(ctx, n, ox_conv_gemm_packed(ctx[0]),
                              n > 2 ? ox_conv_gemm_packed(ctx[2]) : NULL);
 }
