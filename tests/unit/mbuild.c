@@ -75,14 +75,46 @@ size_t mb_last_arena; /* the arena of mb_run's last session */
 int mb_threads;       /* mb_run's session threads (0: the calling thread) */
 
 /* Run the model (opset 17) on x for the requested names. */
-onyx_status mb_run(const mbuild *mb, int disable_fusion, const float *x, size_t n_req,
-                   const char *const *req, onyx_tensor **outs) {
-    pbuf m = {0}, g = {0};
+void mb_model(const mbuild *mb, pbuf *m) {
+    pbuf g = {0};
     put(&g, mb->g.p, mb->g.n);
     f_str(&g, 2, "g");
-    f_int(&m, 1, 8);
-    enc_opset(&m, 8, "", 17);
-    f_msg(&m, 7, &g);
+    f_int(m, 1, 8);
+    enc_opset(m, 8, "", 17);
+    f_msg(m, 7, &g);
+}
+
+static size_t n_allocs;
+static void *count_alloc(size_t size, void *user) {
+    (void)user;
+    n_allocs++;
+    return malloc(size);
+}
+static void *count_realloc(void *p, size_t size, void *user) {
+    (void)user;
+    n_allocs++;
+    return realloc(p, size);
+}
+static void count_free(void *p, void *user) {
+    (void)user;
+    free(p);
+}
+
+void mb_count_start(void) {
+    static const onyx_allocator a = {count_alloc, count_realloc, count_free, NULL};
+    n_allocs = 0;
+    onyx_set_allocator(&a);
+}
+
+size_t mb_count_stop(void) {
+    onyx_set_allocator(NULL);
+    return n_allocs;
+}
+
+onyx_status mb_run(const mbuild *mb, int disable_fusion, const float *x, size_t n_req,
+                   const char *const *req, onyx_tensor **outs) {
+    pbuf m = {0};
+    mb_model(mb, &m);
     onyx_model *model = NULL;
     onyx_session *s = NULL;
     onyx_tensor *in = NULL;

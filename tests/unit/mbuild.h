@@ -33,6 +33,14 @@ void mb_scalar(mbuild *m, const char *name, float v);
 /* A float32 graph output of unknown shape. */
 void mb_output(mbuild *m, const char *name);
 
+/* The ModelProto (opset 17) of the graph into m (the caller frees m->p). */
+void mb_model(const mbuild *mb, pbuf *m);
+
+/* Count the library's allocations from mb_count_start() to mb_count_stop(), which
+ * returns how many there were (onyx_set_allocator). */
+void mb_count_start(void);
+size_t mb_count_stop(void);
+
 extern size_t mb_last_arena; /* the arena of mb_run's last session */
 extern int mb_threads;       /* mb_run's session threads (0: the calling thread) */
 /* Run the model (opset 17) on x for the requested names. */

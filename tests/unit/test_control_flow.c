@@ -3,24 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mbuild.h"
 #include "onyx.h"
 #include "test.h"
-
-static size_t n_allocs;
-static void *count_alloc(size_t size, void *user) {
-    (void)user;
-    n_allocs++;
-    return malloc(size);
-}
-static void *count_realloc(void *p, size_t size, void *user) {
-    (void)user;
-    n_allocs++;
-    return realloc(p, size);
-}
-static void count_free(void *p, void *user) {
-    (void)user;
-    free(p);
-}
 
 /* allocations made by one run of examples/loop_scripted with trip count n */
 static size_t allocs_for_trips(onyx_session *s, int64_t trips, float *y0) {
@@ -30,12 +15,9 @@ static size_t allocs_for_trips(onyx_session *s, int64_t trips, float *y0) {
     onyx_tensor_wrap(ONYX_DTYPE_FLOAT, 2, (int64_t[]){2, 10}, x, sizeof x, &in[0]);
     onyx_tensor_wrap(ONYX_DTYPE_INT64, 0, NULL, &trips, sizeof trips, &in[1]);
     const char *names[2] = {"x", "n"};
-    onyx_allocator a = {count_alloc, count_realloc, count_free, NULL};
-    onyx_set_allocator(&a);
-    n_allocs = 0;
+    mb_count_start();
     onyx_status st = onyx_session_run(s, 2, names, (const onyx_tensor *const *)in, 1, NULL, &out);
-    size_t made = n_allocs;
-    onyx_set_allocator(NULL);
+    size_t made = mb_count_stop();
     if (st == ONYX_OK && y0) *y0 = ((const float *)onyx_tensor_data_const(out))[0];
     onyx_tensor_free(out);
     onyx_tensor_free(in[0]);

@@ -401,22 +401,6 @@ TEST(nn_maxpool2d_s2_nan_like_portable) {
 
 /* ---- no allocation per node in a run ------------------------------------------------ */
 
-static size_t n_allocs;
-static void *count_alloc(size_t size, void *user) {
-    (void)user;
-    n_allocs++;
-    return malloc(size);
-}
-static void *count_realloc(void *p, size_t size, void *user) {
-    (void)user;
-    n_allocs++;
-    return realloc(p, size);
-}
-static void count_free(void *p, void *user) {
-    (void)user;
-    free(p);
-}
-
 /* Allocations of the second run of `pools` MaxPools (3x3, stride 1, pads 1) in a row
  * on a 2 x 9 x 11 input: the first run builds what runs reuse. */
 static size_t allocs_of_maxpools(int pools) {
@@ -446,12 +430,8 @@ static size_t allocs_of_maxpools(int pools) {
         f_msg(&mb.g, 1, &n);
     }
     mb_output(&mb, "y");
-    pbuf m = {0}, g = {0};
-    put(&g, mb.g.p, mb.g.n);
-    f_str(&g, 2, "g");
-    f_int(&m, 1, 8);
-    enc_opset(&m, 8, "", 17);
-    f_msg(&m, 7, &g);
+    pbuf m = {0};
+    mb_model(&mb, &m);
     onyx_model *model = NULL;
     onyx_session *s = NULL;
     onyx_tensor *in = NULL, *out = NULL;
@@ -463,12 +443,9 @@ static size_t allocs_of_maxpools(int pools) {
         onyx_session_run(s, 1, &name, (const onyx_tensor *const *)&in, 1, NULL, &out) == ONYX_OK) {
         onyx_tensor_free(out);
         out = NULL;
-        onyx_allocator a = {count_alloc, count_realloc, count_free, NULL};
-        onyx_set_allocator(&a);
-        n_allocs = 0;
+        mb_count_start();
         onyx_status st = onyx_session_run(s, 1, &name, (const onyx_tensor *const *)&in, 1, NULL, &out);
-        made = n_allocs;
-        onyx_set_allocator(NULL);
+        made = mb_count_stop();
         if (st != ONYX_OK) made = (size_t)-1;
     }
     onyx_tensor_free(out);
