@@ -202,8 +202,9 @@ static void chain_ranges(void *arg, size_t i0, size_t i1) {
     }
 }
 
-onyx_status ox_conv_chain_run(ox_op_ctx *const *ctx, size_t n, const ox_sgemm_packed *pa,
-                              const ox_sgemm_packed *pc) {
+onyx_status ox_conv_chain_run(ox_op_ctx *const *ctx, size_t n) {
+    const ox_sgemm_packed *pa = ox_conv_gemm_packed(ctx[0]);
+    const ox_sgemm_packed *pc = n == 3 ? ox_conv_gemm_packed(ctx[2]) : NULL;
     ox_conv_geom g[OX_CHAIN_STEPS];
     if (!chain_geoms(ctx, n, g))
         return ox_error(ONYX_ERR_RUNTIME, "the Conv chain's shapes changed since planning");

@@ -16,10 +16,10 @@
  * no channel scale. Shapes as at planning; no data is read. */
 int ox_conv_chain_applies(ox_op_ctx *const *ctx, size_t n, size_t threads);
 
-/* Run the n Convs of a chain: ctx[n-1]'s output is written, the others' are not. pa
- * and pc: the 1x1 Convs' filters (ctx[0]'s, ctx[2]'s) packed for the GEMM, or NULL. */
-onyx_status ox_conv_chain_run(ox_op_ctx *const *ctx, size_t n, const ox_sgemm_packed *pa,
-                              const ox_sgemm_packed *pc);
+/* Run the n Convs of a chain, with the filters their steps packed for the GEMM
+ * (ox_conv_gemm_packed; without them the GEMM packs per call): ctx[n-1]'s output is
+ * written, the others' are not. */
+onyx_status ox_conv_chain_run(ox_op_ctx *const *ctx, size_t n);
 
 /* A Conv step's filters packed for the GEMM (one group), or NULL. */
 const ox_sgemm_packed *ox_conv_gemm_packed(const ox_op_ctx *c);

@@ -26,10 +26,7 @@ static int is_op(const ox_rgraph *g, const ox_pstep *s, const char *op) {
 /* Whether value v is read by step `reader` alone and is not a result. */
 static int read_once(const ox_plan *p, const ox_rgraph *g, const int *requested,
                      size_t n_requested, int v, size_t reader) {
-    for (size_t i = 0; i < n_requested; i++)
-        if (requested[i] == v) return 0;
-    for (size_t i = 0; i < g->n_outputs; i++)
-        if (g->outputs[i] == v) return 0;
+    if (ox_plan_is_result(g, requested, n_requested, v)) return 0;
     for (size_t st = 0; st < p->n_steps; st++)
         for (size_t k = 0; k < p->steps[st].n_in; k++)
             if (p->steps[st].in[k] == v && (st != reader || k != 0)) return 0;
@@ -53,21 +50,10 @@ static size_t chain_length(const ox_plan *p, const ox_rgraph *g, const int *requ
            (n == 0 || s[n].in[0] == s[n - 1].out[0]))
         n++;
     for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < s[i].n_in; k++) { /* shapes; data of constants */
-            int v = s[i].in[k];
-            in[i][k] = NULL;
-            if (v < 0 || !(p->values[v].known || p->values[v].is_const)) continue;
-            shapes[i][k] = p->values[v].t;
-            if (!p->values[v].is_const) shapes[i][k].data = NULL;
-            in[i][k] = &shapes[i][k];
-        }
+        c[i] = ox_plan_step_ctx(p, g, node_state, &s[i], shapes[i], in[i]);
         outs[i] = p->values[s[i].out[0]].t;
         out[i] = &outs[i];
-        const ox_gnode *gn = &g->nodes[s[i].node];
-        c[i] = (ox_op_ctx){.node = gn->node, .opset = gn->opset, .n_in = s[i].n_in, .n_out = 1,
-                           .in = in[i], .out = &out[i], .state = node_state[s[i].node],
-                           .act = s[i].act, .act_alpha = s[i].act_alpha,
-                           .act_beta = s[i].act_beta};
+        c[i].out = &out[i];
         ctx[i] = &c[i];
     }
     /* every intermediate of the chain read by the next step alone */

@@ -437,7 +437,7 @@ static onyx_status fuse_channel_scale(ox_plan *p, const ox_rgraph *g, ox_pstep *
     return set_label(conv, label);
 }
 
-static int is_result(const ox_rgraph *g, const int *requested, size_t n_requested, int v) {
+int ox_plan_is_result(const ox_rgraph *g, const int *requested, size_t n_requested, int v) {
     for (size_t i = 0; i < n_requested; i++)
         if (requested[i] == v) return 1;
     for (size_t i = 0; i < g->n_outputs; i++)
@@ -459,12 +459,12 @@ static void drop_identities(ox_plan *p, const ox_rgraph *g, const int *requested
             s->in[0] < 0 || s->out[0] < 0)
             continue;
         int v = s->in[0], u = s->out[0], ok = 1;
-        if (is_result(g, requested, n_requested, u)) {
+        if (ox_plan_is_result(g, requested, n_requested, u)) {
             int at = -1; /* v's maker, when the Identity alone reads v */
             for (size_t j = 0; at < 0 && j < i; j++)
                 for (size_t k = 0; p->steps[j].node >= 0 && k < p->steps[j].n_out; k++)
                     if (p->steps[j].out[k] == v) at = (int)j;
-            if (at < 0 || uses[v] != 1 || is_result(g, requested, n_requested, v)) continue;
+            if (at < 0 || uses[v] != 1 || ox_plan_is_result(g, requested, n_requested, v)) continue;
             for (size_t k = 0; k < p->steps[at].n_out; k++)
                 if (p->steps[at].out[k] == v) p->steps[at].out[k] = u;
             uses[v] = 0;

@@ -107,6 +107,15 @@ enum { OX_PLAN_CHAIN_CONV = 0, OX_PLAN_CHAIN_ATTENTION = 1 };
 onyx_status ox_plan_chain(ox_plan *p, const ox_rgraph *g, const int *requested,
                           size_t n_requested, void *const *node_state, size_t threads);
 
+/* Whether value v is requested or a graph output. */
+int ox_plan_is_result(const ox_rgraph *g, const int *requested, size_t n_requested, int v);
+
+/* The context a step's op sees while planning (prepack, chain checks): its inputs'
+ * shapes as known, with the data of constants, in shapes[] and in[] (step->n_in
+ * entries each; NULL for an omitted or unknown input), no outputs, no pool. */
+ox_op_ctx ox_plan_step_ctx(const ox_plan *p, const ox_rgraph *g, void *const *node_state,
+                           const ox_pstep *step, ox_tensor *shapes, ox_tensor **in);
+
 /* Let each kept step's op pack its constant inputs once (ox_op_def.prepack);
  * plan/prepack.c. Called by ox_plan_build after fusion. */
 onyx_status ox_plan_prepack(ox_plan *p, const ox_rgraph *g, void *const *node_state,

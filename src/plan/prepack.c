@@ -8,6 +8,23 @@
 #include "plan/plan.h"
 #include "util/alloc.h"
 
+ox_op_ctx ox_plan_step_ctx(const ox_plan *p, const ox_rgraph *g, void *const *node_state,
+                           const ox_pstep *step, ox_tensor *shapes, ox_tensor **in) {
+    for (size_t k = 0; k < step->n_in; k++) {
+        int v = step->in[k];
+        in[k] = NULL;
+        if (v < 0 || !(p->values[v].known || p->values[v].is_const)) continue;
+        shapes[k] = p->values[v].t;
+        if (!p->values[v].is_const) shapes[k].data = NULL;
+        in[k] = &shapes[k];
+    }
+    const ox_gnode *gn = &g->nodes[step->node];
+    return (ox_op_ctx){.node = gn->node, .opset = gn->opset, .n_in = step->n_in,
+                       .n_out = step->n_out, .in = in, .state = node_state[step->node],
+                       .act = step->act, .act_alpha = step->act_alpha,
+                       .act_beta = step->act_beta, .chained = step->chained};
+}
+
 onyx_status ox_plan_prepack(ox_plan *p, const ox_rgraph *g, void *const *node_state,
                             ox_threadpool *pool) {
     ox_tensor **in = ox_malloc_array(p->max_in + 1, sizeof *in);
@@ -22,19 +39,8 @@ onyx_status ox_plan_prepack(ox_plan *p, const ox_rgraph *g, void *const *node_st
         ox_pstep *step = &p->steps[st];
         const ox_gnode *gn = &g->nodes[step->node];
         if (!gn->def->prepack) continue;
-        for (size_t k = 0; k < step->n_in; k++) { /* shapes as known; data of constants */
-            int v = step->in[k];
-            in[k] = NULL;
-            if (v < 0 || !(p->values[v].known || p->values[v].is_const)) continue;
-            shapes[k] = p->values[v].t;
-            if (!p->values[v].is_const) shapes[k].data = NULL;
-            in[k] = &shapes[k];
-        }
-        ox_op_ctx c = {.node = gn->node, .opset = gn->opset, .n_in = step->n_in,
-                       .n_out = step->n_out, .in = in, .out = NULL,
-                       .state = node_state[step->node], .pool = pool, .act = step->act,
-                       .act_alpha = step->act_alpha, .act_beta = step->act_beta,
-                       .chained = step->chained};
+        ox_op_ctx c = ox_plan_step_ctx(p, g, node_state, step, shapes, in);
+        c.pool = pool;
         s = gn->def->prepack(&c, &step->prepacked);
         if (s == ONYX_OK && step->prepacked) step->free_prepacked = gn->def->free_prepacked;
         if (s != ONYX_OK) s = ox_node_fail(gn, s);

@@ -294,8 +294,26 @@ static onyx_status copy_out(const ox_tensor *src, ox_tensor *dst) {
     return st ? ox_error(st, "out of memory for an output") : ONYX_OK;
 }
 
+/* A step's context for a run: in[] and out[] (step->n_in and n_out entries) point at
+ * its values in the run state. */
+static ox_op_ctx step_ctx(onyx_session *s, const ox_pstep *step, ox_plan_state *stt,
+                          ox_tensor **in, ox_tensor **out) {
+    const ox_gnode *gn = &s->graph->nodes[step->node];
+    for (size_t i = 0; i < step->n_in; i++)
+        in[i] = step->in[i] >= 0 ? &stt->vals[step->in[i]] : NULL;
+    for (size_t i = 0; i < step->n_out; i++)
+        out[i] = step->out[i] >= 0 ? &stt->vals[step->out[i]] : NULL;
+    return (ox_op_ctx){.node = gn->node, .opset = gn->opset, .n_in = step->n_in,
+                       .n_out = step->n_out, .in = in, .out = out,
+                       .state = s->node_state[step->node], .pool = s->pool,
+                       .alloc_output = run_alloc_output, .act = step->act,
+                       .act_alpha = step->act_alpha, .act_beta = step->act_beta,
+                       .prepacked = step->prepacked};
+}
+
 /* Steps k .. k + step->chain of a static plan as one chain (plan/chain.c makes them
- * at most OX_CHAIN_STEPS long, each of at most OX_CHAIN_MAX_IN inputs). */
+ * at most OX_CHAIN_STEPS long, each of one output and at most OX_CHAIN_MAX_IN
+ * inputs). */
 static onyx_status run_chain(onyx_session *s, ox_plan *p, ox_plan_state *stt, size_t k) {
     enum { STEPS = OX_CHAIN_STEPS, MAX_IN = OX_CHAIN_MAX_IN };
     ox_tensor *in[STEPS][MAX_IN], *out[STEPS];
@@ -303,20 +321,11 @@ static onyx_status run_chain(onyx_session *s, ox_plan *p, ox_plan_state *stt, si
     ox_op_ctx *ctx[STEPS];
     size_t n = (size_t)p->steps[k].chain + 1;
     for (size_t i = 0; i < n && i < STEPS; i++) {
-        const ox_pstep *step = &p->steps[k + i];
-        const ox_gnode *gn = &s->graph->nodes[step->node];
-        for (size_t j = 0; j < step->n_in && j < MAX_IN; j++)
-            in[i][j] = step->in[j] >= 0 ? &stt->vals[step->in[j]] : NULL;
-        out[i] = &stt->vals[step->out[0]];
-        c[i] = (ox_op_ctx){.node = gn->node, .opset = gn->opset, .n_in = step->n_in, .n_out = 1,
-                           .in = in[i], .out = &out[i], .state = s->node_state[step->node],
-                           .pool = s->pool, .act = step->act, .act_alpha = step->act_alpha,
-                           .act_beta = step->act_beta, .prepacked = step->prepacked};
+        c[i] = step_ctx(s, &p->steps[k + i], stt, in[i], &out[i]);
         ctx[i] = &c[i];
     }
     if (p->steps[k].chain_kind == OX_PLAN_CHAIN_ATTENTION) return ox_attention_chain_run(ctx);
-    return ox_conv_chain_run(ctx, n, ox_conv_gemm_packed(ctx[0]),
-                             n > 2 ? ox_conv_gemm_packed(ctx[2]) : NULL);
+    return ox_conv_chain_run(ctx, n);
 }
 
 /* Execute the plan's steps on a state whose vals hold the inputs. */
@@ -327,14 +336,7 @@ static onyx_status execute(onyx_session *s, ox_plan *p, ox_plan_state *stt, unsi
         const ox_pstep *step = &p->steps[k];
         const ox_gnode *gn = &g->nodes[step->node];
         const int *sin = step->in, *sout = step->out;
-        for (size_t i = 0; i < step->n_in; i++) stt->in_ptrs[i] = sin[i] >= 0 ? &stt->vals[sin[i]] : NULL;
-        for (size_t i = 0; i < step->n_out; i++)
-            stt->out_ptrs[i] = sout[i] >= 0 ? &stt->vals[sout[i]] : NULL;
-        ox_op_ctx c = {.node = gn->node, .opset = gn->opset, .n_in = step->n_in, .n_out = step->n_out,
-                       .in = stt->in_ptrs, .out = stt->out_ptrs, .state = s->node_state[step->node],
-                       .pool = s->pool, .alloc_output = run_alloc_output, .act = step->act,
-                       .act_alpha = step->act_alpha, .act_beta = step->act_beta,
-                       .prepacked = step->prepacked};
+        ox_op_ctx c = step_ctx(s, step, stt, stt->in_ptrs, stt->out_ptrs);
         double t0 = s->opts.node_callback ? now_seconds() : 0;
         if (p->is_static && step->chain) {
             st = run_chain(s, p, stt, k);
