@@ -139,6 +139,17 @@ static int ready_before(const ox_plan *p, size_t from, size_t to, int v) {
     return 1;
 }
 
+/* Step s takes in the Add after it: the Add's other operand `other` becomes s's input
+ * `slot`, s writes the Add's output, and the Add goes. */
+static onyx_status take_add(ox_pstep *s, ox_pstep *add, size_t slot, int other, int *uses) {
+    OX_TRY(grow_inputs(s, slot + 1));
+    uses[s->out[0]]--;
+    s->in[slot] = other;
+    s->out[0] = add->out[0];
+    add->node = -1;
+    return append_label(s, "Add");
+}
+
 /* Conv (float32, not depthwise) then Add(conv's output, R) with R of the same shape,
  * ready when the Conv runs: the Conv takes R as a fourth input and adds it in its
  * epilogue, before any activation fused after (the residual blocks of ResNets). */
@@ -161,12 +172,7 @@ static onyx_status fuse_residual(ox_plan *p, const ox_rgraph *g, ox_pstep *conv,
     /* one input channel per filter: the depthwise kernels, which take no residual */
     if (!W || W->rank < 3 || W->dims[1] == 1) return ONYX_OK;
     if (!ready_before(p, ci, ai, r)) return ONYX_OK;
-    OX_TRY(grow_inputs(conv, 4));
-    conv->in[3] = r;
-    conv->out[0] = add->out[0];
-    uses[v]--;
-    add->node = -1;
-    return append_label(conv, "Add");
+    return take_add(conv, add, 3, r, uses);
 }
 
 /* MatMul (float32, B a constant matrix) then Add(its output, c) with c a constant of
@@ -194,12 +200,7 @@ static onyx_status fuse_matmul_bias(ox_plan *p, const ox_rgraph *g, ox_pstep *mm
     if (B->dims[1] != N || C->rank < 1 || C->dims[C->rank - 1] != N) return ONYX_OK;
     for (int i = 0; i + 1 < C->rank; i++)
         if (C->dims[i] != 1) return ONYX_OK;
-    OX_TRY(grow_inputs(mm, 3));
-    mm->in[2] = c;
-    mm->out[0] = add->out[0];
-    uses[v]--;
-    add->node = -1;
-    return append_label(mm, "Add");
+    return take_add(mm, add, 2, c, uses);
 }
 
 /* Whether step s is an activation we can fold, and which. */
