@@ -16,12 +16,21 @@ if [ ! -f bench/node_modules/onnxruntime-node/package.json ]; then
     (cd bench && npm install --ignore-scripts --no-audit --no-fund --no-package-lock)
 fi
 
-if [ ! -x /usr/bin/time ]; then
+# Debian packages: GNU time for peak RSS, torch/torchvision/onnx to export the models,
+# OpenBLAS for the SGEMM table. Installed when missing and we may; else named.
+missing=""
+[ -x /usr/bin/time ] || missing="$missing time"
+$PY -c 'import numpy' >/dev/null 2>&1 || missing="$missing python3-numpy"
+$PY -c 'import torch' >/dev/null 2>&1 || missing="$missing python3-torch"
+$PY -c 'import torchvision' >/dev/null 2>&1 || missing="$missing python3-torchvision"
+$PY -c 'import onnx' >/dev/null 2>&1 || missing="$missing python3-onnx"
+pkg-config --exists openblas 2>/dev/null || missing="$missing libopenblas-dev pkg-config"
+if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "== installing GNU time (Debian package 'time')" >&2
-        apt-get install -y -qq time >/dev/null
+        echo "== installing$missing" >&2
+        (apt-get update -qq && apt-get install -y -qq $missing) >/dev/null
     else
-        echo "bench: needs /usr/bin/time (Debian package 'time')" >&2
+        echo "bench: needs the Debian packages$missing" >&2
         exit 1
     fi
 fi

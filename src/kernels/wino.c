@@ -42,3 +42,19 @@ void ox_wino_split(const float *src, size_t n, float *even, float *odd) {
 #endif
     wino_split_generic(src, n, even, odd);
 }
+
+void ox_wino_filter(const float *g, float u[16]) {
+    float t[4][3]; /* G g */
+    for (int j = 0; j < 3; j++) {
+        t[0][j] = g[j];
+        t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+        t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+        t[3][j] = g[6 + j];
+    }
+    for (int i = 0; i < 4; i++) {
+        u[4 * i + 0] = t[i][0];
+        u[4 * i + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        u[4 * i + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        u[4 * i + 3] = t[i][2];
+    }
+}

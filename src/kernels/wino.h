@@ -20,6 +20,8 @@ void ox_wino_input(const float *even, const float *odd, size_t Wq, size_t TH, si
                    size_t ks);
 void ox_wino_output(const float *m, size_t ks, size_t TH, size_t TW, float *y, size_t OH,
                     size_t OW, float bias, int kind, float lo, float hi);
+/* U = G g G^T for one 3x3 filter g (row-major): u[4i + j] = (G g G^T)[i][j]. */
+void ox_wino_filter(const float *g, float u[16]);
 /* The column split that makes the planes: even[q] = src[2q], odd[q] = src[2q + 1] for
  * q in [0, n) (src has 2n floats). */
 void ox_wino_split(const float *src, size_t n, float *even, float *odd);

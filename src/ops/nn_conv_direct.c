@@ -7,6 +7,7 @@
 
 #include "kernels/conv_direct.h"
 #include "ops/nn_conv_oc.h"
+#include "ops/nn_conv_wino_oc.h"
 #include "util/alloc.h"
 #include "util/scratch.h"
 #include "util/threadpool.h"
@@ -43,6 +44,7 @@ int ox_conv_direct_applies(const ox_conv_geom *g) {
     if (g->G != 1 || g->w.nd > 2 || g->pointwise || !g->out_sp || !g->N || !g->M ||
         g->kdim > DIRECT_MAX_K || g->w.out[2] < DIRECT_MIN_OW)
         return 0;
+    if (ox_conv_wino_oc_applies(g)) return 0;
     if (g->Cg >= DIRECT_OC_FROM_C && ox_conv_oc_applies(g)) return 0;
     ox_conv_direct p;
     params_of(g, &p);

@@ -24,6 +24,7 @@
 #include "ops/nn_conv_direct.h"
 #include "ops/nn_conv_chain.h"
 #include "ops/nn_conv_oc.h"
+#include "ops/nn_conv_wino_oc.h"
 #include "ops/nn_ops.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
@@ -38,6 +39,7 @@ typedef struct conv_packed {
     ox_conv_wino *wino; /* also transformed for Winograd, where that may apply */
     float *direct;      /* instead, for nn_conv_direct.c, where that applies */
     float *oc;          /* instead, for nn_conv_oc.c, where that applies */
+    float *wino_oc;     /* instead, for nn_conv_wino_oc.c, where that applies */
     ox_sgemm_packed *g[];
 } conv_packed;
 
@@ -46,6 +48,7 @@ void ox_nn_conv_free_prepacked(void *p) {
     if (!cp) return;
     ox_conv_direct_free(cp->direct);
     ox_conv_oc_free(cp->oc);
+    ox_conv_wino_oc_free(cp->wino_oc);
     for (size_t i = 0; i < cp->groups; i++) ox_sgemm_packed_free(cp->g[i]);
     ox_conv_wino_free(cp->wino);
     ox_free(cp);
@@ -72,19 +75,22 @@ const ox_sgemm_packed *ox_conv_gemm_packed(const ox_op_ctx *c) {
 onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out) {
     /* few taps per output, or channels in lanes: that kernel's filters alone (a
      * chained 1x1 Conv runs as a GEMM) */
-    float *dpk = NULL, *opk = NULL;
-    if (!c->chained) OX_TRY(ox_conv_direct_prepack(c, &dpk));
-    if (!dpk && !c->chained) OX_TRY(ox_conv_oc_prepack(c, &opk));
-    if (dpk || opk) {
+    float *dpk = NULL, *opk = NULL, *wpk = NULL;
+    if (!c->chained) OX_TRY(ox_conv_wino_oc_prepack(c, &wpk));
+    if (!wpk && !c->chained) OX_TRY(ox_conv_direct_prepack(c, &dpk));
+    if (!wpk && !dpk && !c->chained) OX_TRY(ox_conv_oc_prepack(c, &opk));
+    if (dpk || opk || wpk) {
         conv_packed *dp = ox_calloc(1, sizeof *dp);
         if (!dp) {
             ox_conv_direct_free(dpk);
             ox_conv_oc_free(opk);
+            ox_conv_wino_oc_free(wpk);
             return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory packing the filters");
         }
         dp->w = c->in[1]->data;
         dp->direct = dpk;
         dp->oc = opk;
+        dp->wino_oc = wpk;
         *out = dp;
         return ONYX_OK;
     }
@@ -465,6 +471,7 @@ static void scaled_pack(const void *ctx, size_t p0, size_t kc, size_t j0, size_t
 
 onyx_status ox_conv_gemm_workspace(const ox_conv_geom *g, size_t *bytes) {
     *bytes = 0;
+    if (ox_conv_wino_oc_applies(g)) return ox_conv_wino_oc_workspace(g, bytes);
     if (ox_conv_direct_applies(g)) return ox_conv_direct_workspace(g, bytes);
     if (ox_conv_oc_applies(g)) return ox_conv_oc_workspace(g, bytes);
     if (!uses_phases(g) || g->out_sp == 0) return ONYX_OK;
@@ -487,6 +494,8 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
     const float *S = ox_has_input(c, 4) ? c->in[4]->data : NULL; /* fused channel scale */
     float *Y = c->out[0]->data;
     const conv_packed *cp = c->prepacked;
+    if (ox_conv_wino_oc_applies(g))
+        return ox_conv_wino_oc_run(c, g, cp && cp->w == W ? cp->wino_oc : NULL);
     if (ox_conv_direct_applies(g))
         return ox_conv_direct_run(c, g, cp && cp->w == W ? cp->direct : NULL);
     if (ox_conv_oc_applies(g)) return ox_conv_oc_run(c, g, cp && cp->w == W ? cp->oc : NULL);

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 
 #include "kernels/conv_oc.h"
+#include "ops/nn_conv_wino_oc.h"
 #include "util/alloc.h"
 #include "util/scratch.h"
 #include "util/threadpool.h"
@@ -56,7 +57,7 @@ static int winograd_preferred(const ox_conv_geom *g) {
 int ox_conv_oc_applies(const ox_conv_geom *g) {
     if (g->G != 1 || g->w.nd > 2 || !g->out_sp || !g->N || !g->M) return 0;
     if (g->pointwise && (g->scaled || !oc_pointwise(g))) return 0;
-    if (winograd_preferred(g)) return 0;
+    if (winograd_preferred(g) || ox_conv_wino_oc_applies(g)) return 0;
     ox_conv_oc p;
     params_of(g, &p);
     return ox_conv_oc_supported(&p);

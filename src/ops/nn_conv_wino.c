@@ -49,23 +49,6 @@ void ox_conv_wino_free(ox_conv_wino *wn) {
     ox_free(wn);
 }
 
-/* (G g G^T)[i][j] for the 3x3 filter g, all 16 at once. */
-static void filter_transform(const float *g, float u[16]) {
-    float t[4][3]; /* G g */
-    for (int j = 0; j < 3; j++) {
-        t[0][j] = g[j];
-        t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-        t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-        t[3][j] = g[6 + j];
-    }
-    for (int i = 0; i < 4; i++) {
-        u[4 * i + 0] = t[i][0];
-        u[4 * i + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-        u[4 * i + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-        u[4 * i + 3] = t[i][2];
-    }
-}
-
 ox_conv_wino *ox_conv_wino_pack(const float *W, size_t M, size_t C) {
     ox_conv_wino *wn = ox_calloc(1, sizeof *wn);
     /* one M x C matrix at a time, so the scratch is a sixteenth of the result */
@@ -78,7 +61,7 @@ ox_conv_wino *ox_conv_wino_pack(const float *W, size_t M, size_t C) {
     for (int k = 0; k < 16; k++) {
         for (size_t i = 0; i < M * C; i++) {
             float all[16];
-            filter_transform(W + i * 9, all);
+            ox_wino_filter(W + i * 9, all);
             u[i] = all[k];
         }
         wn->u[k] = ox_sgemm_pack(0, 0, M, C, u, C);
@@ -193,16 +176,11 @@ typedef struct wino_task {
 
 /* ---- input transform ----------------------------------------------------------------- */
 
-/* Tile rows [ty0, ty0 + nr) of channel ci: zero-padded even and odd column planes of
- * the padded input rows 2*ty0 ... 2*(ty0+nr)+1, then V (k-major, channel, tile). */
-static void input_block(const wino_task *t, size_t ci, size_t ty0, size_t nr, float *ev,
-                        float *v, size_t ks) {
-    const ox_conv_geom *g = t->g;
-    const wino_geom *wg = t->wg;
+void ox_conv_wino_input(const ox_conv_geom *g, const float *xc, size_t ty0, size_t nr,
+                        size_t Wq, size_t TW, float *ev, float *v, size_t ks) {
     const int64_t IH = g->w.in[1], IW = g->w.in[2], pt = g->w.pb[1], pl = g->w.pb[2];
-    const size_t Hb = 2 * nr + 2, Wq = wg->Wq;
+    const size_t Hb = 2 * nr + 2;
     float *od = ev + Hb * Wq;
-    const float *xc = t->x + ci * g->in_sp;
     /* q in [lo, hi): both columns 2q - pl and 2q + 1 - pl inside the row */
     int64_t lo = (pl + 1) / 2, hi = (IW + pl) / 2;
     if (hi > (int64_t)Wq) hi = (int64_t)Wq;
@@ -233,7 +211,12 @@ static void input_block(const wino_task *t, size_t ci, size_t ty0, size_t nr, fl
         memset(e + end, 0, (Wq - (size_t)end) * sizeof *e);
         memset(o + end, 0, (Wq - (size_t)end) * sizeof *o);
     }
-    ox_wino_input(ev, od, Wq, nr, wg->TW, v, ks);
+    ox_wino_input(ev, od, Wq, nr, TW, v, ks);
+}
+
+static void input_block(const wino_task *t, size_t ci, size_t ty0, size_t nr, float *ev,
+                        float *v, size_t ks) {
+    ox_conv_wino_input(t->g, t->x + ci * t->g->in_sp, ty0, nr, t->wg->Wq, t->wg->TW, ev, v, ks);
 }
 
 /* ---- output transform ----------------------------------------------------------------- */

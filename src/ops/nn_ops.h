@@ -190,6 +190,12 @@ ox_conv_wino *ox_conv_wino_pack(const float *W, size_t M, size_t C);
 void ox_conv_wino_free(ox_conv_wino *wn);
 onyx_status ox_conv_wino_workspace(const ox_conv_geom *g, size_t *bytes);
 onyx_status ox_conv_wino_run(ox_op_ctx *c, const ox_conv_geom *g, const ox_conv_wino *wn);
+/* V of tile rows [ty0, ty0 + nr) of one input channel xc (IH x IW), through
+ * zero-padded even and odd column planes of its padded rows 2*ty0 ... 2*(ty0+nr)+1 in
+ * ev (2 * (2*nr + 2) * Wq floats; Wq = TW + 1 + OX_WINO_VL): element k of tile t at
+ * v[k*ks + t], up to OX_WINO_VL tiles past the last written. */
+void ox_conv_wino_input(const ox_conv_geom *g, const float *xc, size_t ty0, size_t nr,
+                        size_t Wq, size_t TW, float *ev, float *v, size_t ks);
 
 /* float32 Conv on the GEMM (nn_conv_gemm.c): packing the filters once per plan, the
  * workspace a run needs, and the run itself (bias and c->act included). */
