@@ -51,19 +51,8 @@ OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC,
     const ox_conv_oc *p = g->p;
     /* each chunk sums from zero and then adds what came before (the bias, or the
      * earlier chunks): blocked summation, which rounds less than one long sum */
-    /* named accumulators, not an array indexed in the unrolled loop: clang 14 left
-     * such an array in memory (3x slower) */
-#define OC_ACC(r) __m512 a##r##0 = zero, a##r##1 = zero, a##r##2 = zero, a##r##3 = zero;
-#define OC_ROW(r)                                                                               \
-    if (RC > r) {                                                                               \
-        __m512 xv = _mm512_set1_ps(a[r * SW]);                                                  \
-        a##r##0 = _mm512_fmadd_ps(xv, b0, a##r##0);                                             \
-        if (NV > 1) a##r##1 = _mm512_fmadd_ps(xv, b1, a##r##1);                                 \
-        if (NV > 2) a##r##2 = _mm512_fmadd_ps(xv, b2, a##r##2);                                 \
-        if (NV > 3) OC_FMA_MEM(a##r##3, xv, w + 48);                                            \
-    }
     const __m512 zero = _mm512_setzero_ps();
-    OC_ACC(0) OC_ACC(1) OC_ACC(2) OC_ACC(3) OC_ACC(4) OC_ACC(5) OC_ACC(6)
+    OC_ACCS
     const float *origin = t->x + (oy - t->row0) * p->sh * g->XW + ox * (size_t)SW;
     const float *w = t->w + t->k0 * OX_OC_NR;
     const int32_t *koff = t->koff;
@@ -79,13 +68,9 @@ OC_AI void oc_run_tile(const oc_tile *t, size_t oy, size_t ox, size_t q, int RC,
         __m512 b0 = _mm512_loadu_ps(w);
         __m512 b1 = NV > 1 ? _mm512_loadu_ps(w + 16) : zero;
         __m512 b2 = NV > 2 ? _mm512_loadu_ps(w + 32) : zero;
-        OC_ROW(0) OC_ROW(1) OC_ROW(2) OC_ROW(3) OC_ROW(4) OC_ROW(5) OC_ROW(6)
+        OC_TAP(a, SW)
     }
-#undef OC_ROW
-#undef OC_ACC
-    __m512 acc[OX_OC_RC][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23},
-                               {a30, a31, a32, a33}, {a40, a41, a42, a43}, {a50, a51, a52, a53},
-                               {a60, a61, a62, a63}};
+    OC_ACC_ARRAY(acc);
     if (t->first) {
         OC_UNROLL for (int v = 0; v < NV; v++) {
             __m512 b = t->bias ? _mm512_loadu_ps(t->bias + 16 * v) : _mm512_setzero_ps();

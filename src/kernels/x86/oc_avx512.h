@@ -19,6 +19,30 @@
             : "+v"(acc)                                                                         \
             : "v"(x), "m"(*(const float(*)[16])(const void *)(mem)))
 
+/* A tile's 7 x 4 accumulators as named variables (an array indexed in the unrolled
+ * loop stayed in memory under clang 14, 3x slower), one tap's 28 FMAs, and the
+ * accumulators as an array once the taps are done. OC_TAP reads from its scope the
+ * weight vectors b0..b2 and w (the fourth vector is w + 48, the FMA's memory operand)
+ * and the constants RC (positions) and NV (vectors of channels); position r's input
+ * is a[r * SW]. */
+#define OC_ACC(r) __m512 a##r##0 = zero, a##r##1 = zero, a##r##2 = zero, a##r##3 = zero;
+#define OC_ACCS OC_ACC(0) OC_ACC(1) OC_ACC(2) OC_ACC(3) OC_ACC(4) OC_ACC(5) OC_ACC(6)
+#define OC_TAP_ROW(r, a, SW)                                                                    \
+    if (RC > r) {                                                                               \
+        __m512 xv = _mm512_set1_ps((a)[r * (SW)]);                                              \
+        a##r##0 = _mm512_fmadd_ps(xv, b0, a##r##0);                                             \
+        if (NV > 1) a##r##1 = _mm512_fmadd_ps(xv, b1, a##r##1);                                 \
+        if (NV > 2) a##r##2 = _mm512_fmadd_ps(xv, b2, a##r##2);                                 \
+        if (NV > 3) OC_FMA_MEM(a##r##3, xv, w + 48);                                            \
+    }
+#define OC_TAP(a, SW)                                                                           \
+    OC_TAP_ROW(0, a, SW) OC_TAP_ROW(1, a, SW) OC_TAP_ROW(2, a, SW) OC_TAP_ROW(3, a, SW)          \
+    OC_TAP_ROW(4, a, SW) OC_TAP_ROW(5, a, SW) OC_TAP_ROW(6, a, SW)
+#define OC_ACC_ARRAY(acc)                                                                       \
+    __m512 acc[7][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23},       \
+                        {a30, a31, a32, a33}, {a40, a41, a42, a43}, {a50, a51, a52, a53},       \
+                        {a60, a61, a62, a63}}
+
 /* Rows r[0..8) (positions; lanes are channels) to columns: out[j] lanes 0..7 are
  * r[0..8)[j], for the 16 channels j. */
 OC_AI void tr8x16(const __m512 r[8], __m256 out[16]) {

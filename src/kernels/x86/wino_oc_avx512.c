@@ -20,35 +20,20 @@ OC_AI void wo_products(const ox_wino_oc_band *b, size_t e, const float *vt, floa
                        int NV) {
     const size_t C = b->C, ldt = b->ldt;
     const __m512 zero = _mm512_setzero_ps();
-    {
-#define WO_ACC(r) __m512 a##r##0 = zero, a##r##1 = zero, a##r##2 = zero, a##r##3 = zero;
-#define WO_ROW(r)                                                                               \
-    if (RC > r) {                                                                               \
-        __m512 xv = _mm512_set1_ps(a[r]);                                                       \
-        a##r##0 = _mm512_fmadd_ps(xv, b0, a##r##0);                                             \
-        if (NV > 1) a##r##1 = _mm512_fmadd_ps(xv, b1, a##r##1);                                 \
-        if (NV > 2) a##r##2 = _mm512_fmadd_ps(xv, b2, a##r##2);                                 \
-        if (NV > 3) OC_FMA_MEM(a##r##3, xv, w + 48);                                            \
+    OC_ACCS
+    const float *a = vt + e * b->vs;
+    const float *w = b->u + e * C * OX_OC_NR;
+    for (size_t c = 0; c < C; c++, a += ldt, w += OX_OC_NR) {
+        __m512 b0 = _mm512_loadu_ps(w);
+        __m512 b1 = NV > 1 ? _mm512_loadu_ps(w + 16) : zero;
+        __m512 b2 = NV > 2 ? _mm512_loadu_ps(w + 32) : zero;
+        OC_TAP(a, 1)
     }
-        WO_ACC(0) WO_ACC(1) WO_ACC(2) WO_ACC(3) WO_ACC(4) WO_ACC(5) WO_ACC(6)
-        const float *a = vt + e * b->vs;
-        const float *w = b->u + e * C * OX_OC_NR;
-        for (size_t c = 0; c < C; c++, a += ldt, w += OX_OC_NR) {
-            __m512 b0 = _mm512_loadu_ps(w);
-            __m512 b1 = NV > 1 ? _mm512_loadu_ps(w + 16) : zero;
-            __m512 b2 = NV > 2 ? _mm512_loadu_ps(w + 32) : zero;
-            WO_ROW(0) WO_ROW(1) WO_ROW(2) WO_ROW(3) WO_ROW(4) WO_ROW(5) WO_ROW(6)
-        }
-#undef WO_ROW
-#undef WO_ACC
-        __m512 acc[WT][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23},
-                             {a30, a31, a32, a33}, {a40, a41, a42, a43}, {a50, a51, a52, a53},
-                             {a60, a61, a62, a63}};
-        float *me = mb + e * WT * OX_OC_NR;
-        OC_UNROLL for (int r = 0; r < RC; r++)
-            OC_UNROLL for (int v = 0; v < NV; v++)
-                _mm512_store_ps(me + (size_t)r * OX_OC_NR + 16 * v, acc[r][v]);
-    }
+    OC_ACC_ARRAY(acc);
+    float *me = mb + e * WT * OX_OC_NR;
+    OC_UNROLL for (int r = 0; r < RC; r++)
+        OC_UNROLL for (int v = 0; v < NV; v++)
+            _mm512_store_ps(me + (size_t)r * OX_OC_NR + 16 * v, acc[r][v]);
 }
 
 /* The group's outputs from mb: Y = A^T M A per tile plus bias into the staging rows
