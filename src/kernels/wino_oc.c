@@ -25,10 +25,7 @@ void ox_wino_oc_pack(const float *w, size_t M, size_t C, float *dst) {
     }
 }
 
-size_t ox_wino_oc_scratch_floats(size_t TW, size_t tiles) {
-    /* a group ends at a row's end or after OX_WINO_OC_TILES tiles: a row holds at most
-     * ceil(TW / that) of them, and tiles span at most ceil(tiles / TW) + 1 rows */
-    size_t rows = (tiles + TW - 1) / TW + 1;
+size_t ox_wino_oc_scratch_floats(size_t TW, size_t rows) {
     size_t groups = rows * ((TW + OX_WINO_OC_TILES - 1) / OX_WINO_OC_TILES);
     return groups * 16 * OX_WINO_OC_TILES * OX_OC_NR + 2 * 16 * 16;
 }

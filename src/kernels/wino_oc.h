@@ -31,23 +31,20 @@ void ox_wino_oc_pack(const float *w, size_t M, size_t C, float *dst);
 /* Whether this processor has the kernel (AVX-512 with AVX2 and FMA). */
 int ox_wino_oc_supported(void);
 
-/* Scratch floats ox_wino_oc_run_band needs for a band of up to `tiles` tiles of rows
- * of TW: M of all its tiles (in groups of OX_WINO_OC_TILES) and staging rows. */
-size_t ox_wino_oc_scratch_floats(size_t TW, size_t tiles);
+/* Scratch floats ox_wino_oc_run_band needs for a band of up to `rows` tile rows of TW
+ * tiles: M of all its tiles (in groups of OX_WINO_OC_TILES) and staging rows. */
+size_t ox_wino_oc_scratch_floats(size_t TW, size_t rows);
 
-/* One band of tiles (a range in row-major order) through one strip of output
- * channels. */
+/* One band of tile rows through one strip of output channels. */
 typedef struct ox_wino_oc_band {
     size_t C;          /* input channels */
-    const float *v;    /* V of the tile rows the band spans: element e, channel c, tile t
-                        * (t = row * TW + column from the first of those rows) at
-                        * v[e*vs + c*ldt + t] */
+    const float *v;    /* V of the band: element e, channel c, tile t (t = row * TW +
+                        * column in the band) at v[e*vs + c*ldt + t] */
     size_t vs, ldt;
-    size_t TW;         /* tiles per tile row */
-    size_t t0, t1;     /* the band's tiles, in v's numbering */
+    size_t TW, rows;   /* tiles per tile row, tile rows */
     const float *u;    /* the strip's U, as ox_wino_oc_pack lays it out */
     const float *bias; /* the strip's OX_OC_NR biases (zero past mvalid), or NULL */
-    float *y;          /* the strip's first channel at the output row of v's first tiles */
+    float *y;          /* the strip's first channel at the band's first output row */
     const float *res;  /* a residual laid out as y (added before the clamp), or NULL */
     size_t plane;      /* floats between channels of y */
     size_t OW, OH;     /* output row length; rows of y from its first (OH - 2 * ty0) */
@@ -55,7 +52,7 @@ typedef struct ox_wino_oc_band {
     /* clamp != 0: y = min(hi, max(lo, y)) as Clip computes it (NaN passes) */
     int clamp;
     float lo, hi;
-    float *scratch;    /* ox_wino_oc_scratch_floats(TW, t1 - t0), 64-byte aligned */
+    float *scratch;    /* ox_wino_oc_scratch_floats(TW, rows), 64-byte aligned */
 } ox_wino_oc_band;
 
 /* Returns 0, having computed nothing, where the processor has no kernel. */

@@ -46,25 +46,21 @@ onyx_status ox_conv_wino_oc_workspace(const ox_conv_geom *g, size_t *bytes) {
 }
 
 typedef struct wo_geom {
-    size_t TH, TW, T;  /* tiles */
+    size_t TH, TW;     /* tiles */
     size_t bands, strips;
-    size_t tiles_max;  /* tiles of the largest band */
-    size_t rows_max;   /* tile rows a band spans at most */
+    size_t rows_max;   /* tile rows of the largest band */
     size_t Wq;         /* columns of the even / odd planes */
     size_t ldt, vs;    /* V: channel stride (a band's rows of tiles + VL), element stride */
     size_t plane_floats, bytes; /* a channel's planes; one thread's scratch */
 } wo_geom;
 
-/* Band b's first tile (row-major): band b has tile rows [b*TH/bands, (b+1)*TH/bands). */
-static size_t band_first(const wo_geom *w, size_t b) {
-    return b * w->TH / w->bands * w->TW;
-}
+/* Band b's first tile row: band b has tile rows [b*TH/bands, (b+1)*TH/bands). */
+static size_t band_first(const wo_geom *w, size_t b) { return b * w->TH / w->bands; }
 
 static int geom_of(const ox_conv_geom *g, size_t threads, wo_geom *w) {
     size_t OH = (size_t)g->w.out[1], OW = (size_t)g->w.out[2];
     w->TH = (OH + 1) / 2;
     w->TW = (OW + 1) / 2;
-    if (!ox_mul_ok(w->TH, w->TW, &w->T)) return 0;
     w->strips = (g->M + OX_OC_NR - 1) / OX_OC_NR;
     /* one thread: bands of up to WO_BAND_TILES tiles, U_e serving all of them; more:
      * one tile row per band, items for the pool to balance (at 2 threads, 13x13 maps
@@ -75,7 +71,6 @@ static int geom_of(const ox_conv_geom *g, size_t threads, wo_geom *w) {
     if (rows > w->TH) rows = w->TH;
     w->bands = (w->TH + rows - 1) / rows;
     w->rows_max = (w->TH + w->bands - 1) / w->bands;
-    if (!ox_mul_ok(w->rows_max, w->TW, &w->tiles_max)) return 0;
     w->Wq = w->TW + 1 + OX_WINO_VL;
     size_t v, n;
     if (!ox_mul_ok(w->rows_max, w->TW, &v) || !ox_add_ok(v, OX_WINO_VL, &w->ldt)) return 0;
@@ -84,7 +79,7 @@ static int geom_of(const ox_conv_geom *g, size_t threads, wo_geom *w) {
     w->plane_floats = (2 * (2 * w->rows_max + 2) * w->Wq + 15) / 16 * 16;
     /* plus a line for the index of the band in V */
     return ox_mul_ok(16, w->vs, &v) && ox_add_ok(v, w->plane_floats + 16, &n) &&
-           ox_add_ok(n, ox_wino_oc_scratch_floats(w->TW, w->tiles_max), &n) &&
+           ox_add_ok(n, ox_wino_oc_scratch_floats(w->TW, w->rows_max), &n) &&
            ox_mul_ok(n, sizeof(float), &w->bytes);
 }
 
@@ -100,19 +95,6 @@ typedef struct wo_task {
     atomic_int failed; /* a thread found no scratch */
 } wo_task;
 
-/* The fused activation other than a clamp, over the band's outputs of one channel
- * (y at the output row of tile row ty0): the columns of its tiles in each tile row. */
-static void post_act(const wo_task *t, float *y, size_t ty0, size_t t0, size_t t1) {
-    const wo_geom *w = t->w;
-    size_t OH = (size_t)t->g->w.out[1], OW = (size_t)t->g->w.out[2];
-    for (size_t tr = t0 / w->TW; tr * w->TW < t1; tr++) {
-        size_t a = tr * w->TW > t0 ? tr * w->TW : t0, e = (tr + 1) * w->TW < t1 ? (tr + 1) * w->TW : t1;
-        size_t c0 = 2 * (a % w->TW), c1 = 2 * (e - tr * w->TW) < OW ? 2 * (e - tr * w->TW) : OW;
-        for (size_t oy = 2 * tr; oy < 2 * tr + 2 && oy < OH; oy++)
-            ox_nn_post_act(y + (oy - 2 * ty0) * OW + c0, c1 - c0, t->c);
-    }
-}
-
 /* Items [i0, i1): item i is band i / strips, strip i % strips. */
 static void wo_items(void *arg, size_t i0, size_t i1) {
     wo_task *t = arg;
@@ -124,7 +106,7 @@ static void wo_items(void *arg, size_t i0, size_t i1) {
         atomic_store_explicit(&t->failed, 1, memory_order_relaxed);
         return;
     }
-    float *planes = ks + ox_wino_oc_scratch_floats(w->TW, w->tiles_max);
+    float *planes = ks + ox_wino_oc_scratch_floats(w->TW, w->rows_max);
     float *v = planes + w->plane_floats;
     size_t OH = (size_t)g->w.out[1], OW = (size_t)g->w.out[2], P = g->out_sp;
     /* the band whose V is in v: a thread's chunks of items come in several calls (V
@@ -134,8 +116,7 @@ static void wo_items(void *arg, size_t i0, size_t i1) {
     float bstrip[OX_OC_NR];
     for (size_t i = i0; i < i1; i++) {
         size_t band = i / w->strips, s = i % w->strips;
-        size_t t0 = band_first(w, band), t1 = band_first(w, band + 1);
-        size_t ty0 = t0 / w->TW, nr = (t1 + w->TW - 1) / w->TW - ty0;
+        size_t ty0 = band_first(w, band), nr = band_first(w, band + 1) - ty0;
         if (band != *have) {
             for (size_t ci = 0; ci < g->C; ci++)
                 ox_conv_wino_input(g, t->x + ci * g->in_sp, ty0, nr, w->Wq, w->TW, planes,
@@ -152,14 +133,16 @@ static void wo_items(void *arg, size_t i0, size_t i1) {
             bias = bstrip;
         }
         ox_wino_oc_band b = {.C = g->C, .v = v, .vs = w->vs, .ldt = w->ldt, .TW = w->TW,
-                             .t0 = t0 - ty0 * w->TW, .t1 = t1 - ty0 * w->TW,
-                             .u = t->u + s * 16 * g->C * OX_OC_NR, .bias = bias,
+                             .rows = nr, .u = t->u + s * 16 * g->C * OX_OC_NR, .bias = bias,
                              .y = t->y + at, .res = t->res ? t->res + at : NULL, .plane = P,
                              .OW = OW, .OH = OH - 2 * ty0, .mvalid = mvalid, .clamp = t->clamp,
                              .lo = t->lo, .hi = t->hi, .scratch = ks};
         ox_wino_oc_run_band(&b);
+        /* the fused activation other than a clamp, over the band's output rows */
+        size_t oy1 = 2 * (ty0 + nr) < OH ? 2 * (ty0 + nr) : OH;
         if (t->c->act != OX_ACT_NONE && !t->clamp)
-            for (size_t m = 0; m < mvalid; m++) post_act(t, b.y + m * P, ty0, t0, t1);
+            for (size_t m = 0; m < mvalid; m++)
+                ox_nn_post_act(b.y + m * P, (oy1 - 2 * ty0) * OW, t->c);
     }
 }
 

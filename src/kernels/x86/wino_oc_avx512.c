@@ -121,32 +121,26 @@ static const wo_out_fn wo_outs[4][WT] = {WO_ROW_FNS(out, 1), WO_ROW_FNS(out, 2),
                                          WO_ROW_FNS(out, 3), WO_ROW_FNS(out, 4)};
 #undef WO_ROW_FNS
 
-/* The tiles of the group from tile t: up to WT, ending at the row's end. */
-static inline size_t wo_run(const ox_wino_oc_band *b, size_t t) {
-    size_t rc = b->TW - t % b->TW;
-    if (rc > WT) rc = WT;
-    return rc < b->t1 - t ? rc : b->t1 - t;
-}
-
 /* Element by element over all the band's groups, so that U_e (C x 64 floats) stays in
  * L1 while every group reads it: group by group, a strip's whole U (16 x C x 64)
  * streamed once per group, from L3 once it outgrew L2. Then the outputs, group by
  * group. */
 void ox_wino_oc_band_avx512(const ox_wino_oc_band *b) {
-    float *st = b->scratch + ox_wino_oc_scratch_floats(b->TW, b->t1 - b->t0) - 2 * 16 * 16;
+    float *st = b->scratch + ox_wino_oc_scratch_floats(b->TW, b->rows) - 2 * 16 * 16;
     /* staging rows hold 16 positions: positions past 2*RC are read by the transpose
      * (their lanes are never stored) and must be numbers in memory */
     for (size_t i = 0; i < 2 * 16 * 16; i++) st[i] = 0.0f;
-    size_t nv = (b->mvalid + 15) / 16 - 1;
+    size_t nv = (b->mvalid + 15) / 16 - 1, gpr = (b->TW + WT - 1) / WT; /* groups per row */
     for (size_t e = 0; e < 16; e++)
-        for (size_t t = b->t0, g = 0, rc; t < b->t1; t += rc, g++) {
-            rc = wo_run(b, t);
-            wo_prods[nv][rc - 1](b, e, b->v + t, b->scratch + g * 16 * WT * OX_OC_NR);
+        for (size_t g = 0; g < b->rows * gpr; g++) {
+            size_t t = g / gpr * b->TW + g % gpr * WT, rc = b->TW - g % gpr * WT;
+            wo_prods[nv][(rc < WT ? rc : WT) - 1](b, e, b->v + t,
+                                                  b->scratch + g * 16 * WT * OX_OC_NR);
         }
-    for (size_t t = b->t0, g = 0, rc; t < b->t1; t += rc, g++) {
-        rc = wo_run(b, t);
-        wo_outs[nv][rc - 1](b, b->scratch + g * 16 * WT * OX_OC_NR, st, 2 * (t / b->TW),
-                            2 * (t % b->TW));
+    for (size_t g = 0; g < b->rows * gpr; g++) {
+        size_t tr = g / gpr, tx = g % gpr * WT, rc = b->TW - tx;
+        wo_outs[nv][(rc < WT ? rc : WT) - 1](b, b->scratch + g * 16 * WT * OX_OC_NR, st, 2 * tr,
+                                             2 * tx);
     }
 }
 
