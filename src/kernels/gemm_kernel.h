@@ -42,6 +42,11 @@ typedef struct ox_sgemm_kernel {
      * has none (the driver then applies ep to the stored tile) */
     void (*tile_ep)(size_t kc, const float *a, const float *b, size_t ldb, float *C, size_t ldc,
                     size_t rows, size_t cols, float alpha, float beta, const ox_tile_ep *ep);
+    /* tile_ep reading A in place: row i of the tile at a + i*lda, depth p at +p (a
+     * row-major op(A), no packing); NULL where the kernel has none */
+    void (*tile_da)(size_t kc, const float *a, size_t lda, const float *b, size_t ldb, float *C,
+                    size_t ldc, size_t rows, size_t cols, float alpha, float beta,
+                    const ox_tile_ep *ep);
     /* What a tile of cols (1 .. nr-1) columns costs, in columns of a full tile's
      * work (a tail in whole vectors costs their width); NULL: nr */
     size_t (*tail_cost)(size_t cols);

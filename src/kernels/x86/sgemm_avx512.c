@@ -29,6 +29,47 @@ static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
 /* ---- packing ------------------------------------------------------------ */
 
+/* Depths p .. p+n (n <= 16) of the MR rows of A (rows past `rows` zero) into the
+ * packed strip at o, o[q*MR + r] = row[r][p + q]: each group of four rows goes
+ * through the two in-lane shuffle stages of a 4 x 4 transpose per 128-bit lane,
+ * which leaves row group g of depth p + 4L + j in lane L of u[4g + j]; that lane is
+ * stored as it is (three 16-byte stores per depth, no cross-lane shuffles). */
+#define PACK_A_ROW(i) _mm512_maskz_loadu_ps((i) < rows ? m : 0, row[i] + p)
+#define PACK_A_GROUP(g, v0, v1, v2, v3)                                                    \
+    {                                                                                      \
+        __m512 r0 = PACK_A_ROW(4 * (g)), r1 = PACK_A_ROW(4 * (g) + 1);                     \
+        __m512 r2 = PACK_A_ROW(4 * (g) + 2), r3 = PACK_A_ROW(4 * (g) + 3);                 \
+        __m512 t0 = _mm512_unpacklo_ps(r0, r1), t1 = _mm512_unpackhi_ps(r0, r1);           \
+        __m512 t2 = _mm512_unpacklo_ps(r2, r3), t3 = _mm512_unpackhi_ps(r2, r3);           \
+        v0 = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));                           \
+        v1 = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));                           \
+        v2 = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));                           \
+        v3 = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));                           \
+    }
+#define PACK_A_DEPTH(L, j, a, b, c)                                                        \
+    if (4 * (L) + (j) < n) {                                                               \
+        float *oq = o + (4 * (L) + (j)) * MR;                                              \
+        _mm_storeu_ps(oq, _mm512_extractf32x4_ps(a, L));                                   \
+        _mm_storeu_ps(oq + 4, _mm512_extractf32x4_ps(b, L));                               \
+        _mm_storeu_ps(oq + 8, _mm512_extractf32x4_ps(c, L));                               \
+    }
+#define PACK_A_LANE(L)                                                                     \
+    PACK_A_DEPTH(L, 0, u0, u4, u8) PACK_A_DEPTH(L, 1, u1, u5, u9)                          \
+    PACK_A_DEPTH(L, 2, u2, u6, u10) PACK_A_DEPTH(L, 3, u3, u7, u11)
+static inline __attribute__((always_inline)) void pack_a16(const float *const row[MR], size_t rows,
+                                                           size_t n, size_t p, float *o) {
+    __mmask16 m = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+    __m512 u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11;
+    PACK_A_GROUP(0, u0, u1, u2, u3)
+    PACK_A_GROUP(1, u4, u5, u6, u7)
+    PACK_A_GROUP(2, u8, u9, u10, u11)
+    PACK_A_LANE(0) PACK_A_LANE(1) PACK_A_LANE(2) PACK_A_LANE(3)
+}
+#undef PACK_A_LANE
+#undef PACK_A_DEPTH
+#undef PACK_A_GROUP
+#undef PACK_A_ROW
+
 static void pack_a(int ta, const float *A, size_t lda, size_t i0, size_t mc, size_t p0, size_t kc,
                    float *restrict dst) {
     for (size_t s = 0; s < mc; s += MR) {
@@ -43,28 +84,14 @@ static void pack_a(int ta, const float *A, size_t lda, size_t i0, size_t mc, siz
             }
             continue;
         }
-        /* rows of A run along p: transpose 8 (p) x 8 (rows) twice, the second time
-         * for rows 8..11 (four zero rows that are not stored) */
-        const float *row[16];
-        for (size_t r = 0; r < 16; r++) row[r] = A + (i0 + s + min_sz(r, rows - 1)) * lda + p0;
+        const float *row[MR];
+        for (size_t r = 0; r < MR; r++) row[r] = A + (i0 + s + min_sz(r, rows - 1)) * lda + p0;
         size_t p = 0;
-        for (; p + 8 <= kc; p += 8) {
-            __m256 lo[8], hi[8];
-            if (rows == MR) {
-                load_transposed8(row, 8, p, lo);
-                load_transposed8(row + 8, 4, p, hi);
-            } else {
-                load_transposed8(row, rows < 8 ? rows : 8, p, lo);
-                load_transposed8(row + 8, rows > 8 ? rows - 8 : 0, p, hi);
-            }
-            float *o = d + p * MR;
-            for (int q = 0; q < 8; q++) {
-                _mm256_storeu_ps(o + q * MR, lo[q]);
-                _mm_storeu_ps(o + q * MR + 8, _mm256_castps256_ps128(hi[q]));
-            }
+        for (; p + 16 <= kc; p += 16) {
+            if (rows == MR) pack_a16(row, MR, 16, p, d + p * MR); /* constant masks */
+            else pack_a16(row, rows, 16, p, d + p * MR);
         }
-        for (; p < kc; p++)
-            for (size_t r = 0; r < MR; r++) d[p * MR + r] = r < rows ? row[r][p] : 0.0f;
+        if (p < kc) pack_a16(row, rows, kc - p, p, d + p * MR);
     }
 }
 
@@ -215,7 +242,7 @@ void ox_sgemv_rows_avx512(size_t K, const float *x, const float *W, size_t ldw, 
  * end): twelve chains or fewer alone would wait on the FMA latency. */
 #define ROW_FMA(i, off)                                                                    \
     if (rows > i) {                                                                        \
-        __m512 ai = _mm512_set1_ps(a[(p + (off)) * MR + i]);                               \
+        __m512 ai = _mm512_set1_ps(lda ? a[i * lda + p + (off)] : a[(p + (off)) * MR + i]);\
         if (halves == 2 || (off) % 2 == 0) c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);     \
         if (halves == 2) c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);                       \
         else if ((off) % 2 == 1) c##i##1 = _mm512_fmadd_ps(ai, b0, c##i##1);               \
@@ -261,9 +288,9 @@ static inline __attribute__((always_inline)) void store16(float *C, size_t ldc, 
 /* Named accumulators and constant row tests (rather than arrays and loops) so that
  * every compiler keeps the tile in registers and drops the unused rows. */
 static inline __attribute__((always_inline)) void
-kernel(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, float *C,
-       size_t ldc, float alpha, float beta, __mmask16 m0, __mmask16 m1, const ox_tile_ep *ep,
-       const int rows, const int halves) {
+kernel(size_t kc, const float *restrict a, const size_t lda, const float *restrict b, size_t ldb,
+       float *C, size_t ldc, float alpha, float beta, __mmask16 m0, __mmask16 m1,
+       const ox_tile_ep *ep, const int rows, const int halves) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     __m512 c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00;
@@ -292,7 +319,14 @@ kernel(size_t kc, const float *restrict a, const float *restrict b, size_t ldb, 
                                            size_t ldb, float *C, size_t ldc, float alpha,  \
                                            float beta, __mmask16 m0, __mmask16 m1,         \
                                            const ox_tile_ep *ep) {                         \
-        kernel(kc, a, b, ldb, C, ldc, alpha, beta, m0, m1, ep, rows_, halves_);            \
+        kernel(kc, a, 0, b, ldb, C, ldc, alpha, beta, m0, m1, ep, rows_, halves_);         \
+    }                                                                                      \
+    static void kernel_da_##rows_##x##halves_(size_t kc, const float *a, size_t lda,       \
+                                              const float *b, size_t ldb, float *C,        \
+                                              size_t ldc, float alpha, float beta,         \
+                                              __mmask16 m0, __mmask16 m1,                  \
+                                              const ox_tile_ep *ep) {                      \
+        kernel(kc, a, lda, b, ldb, C, ldc, alpha, beta, m0, m1, ep, rows_, halves_);       \
     }
 KERNEL_ROWS(1, 1) KERNEL_ROWS(2, 1) KERNEL_ROWS(3, 1) KERNEL_ROWS(4, 1) KERNEL_ROWS(5, 1)
 KERNEL_ROWS(6, 1) KERNEL_ROWS(7, 1) KERNEL_ROWS(8, 1) KERNEL_ROWS(9, 1) KERNEL_ROWS(10, 1)
@@ -308,6 +342,14 @@ static const kernel_fn kernels[2][MR] = {
      kernel_8x1, kernel_9x1, kernel_10x1, kernel_11x1, kernel_12x1},
     {kernel_1x2, kernel_2x2, kernel_3x2, kernel_4x2, kernel_5x2, kernel_6x2, kernel_7x2,
      kernel_8x2, kernel_9x2, kernel_10x2, kernel_11x2, kernel_12x2},
+};
+typedef void (*kernel_da_fn)(size_t, const float *, size_t, const float *, size_t, float *,
+                             size_t, float, float, __mmask16, __mmask16, const ox_tile_ep *);
+static const kernel_da_fn kernels_da[2][MR] = {
+    {kernel_da_1x1, kernel_da_2x1, kernel_da_3x1, kernel_da_4x1, kernel_da_5x1, kernel_da_6x1,
+     kernel_da_7x1, kernel_da_8x1, kernel_da_9x1, kernel_da_10x1, kernel_da_11x1, kernel_da_12x1},
+    {kernel_da_1x2, kernel_da_2x2, kernel_da_3x2, kernel_da_4x2, kernel_da_5x2, kernel_da_6x2,
+     kernel_da_7x2, kernel_da_8x2, kernel_da_9x2, kernel_da_10x2, kernel_da_11x2, kernel_da_12x2},
 };
 
 #define NARROW_COL(c, acc)                                                                 \
@@ -401,6 +443,17 @@ static void tile(size_t kc, const float *a, const float *b, size_t ldb, float *C
     tile_ep(kc, a, b, ldb, C, ldc, rows, cols, alpha, beta, NULL);
 }
 
+/* tile_ep with A read where it is: a[i*lda + p] for row i and depth p (no packing;
+ * the broadcasts do not care whether A's rows or its columns are contiguous) */
+static void tile_da(size_t kc, const float *a, size_t lda, const float *b, size_t ldb, float *C,
+                    size_t ldc, size_t rows, size_t cols, float alpha, float beta,
+                    const ox_tile_ep *ep) {
+    int halves = cols > 16 ? 2 : 1;
+    __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
+    __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffffu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
+    kernels_da[halves - 1][rows - 1](kc, a, lda, b, ldb, C, ldc, alpha, beta, m0, m1, ep);
+}
+
 /* tile_ep's choice: narrow columns take one FMA per step of K for MR rows (a full
  * tile's column takes 3/4 of one), the rest whole vectors of 16 */
 static size_t tail_cost(size_t cols) {
@@ -410,7 +463,8 @@ static size_t tail_cost(size_t cols) {
 
 const ox_sgemm_kernel ox_sgemm_kernel_avx512 = {
     .mr = MR, .nr = NR, .kc = KC, .mc = MC, .nc = NC,
-    .pack_a = pack_a, .pack_b = pack_b, .tile = tile, .tile_ep = tile_ep, .tail_cost = tail_cost,
+    .pack_a = pack_a, .pack_b = pack_b, .tile = tile, .tile_ep = tile_ep, .tile_da = tile_da,
+    .tail_cost = tail_cost,
 };
 
 #else
