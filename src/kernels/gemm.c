@@ -266,9 +266,13 @@ static size_t even_block(size_t n, size_t max, size_t unit) {
 }
 
 /* The K slice depth for this product: slices of equal size (a thin last slice
- * would cost a full pass over C). ox_sgemm_pack uses the same, so packed operands
- * line up with the driver's slices. */
-static size_t kc_for(const ox_sgemm_kernel *kr, size_t K) { return even_block(K, kr->kc, 8); }
+ * would cost a full pass over C), deeper where A is not prepacked (kc_free).
+ * ox_sgemm_pack uses the same (A packs as prepacked A, B as beside a plain A), so
+ * packed operands line up with the driver's slices. */
+static size_t kc_for(const ox_sgemm_kernel *kr, size_t K, int a_packed) {
+    size_t kc = a_packed || !kr->kc_free ? kr->kc : kr->kc_free;
+    return even_block(K, kc, 8);
+}
 
 /* A's strip for rows [i, i+mr) of slice pc (depth kc): packed once, or packed now
  * into buf (the whole block [i, i+mc) at once when i is the block's first row). */
@@ -382,7 +386,7 @@ static float *kept_panel(int slot, unsigned long long tag, size_t lo, size_t hi,
 static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, size_t n1) {
     const ox_sgemm_kernel *kr = g->kernel;
     size_t mr = kr->mr, nr = kr->nr;
-    size_t kc_max = kc_for(kr, g->K);
+    size_t kc_max = kc_for(kr, g->K, g->pa != NULL);
     size_t mc_max = even_block(m1 - m0, kr->mc, mr), nc_max = min_sz(kr->nc, n1 - n0);
     /* With a single row block every B strip is used by one pass over the A block:
      * it is then packed just before that pass, into a buffer that stays in L1,
@@ -672,7 +676,7 @@ ox_sgemm_packed *ox_sgemm_pack(int side, int trans, size_t rows, size_t cols, co
         ox_free(p);
         return NULL;
     }
-    size_t kc_max = kc_for(kr, K);
+    size_t kc_max = kc_for(kr, K, side == 0);
     /* slice pc holds all rows (columns) at depth kc, at pc * padded */
     for (size_t pc = 0; pc < K; pc += kc_max) {
         size_t kc = min_sz(kc_max, K - pc);
@@ -713,7 +717,12 @@ int ox_sgemm_run(const ox_sgemm_call *call, ox_threadpool *pool) {
     if (M == 0 || N == 0) return 0;
     const ox_sgemm_kernel *kr = pick_kernel();
     const ox_sgemm_packed *pa = packed_fits(call->pa, 0, M, K, kr) ? call->pa : NULL;
-    const ox_sgemm_packed *pb = packed_fits(call->pb, 1, K, N, kr) ? call->pb : NULL;
+    /* B is packed in slices for a plain A: with a packed A as well, when their
+     * slices differ, B is taken from B (or the packer) */
+    const ox_sgemm_packed *pb = packed_fits(call->pb, 1, K, N, kr) &&
+                                        (!pa || kc_for(kr, K, 1) == kc_for(kr, K, 0))
+                                    ? call->pb
+                                    : NULL;
     if ((!pa && !call->A) || (!pb && !call->b_packer && !call->B)) return -1;
     if (call->row_end && (call->row_begin >= call->row_end || call->row_end > M ||
                           (pa && call->row_begin % kr->mr)))

@@ -66,7 +66,9 @@ typedef struct ox_sgemm_call {
     int trans_a;
     const float *A;
     size_t lda;
-    /* op(B): pb when set and usable, else b_packer when set, else B */
+    /* op(B): pb when set and usable, else b_packer when set, else B; a B packed
+     * for a plain A is not usable beside pa when its K slices are deeper (K above
+     * the kernel's kc: give B or a packer as well then) */
     const ox_sgemm_packed *pb;
     ox_sgemm_b_packer b_packer;
     const void *b_ctx;

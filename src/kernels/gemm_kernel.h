@@ -22,6 +22,7 @@ typedef struct ox_tile_ep {
 typedef struct ox_sgemm_kernel {
     size_t mr, nr;     /* micro-tile: mr rows x nr columns of C */
     size_t kc, mc, nc; /* cache blocks; mc is a multiple of mr, nc of nr */
+    size_t kc_free;    /* K slice depth when A is not prepacked (0: kc) */
     /* op(A)[i0 .. i0+mc) x [p0 .. p0+kc) into ceil(mc/mr) strips of kc*mr floats:
      * strip s, depth p, lane r holds op(A)[i0 + s*mr + r][p0 + p], lanes past the
      * last row zero. op(A)[i][p] = ta ? A[p*lda + i] : A[i*lda + p]. */

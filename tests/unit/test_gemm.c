@@ -502,7 +502,8 @@ static void test_epilogue(const void *ctx, float *c, size_t ldc, size_t i0, size
 }
 
 /* mode bits: 1 packed A, 2 packed B, 4 B from the packer, 8 row bias, residual and
- * clamp */
+ * clamp. With both packed B is given too (a B packed for a plain A may have deeper K
+ * slices than a packed A's; the product then reads B itself). */
 static void check_run(int ta, int tb, size_t M, size_t N, size_t K, int mode, ox_threadpool *pool,
                       const char *path) {
     size_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 1;
@@ -528,7 +529,7 @@ static void check_run(int ta, int tb, size_t M, size_t N, size_t K, int mode, ox
     row_bias ep = {.bias = bias, .C = C, .ldc = ldc, .calls_ok = 1};
     ox_sgemm_call call = {.M = M, .N = N, .K = K, .alpha = 1.5f, .beta = 0.5f, .pa = pa,
                           .trans_a = ta, .A = mode & 1 ? NULL : A, .lda = lda, .pb = pb,
-                          .trans_b = tb, .B = mode & 6 ? NULL : B, .ldb = ldb, .C = C,
+                          .trans_b = tb, .B = mode & 4 || (mode & 3) == 2 ? NULL : B, .ldb = ldb, .C = C,
                           .ldc = ldc, .epilogue = test_epilogue, .ep_ctx = &ep};
     if (mode & 8) {
         call.row_bias = rbias;
