@@ -25,7 +25,7 @@
 /* Deeper slices when A is not prepacked (a MatMul's or Gemm's activations): C is read
  * and written once per slice, and with M at most a few row blocks that pass costs
  * more than the B strip (kc x 32) outgrowing L1 does: 64 x 1024 x 1024 2-5% faster,
- * mlp -2% / -7% at 1 / 2 threads. Conv weights (prepacked A, many rows) keep 256:
+ * mlp -2% / -1.4% at 1 / 2 threads. Conv weights (prepacked A, many rows) keep 256:
  * 512 made efficientnet_b0 2% slower. */
 #define KC_FREE 512
 #define MC 192  /* multiple of MR: the packed A block (MC x KC) stays in L2 */
