@@ -8,8 +8,9 @@ builds the models first.  For every model and thread count:
      sizes the timed runs: about --budget-ms of runs per process);
   2. --rounds rounds, each starting one onyx process and one ONNX Runtime process
      (the order alternates from round to round), under /usr/bin/time for peak RSS;
-  3. the figure reported is the median of the per-process medians; load time and
-     peak RSS are medians over the rounds too.
+  3. the figure reported is the median of the per-process medians, with the ratio of
+     the two and, beside it, the median of the per-round ratios; load time and peak
+     RSS are medians over the rounds too.
 
 ONNX Runtime's peak RSS has the peak RSS of a node process that only loads the
 library subtracted.  Each model's outputs are compared once (one thread) between the
@@ -396,7 +397,10 @@ def write_report(args, results, checks, baseline_kib, started, elapsed):
          f"({baseline_kib / 1024:.0f} MB here) subtracted. ONNX Runtime's one-off environment set-up in a "
          "process is measured apart (by opening a one-node model first) and is not in its load time; it is "
          "given below the tables.",
-         "", "The ratio is onyx's median over ONNX Runtime's: above 1 means onyx is slower.",
+         "", "The ratio is onyx's median over ONNX Runtime's: above 1 means onyx is slower. The column "
+         "after it is the median over the rounds of each round's ratio (the two processes of a round run "
+         "one after the other, so a slow phase of the machine falls on both): it reads the same as the "
+         "ratio on a steady machine and stays put when the machine changes speed between rounds.",
          "", "## Models", ""]
     for name in args.models_list:
         L.append(f"- `{name}`: {DESCRIPTIONS.get(name, '')}")
@@ -407,9 +411,9 @@ def write_report(args, results, checks, baseline_kib, started, elapsed):
     envs = []
     for threads in args.thread_list:
         L += [f"## {threads} thread{'s' if threads > 1 else ''}", "",
-              "| model | onyx median ms | ORT median ms | onyx/ORT | onyx peak RSS MB | ORT peak RSS MB "
-              "| onyx load ms | ORT load ms |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "| model | onyx median ms | ORT median ms | onyx/ORT | per round | onyx peak RSS MB "
+              "| ORT peak RSS MB | onyx load ms | ORT load ms |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         notes = []
         for name in args.models_list:
             res = results.get((name, threads), {})
@@ -420,18 +424,21 @@ def write_report(args, results, checks, baseline_kib, started, elapsed):
             def cell(e, key, f):
                 return f(e[key]) if key in e and e[key] is not None else "–"
             if "error" in o and "error" in r:
-                L.append(f"| {name} | not run: {esc(o['error'])} | not run: {esc(r['error'])} | | | | | |")
+                L.append(f"| {name} | not run: {esc(o['error'])} | not run: {esc(r['error'])} | | | | | | |")
                 continue
             ratio = f"{o['median'] / r['median']:.2f}" if "median" in o and "median" in r else "–"
+            pairs = list(zip(o.get("medians", []), r.get("medians", [])))
+            per_round = (f"{statistics.median(a / b for a, b in pairs):.2f}"
+                         if "median" in o and "median" in r and pairs else "–")
             ort_rss = (lambda k: f"{max(k - baseline_kib, 0) / 1024:.0f}")
             if "error" in o:
-                L.append(f"| {name} | not run (see below) | {cell(r, 'median', fmt_ms)} | – | – | "
+                L.append(f"| {name} | not run (see below) | {cell(r, 'median', fmt_ms)} | – | – | – | "
                          f"{cell(r, 'rss_kib', ort_rss)} | – | {cell(r, 'load', fmt_ms)} |")
                 notes.append(f"- {name}: onyx cannot run it yet: `{esc(o['error'])}`")
                 continue
             if "error" in r:
                 notes.append(f"- {name}: ONNX Runtime failed: `{esc(r['error'])}`")
-            L.append(f"| {name} | {cell(o, 'median', fmt_ms)} | {cell(r, 'median', fmt_ms)} | {ratio} | "
+            L.append(f"| {name} | {cell(o, 'median', fmt_ms)} | {cell(r, 'median', fmt_ms)} | {ratio} | {per_round} | "
                      f"{cell(o, 'rss_kib', lambda k: f'{k / 1024:.0f}')} | {cell(r, 'rss_kib', ort_rss)} | "
                      f"{cell(o, 'load', fmt_ms)} | {cell(r, 'load', fmt_ms)} |")
         L.append("")
