@@ -92,6 +92,9 @@ onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out) {
         dp->oc = opk;
         dp->wino_oc = wpk;
         *out = dp;
+        /* these kernels' workspace is their packed filters, now made: the run (with
+         * this plan's shapes, which chose the kernel) needs none */
+        c->workspace_bytes = 0;
         return ONYX_OK;
     }
     const ox_tensor *W = ox_has_input(c, 1) ? c->in[1] : NULL;

@@ -96,10 +96,10 @@ onyx_status ox_conv_oc_run(ox_op_ctx *c, const ox_conv_geom *g, const float *pac
     if (!p.clamp && c->act != OX_ACT_NONE) {
         p.post = ox_nn_post_act, p.post_ctx = c;
     }
-    if (!c->workspace) return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
     p.threads = (size_t)ox_threadpool_size(c->pool);
     size_t items = ox_conv_oc_items(&p);
     if (!packed) {
+        if (!c->workspace) return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
         ox_conv_oc_pack(c->in[1]->data, g->M, g->kdim, c->workspace);
         packed = c->workspace;
     }

@@ -41,7 +41,10 @@ onyx_status ox_plan_prepack(ox_plan *p, const ox_rgraph *g, void *const *node_st
         if (!gn->def->prepack) continue;
         ox_op_ctx c = ox_plan_step_ctx(p, g, node_state, step, shapes, in);
         c.pool = pool;
+        c.workspace_bytes = step->ws_bytes;
         s = gn->def->prepack(&c, &step->prepacked);
+        /* what it packed may be what run would have built in its workspace */
+        if (s == ONYX_OK && c.workspace_bytes < step->ws_bytes) step->ws_bytes = c.workspace_bytes;
         if (s == ONYX_OK && step->prepacked) step->free_prepacked = gn->def->free_prepacked;
         if (s != ONYX_OK) s = ox_node_fail(gn, s);
     }
