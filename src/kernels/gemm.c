@@ -274,12 +274,51 @@ static size_t kc_for(const ox_sgemm_kernel *kr, size_t K, int a_packed) {
     return even_block(K, kc, 8);
 }
 
-/* A's strip for rows [i, i+mr) of slice pc (depth kc): packed once, or packed now
- * into buf (the whole block [i, i+mc) at once when i is the block's first row). */
+/* The row strips of a block of mc rows: mr rows each, except that a short tail (at
+ * most mr / 2 + 1 rows) shares the rows of the strip before it, when A is packed
+ * at run time (a prepacked A keeps whole strips: its layout is fixed). A tile of
+ * few rows has few accumulators to cover the FMA latency and loads B for little
+ * work: 64 rows as 12 x 4 + 8 + 8 rather than 12 x 5 + 4. Returns the rows of the
+ * next to last strip when the tail is shared so, else 0. */
+static size_t shared_tail(const sgemm_args *g, size_t mc) {
+    size_t mr = g->kernel->mr, t = mc % mr;
+    if (g->pa || !t || t > mr / 2 + 1 || mc < mr) return 0;
+    return (mr + t + 1) / 2;
+}
+
+/* Strip s of a block of mc rows: its first row *r0 and its rows; packed as strip s. */
+static size_t strip_rows(const sgemm_args *g, size_t mc, size_t s, size_t *r0) {
+    size_t mr = g->kernel->mr, last = mc / mr - 1, h1 = shared_tail(g, mc);
+    if (!h1 || s < last) {
+        *r0 = s * mr;
+        return min_sz(mr, mc - s * mr);
+    }
+    *r0 = last * mr + (s > last ? h1 : 0);
+    return s > last ? mc - *r0 : h1;
+}
+
+/* op(A) rows [i, i+mc) of slice pc (depth kc) packed into dst as strip_rows's strips. */
+static void pack_a_strips(const sgemm_args *g, size_t i, size_t mc, size_t pc, size_t kc,
+                          float *dst) {
+    const ox_sgemm_kernel *kr = g->kernel;
+    size_t h1 = shared_tail(g, mc);
+    if (!h1) {
+        kr->pack_a(g->ta, g->A, g->lda, i, mc, pc, kc, dst);
+        return;
+    }
+    size_t last = mc / kr->mr - 1, first = last * kr->mr; /* whole strips, then two */
+    if (first) kr->pack_a(g->ta, g->A, g->lda, i, first, pc, kc, dst);
+    kr->pack_a(g->ta, g->A, g->lda, i + first, h1, pc, kc, dst + last * kc * kr->mr);
+    kr->pack_a(g->ta, g->A, g->lda, i + first + h1, mc - first - h1, pc, kc,
+               dst + (last + 1) * kc * kr->mr);
+}
+
+/* A's strips for rows [i, i+mc) of slice pc (depth kc): packed once, or packed now
+ * into buf. */
 static const float *a_block(const sgemm_args *g, size_t i, size_t mc, size_t pc, size_t kc,
                             float *buf) {
     if (g->pa) return g->pa + pc * g->pa_rows + (i / g->kernel->mr) * kc * g->kernel->mr;
-    g->kernel->pack_a(g->ta, g->A, g->lda, i, mc, pc, kc, buf);
+    pack_a_strips(g, i, mc, pc, kc, buf);
     return buf;
 }
 
@@ -416,8 +455,8 @@ static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, siz
         (a_whole = kept_panel(0, g->a_tag, m0, m1, whole_rows * g->K, &fresh))) {
         if (fresh)
             for (size_t pc = 0; pc < g->K; pc += kc_max)
-                kr->pack_a(g->ta, g->A, g->lda, m0, m1 - m0, pc, min_sz(kc_max, g->K - pc),
-                           a_whole + pc * whole_rows);
+                pack_a_strips(g, m0, m1 - m0, pc, min_sz(kc_max, g->K - pc),
+                              a_whole + pc * whole_rows);
         a_floats = 0;
     }
     if (!one_block && b_floats && g->b_tag && n1 - n0 <= nc_max &&
@@ -469,11 +508,11 @@ static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, siz
                         ldbss[q] = nr;
                     }
                 }
-                for (size_t ir = 0; ir < mc; ir += mr) {
-                    size_t rows = min_sz(mr, mc - ir);
+                for (size_t st = 0, ir = 0, rows; ir < mc; st++, ir += rows) {
+                    rows = strip_rows(g, mc, st, &ir);
                     for (size_t jr = jc, q = 0; jr < jend; jr += nr, q++) {
                         float *c = g->C + (m0 + ir) * g->ldc + jr;
-                        const float *a = lda ? as + ir * lda : as + (ir / mr) * kc * mr;
+                        const float *a = lda ? as + ir * lda : as + st * kc * mr;
                         run_tile(g, kc, a, lda, bss[q], ldbss[q], c, m0 + ir, rows, jr,
                                  min_sz(nr, jend - jr), beta, last);
                     }
@@ -495,10 +534,11 @@ static int gemm_region(const sgemm_args *g, size_t m0, size_t m1, size_t n0, siz
                 const float *ap = lda ? g->A + ic * lda + pc : a_block(g, ic, mc, pc, kc, pa);
                 for (size_t jr = 0; jr < nc; jr += nr) {
                     const float *bs = bp + (jr / nr) * kc * nr;
-                    for (size_t ir = 0; ir < mc; ir += mr) {
+                    for (size_t st = 0, ir = 0, rows; ir < mc; st++, ir += rows) {
+                        rows = strip_rows(g, mc, st, &ir);
                         float *c = g->C + (ic + ir) * g->ldc + jc + jr;
-                        size_t rows = min_sz(mr, mc - ir), cols = min_sz(nr, nc - jr);
-                        const float *a = lda ? ap + ir * lda : ap + (ir / mr) * kc * mr;
+                        size_t cols = min_sz(nr, nc - jr);
+                        const float *a = lda ? ap + ir * lda : ap + st * kc * mr;
                         run_tile(g, kc, a, lda, bs, nr, c, ic + ir, rows, jc + jr, cols, beta,
                                  last);
                     }
