@@ -679,7 +679,8 @@ TEST(gemm_sgemm_run_row_parts) {
 
 /* A packing made for one kernel is ignored under another: the plain operand is used. */
 TEST(gemm_packed_other_kernel_falls_back) {
-    if (!have_avx2()) return;
+    /* (with ONYX_CPU=generic the packing is the portable kernel's already) */
+    if (!have_avx2() || !strcmp(ox_sgemm_kernel_name(), "generic")) return;
     size_t M = 20, N = 30, K = 40;
     float *A = rand_buf(M * K), *B = rand_buf(K * N), *C = rand_buf(M * N), *W = rand_buf(M * N);
     ox_sgemm_ref(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, W, N);
