@@ -309,8 +309,10 @@ kernel(size_t kc, const float *restrict a, const size_t lda, const float *restri
     /* indexed rather than advanced pointers: B may be the caller's matrix, and a
      * pointer stepped past its end would be undefined even if never read */
     size_t p = 0;
-    for (; p + 4 <= kc; p += 4) {
-        STEP(0) STEP(1) STEP(2) STEP(3)
+    /* two steps per iteration (the even / odd accumulator sets of one half): with
+     * four, GCC's schedule ran out of registers and kept accumulators on the stack */
+    for (; p + 2 <= kc; p += 2) {
+        STEP(0) STEP(1)
     }
     for (; p < kc; p++) {
         STEP(0)
