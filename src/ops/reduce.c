@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/reduce_rows.h"
 #include "ops/reduce.h"
 #include "util/alloc.h"
 #include "util/threadpool.h"
@@ -246,7 +247,16 @@ static inline uint64_t uabs64(uint64_t v) { return (v >> 63) ? 0u - v : v; }
     case OP_UMIN: ROW(uint64_t, PRE_I, umin64, ~(uint64_t)0); break;                       \
     }
 
-DEFINE_CORE(core_f32, float, double, DOUBLE_BODY)
+/* float rows: sums and sums of squares by kernels/reduce_rows.h (vectorised) */
+#define F32_BODY                                                                           \
+    if (op == OP_SUM && last_red) ar[0] += ox_row_sum_f64(xr, len);                       \
+    else if (op == OP_SQ && last_red) ar[0] += ox_row_sumsq_f64(xr, len);                 \
+    else if (op == OP_SUM) ox_row_acc_f64(ar, xr, len);                                    \
+    else {                                                                                 \
+        DOUBLE_BODY                                                                        \
+    }
+
+DEFINE_CORE(core_f32, float, double, F32_BODY)
 DEFINE_CORE(core_f64, double, double, DOUBLE_BODY)
 DEFINE_CORE(core_int, uint64_t, uint64_t, INT_BODY)
 

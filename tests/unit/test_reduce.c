@@ -3,6 +3,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/cpu.h"
+#include "kernels/reduce_rows.h"
 #include "test_reduce.h"
 
 /* ---- reductions ---------------------------------------------------------------------- */
@@ -430,4 +432,33 @@ TEST(reduce_errors_and_need_value) {
     ox_tensor_free_data(&at);
     ox_tensor_free_data(&x);
     tn_reset();
+}
+
+/* The row kernels under the float reductions, each path (AVX-512 where there is
+ * one, then the plain loops) against a long double sum in index order, on lengths
+ * around their vector widths; the accumulate form must not touch what follows. */
+TEST(reduce_row_kernels_paths) {
+    static const unsigned limits[2] = {~0u, 0u};
+    static const size_t lens[] = {0, 1, 7, 8, 9, 17, 31, 32, 33, 255, 1000};
+    static float x[1000];
+    static double acc[1000 + 2], base[1000 + 2];
+    for (int i = 0; i < 1000; i++) x[i] = (float)(sin(i * 0.37) * 1e3 + (i % 7) * 1e-3);
+    for (int l = 0; l < 2; l++) {
+        unsigned old = ox_cpu_limit(limits[l]);
+        for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+            size_t n = lens[t];
+            long double s = 0, q = 0;
+            for (size_t i = 0; i < n; i++) {
+                s += x[i];
+                q += (long double)x[i] * x[i];
+            }
+            double got = ox_row_sum_f64(x, n), gotq = ox_row_sumsq_f64(x, n);
+            CHECK(fabs(got - (double)s) <= 1e-12 * (1.0 + fabsl(s)));
+            CHECK(fabs(gotq - (double)q) <= 1e-12 * (1.0 + fabsl(q)));
+            for (size_t i = 0; i < n + 2; i++) acc[i] = base[i] = cos((double)i);
+            ox_row_acc_f64(acc, x, n);
+            for (size_t i = 0; i < n + 2; i++) CHECK(acc[i] == (i < n ? base[i] + x[i] : base[i]));
+        }
+        ox_cpu_limit(old);
+    }
 }
