@@ -265,8 +265,8 @@ void ox_sgemv_rows_avx512(size_t K, const float *x, const float *W, size_t ldw, 
 #define ROW_STORE(i)                                                                       \
     if (rows > i) {                                                                        \
         if (halves == 1) c##i##0 = _mm512_add_ps(c##i##0, c##i##1);                        \
-        store16(C, ldc, 0, c##i##0, m0, va, vb, beta, ep, i);                              \
-        if (halves == 2) store16(C, ldc, 16, c##i##1, m1, va, vb, beta, ep, i);            \
+        store16(C, ldc, 0, c##i##0, m0, va, vb, alpha, beta, ep, i);                       \
+        if (halves == 2) store16(C, ldc, 16, c##i##1, m1, va, vb, alpha, beta, ep, i);     \
     }
 
 /* Row i, columns off .. off+15 of C: alpha x + beta c, then ep's bias for row i,
@@ -274,11 +274,11 @@ void ox_sgemv_rows_avx512(size_t K, const float *x, const float *W, size_t ldw, 
  * hi : r", so a NaN passes */
 static inline __attribute__((always_inline)) void store16(float *C, size_t ldc, size_t off,
                                                           __m512 x, __mmask16 m, __m512 va,
-                                                          __m512 vb, float beta,
+                                                          __m512 vb, float alpha, float beta,
                                                           const ox_tile_ep *ep, int i) {
     float *c = C + (size_t)i * ldc + off;
     __m512 r;
-    if (beta == 0.0f) r = _mm512_mul_ps(x, va);
+    if (beta == 0.0f) r = alpha == 1.0f ? x : _mm512_mul_ps(x, va); /* the same bits */
     else if (beta == 1.0f) r = _mm512_fmadd_ps(x, va, _mm512_maskz_loadu_ps(m, c));
     else r = _mm512_fmadd_ps(x, va, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m, c)));
     if (ep) {
