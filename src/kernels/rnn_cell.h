@@ -11,6 +11,7 @@ static inline float RNN_CELL(clampf)(float x, float c) {
     return x > c ? c : x; /* NaN stays NaN; c == INFINITY leaves x alone */
 }
 
+#ifndef RNN_CELL_OWN_LSTM /* the includer has a vector one of its own */
 static void RNN_CELL(lstm)(size_t H, const float *restrict g, const float *restrict xw,
                            float clip, float *restrict c, float *restrict h) {
     for (size_t j = 0; j < H; j++) {
@@ -23,6 +24,7 @@ static void RNN_CELL(lstm)(size_t H, const float *restrict g, const float *restr
         h[j] = o * ox_vm_tanhf(cn);
     }
 }
+#endif
 
 static void RNN_CELL(gru_zr)(size_t H, float *restrict g, const float *restrict xw, float clip,
                              const float *restrict h, float *restrict rh) {
