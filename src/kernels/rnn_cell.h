@@ -11,7 +11,7 @@ static inline float RNN_CELL(clampf)(float x, float c) {
     return x > c ? c : x; /* NaN stays NaN; c == INFINITY leaves x alone */
 }
 
-#ifndef RNN_CELL_OWN_LSTM /* the includer has a vector one of its own */
+#ifndef RNN_CELL_OWN_GATES /* the includer has vector ones of its own */
 static void RNN_CELL(lstm)(size_t H, const float *restrict g, const float *restrict xw,
                            float clip, float *restrict c, float *restrict h) {
     for (size_t j = 0; j < H; j++) {
@@ -26,6 +26,7 @@ static void RNN_CELL(lstm)(size_t H, const float *restrict g, const float *restr
 }
 #endif
 
+#ifndef RNN_CELL_OWN_GATES /* the includer has vector ones of its own */
 static void RNN_CELL(gru_zr)(size_t H, float *restrict g, const float *restrict xw, float clip,
                              const float *restrict h, float *restrict rh) {
     for (size_t j = 0; j < H; j++) {
@@ -59,6 +60,7 @@ static void RNN_CELL(rnn)(size_t H, const float *restrict g, const float *restri
                           float *restrict h) {
     for (size_t j = 0; j < H; j++) h[j] = ox_vm_tanhf(RNN_CELL(clampf)(g[j] + xw[j], clip));
 }
+#endif
 
 static void RNN_CELL(sigmoid)(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = ox_vm_sigmoidf(x[i]);

@@ -119,32 +119,87 @@ static inline __m512 clamp16(__m512 x, __m512 lo, __m512 hi) {
     return _mm512_mask_mov_ps(x, _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), hi);
 }
 
-/* The LSTM cell with vmath_fn.h's sigmoid and tanh on 16 units at a time: the
- * generic cell's loop, vectorised by the compiler, computed both branches of every
- * tanh and took a fifth of an LSTM layer's time at hidden size 128. */
+/* g + xw (gate k of H at j), clipped: the argument of a gate's activation */
+static inline __m512 gate16(const float *g, const float *xw, size_t k, size_t H, size_t j,
+                            __mmask16 m, __m512 lo, __m512 hi) {
+    return clamp16(_mm512_add_ps(_mm512_maskz_loadu_ps(m, g + k * H + j),
+                                 _mm512_maskz_loadu_ps(m, xw + k * H + j)),
+                   lo, hi);
+}
+
+/* The cells with vmath_fn.h's sigmoid and tanh on 16 units at a time: the generic
+ * cells' loops, vectorised by the compiler, computed both branches of every tanh
+ * (the LSTM cell took a fifth of an LSTM layer's time at hidden size 128). */
 static void lstm_avx512(size_t H, const float *g, const float *xw, float clip, float *c,
                         float *h) {
     const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip);
     for (size_t j = 0; j < H; j += 16) {
         __mmask16 m = vf_lanes(H - j < 16 ? H - j : 16);
-#define GATE(k)                                                                            \
-    clamp16(_mm512_add_ps(_mm512_maskz_loadu_ps(m, g + (k) * H + j),                       \
-                          _mm512_maskz_loadu_ps(m, xw + (k) * H + j)),                     \
-            lo, hi)
-        __m512 i = vm_sigmoid(GATE(0)), o = vm_sigmoid(GATE(1)), f = vm_sigmoid(GATE(2));
-        __m512 z = vm_tanh(GATE(3));
-#undef GATE
+        __m512 i = vm_sigmoid(gate16(g, xw, 0, H, j, m, lo, hi));
+        __m512 o = vm_sigmoid(gate16(g, xw, 1, H, j, m, lo, hi));
+        __m512 f = vm_sigmoid(gate16(g, xw, 2, H, j, m, lo, hi));
+        __m512 z = vm_tanh(gate16(g, xw, 3, H, j, m, lo, hi));
         __m512 cn = _mm512_fmadd_ps(f, _mm512_maskz_loadu_ps(m, c + j), _mm512_mul_ps(i, z));
         _mm512_mask_storeu_ps(c + j, m, cn);
         _mm512_mask_storeu_ps(h + j, m, _mm512_mul_ps(o, vm_tanh(cn)));
     }
 }
 
-#define RNN_CELL_OWN_LSTM
+/* (1 - z) * hh + z * h, as the generic cell rounds it with contracted multiplies */
+static inline __m512 gru_mix(__m512 z, __m512 hh, __m512 h) {
+    return _mm512_fmadd_ps(z, h, _mm512_mul_ps(_mm512_sub_ps(_mm512_set1_ps(1.0f), z), hh));
+}
+
+static void gru_zr_avx512(size_t H, float *g, const float *xw, float clip, const float *h,
+                          float *rh) {
+    const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip);
+    for (size_t j = 0; j < H; j += 16) {
+        __mmask16 m = vf_lanes(H - j < 16 ? H - j : 16);
+        __m512 z = vm_sigmoid(gate16(g, xw, 0, H, j, m, lo, hi));
+        __m512 r = vm_sigmoid(gate16(g, xw, 1, H, j, m, lo, hi));
+        _mm512_mask_storeu_ps(g + j, m, z);
+        _mm512_mask_storeu_ps(rh + j, m, _mm512_mul_ps(r, _mm512_maskz_loadu_ps(m, h + j)));
+    }
+}
+
+static void gru_h_avx512(size_t H, const float *g, const float *xw, float clip, float *h) {
+    const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip);
+    for (size_t j = 0; j < H; j += 16) {
+        __mmask16 m = vf_lanes(H - j < 16 ? H - j : 16);
+        __m512 hh = vm_tanh(gate16(g, xw, 2, H, j, m, lo, hi));
+        __m512 z = _mm512_maskz_loadu_ps(m, g + j);
+        _mm512_mask_storeu_ps(h + j, m, gru_mix(z, hh, _mm512_maskz_loadu_ps(m, h + j)));
+    }
+}
+
+static void gru_lbr_avx512(size_t H, const float *g, const float *xw, const float *rb, float clip,
+                           float *h) {
+    const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip);
+    for (size_t j = 0; j < H; j += 16) {
+        __mmask16 m = vf_lanes(H - j < 16 ? H - j : 16);
+        __m512 z = vm_sigmoid(gate16(g, xw, 0, H, j, m, lo, hi));
+        __m512 r = vm_sigmoid(gate16(g, xw, 1, H, j, m, lo, hi));
+        __m512 rg = _mm512_add_ps(_mm512_maskz_loadu_ps(m, g + 2 * H + j),
+                                  _mm512_maskz_loadu_ps(m, rb + j));
+        __m512 hh = vm_tanh(
+            clamp16(_mm512_fmadd_ps(r, rg, _mm512_maskz_loadu_ps(m, xw + 2 * H + j)), lo, hi));
+        _mm512_mask_storeu_ps(h + j, m, gru_mix(z, hh, _mm512_maskz_loadu_ps(m, h + j)));
+    }
+}
+
+static void rnn_avx512(size_t H, const float *g, const float *xw, float clip, float *h) {
+    const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip);
+    for (size_t j = 0; j < H; j += 16) {
+        __mmask16 m = vf_lanes(H - j < 16 ? H - j : 16);
+        _mm512_mask_storeu_ps(h + j, m, vm_tanh(gate16(g, xw, 0, H, j, m, lo, hi)));
+    }
+}
+
+#define RNN_CELL_OWN_GATES
 #define RNN_CELL(name) name##_avx512
 #include "kernels/rnn_cell.h"
 #undef RNN_CELL
-#undef RNN_CELL_OWN_LSTM
+#undef RNN_CELL_OWN_GATES
 
 const rnn_kern rnn_kern_avx512 = {
     "avx512",       panel_avx512, lstm_avx512,    gru_zr_avx512, gru_h_avx512,
