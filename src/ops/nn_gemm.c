@@ -473,7 +473,17 @@ onyx_status ox_nn_gemm_run(ox_op_ctx *c) {
         ox_sgemm_call call = {.M = M, .N = N, .K = K, .alpha = st->alpha, .trans_a = st->ta,
                               .A = A->data, .lda = lda, .pb = packed_b_for(c, B),
                               .trans_b = st->tb, .B = B->data, .ldb = ldb, .C = Y->data, .ldc = N};
-        if (with_c || c->act) {
+        /* C as a bias by columns (a Linear layer's) or by rows, and then a ReLU or
+         * Clip, go into the micro-kernel's stores, in the epilogue's order and
+         * rounding; other forms of C and other activations stay in the epilogue */
+        if (with_c && st->beta == 1.0f && ep.rs == 0 && ep.cs == 1) call.col_bias = ep.c;
+        else if (with_c && st->beta == 1.0f && ep.rs == 1 && ep.cs == 0) call.row_bias = ep.c;
+        if (call.col_bias || call.row_bias) ep.c = NULL;
+        if ((!with_c || !ep.c) && ox_nn_act_clamp(c, &call.row_lo, &call.row_hi)) {
+            call.row_clamp = 1;
+            ep.act = OX_ACT_NONE;
+        }
+        if (ep.c || ep.act) {
             call.epilogue = gemm_epilogue_run;
             call.ep_ctx = &ep;
         }

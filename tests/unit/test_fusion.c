@@ -684,3 +684,59 @@ TEST(plan_concat_in_place) {
         free(mb.g.p);
     }
 }
+
+/* Gemm with C of each shape (a bias by columns, [1, N], by rows [M, 1], a scalar,
+ * the full [M, N]), then a Relu or a Clip: fused into one step, C and the clamp go
+ * into the micro-kernel's stores where they can and into the epilogue otherwise;
+ * either way the same as the graph run op by op, on every kernel path. */
+TEST(fusion_gemm_bias_clamp) {
+    enum { N = 40 };
+    float x[XN], w[37 * N], c[3 * N];
+    fill_x(x, -2, 2);
+    for (int i = 0; i < 37 * N; i++) w[i] = (float)cos(i * 0.37) * 0.2f;
+    for (int i = 0; i < 3 * N; i++) c[i] = 0.05f * (float)(i % 23) - 0.5f;
+    static const int64_t cshape[5][2] = {{N, 0}, {1, N}, {3, 1}, {1, 0}, {3, N}};
+    static const int crank[5] = {1, 2, 2, 1, 2};
+    for (int k = 0; k < 3 * 5 * 2 * 2; k++) { /* path, C's shape, Relu or Clip, threads */
+        int l = k / 20, v = k / 4 % 5, clip = k / 2 % 2, threads = 1 + k % 2;
+        unsigned old = ox_cpu_limit(cpu_paths[l]);
+        mbuild mb;
+        mb_begin(&mb, 2, X2);
+        int64_t wd[2] = {37, N};
+        mb_init(&mb, "w", 2, wd, w);
+        mb_init(&mb, "c", crank[v], cshape[v], c);
+        mb_node(&mb, "Gemm", "x", "w", "c", "g");
+        if (clip) {
+            mb_scalar(&mb, "lo", -0.3f);
+            mb_scalar(&mb, "hi", 0.4f);
+            mb_node(&mb, "Clip", "g", "lo", "hi", "y");
+        } else {
+            mb_node(&mb, "Relu", "g", NULL, NULL, "y");
+        }
+        mb_output(&mb, "y");
+        const char *req[1] = {"y"};
+        onyx_tensor *got;
+        mb_threads = threads;
+        double d = mb_fused_vs_plain(&mb, x, 1, req, clip ? "Gemm+Clip" : "Gemm+Relu", &got);
+        mb_threads = 0;
+        CHECK(d == 0.0);
+        /* and against the product summed in double, C broadcast, then the clamp */
+        const float *y = onyx_tensor_data_const(got);
+        int bad = 0;
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < N; j++) {
+                double r = 0;
+                for (int p = 0; p < 37; p++) r += (double)x[i * 37 + p] * w[p * N + j];
+                r += c[v == 0 || v == 1 ? j : v == 2 ? i : v == 3 ? 0 : i * N + j];
+                r = clip ? fmin(fmax(r, -0.3), 0.4) : fmax(r, 0.0);
+                bad += !(fabs(y[i * N + j] - r) <= 1e-5);
+            }
+        CHECK(bad == 0);
+        if (d != 0.0 || bad)
+            fprintf(stderr, "  C shape %d, %s, path %d, %d threads: %g, %d wrong\n", v,
+                    clip ? "Clip" : "Relu", l, threads, d, bad);
+        onyx_tensor_free(got);
+        free(mb.g.p);
+        ox_cpu_limit(old);
+    }
+}
