@@ -119,12 +119,30 @@ static inline __m512 clamp16(__m512 x, __m512 lo, __m512 hi) {
     return _mm512_mask_mov_ps(x, _mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), hi);
 }
 
-/* g + xw (gate k of H at j), clipped: the argument of a gate's activation */
-static inline __m512 gate16(const float *g, const float *xw, size_t k, size_t H, size_t j,
-                            __mmask16 m, __m512 lo, __m512 hi) {
-    return clamp16(_mm512_add_ps(_mm512_maskz_loadu_ps(m, g + k * H + j),
-                                 _mm512_maskz_loadu_ps(m, xw + k * H + j)),
-                   lo, hi);
+/* Units j .. j+15 of a cell (H units): their lanes, and the clip bounds. */
+typedef struct units16 {
+    size_t H, j;
+    __mmask16 m;
+    __m512 lo, hi;
+} units16;
+
+static inline units16 units_at(size_t H, size_t j, float clip) {
+    return (units16){.H = H, .j = j, .m = vf_lanes(H - j < 16 ? H - j : 16),
+                     .lo = _mm512_set1_ps(-clip), .hi = _mm512_set1_ps(clip)};
+}
+
+static inline __m512 load16(const units16 *u, const float *p) {
+    return _mm512_maskz_loadu_ps(u->m, p + u->j);
+}
+
+static inline void store16(const units16 *u, float *p, __m512 v) {
+    _mm512_mask_storeu_ps(p + u->j, u->m, v);
+}
+
+/* g + xw of gate k, clipped: the argument of the gate's activation */
+static inline __m512 gate16(const units16 *u, const float *g, const float *xw, size_t k) {
+    return clamp16(_mm512_add_ps(load16(u, g + k * u->H), load16(u, xw + k * u->H)), u->lo,
+                   u->hi);
 }
 
 /* The cells with vmath_fn.h's sigmoid and tanh on 16 units at a time: the generic
@@ -132,16 +150,13 @@ static inline __m512 gate16(const float *g, const float *xw, size_t k, size_t H,
  * (the LSTM cell took a fifth of an LSTM layer's time at hidden size 128). */
 static void lstm_avx512(size_t H, const float *g, const float *xw, float clip, float *c,
                         float *h) {
-    const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip);
     for (size_t j = 0; j < H; j += 16) {
-        __mmask16 m = vf_lanes(H - j < 16 ? H - j : 16);
-        __m512 i = vm_sigmoid(gate16(g, xw, 0, H, j, m, lo, hi));
-        __m512 o = vm_sigmoid(gate16(g, xw, 1, H, j, m, lo, hi));
-        __m512 f = vm_sigmoid(gate16(g, xw, 2, H, j, m, lo, hi));
-        __m512 z = vm_tanh(gate16(g, xw, 3, H, j, m, lo, hi));
-        __m512 cn = _mm512_fmadd_ps(f, _mm512_maskz_loadu_ps(m, c + j), _mm512_mul_ps(i, z));
-        _mm512_mask_storeu_ps(c + j, m, cn);
-        _mm512_mask_storeu_ps(h + j, m, _mm512_mul_ps(o, vm_tanh(cn)));
+        units16 u = units_at(H, j, clip);
+        __m512 i = vm_sigmoid(gate16(&u, g, xw, 0)), o = vm_sigmoid(gate16(&u, g, xw, 1));
+        __m512 f = vm_sigmoid(gate16(&u, g, xw, 2)), z = vm_tanh(gate16(&u, g, xw, 3));
+        __m512 cn = _mm512_fmadd_ps(f, load16(&u, c), _mm512_mul_ps(i, z));
+        store16(&u, c, cn);
+        store16(&u, h, _mm512_mul_ps(o, vm_tanh(cn)));
     }
 }
 
@@ -152,46 +167,37 @@ static inline __m512 gru_mix(__m512 z, __m512 hh, __m512 h) {
 
 static void gru_zr_avx512(size_t H, float *g, const float *xw, float clip, const float *h,
                           float *rh) {
-    const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip);
     for (size_t j = 0; j < H; j += 16) {
-        __mmask16 m = vf_lanes(H - j < 16 ? H - j : 16);
-        __m512 z = vm_sigmoid(gate16(g, xw, 0, H, j, m, lo, hi));
-        __m512 r = vm_sigmoid(gate16(g, xw, 1, H, j, m, lo, hi));
-        _mm512_mask_storeu_ps(g + j, m, z);
-        _mm512_mask_storeu_ps(rh + j, m, _mm512_mul_ps(r, _mm512_maskz_loadu_ps(m, h + j)));
+        units16 u = units_at(H, j, clip);
+        __m512 z = vm_sigmoid(gate16(&u, g, xw, 0)), r = vm_sigmoid(gate16(&u, g, xw, 1));
+        store16(&u, g, z);
+        store16(&u, rh, _mm512_mul_ps(r, load16(&u, h)));
     }
 }
 
 static void gru_h_avx512(size_t H, const float *g, const float *xw, float clip, float *h) {
-    const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip);
     for (size_t j = 0; j < H; j += 16) {
-        __mmask16 m = vf_lanes(H - j < 16 ? H - j : 16);
-        __m512 hh = vm_tanh(gate16(g, xw, 2, H, j, m, lo, hi));
-        __m512 z = _mm512_maskz_loadu_ps(m, g + j);
-        _mm512_mask_storeu_ps(h + j, m, gru_mix(z, hh, _mm512_maskz_loadu_ps(m, h + j)));
+        units16 u = units_at(H, j, clip);
+        __m512 hh = vm_tanh(gate16(&u, g, xw, 2));
+        store16(&u, h, gru_mix(load16(&u, g), hh, load16(&u, h)));
     }
 }
 
 static void gru_lbr_avx512(size_t H, const float *g, const float *xw, const float *rb, float clip,
                            float *h) {
-    const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip);
     for (size_t j = 0; j < H; j += 16) {
-        __mmask16 m = vf_lanes(H - j < 16 ? H - j : 16);
-        __m512 z = vm_sigmoid(gate16(g, xw, 0, H, j, m, lo, hi));
-        __m512 r = vm_sigmoid(gate16(g, xw, 1, H, j, m, lo, hi));
-        __m512 rg = _mm512_add_ps(_mm512_maskz_loadu_ps(m, g + 2 * H + j),
-                                  _mm512_maskz_loadu_ps(m, rb + j));
-        __m512 hh = vm_tanh(
-            clamp16(_mm512_fmadd_ps(r, rg, _mm512_maskz_loadu_ps(m, xw + 2 * H + j)), lo, hi));
-        _mm512_mask_storeu_ps(h + j, m, gru_mix(z, hh, _mm512_maskz_loadu_ps(m, h + j)));
+        units16 u = units_at(H, j, clip);
+        __m512 z = vm_sigmoid(gate16(&u, g, xw, 0)), r = vm_sigmoid(gate16(&u, g, xw, 1));
+        __m512 rg = _mm512_add_ps(load16(&u, g + 2 * H), load16(&u, rb));
+        __m512 hh = vm_tanh(clamp16(_mm512_fmadd_ps(r, rg, load16(&u, xw + 2 * H)), u.lo, u.hi));
+        store16(&u, h, gru_mix(z, hh, load16(&u, h)));
     }
 }
 
 static void rnn_avx512(size_t H, const float *g, const float *xw, float clip, float *h) {
-    const __m512 hi = _mm512_set1_ps(clip), lo = _mm512_set1_ps(-clip);
     for (size_t j = 0; j < H; j += 16) {
-        __mmask16 m = vf_lanes(H - j < 16 ? H - j : 16);
-        _mm512_mask_storeu_ps(h + j, m, vm_tanh(gate16(g, xw, 0, H, j, m, lo, hi)));
+        units16 u = units_at(H, j, clip);
+        store16(&u, h, vm_tanh(gate16(&u, g, xw, 0)));
     }
 }
 
