@@ -33,6 +33,14 @@
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
+/* The lanes of a run of n floats (n <= 32) in its first and its second vector of 16 */
+static inline __mmask16 lanes_lo(size_t n) {
+    return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+}
+static inline __mmask16 lanes_hi(size_t n) {
+    return (__mmask16)(n >= 32 ? 0xffffu : n <= 16 ? 0u : (1u << (n - 16)) - 1u);
+}
+
 /* ---- packing ------------------------------------------------------------ */
 
 /* Depths p .. p+n (n <= 16) of the MR rows of A (rows past `rows` zero) into the
@@ -114,8 +122,7 @@ static void pack_b(int tb, const float *B, size_t ldb, size_t p0, size_t kc, siz
                     _mm512_storeu_ps(d + p * NR + 16, _mm512_loadu_ps(src + p * ldb + 16));
                 }
             } else {
-                __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
-                __mmask16 m1 = (__mmask16)(cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
+                __mmask16 m0 = lanes_lo(cols), m1 = lanes_hi(cols);
                 for (size_t p = 0; p < kc; p++) {
                     _mm512_storeu_ps(d + p * NR, _mm512_maskz_loadu_ps(m0, src + p * ldb));
                     _mm512_storeu_ps(d + p * NR + 16,
@@ -147,8 +154,7 @@ static inline __attribute__((always_inline)) void pack_rows32(const float *const
                                                               size_t nc, size_t stride,
                                                               float *dst) {
     size_t full = nc / NR, rem = nc % NR;
-    __mmask16 m0 = (__mmask16)(rem >= 16 ? 0xffffu : (1u << rem) - 1u);
-    __mmask16 m1 = (__mmask16)(rem <= 16 ? 0u : (1u << (rem - 16)) - 1u);
+    __mmask16 m0 = lanes_lo(rem), m1 = lanes_hi(rem);
     for (size_t p = 0; p < n; p++) {
         const float *src = rows[p];
         float *d = dst + p * NR;
@@ -180,8 +186,7 @@ void ox_sgemm_pack_rows32_avx512(const float *const *rows, const float *scale, s
 void ox_sgemv_rows_avx512(size_t K, const float *x, const float *W, size_t ldw, size_t n,
                           float *y, size_t incy, float alpha, float beta) {
     size_t k32 = K / 32 * 32, rem = K - k32;
-    __mmask16 m0 = (__mmask16)(rem >= 16 ? 0xffffu : (1u << rem) - 1u);
-    __mmask16 m1 = (__mmask16)(rem <= 16 ? 0u : (1u << (rem - 16)) - 1u);
+    __mmask16 m0 = lanes_lo(rem), m1 = lanes_hi(rem);
     size_t j = 0;
     for (; j + 4 <= n; j += 4) {
         const float *w0 = W + j * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
@@ -441,8 +446,7 @@ static void tile_ep(size_t kc, const float *a, const float *b, size_t ldb, float
         return;
     }
     int halves = cols > 16 ? 2 : 1;
-    __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
-    __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffffu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
+    __mmask16 m0 = lanes_lo(cols), m1 = lanes_hi(cols);
     kernels[halves - 1][rows - 1](kc, a, b, ldb, C, ldc, alpha, beta, m0, m1, ep);
 }
 
@@ -457,8 +461,7 @@ static void tile_da(size_t kc, const float *a, size_t lda, const float *b, size_
                     size_t ldc, size_t rows, size_t cols, float alpha, float beta,
                     const ox_tile_ep *ep) {
     int halves = cols > 16 ? 2 : 1;
-    __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
-    __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffffu : cols <= 16 ? 0u : (1u << (cols - 16)) - 1u);
+    __mmask16 m0 = lanes_lo(cols), m1 = lanes_hi(cols);
     kernels_da[halves - 1][rows - 1](kc, a, lda, b, ldb, C, ldc, alpha, beta, m0, m1, ep);
 }
 
