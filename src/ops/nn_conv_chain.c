@@ -36,10 +36,16 @@
  * split in 4 and 3 rows computes 2 of its 7 rows twice: mobilenet_v2 at 2 threads,
  * its 7x7 blocks chained as well (3 rows per thread): -17% against -21% without
  * them; its 14x14 maps left out (8 rows): -11%. efficientnet_b0's 5x5 filters on
- * 14x14 maps (4 rows of 14 twice) left out: 2% faster. At 1 thread the Convs run
- * one by one: chained there, mobilenet_v2 ran 6% slower (band-sized GEMMs, a
- * depthwise call per band), with nothing crossing cores to save. */
+ * 14x14 maps (4 rows of 14 twice) left out: 2% faster. At 1 thread, with nothing
+ * crossing cores to save, all its blocks chained made mobilenet_v2 6% slower
+ * (band-sized GEMMs, a depthwise call per band): there only large maps are (below). */
 #define CHAIN_MIN_ROWS 5
+/* At 1 thread a chain runs where the expansion's output would not stay in L2 (1 MB
+ * per core here): written whole, it goes out to L3 and comes back for the depthwise
+ * Conv, while a band's rows stay in L2. mobilenet_v2 at 1 thread with its 112x112 and
+ * 56x56 blocks chained (1.8-4.8 MB): -2.2%, efficientnet_b0 -0.7%; with its 28x28
+ * ones too (0.6-0.75 MB) +1.1% and +0.6% on that. */
+#define CHAIN_ALONE_MIN_BYTES ((size_t)1 << 20)
 
 /* The geometries of the chain's n Convs, checked; 0 when the chain cannot run them. */
 static int chain_geoms(ox_op_ctx *const *ctx, size_t n, ox_conv_geom *g) {
@@ -75,8 +81,11 @@ static int chain_geoms(ox_op_ctx *const *ctx, size_t n, ox_conv_geom *g) {
 
 int ox_conv_chain_applies(ox_op_ctx *const *ctx, size_t n, size_t threads) {
     ox_conv_geom g[OX_CHAIN_STEPS];
-    if (threads < 2 || !chain_geoms(ctx, n, g)) return 0;
+    if (!chain_geoms(ctx, n, g)) return 0;
     const ox_window *w = &g[1].w;
+    if (threads < 2)
+        return g[0].M * (size_t)w->in[1] * (size_t)w->in[2] * sizeof(float) >=
+               CHAIN_ALONE_MIN_BYTES;
     /* expansion rows computed twice: each range's halo */
     size_t halo = (size_t)((w->k[1] - 1) * w->d[1] + 1 - w->s[1]) * (threads - 1);
     return (size_t)w->out[1] >= CHAIN_MIN_ROWS * threads && halo * 6 <= (size_t)w->in[1];
