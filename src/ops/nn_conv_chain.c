@@ -2,7 +2,8 @@
  * channels (the expansion), a depthwise Conv, and a 1x1 Conv that narrows them again
  * (the projection, with its fused residual Add), run band of rows by band of rows.
  * Where something else reads the depthwise output (efficientnet's squeeze-and-
- * excitation pools it), the chain is the first two and writes that output's rows.
+ * excitation pools it), the chain is the first two and writes that output's rows;
+ * where there is no expansion (mobilenet_v2's first block), the last two.
  *
  * Run op by op, each Conv splits its own work across the threads: the GEMMs by
  * positions, the depthwise one by channels, so at 2 threads half of what each op
@@ -47,14 +48,16 @@
  * ones too (0.6-0.75 MB) +1.1% and +0.6% on that. */
 #define CHAIN_ALONE_MIN_BYTES ((size_t)1 << 20)
 
-/* The geometries of the chain's n Convs, checked; 0 when the chain cannot run them. */
-static int chain_geoms(ox_op_ctx *const *ctx, size_t n, ox_conv_geom *g) {
+/* The geometries of the chain's n Convs, checked; 0 when the chain cannot run them.
+ * The depthwise Conv is g[*d]: 1 after an expansion, 0 when the chain starts with it
+ * (then a projection follows). */
+static int chain_geoms(ox_op_ctx *const *ctx, size_t n, ox_conv_geom *g, size_t *d) {
     if (n < 2 || n > OX_CHAIN_STEPS) return 0;
     for (size_t i = 0; i < n; i++) {
         const ox_op_ctx *c = ctx[i];
         if (c->n_in < 2 || !c->in[0] || !c->in[1] || c->in[0]->dtype != ONYX_DTYPE_FLOAT ||
             c->in[1]->dtype != ONYX_DTYPE_FLOAT || c->in[0]->rank != 4 || c->in[1]->rank != 4 ||
-            ox_has_input(c, 4) || (i < 2 && ox_has_input(c, 3)))
+            ox_has_input(c, 4))
             return 0;
         if (ox_has_input(c, 2) && c->in[2]->dtype != ONYX_DTYPE_FLOAT) return 0;
         int ok = ox_conv_geom_of(c, c->in[0], c->in[1], ox_has_input(c, 2) ? c->in[2] : NULL,
@@ -62,18 +65,23 @@ static int chain_geoms(ox_op_ctx *const *ctx, size_t n, ox_conv_geom *g) {
         ox_error_clear();
         if (!ok) return 0;
     }
-    const ox_window *w = &g[1].w;
-    if (!g[0].pointwise || g[0].G != 1 || !g[1].depthwise || w->nd != 2 || g[1].C != g[0].M ||
-        g[0].N != g[1].N || w->out[1] < 1 || w->out[2] < 1)
+    *d = n == 2 && g[0].depthwise ? 0 : 1;
+    const ox_window *w = &g[*d].w;
+    if (!g[*d].depthwise || w->nd != 2 || w->out[1] < 1 || w->out[2] < 1) return 0;
+    if (*d == 1 && (!g[0].pointwise || g[0].G != 1 || g[1].C != g[0].M || g[0].N != g[1].N))
         return 0;
-    if (n == 2) return 1;
-    if (!g[2].pointwise || g[2].G != 1 || g[2].C != g[1].M || g[2].N != g[1].N) return 0;
-    if (ox_has_input(ctx[2], 3)) { /* the residual: laid out as the output, then the act */
-        const ox_tensor *R = ctx[2]->in[3];
+    /* a fused residual only on the projection */
+    for (size_t i = 0; i <= *d; i++)
+        if (ox_has_input(ctx[i], 3)) return 0;
+    if (*d + 1 == n) return 1; /* no projection */
+    const ox_conv_geom *gp = &g[n - 1];
+    if (!gp->pointwise || gp->G != 1 || gp->C != g[*d].M || gp->N != g[*d].N) return 0;
+    if (ox_has_input(ctx[n - 1], 3)) { /* the residual: laid out as the output, then the act */
+        const ox_tensor *R = ctx[n - 1]->in[3];
         float lo, hi;
-        if (R->dtype != ONYX_DTYPE_FLOAT || R->rank != 4 || (size_t)R->dims[0] != g[2].N ||
-            (size_t)R->dims[1] != g[2].M || R->dims[2] != w->out[1] || R->dims[3] != w->out[2] ||
-            (ctx[2]->act && !ox_nn_act_clamp(ctx[2], &lo, &hi)))
+        if (R->dtype != ONYX_DTYPE_FLOAT || R->rank != 4 || (size_t)R->dims[0] != gp->N ||
+            (size_t)R->dims[1] != gp->M || R->dims[2] != w->out[1] || R->dims[3] != w->out[2] ||
+            (ctx[n - 1]->act && !ox_nn_act_clamp(ctx[n - 1], &lo, &hi)))
             return 0;
     }
     return 1;
@@ -81,26 +89,30 @@ static int chain_geoms(ox_op_ctx *const *ctx, size_t n, ox_conv_geom *g) {
 
 int ox_conv_chain_applies(ox_op_ctx *const *ctx, size_t n, size_t threads) {
     ox_conv_geom g[OX_CHAIN_STEPS];
-    if (!chain_geoms(ctx, n, g)) return 0;
-    const ox_window *w = &g[1].w;
-    if (threads < 2)
-        return g[0].M * (size_t)w->in[1] * (size_t)w->in[2] * sizeof(float) >=
-               CHAIN_ALONE_MIN_BYTES;
+    size_t d;
+    if (!chain_geoms(ctx, n, g, &d)) return 0;
+    const ox_window *w = &g[d].w;
+    /* the intermediate written whole when run op by op: the expansion's output, or
+     * the depthwise output where the chain starts with the depthwise Conv */
+    size_t mid = d ? (size_t)w->in[1] * (size_t)w->in[2] : (size_t)w->out[1] * (size_t)w->out[2];
+    if (threads < 2) return g[d].C * mid * sizeof(float) >= CHAIN_ALONE_MIN_BYTES;
     /* expansion rows computed twice: each range's halo */
-    size_t halo = (size_t)((w->k[1] - 1) * w->d[1] + 1 - w->s[1]) * (threads - 1);
+    size_t halo = d ? (size_t)((w->k[1] - 1) * w->d[1] + 1 - w->s[1]) * (threads - 1) : 0;
     return (size_t)w->out[1] >= CHAIN_MIN_ROWS * threads && halo * 6 <= (size_t)w->in[1];
 }
 
 typedef struct chain_task {
     const ox_conv_geom *g; /* [n] */
     ox_op_ctx *const *ctx;
-    size_t n;         /* 2: the depthwise output is the chain's; 3: the projection's */
-    const ox_sgemm_packed *pa, *pc;
+    size_t n;         /* Convs in the chain */
+    size_t d;         /* the depthwise one: 1 after an expansion, 0 when it comes first */
+    int proj;         /* a projection follows it (the last Conv); else its output is the chain's */
+    const ox_sgemm_packed *pa, *pc; /* the expansion's and the projection's filters, or NULL */
     const float *x, *res;
     float *y;
     size_t ranges;    /* row ranges per image */
     size_t band;      /* output rows per band */
-    size_t erows;     /* expansion rows a band holds at most */
+    size_t erows;     /* expansion rows a band holds at most (0: no expansion) */
     size_t bytes;     /* scratch per thread */
     atomic_int failed;
 } chain_task;
@@ -150,23 +162,23 @@ static void gemm_rows(ox_op_ctx *c, const ox_conv_geom *g, const ox_sgemm_packed
 /* Ranges [i0, i1): range i is image i / ranges, its share i % ranges of the rows. */
 static void chain_ranges(void *arg, size_t i0, size_t i1) {
     chain_task *t = arg;
-    const ox_conv_geom *ge = &t->g[0], *gd = &t->g[1], *gp = &t->g[t->n - 1];
+    const ox_conv_geom *gd = &t->g[t->d], *gp = &t->g[t->n - 1];
     const ox_window *w = &gd->w;
-    size_t E = ge->M, H = (size_t)w->in[1], W = (size_t)w->in[2];
+    size_t E = gd->C, H = (size_t)w->in[1], W = (size_t)w->in[2];
     size_t OH = (size_t)w->out[1], OW = (size_t)w->out[2];
-    /* plane strides of the expansion rows and (3 steps) the depthwise output's */
-    size_t ep = t->erows * W, dp = t->n == 3 ? t->band * OW : OH * OW;
+    /* plane strides of the expansion rows and (with a projection) the depthwise output's */
+    size_t ep = t->erows * W, dp = t->proj ? t->band * OW : OH * OW;
     float *ebuf = ox_scratch(CHAIN_SCRATCH, t->bytes);
     if (!ebuf) {
         atomic_store(&t->failed, 1);
         return;
     }
     float *dbuf = ebuf + E * ep;
-    ox_op_ctx *cd = t->ctx[1];
+    ox_op_ctx *cd = t->ctx[t->d];
     ox_dwconv2d dw = {.IW = W, .OW = OW, .KH = (size_t)w->k[1], .KW = (size_t)w->k[2],
                       .sh = (size_t)w->s[1], .sw = (size_t)w->s[2], .dh = (size_t)w->d[1],
-                      .dw = (size_t)w->d[2], .pad_left = (size_t)w->pb[2], .x_plane = ep,
-                      .y_plane = dp};
+                      .dw = (size_t)w->d[2], .pad_left = (size_t)w->pb[2],
+                      .x_plane = t->d ? ep : H * W, .y_plane = dp};
     dw.clamp = ox_nn_act_clamp(cd, &dw.lo, &dw.hi);
     if (!dw.clamp && cd->act) { /* as the depthwise Conv run alone applies it */
         dw.post = ox_nn_post_act;
@@ -176,64 +188,71 @@ static void chain_ranges(void *arg, size_t i0, size_t i1) {
     for (size_t i = i0; i < i1 && !atomic_load(&t->failed); i++) {
         size_t n = i / t->ranges, part = i % t->ranges;
         size_t R0 = part * OH / t->ranges, R1 = (part + 1) * OH / t->ranges;
-        const float *x = t->x + n * ge->C * ge->in_sp;
+        const float *x = t->x + n * t->g[0].C * H * W;
         float *y = t->y + n * gp->M * gp->out_sp;
         const float *res = t->res ? t->res + n * gp->M * gp->out_sp : NULL;
         size_t have_lo = 0, have_hi = 0; /* expansion rows in ebuf: [have_lo, have_hi) */
         for (size_t r0 = R0; r0 < R1; r0 += t->band) {
             size_t r1 = r0 + t->band < R1 ? r0 + t->band : R1, lo, hi;
             rows_read(w, r0, r1, &lo, &hi);
-            size_t keep = 0;
-            if (have_hi > have_lo && lo >= have_lo && lo < have_hi && hi >= have_hi) {
-                keep = have_hi - lo;
-                if (lo > have_lo)
-                    for (size_t e = 0; e < E; e++)
-                        memmove(ebuf + e * ep, ebuf + e * ep + (lo - have_lo) * W,
-                                keep * W * sizeof(float));
+            const float *rows = x + lo * W; /* the depthwise Conv's input rows [lo, hi) */
+            if (t->d) {
+                size_t keep = 0;
+                if (have_hi > have_lo && lo >= have_lo && lo < have_hi && hi >= have_hi) {
+                    keep = have_hi - lo;
+                    if (lo > have_lo)
+                        for (size_t e = 0; e < E; e++)
+                            memmove(ebuf + e * ep, ebuf + e * ep + (lo - have_lo) * W,
+                                    keep * W * sizeof(float));
+                }
+                if (hi > lo + keep)
+                    gemm_rows(t->ctx[0], &t->g[0], t->pa, x + (lo + keep) * W, H * W,
+                              (hi - lo - keep) * W, ebuf + keep * W, ep, NULL, &t->failed);
+                have_lo = lo;
+                have_hi = hi;
+                rows = ebuf;
             }
-            if (hi > lo + keep)
-                gemm_rows(t->ctx[0], ge, t->pa, x + (lo + keep) * W, H * W,
-                          (hi - lo - keep) * W, ebuf + keep * W, ep, NULL, &t->failed);
-            have_lo = lo;
-            have_hi = hi;
             /* rows [lo, hi) as a plane of their own: padding above it only at the top */
             dw.IH = hi - lo;
             dw.OH = r1 - r0;
             dw.pad_top = (size_t)((int64_t)lo - ((int64_t)r0 * w->s[1] - w->pb[1]));
-            if (t->n == 2) { /* the depthwise output's rows in place */
-                ox_dwconv2d_f32(&dw, E, 0, E, ebuf, wd, bd, y + r0 * OW);
+            if (!t->proj) { /* the depthwise output's rows in place */
+                ox_dwconv2d_f32(&dw, E, 0, E, rows, wd, bd, y + r0 * OW);
                 continue;
             }
-            ox_dwconv2d_f32(&dw, E, 0, E, ebuf, wd, bd, dbuf);
-            gemm_rows(t->ctx[2], gp, t->pc, dbuf, dp, (r1 - r0) * OW, y + r0 * OW, OH * OW,
-                      res ? res + r0 * OW : NULL, &t->failed);
+            ox_dwconv2d_f32(&dw, E, 0, E, rows, wd, bd, dbuf);
+            gemm_rows(t->ctx[t->n - 1], gp, t->pc, dbuf, dp, (r1 - r0) * OW, y + r0 * OW,
+                      OH * OW, res ? res + r0 * OW : NULL, &t->failed);
         }
     }
 }
 
 onyx_status ox_conv_chain_run(ox_op_ctx *const *ctx, size_t n) {
-    const ox_sgemm_packed *pa = ox_conv_gemm_packed(ctx[0]);
-    const ox_sgemm_packed *pc = n == 3 ? ox_conv_gemm_packed(ctx[2]) : NULL;
     ox_conv_geom g[OX_CHAIN_STEPS];
-    if (!chain_geoms(ctx, n, g))
+    size_t d;
+    if (!chain_geoms(ctx, n, g, &d))
         return ox_error(ONYX_ERR_RUNTIME, "the Conv chain's shapes changed since planning");
-    const ox_window *w = &g[1].w;
-    size_t E = g[0].M, W = (size_t)w->in[2], OH = (size_t)w->out[1], OW = (size_t)w->out[2];
+    int proj = d + 1 < n;
+    const ox_window *w = &g[d].w;
+    size_t E = g[d].C, W = (size_t)w->in[2], OH = (size_t)w->out[1], OW = (size_t)w->out[2];
     size_t sh = (size_t)w->s[1], reach = (size_t)((w->k[1] - 1) * w->d[1]) + 1;
     size_t threads = (size_t)ox_threadpool_size(ctx[0]->pool);
-    chain_task t = {.g = g, .ctx = ctx, .n = n, .pa = pa, .pc = pc, .x = ctx[0]->in[0]->data,
-                    .res = n == 3 && ox_has_input(ctx[2], 3) ? ctx[2]->in[3]->data : NULL,
+    chain_task t = {.g = g, .ctx = ctx, .n = n, .d = d, .proj = proj,
+                    .pa = d ? ox_conv_gemm_packed(ctx[0]) : NULL,
+                    .pc = proj ? ox_conv_gemm_packed(ctx[n - 1]) : NULL,
+                    .x = ctx[0]->in[0]->data,
+                    .res = proj && ox_has_input(ctx[n - 1], 3) ? ctx[n - 1]->in[3]->data : NULL,
                     .y = ctx[n - 1]->out[0]->data};
     atomic_init(&t.failed, 0);
     t.ranges = threads < OH ? threads : OH;
     /* bytes a band holds per output row: its expansion rows, the depthwise output */
-    size_t per_row = E * (sh * W + (n == 3 ? OW : 0)) * sizeof(float);
+    size_t per_row = E * ((d ? sh * W : 0) + (proj ? OW : 0)) * sizeof(float);
     size_t most = (OH + t.ranges - 1) / t.ranges;
     t.band = CHAIN_BAND_BYTES / (per_row ? per_row : 1);
     if (t.band < 1) t.band = 1;
     if (t.band > most) t.band = most;
-    t.erows = (t.band - 1) * sh + reach;
-    t.bytes = E * (t.erows * W + (n == 3 ? t.band * OW : 0)) * sizeof(float);
+    t.erows = d ? (t.band - 1) * sh + reach : 0;
+    t.bytes = E * (t.erows * W + (proj ? t.band * OW : 0)) * sizeof(float);
     ox_parallel_for(ctx[0]->pool, g[0].N * t.ranges, 1, chain_ranges, &t);
     if (atomic_load(&t.failed))
         return ox_error(ONYX_ERR_OUT_OF_MEMORY, "out of memory for the Conv chain");

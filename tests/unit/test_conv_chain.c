@@ -64,6 +64,7 @@ typedef struct chain_case {
     int se;     /* a squeeze-and-excitation between the depthwise Conv and the projection */
     int uneven;      /* the depthwise Conv's pads are `pads`, else (k - 1) * dil / 2 each */
     int64_t pads[4]; /* top, left, bottom, right */
+    int noexp;       /* no expansion: the depthwise Conv reads the block input (E == C) */
 } chain_case;
 
 static const char *const act_op[4] = {"", "+Relu", "+Clip", "+Sigmoid+Mul"};
@@ -93,6 +94,10 @@ static void build(mbuild *mb, const chain_case *cs, int variant) {
         const char *out = i == 2 && !cs->residual && !cs->act[2] ? "y" : raw[i];
         if (i == 0) {
             mb_node(mb, "Neg", "x", NULL, NULL, "xn");
+            if (cs->noexp) {
+                last = "xn";
+                continue;
+            }
             conv_node(mb, "xn", "e", out, 1, 1, 1, 1, NULL);
         }
         int64_t group = variant == 3 ? 1 : cs->E;
@@ -138,6 +143,11 @@ TEST(conv_chain_matches_unchained) {
         {1, 6, 40, 6, 20, 11, 3, 1, 1, 1, {3, 3, 0}, 1}, /* efficientnet's block: two chained */
         {2, 5, 36, 7, 25, 9, 5, 2, 1, 0, {3, 3, 0}, 1},  /* the same, 5x5 stride 2, a batch */
         {1, 3, 256, 4, 12, 200, 3, 1, 1, 0, {3, 1, 0}, 1}, /* two chained, bands of one row */
+        /* no expansion: the depthwise Conv and the projection (mobilenet_v2's first block) */
+        {1, 8, 8, 5, 23, 9, 3, 1, 1, 0, {0, 2, 0}, .noexp = 1},
+        {1, 6, 6, 6, 21, 14, 3, 1, 1, 1, {0, 3, 0}, .noexp = 1},   /* SiLU, a residual */
+        {2, 5, 5, 7, 25, 11, 5, 2, 2, 0, {0, 1, 1}, .noexp = 1},   /* 5x5 dilated, stride 2 */
+        {1, 32, 32, 16, 112, 112, 3, 1, 1, 0, {0, 2, 0}, .noexp = 1}, /* chained at 1 thread */
     };
     static const unsigned limits[3] = {~0u, OX_CPU_AVX2 | OX_CPU_FMA | OX_CPU_F16C, 0u};
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
@@ -147,7 +157,10 @@ TEST(conv_chain_matches_unchained) {
         if (!x) abort();
         for (size_t i = 0; i < xn; i++) x[i] = (float)(2.0 * sin((double)i * 1.37));
         char label[96];
-        if (cs->se)
+        if (cs->noexp)
+            snprintf(label, sizeof label, "Conv%s>Conv%s%s", act_op[cs->act[1]],
+                     act_op[cs->act[2]], cs->residual ? "+Add" : "");
+        else if (cs->se)
             snprintf(label, sizeof label, "Conv%s>Conv%s", act_op[cs->act[0]], act_op[cs->act[1]]);
         else
             snprintf(label, sizeof label, "Conv%s>Conv%s>Conv%s%s", act_op[cs->act[0]],
@@ -165,11 +178,14 @@ TEST(conv_chain_matches_unchained) {
                 double d = mb_fused_vs_plain(&mb, x, 1, req, "", &got);
                 /* chained at 2 threads or more, with 5 output rows per thread, where
                  * the ranges' halos (expansion rows computed twice) are a sixth of
-                 * the rows at most; at 1 thread where the expansion's output is
-                 * 1 MB or more */
+                 * the rows at most; at 1 thread where the expansion's output (with
+                 * no expansion, the depthwise output) is 1 MB or more */
                 int64_t halo = ((cs->k - 1) * cs->dil + 1 - cs->stride) * (threads - 1);
+                if (cs->noexp) halo = 0; /* no expansion rows to compute twice */
+                int64_t OW = (cs->W - 1) / cs->stride + 1;
+                int64_t mid = cs->noexp ? OH * OW : cs->H * cs->W;
                 int want = threads >= 2 ? OH >= 5 * threads && halo * 6 <= cs->H
-                                        : cs->E * cs->H * cs->W * 4 >= (1 << 20);
+                                        : cs->E * mid * 4 >= (1 << 20);
                 if (mb_any_label(label) != want) {
                     fprintf(stderr, "  case %zu, %d threads: %s expected\n", ci, threads,
                             want ? "a chain" : "no chain");
@@ -188,7 +204,8 @@ TEST(conv_chain_matches_unchained) {
     mb_threads = 0;
 }
 
-/* Left unchained: the expansion also a graph output, a dense middle Conv. The values
+/* Left out of a chain: the expansion when it is also a graph output (the depthwise
+ * Conv and the projection after it may still chain), a dense middle Conv. The values
  * are the same either way. */
 TEST(conv_chain_must_not_chain) {
     static const chain_case cs = {1, 5, 19, 5, 23, 9, 3, 1, 1, 1, {2, 2, 0}};
@@ -203,7 +220,11 @@ TEST(conv_chain_must_not_chain) {
         mb_threads = 2;
         double d = mb_fused_vs_plain(&mb, x, variant == 1 ? 2 : 1, req, "", &got);
         for (int i = 0; i < mb_n_labels; i++)
-            if (strchr(mb_labels[i], '>')) mb_print_labels("chained where it must not");
+            if (variant == 1 ? !strncmp(mb_labels[i], "Conv+Clip>Conv+Clip>", 20)
+                             : strchr(mb_labels[i], '>') != NULL)
+                mb_print_labels("chained where it must not");
+        if (variant == 1 && !mb_any_label("Conv+Clip>Conv+Add"))
+            mb_print_labels("the depthwise Conv and the projection not chained");
         CHECK(d >= 0 && d <= 1e-5);
         onyx_tensor_free(got);
         free(mb.g.p);
@@ -253,6 +274,8 @@ TEST(conv_chain_random_blocks) {
         cs.residual = !cs.se && cs.F == cs.C && OH == cs.H && OW == cs.W && RND(2);
         if (cs.residual) cs.act[2] = 0;
         int threads = 2 + (int)RND(3);
+        cs.noexp = RND(4) == 0; /* the depthwise Conv reads the block input */
+        if (cs.noexp) cs.E = cs.C;
         size_t xn = (size_t)(cs.N * cs.C * cs.H * cs.W);
         float *x = malloc(xn * sizeof *x);
         if (!x) abort();
