@@ -39,10 +39,11 @@ static size_t padded_cols(const ox_conv_oc *p) {
     return (p->OW - 1) * p->sw + (p->KW - 1) * p->dw + 1;
 }
 
-/* Whether the taps of every output stay inside the input: it is read in place. */
+/* Whether the taps of every output stay inside the input and it is not scaled: it is
+ * read in place. */
 static int in_place(const ox_conv_oc *p) {
     return p->pad_top == 0 && p->pad_left == 0 && padded_rows(p) <= p->IH &&
-           padded_cols(p) <= p->IW;
+           padded_cols(p) <= p->IW && !p->scale;
 }
 
 int ox_conv_oc_supported(const ox_conv_oc *p) {
@@ -80,6 +81,16 @@ void ox_conv_oc_pad_band(const ox_oc_geom *g, const float *x, size_t r0, size_t 
     size_t n = PW - pl < p->IW ? PW - pl : p->IW;
     /* padded rows [first, first + rows) */
     size_t first = r0 * p->sh, rows = (r1 - r0 - 1) * p->sh + (p->KH - 1) * p->dh + 1;
+    if (PW == p->IW && p->pad_left == 0 && first >= p->pad_top && first + rows - p->pad_top <= p->IH) {
+        /* no padding in these rows (a scaled copy): whole planes' runs at once */
+        size_t len = rows * PW;
+        for (size_t c = 0; c < p->C; c++) {
+            const float *s = x + c * p->IH * p->IW + (first - p->pad_top) * p->IW;
+            float *d = dst + c * g->XS, k = p->scale ? p->scale[c] : 1.0f;
+            for (size_t j = 0; j < len; j++) d[j] = s[j] * k;
+        }
+        return;
+    }
     for (size_t c = 0; c < p->C; c++) {
         float *d = dst + c * g->XS;
         const float *s = x + c * p->IH * p->IW;
@@ -90,7 +101,12 @@ void ox_conv_oc_pad_band(const ox_oc_geom *g, const float *x, size_t r0, size_t 
                 continue;
             }
             memset(d, 0, pl * sizeof *d);
-            memcpy(d + pl, s + ir * p->IW, n * sizeof *d);
+            if (p->scale) {
+                float k = p->scale[c];
+                for (size_t j = 0; j < n; j++) d[pl + j] = s[ir * p->IW + j] * k;
+            } else {
+                memcpy(d + pl, s + ir * p->IW, n * sizeof *d);
+            }
             memset(d + pl + n, 0, (PW - pl - n) * sizeof *d);
         }
     }

@@ -14,7 +14,7 @@
  *   bias[m] + sum over c < C, kh < KH, kw < KW of w[m][c][kh][kw] * x[c][iy][ix],
  *   iy = oy * sh + kh * dh - pad_top,  ix = ox * sw + kw * dw - pad_left,
  * where taps outside the input read 0 (the padding after the input is whatever OH
- * and OW imply); then + res[m][oy][ox] when a residual is given, then the clamp;
+ * and OW imply) and x[c] is scaled by scale[c] when a scale is given; then + res[m][oy][ox] when a residual is given, then the clamp;
  * `post` runs on each channel's finished rows. */
 #ifndef OX_KERNELS_CONV_OC_H
 #define OX_KERNELS_CONV_OC_H
@@ -31,6 +31,10 @@ typedef struct ox_conv_oc {
     size_t KH, KW;             /* filter size, >= 1 */
     size_t sh, sw, dh, dw;     /* strides (1 or 2) and dilations, >= 1 */
     size_t pad_top, pad_left;  /* padding before the input */
+    /* Not NULL: input channel c is multiplied by scale[c] first (a channel scale the
+     * planner fused in); the kernel then reads copies of the input rows, scaled, as
+     * it does padded ones. */
+    const float *scale;
     /* clamp != 0: y = min(hi, max(lo, y)) as Clip computes it (NaN passes) */
     int clamp;
     float lo, hi;

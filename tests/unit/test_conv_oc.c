@@ -24,9 +24,11 @@ static float randf(void) { return conv_randf(&rng_state); }
 static size_t rnd(size_t n) { return (size_t)(randf() * (float)n) % n; }
 static float *rand_floats(size_t n) { return conv_rand_floats(&rng_state, n); }
 
-/* One image through the kernel, its items in random pieces when split; checks every
+/* One image through the kernel, its items in random pieces when split, its input
+ * channels scaled when `scaled` (the reference reads the scaled input); checks every
  * output and the guard after Y. Returns failures. */
-static int check_kernel(const oc_case *c, int act, int with_bias, int with_res, int split) {
+static int check_kernel(const oc_case *c, int act, int with_bias, int with_res, int split,
+                        int scaled) {
     size_t OH, OW;
     if (!out_dim(c->IH, c->pt, c->pb, c->KH, c->dh, c->sh, &OH) ||
         !out_dim(c->IW, c->pl, c->pr, c->KW, c->dw, c->sw, &OW))
@@ -47,6 +49,12 @@ static int check_kernel(const oc_case *c, int act, int with_bias, int with_res, 
     size_t items = ox_conv_oc_items(&p);
     float *x = rand_floats(in_n), *w = rand_floats(c->M * K), *b = rand_floats(c->M);
     float *res = with_res ? rand_floats(out_n) : NULL;
+    float *scale = scaled ? rand_floats(c->C) : NULL, *xs = NULL;
+    if (scaled) { /* what the reference reads: each product rounded, as the kernel's copy */
+        xs = ox_malloc_array(in_n, sizeof(float));
+        for (size_t i = 0; i < in_n; i++) xs[i] = x[i] * scale[i / (c->IH * c->IW)];
+        p.scale = scale;
+    }
     float *wp = ox_malloc_array(ox_conv_oc_packed_floats(c->M, K), sizeof(float));
     float *y = ox_malloc_array(out_n + CONV_GUARD, sizeof(float));
     for (size_t i = 0; i < out_n + CONV_GUARD; i++) y[i] = CONV_GUARD_VAL;
@@ -79,9 +87,12 @@ static int check_kernel(const oc_case *c, int act, int with_bias, int with_res, 
     snprintf(what, sizeof what, "C%zu M%zu %zux%zu k%zux%zu s%zu,%zu d%zu,%zu pads %zu %zu %zu %zu",
              c->C, c->M, c->IH, c->IW, c->KH, c->KW, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
              c->pb, c->pr);
-    bad += conv_ref_check(&rg, x, w, bias, res, y, act, what);
+    if (scaled) snprintf(what + strlen(what), sizeof what - strlen(what), ", scaled");
+    bad += conv_ref_check(&rg, scaled ? xs : x, w, bias, res, y, act, what);
     bad += conv_ref_check_tail(y, out_n, act, &log);
     ox_free(x);
+    ox_free(xs);
+    ox_free(scale);
     ox_free(w);
     ox_free(b);
     ox_free(res);
@@ -112,7 +123,7 @@ TEST(conv_oc_sizes_strides_pads) {
                              .pl = (k / 4) % 4, .pb = (k / 2) % 4, .pr = (k / 8) % 4};
                 if (k % 7 == 3) c.dw = 2, c.dh = 1 + k % 2; /* dilation too */
                 ox_test_failures += check_kernel(&c, (int)(k % N_ACTS), k % 3 != 0, k % 5 < 2,
-                                                 k % 2 == 0);
+                                                 k % 2 == 0, k % 4 == 1);
             }
 }
 
@@ -120,7 +131,7 @@ TEST(conv_oc_layers_chunked) {
     if (!ox_cpu_has(OX_CPU_AVX512 | OX_CPU_AVX2 | OX_CPU_FMA)) return;
     /* shapes the kernel is for: small planes with many channels (taps in several
      * chunks), strided 3x3 and 1x1 read in place, every activation */
-    oc_case layers[7] = {
+    oc_case layers[8] = {
         {.C = 130, .M = 70, .IH = 7, .IW = 7, .KH = 3, .KW = 3, .sh = 1, .sw = 1, .dh = 1,
          .dw = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1}, /* 1170 taps: several chunks */
         {.C = 300, .M = 64, .IH = 5, .IW = 9, .KH = 3, .KW = 3, .sh = 1, .sw = 1, .dh = 1,
@@ -136,11 +147,14 @@ TEST(conv_oc_layers_chunked) {
                                                         * order, a padded copy per band */
         {.C = 60, .M = 96, .IH = 13, .IW = 13, .KH = 3, .KW = 3, .sh = 1, .sw = 1, .dh = 1,
          .dw = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1}, /* 540 taps: still one chunk */
+        {.C = 300, .M = 192, .IH = 7, .IW = 7, .KH = 1, .KW = 1, .sh = 1, .sw = 1, .dh = 1,
+         .dw = 1}, /* a projection after a squeeze-and-excitation: scaled, chunked */
     };
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         for (int act = 0; act < N_ACTS; act++)
             for (int r = 0; r < 2; r++)
-                ox_test_failures += check_kernel(&layers[i], act, (act + r) % 3 != 0, r, (act + r) % 2);
+                ox_test_failures += check_kernel(&layers[i], act, (act + r) % 3 != 0, r,
+                                                 (act + r) % 2, i == 7 || (act + r + i) % 3 == 0);
 }
 
 TEST(conv_oc_nan_passes_the_clamp) {

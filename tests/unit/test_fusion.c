@@ -541,24 +541,22 @@ static void conv1x1_node(mbuild *mb, const char *in, const char *out, int64_t st
 }
 
 /* Squeeze-and-excitation's Mul(X, S), S one value per channel, read by a 1x1 Conv: the
- * Conv scales the rows of its B as it packs them ("Mul+Conv"), also with a residual
- * Add after it, for either operand order, on every kernel path and 1 or 2 threads;
- * 70 channels (B packed 64 rows at a time) on 9 x 13 (column strips with a tail), and
- * 256 on 7 x 7.
+ * Conv scales its input as it reads it ("Mul+Conv"), also with a residual Add after
+ * it, for either operand order, on every kernel path and 1 or 2 threads; 70 channels
+ * (the GEMM, B packed 64 rows at a time) on 9 x 13 (column strips with a tail), and
+ * 256 on 7 x 7 and, a batch of 2, on 14 x 14 (on AVX-512 the kernel with the channels
+ * in the lanes, which copies the rows scaled; a scale per image).
  * Not fused: a strided or grouped Conv, a scale of X's full shape, the product
  * also requested. The same values as the unfused steps. */
 TEST(fusion_channel_scale_into_conv) {
-    /* 256 channels on 7 x 7: a 1x1 Conv that, unscaled, goes to the kernel with the
-     * channels in the lanes, which has no scale: the scaled one must stay on the GEMM */
-    static const int64_t shapes[2][3] = {{70, 9, 13}, {256, 7, 7}};
-    static float x[256 * 7 * 7 > 70 * 9 * 13 ? 256 * 7 * 7 : 70 * 9 * 13], w[256 * 256],
-        bias[256];
-    for (int sh = 0; sh < 2; sh++) {
-        const int64_t C = shapes[sh][0], H = shapes[sh][1], W = shapes[sh][2];
-        for (int64_t i = 0; i < C * H * W; i++) x[i] = (float)sin((double)i * 0.37);
+    static const int64_t shapes[3][4] = {{1, 70, 9, 13}, {1, 256, 7, 7}, {2, 256, 14, 14}};
+    static float x[2 * 256 * 14 * 14], w[256 * 256], bias[256];
+    for (int sh = 0; sh < 3; sh++) {
+        const int64_t N = shapes[sh][0], C = shapes[sh][1], H = shapes[sh][2], W = shapes[sh][3];
+        for (int64_t i = 0; i < N * C * H * W; i++) x[i] = (float)sin((double)i * 0.37);
         for (int64_t i = 0; i < C * C; i++) w[i] = (float)cos((double)i * 0.91) * 0.1f;
         for (int64_t i = 0; i < C; i++) bias[i] = 0.01f * (float)i - 0.3f;
-        int64_t x4[4] = {1, C, H, W}, w4[4] = {C, C, 1, 1}, b1[1] = {C};
+        int64_t x4[4] = {N, C, H, W}, w4[4] = {C, C, 1, 1}, b1[1] = {C};
             /* v: 0 plain, 1 operands swapped, 2 with a residual Add; 3.. must not fuse:
          * 3 stride 2, 4 group = C, 5 the scale of X's shape, 6 the product requested too */
         static const char *const want[7] = {"Mul+Conv", "Mul+Conv", "Mul+Conv+Add", NULL, NULL,
