@@ -85,12 +85,14 @@ onyx_status ox_conv_geom_of(const ox_op_ctx *c, const ox_tensor *X, const ox_ten
     return ONYX_OK;
 }
 
-int ox_conv_takes_channel_scale(ox_op_ctx *c) {
+int ox_conv_takes_channel_scale(ox_op_ctx *c, size_t *ws_bytes) {
     if (c->n_in < 2 || !ox_has_input(c, 0) || !ox_has_input(c, 1)) return 0;
     const ox_tensor *X = c->in[0], *W = c->in[1];
     if (X->dtype != ONYX_DTYPE_FLOAT || W->dtype != ONYX_DTYPE_FLOAT || X->rank != 4) return 0;
     ox_conv_geom g;
     int yes = ox_conv_geom_of(c, X, W, NULL, &g) == ONYX_OK && g.G == 1 && g.pointwise;
+    g.scaled = 1;
+    if (yes && ws_bytes) yes = ox_conv_gemm_workspace(&g, ws_bytes) == ONYX_OK;
     ox_error_clear();
     return yes;
 }
@@ -124,7 +126,7 @@ onyx_status ox_nn_conv_infer(ox_op_ctx *c) {
         const ox_tensor *S = c->in[4];
         int ok = S->dtype == ONYX_DTYPE_FLOAT && S->rank == 4 && S->dims[0] == X->dims[0] &&
                  S->dims[1] == X->dims[1] && S->dims[2] == 1 && S->dims[3] == 1 &&
-                 ox_conv_takes_channel_scale(c);
+                 ox_conv_takes_channel_scale(c, NULL);
         if (!ok) return ox_error(ONYX_ERR_RUNTIME, "Conv's fused channel scale does not fit");
     }
     c->workspace_bytes = 0;

@@ -43,12 +43,20 @@ static void params_of(const ox_conv_geom *g, ox_conv_oc *p) {
  * GEMM stays ahead. With a fused channel scale (input 4: efficientnet_b0's
  * squeeze-and-excitation before each projection) the GEMM packs B, scaling it, where
  * it would read it in place, and here the rows are copied, scaled, as for padding:
- * 1152 -> 192 channels on 7x7 in a model 0.150 -> 0.092 ms. */
+ * 1152 -> 192 channels on 7x7 in a model 0.150 -> 0.092 ms (see oc_scaled). */
 static int oc_pointwise(const ox_conv_geom *g) {
     size_t OW = (size_t)g->w.out[2];
     size_t last_tile = OW % OX_OC_RC ? OW % OX_OC_RC : OX_OC_RC, last_strip = g->M % OX_OC_NR;
     return OW <= 2 * OX_OC_RC && last_tile + 1 >= OX_OC_RC && (!last_strip || last_strip > 16) &&
            g->kdim >= 256;
+}
+
+/* With a fused channel scale only where the GEMM's columns are one strip and a tail
+ * (7x7 maps): the rows copied scaled cost about what the GEMM's scaled packing does,
+ * and on larger maps the GEMM then wins (672 -> 112 channels on 14x14: 0.148 here
+ * against 0.181 ms). */
+static int oc_scaled(const ox_conv_geom *g) {
+    return g->out_sp <= 64 && !ox_conv_scales_filters(g);
 }
 
 static int winograd_preferred(const ox_conv_geom *g) {
@@ -59,7 +67,7 @@ static int winograd_preferred(const ox_conv_geom *g) {
 
 int ox_conv_oc_applies(const ox_conv_geom *g) {
     if (g->G != 1 || g->w.nd > 2 || !g->out_sp || !g->N || !g->M) return 0;
-    if (g->pointwise && !oc_pointwise(g)) return 0;
+    if (g->pointwise && (!oc_pointwise(g) || (g->scaled && !oc_scaled(g)))) return 0;
     if (winograd_preferred(g) || ox_conv_wino_oc_applies(g)) return 0;
     ox_conv_oc p;
     params_of(g, &p);

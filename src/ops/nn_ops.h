@@ -203,9 +203,14 @@ onyx_status ox_nn_conv_prepack(ox_op_ctx *c, void **out);
 void ox_nn_conv_free_prepacked(void *packed);
 /* Whether a Conv can take a per-channel scale of its input as a fifth input (the
  * planner's fusion of Mul(X, S), S of shape N x C x 1 x 1): float32, one group, 1x1
- * without strides or padding, so that the scale lands on the rows of its GEMM's B.
- * c's inputs need shapes and types only. */
-int ox_conv_takes_channel_scale(ox_op_ctx *c);
+ * without strides or padding, so that the scale lands on the rows of its GEMM's B
+ * (or the columns of its filters). c's inputs need shapes and types only. When
+ * ws_bytes is not NULL, *ws_bytes gets the workspace the Conv then needs. */
+int ox_conv_takes_channel_scale(ox_op_ctx *c, size_t *ws_bytes);
+
+/* Whether a 1x1 Conv with a fused channel scale scales its filters (the GEMM path,
+ * reading its input in place) rather than its input. */
+int ox_conv_scales_filters(const ox_conv_geom *g);
 
 onyx_status ox_conv_gemm_workspace(const ox_conv_geom *g, size_t *bytes);
 onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g);

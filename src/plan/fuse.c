@@ -401,8 +401,8 @@ static onyx_status fuse_patterns(ox_plan *p, const ox_rgraph *g, int *uses) {
 }
 
 /* Mul(X, S) with S one value per channel of X (N x C x 1 x 1), read by a 1x1 Conv
- * alone: the Conv takes X and S (its fifth input) and scales B's rows by S as it packs
- * them, instead of a pass that writes X * S and one that reads it back
+ * alone: the Conv takes X and S (its fifth input) and scales its filters' columns or
+ * B's rows by S, instead of a pass that writes X * S and one that reads it back
  * (squeeze-and-excitation blocks: efficientnet_b0 has 16). */
 static onyx_status fuse_channel_scale(ox_plan *p, const ox_rgraph *g, ox_pstep *conv, size_t ci,
                                       int *uses, void *const *node_state) {
@@ -427,8 +427,10 @@ static onyx_status fuse_channel_scale(ox_plan *p, const ox_rgraph *g, ox_pstep *
     ox_op_ctx cc = {.node = g->nodes[conv->node].node, .opset = g->nodes[conv->node].opset,
                     .n_in = conv->n_in < 3 ? conv->n_in : 3, .in = in,
                     .state = node_state[conv->node]};
-    if (!ox_conv_takes_channel_scale(&cc)) return ONYX_OK;
+    size_t ws = 0;
+    if (!ox_conv_takes_channel_scale(&cc, &ws)) return ONYX_OK;
     OX_TRY(grow_inputs(conv, 5));
+    conv->ws_bytes = ws; /* what the Conv with its scale needs */
     conv->in[0] = x;
     conv->in[4] = sc;
     uses[v]--;
