@@ -81,7 +81,8 @@ void ox_conv_oc_pad_band(const ox_oc_geom *g, const float *x, size_t r0, size_t 
     size_t n = PW - pl < p->IW ? PW - pl : p->IW;
     /* padded rows [first, first + rows) */
     size_t first = r0 * p->sh, rows = (r1 - r0 - 1) * p->sh + (p->KH - 1) * p->dh + 1;
-    if (PW == p->IW && p->pad_left == 0 && first >= p->pad_top && first + rows - p->pad_top <= p->IH) {
+    if (PW == p->IW && p->pad_left == 0 && first >= p->pad_top &&
+        first + rows - p->pad_top <= p->IH) {
         /* no padding in these rows (a scaled copy): whole planes' runs at once */
         size_t len = rows * PW;
         for (size_t c = 0; c < p->C; c++) {

@@ -14,8 +14,9 @@
  *   bias[m] + sum over c < C, kh < KH, kw < KW of w[m][c][kh][kw] * x[c][iy][ix],
  *   iy = oy * sh + kh * dh - pad_top,  ix = ox * sw + kw * dw - pad_left,
  * where taps outside the input read 0 (the padding after the input is whatever OH
- * and OW imply) and x[c] is scaled by scale[c] when a scale is given; then + res[m][oy][ox] when a residual is given, then the clamp;
- * `post` runs on each channel's finished rows. */
+ * and OW imply) and x[c] is scaled by scale[c] when a scale is given; then
+ * + res[m][oy][ox] when a residual is given, then the clamp; `post` runs on each
+ * channel's finished rows. */
 #ifndef OX_KERNELS_CONV_OC_H
 #define OX_KERNELS_CONV_OC_H
 

@@ -1,6 +1,6 @@
 /* An expansion 1x1 Conv, a depthwise Conv and a projection 1x1 Conv (or the first
- * two alone, or the last two) run as one parallel region by bands of rows (ops/nn_conv_chain.c); the
- * planner chains them (plan/chain.c). */
+ * two alone, or the last two) run as one parallel region by bands of rows
+ * (ops/nn_conv_chain.c); the planner chains them (plan/chain.c). */
 #ifndef OX_OPS_NN_CONV_CHAIN_H
 #define OX_OPS_NN_CONV_CHAIN_H
 

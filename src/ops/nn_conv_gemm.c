@@ -72,8 +72,8 @@ static int wino_candidate(const ox_conv_state *st, const ox_tensor *W) {
  * The filters are scaled into the step's workspace and the GEMM packs them, two
  * passes over them: with positions under 4 x Mg that costs more than it saves
  * (efficientnet_b0's 672 -> 112 channels on 14x14: 0.148 -> 0.161 ms); from there on
- * it wins (32 -> 16 on 112x112: 0.201 -> 0.110 ms; 144 -> 24 on 56x56: 0.143 ->
- * 0.099). */
+ * it wins (32 -> 16 on 112x112: 0.201 -> 0.098 ms; 144 -> 24 on 56x56: 0.143 ->
+ * 0.096). */
 int ox_conv_scales_filters(const ox_conv_geom *g) {
     return g->pointwise && g->scaled && g->G == 1 && g->out_sp >= 4 * g->Mg;
 }
@@ -544,7 +544,8 @@ onyx_status ox_conv_gemm_f32(ox_op_ctx *c, const ox_conv_geom *g) {
             im2col_src isrc = {.g = g, .x = x};
             scaled_src ssrc = {.x = x, .s = S ? S + n * g->C : NULL, .ld = g->out_sp};
             if (g->pointwise && S && ox_conv_scales_filters(g)) { /* W diag(s) X */
-                if (!c->workspace) return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
+                if (!c->workspace)
+                    return ox_error(ONYX_ERR_RUNTIME, "Conv ran without its workspace");
                 float *ws = c->workspace;
                 const float *s = S + n * g->C, *wg = W + gi * g->Mg * g->kdim;
                 for (size_t m = 0; m < g->Mg; m++)

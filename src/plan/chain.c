@@ -1,9 +1,9 @@
 /* Chains on a plan's steps, each intermediate read by the next step alone:
  * - an expansion 1x1 Conv, a depthwise Conv and a projection 1x1 Conv in a row (or
  *   the first two, where more than the projection reads the depthwise output, or the
- *   last two, where the block has no expansion), run
- *   as one parallel region by bands of rows (ops/nn_conv_chain.c), at 2 threads or
- *   more, or at 1 where the expansion's output would not stay in L2;
+ *   last two, where the block has no expansion), run as one parallel region by bands
+ *   of rows (ops/nn_conv_chain.c), at 2 threads or more, or at 1 where the expansion's
+ *   output would not stay in L2;
  * - MatMul, Softmax over the last dim, MatMul: attention, by blocks of query rows
  *   (ops/attention_chain.c). */
 #include <stdio.h>
