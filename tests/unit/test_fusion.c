@@ -544,14 +544,14 @@ static void conv1x1_node(mbuild *mb, const char *in, const char *out, int64_t st
  * Conv scales its input or its filters ("Mul+Conv"), also with a residual Add after
  * it, for either operand order, on every kernel path and 1 or 2 threads: 70 channels
  * (the GEMM, B packed scaled 64 rows at a time) on 9 x 13 (column strips with a
- * tail), 24 on 20 x 21 (over 4 positions per channel: the filters scaled), 256 on
- * 7 x 7 (on AVX-512 the kernel with the channels in the lanes, which copies the rows
- * scaled) and, a batch of 2 (a scale per image), on 14 x 14.
+ * tail); in batches of 2 (a scale per image), 24 on 20 x 21 (4 positions per channel
+ * or more: the filters scaled), 256 on 7 x 7 (on AVX-512 the kernel with the channels
+ * in the lanes, which copies the rows scaled) and on 14 x 14 (B packed scaled).
  * Not fused: a strided or grouped Conv, a scale of X's full shape, the product
  * also requested. The same values as the unfused steps. */
 TEST(fusion_channel_scale_into_conv) {
     static const int64_t shapes[4][4] = {
-        {1, 70, 9, 13}, {1, 24, 20, 21}, {1, 256, 7, 7}, {2, 256, 14, 14}};
+        {1, 70, 9, 13}, {2, 24, 20, 21}, {2, 256, 7, 7}, {2, 256, 14, 14}};
     static float x[2 * 256 * 14 * 14], w[256 * 256], bias[256];
     for (int sh = 0; sh < 4; sh++) {
         const int64_t N = shapes[sh][0], C = shapes[sh][1], H = shapes[sh][2], W = shapes[sh][3];
