@@ -24,9 +24,7 @@ static void RNN_CELL(lstm)(size_t H, const float *restrict g, const float *restr
         h[j] = o * ox_vm_tanhf(cn);
     }
 }
-#endif
 
-#ifndef RNN_CELL_OWN_GATES /* the includer has vector ones of its own */
 static void RNN_CELL(gru_zr)(size_t H, float *restrict g, const float *restrict xw, float clip,
                              const float *restrict h, float *restrict rh) {
     for (size_t j = 0; j < H; j++) {

@@ -17,7 +17,8 @@
  *               input value that is not known yet, return OX_NEED_VALUE. May set
  *               c->workspace_bytes for scratch memory run needs.
  *   prepack(c)  optional, once per plan: pack constant inputs (weights) for run.
- *               c->workspace_bytes holds infer's figure; prepack may lower it where
+ *               c->workspace_bytes holds infer's figure (or, for a step fusion changed,
+ *               the fusion's for the fused op); prepack may lower it where
  *               run then needs less (the packed weights it would have made there).
  *   run(c)      compute: inputs have data, outputs are allocated per infer (unless
  *               the op has OX_OP_ALLOC_IN_RUN: then run sets out[i] dtype/dims and

@@ -72,7 +72,7 @@ static inline __mmask16 lanes_hi(size_t n) {
     PACK_A_DEPTH(L, 2, u2, u6, u10) PACK_A_DEPTH(L, 3, u3, u7, u11)
 static inline __attribute__((always_inline)) void pack_a16(const float *const row[MR], size_t rows,
                                                            size_t n, size_t p, float *o) {
-    __mmask16 m = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+    __mmask16 m = lanes_lo(n);
     __m512 u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11;
     PACK_A_GROUP(0, u0, u1, u2, u3)
     PACK_A_GROUP(1, u4, u5, u6, u7)
